@@ -1,0 +1,1 @@
+"""Open Weights Tracker dashboards: queries and metrics over the store, figures, pages and exports."""

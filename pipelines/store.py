@@ -1,0 +1,190 @@
+"""The snapshot store: immutable, dated, Hive-partitioned Parquet, each snapshot with its provenance.
+
+Layout (the data contract, documented in README "Data layout")::
+
+    <store>/snapshots/date=YYYY-MM-DD/part-*.parquet   one row per model (pipelines.schema.SNAPSHOT_SCHEMA)
+    <store>/snapshots/date=YYYY-MM-DD/provenance.json  source, options, times, counts, file checksums
+    <store>/staging/date=YYYY-MM-DD/                   a run in progress (never read by readers)
+
+A snapshot becomes visible only by an atomic directory rename from staging, so a reader never sees a
+partial one. Published snapshots are never modified; `publish(..., replace=True)` swaps a complete new
+directory in place of the old one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from pipelines.schema import SCHEMA_VERSION
+
+DEFAULT_STORE = Path(__file__).resolve().parent.parent / "data" / "store"
+PROVENANCE_FILE = "provenance.json"
+_PARTITION_PREFIX = "date="
+
+
+class StoreError(RuntimeError):
+    """A store operation that cannot go ahead (missing snapshot, date already taken, ...)."""
+
+
+def resolve_store(path: str | os.PathLike[str] | None = None) -> Store:
+    """The store to use: an explicit path, else env `OWT_STORE`, else `data/store` in the project."""
+    chosen = path or os.environ.get("OWT_STORE") or DEFAULT_STORE
+    return Store(Path(chosen).expanduser().resolve())
+
+
+def parse_date(value: str | dt.date) -> dt.date:
+    """A snapshot date from `YYYY-MM-DD` (clear error on anything else)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not a date in YYYY-MM-DD form: {value!r}") from None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON so that readers see either the old or the new file, never a half-written one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where the platform cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+@dataclass(frozen=True)
+class Store:
+    """A snapshot store rooted at `root` (created on first write)."""
+
+    root: Path
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def staging_root(self) -> Path:
+        return self.root / "staging"
+
+    def snapshot_dir(self, date: dt.date) -> Path:
+        return self.snapshots_dir / f"{_PARTITION_PREFIX}{date.isoformat()}"
+
+    def staging_dir(self, date: dt.date) -> Path:
+        return self.staging_root / f"{_PARTITION_PREFIX}{date.isoformat()}"
+
+    def dates(self) -> list[dt.date]:
+        """Published snapshot dates, oldest first."""
+        if not self.snapshots_dir.is_dir():
+            return []
+        found = []
+        for child in self.snapshots_dir.iterdir():
+            if child.name.startswith(_PARTITION_PREFIX) and (child / PROVENANCE_FILE).is_file():
+                try:
+                    found.append(dt.date.fromisoformat(child.name[len(_PARTITION_PREFIX) :]))
+                except ValueError:
+                    continue
+        return sorted(found)
+
+    def has_snapshot(self, date: dt.date) -> bool:
+        return (self.snapshot_dir(date) / PROVENANCE_FILE).is_file()
+
+    def data_files(self, date: dt.date) -> list[Path]:
+        return sorted(self.snapshot_dir(date).glob("*.parquet"))
+
+    def provenance(self, date: dt.date) -> dict[str, Any]:
+        path = self.snapshot_dir(date) / PROVENANCE_FILE
+        if not path.is_file():
+            raise StoreError(f"no snapshot for {date.isoformat()} in {self.root}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def read_snapshot(self, date: dt.date, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """One snapshot as a DataFrame (all part files, in model_id order within each part)."""
+        files = self.data_files(date)
+        if not self.has_snapshot(date) or not files:
+            raise StoreError(f"no snapshot for {date.isoformat()} in {self.root}")
+        cols = list(columns) if columns is not None else None
+        table = pq.ParquetDataset([str(f) for f in files], partitioning=None).read(columns=cols)
+        return table.to_pandas()
+
+    def publish(self, staged: Path, date: dt.date, provenance: dict[str, Any], *, replace: bool = False) -> Path:
+        """Make the complete snapshot in `staged` the snapshot of `date`, atomically.
+
+        Checksums and row counts of the data files are added to the provenance here, so a published
+        snapshot always describes exactly the bytes it holds. With `replace`, an existing snapshot of that
+        date is swapped out only now that the new one is complete.
+        """
+        target = self.snapshot_dir(date)
+        if target.exists() and not replace:
+            raise StoreError(f"a snapshot for {date.isoformat()} already exists (use --force to replace it)")
+        files = sorted(staged.glob("*.parquet"))
+        if not files:
+            raise StoreError(f"nothing to publish in {staged}")
+        record = dict(provenance)
+        record.setdefault("schema_version", SCHEMA_VERSION)
+        record["date"] = date.isoformat()
+        record["files"] = [
+            {"name": f.name, "bytes": f.stat().st_size, "sha256": sha256_file(f), "rows": pq.read_metadata(f).num_rows}
+            for f in files
+        ]
+        record["rows"] = sum(entry["rows"] for entry in record["files"])
+        for leftover in staged.iterdir():
+            if leftover.suffix != ".parquet":
+                leftover.unlink()
+        write_json_atomic(staged / PROVENANCE_FILE, record)
+        _fsync_dir(staged)
+        self.snapshots_dir.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            if not _exchange(staged, target):
+                retired = staged.with_name(staged.name + ".retired")
+                os.rename(target, retired)
+                os.rename(staged, target)
+                staged = retired
+            shutil.rmtree(staged)
+        else:
+            os.rename(staged, target)
+        _fsync_dir(self.snapshots_dir)
+        return target
