@@ -8,7 +8,7 @@ describe the same view.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Period = Literal["day", "week", "month"]
@@ -45,7 +45,6 @@ class Filters:
     task: str | None = None
     size_class: str | None = None
     log_scale: bool = False
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def country_column(self) -> str:
