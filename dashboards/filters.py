@@ -8,7 +8,8 @@ describe the same view.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Literal
 
 Period = Literal["day", "week", "month"]
@@ -25,11 +26,31 @@ SIZE_CLASSES: tuple[str, ...] = ("<1B", "1-5B", "7-9B", "10-50B", "50-100B", "10
 #: Values of the attributed country columns besides ISO 3166-1 alpha-2 codes.
 INTERNATIONAL = "INTL"  # registered, no single country (reason in the registry notes)
 UNATTRIBUTED_ORG = "UNATTRIBUTED_ORG"  # namespace not in the registry, looks like an organisation
-INDIVIDUAL = "INDIVIDUAL"  # namespace not in the registry (or registered as individual/community without country)
+#: namespace not in the registry (or registered as individual/community without a country)
+INDIVIDUAL = "INDIVIDUAL"
 
 #: Series labels used when countries are grouped for display.
 REST_OF_WORLD = "Rest of world"
 UNATTRIBUTED = "Unattributed"
+
+#: URL / command-line parameter name of each Filters field (`?from=2025-01-01&countries=CN,US&log=1`).
+PARAM_NAMES: dict[str, str] = {
+    "start": "from",
+    "end": "to",
+    "period": "period",
+    "countries": "countries",
+    "attribution": "attribution",
+    "scope": "scope",
+    "task": "task",
+    "size_class": "size",
+    "log_scale": "log",
+}
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+_MAX_TASK_LENGTH = 64
+
+ParamValue = str | Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -50,3 +71,121 @@ class Filters:
     def country_column(self) -> str:
         """The attributed-table column that this view groups by."""
         return f"{self.attribution}_country"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, ParamValue]) -> tuple[Filters, list[str]]:
+        """Parse URL query / command-line values (names in PARAM_NAMES) into Filters, never failing.
+
+        Each value that is missing keeps its default; each invalid one also keeps its default and adds a note
+        saying what was wrong and what is used instead, so the dashboard can show the note and the command
+        line can refuse the arguments with the same words. Values may be lists (from `parse_qs`): the last
+        wins. Unknown parameter names are ignored (other pages may add their own).
+        """
+        defaults = cls()
+        notes: list[str] = []
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            name = PARAM_NAMES[field.name]
+            raw = _last(params.get(name))
+            if raw is None:
+                continue
+            parsed, note = _PARSERS[field.name](raw.strip())
+            if note:
+                notes.append(f"{name}={raw!r}: {note}; using {_describe(getattr(defaults, field.name))}")
+            else:
+                values[field.name] = parsed
+        start, end = values.get("start", defaults.start), values.get("end", defaults.end)
+        if start is not None and end is not None and start > end:  # type: ignore[operator]
+            notes.append(f"from={start} is after to={end}; showing all dates")
+            values.pop("start"), values.pop("end")
+        return cls(**values), notes  # type: ignore[arg-type]
+
+    def to_params(self) -> dict[str, str]:
+        """The non-default fields as parameters (the inverse of from_params): short, shareable URLs."""
+        defaults = Filters()
+        params: dict[str, str] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value != getattr(defaults, field.name):
+                params[PARAM_NAMES[field.name]] = _format(value)
+        return params
+
+
+def _last(value: ParamValue) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value[-1] if len(value) else None
+
+
+def _describe(value: object) -> str:
+    return "the default (none)" if value is None else f"the default {_format(value)!r}"
+
+
+def _format(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return "" if value is None else str(value)
+
+
+def _parse_date(raw: str) -> tuple[dt.date | None, str | None]:
+    try:
+        return dt.date.fromisoformat(raw), None
+    except ValueError:
+        return None, "not a date in YYYY-MM-DD form"
+
+
+def _choice(options: Sequence[str]):
+    def parse(raw: str) -> tuple[str | None, str | None]:
+        value = raw.lower()
+        if value in options:
+            return value, None
+        return None, f"must be one of {', '.join(options)}"
+
+    return parse
+
+
+def _parse_countries(raw: str) -> tuple[tuple[str, ...] | None, str | None]:
+    codes = tuple(dict.fromkeys(code.strip().upper() for code in raw.split(",") if code.strip()))
+    bad = [code for code in codes if not (len(code) == 2 and code.isascii() and code.isalpha())]
+    if bad or not codes:
+        return None, "countries are ISO 3166-1 alpha-2 codes separated by commas, e.g. CN,US"
+    return codes, None
+
+
+def _parse_task(raw: str) -> tuple[str | None, str | None]:
+    if raw.lower() in ("", "all"):
+        return None, None
+    if len(raw) > _MAX_TASK_LENGTH or not all(ch.isalnum() or ch in "-_." for ch in raw):
+        return None, "a task is a Hub pipeline tag such as text-generation"
+    return raw.lower(), None
+
+
+def _parse_size_class(raw: str) -> tuple[str | None, str | None]:
+    if raw.lower() in ("", "all"):
+        return None, None
+    if raw in SIZE_CLASSES:
+        return raw, None
+    return None, f"must be one of {', '.join(SIZE_CLASSES)}"
+
+
+def _parse_bool(raw: str) -> tuple[bool | None, str | None]:
+    if raw.lower() in _TRUE:
+        return True, None
+    if raw.lower() in _FALSE:
+        return False, None
+    return None, "must be 1 or 0"
+
+
+_PARSERS = {
+    "start": _parse_date,
+    "end": _parse_date,
+    "period": _choice(PERIODS),
+    "countries": _parse_countries,
+    "attribution": _choice(ATTRIBUTIONS),
+    "scope": _choice(SCOPES),
+    "task": _parse_task,
+    "size_class": _parse_size_class,
+    "log_scale": _parse_bool,
+}

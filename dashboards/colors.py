@@ -1,0 +1,172 @@
+"""One colour and one display name per country group, the same on every page, chart and export.
+
+Colours come from the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies).
+China and the US, the story's two protagonists, have fixed colours of strong contrast; the display groups
+`Rest of world` and `Unattributed` are greys so they recede. Any other ISO country a user selects gets a
+preferred colour derived from its code alone, so Germany looks the same whichever other countries are
+on screen, unless two selected countries prefer the same colour (then the later one takes the next free one).
+
+Flags are emoji (regional indicator pairs): good in the browser, but headless chromium has no emoji font, so
+figures and exports use plain names (`country_name`) and the UI may prefix `flag_emoji`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+
+from dashboards.filters import INDIVIDUAL, INTERNATIONAL, REST_OF_WORLD, UNATTRIBUTED, UNATTRIBUTED_ORG
+
+#: Okabe & Ito (2008), "Color Universal Design", in the order the palette is usually given.
+OKABE_ITO: dict[str, str] = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+
+FIXED_COLOURS: dict[str, str] = {
+    "CN": OKABE_ITO["vermillion"],
+    "US": OKABE_ITO["blue"],
+    REST_OF_WORLD: "#999999",
+    UNATTRIBUTED: "#CFCFCF",
+}
+
+#: Colours left for other selected countries, most legible on white first (yellow last).
+_FREE_COLOURS: tuple[str, ...] = tuple(
+    OKABE_ITO[name] for name in ("bluish green", "reddish purple", "orange", "sky blue", "black", "yellow")
+)
+
+#: Colours of categories that are not countries (relation types of derivatives), also Okabe-Ito.
+RELATION_COLOURS: dict[str, str] = {
+    "finetune": OKABE_ITO["blue"],
+    "quantized": OKABE_ITO["orange"],
+    "adapter": OKABE_ITO["bluish green"],
+    "merge": OKABE_ITO["reddish purple"],
+}
+
+#: ISO 3166-1 alpha-2 -> English short name for countries that publish open models (others show their code).
+COUNTRY_NAMES: dict[str, str] = {
+    "AE": "United Arab Emirates",
+    "AR": "Argentina",
+    "AU": "Australia",
+    "AT": "Austria",
+    "BE": "Belgium",
+    "BR": "Brazil",
+    "CA": "Canada",
+    "CH": "Switzerland",
+    "CL": "Chile",
+    "CN": "China",
+    "CZ": "Czechia",
+    "DE": "Germany",
+    "DK": "Denmark",
+    "EE": "Estonia",
+    "EG": "Egypt",
+    "ES": "Spain",
+    "FI": "Finland",
+    "FR": "France",
+    "GB": "United Kingdom",
+    "GR": "Greece",
+    "HK": "Hong Kong",
+    "HU": "Hungary",
+    "ID": "Indonesia",
+    "IE": "Ireland",
+    "IL": "Israel",
+    "IN": "India",
+    "IT": "Italy",
+    "JP": "Japan",
+    "KR": "South Korea",
+    "KZ": "Kazakhstan",
+    "LU": "Luxembourg",
+    "MX": "Mexico",
+    "MY": "Malaysia",
+    "NG": "Nigeria",
+    "NL": "Netherlands",
+    "NO": "Norway",
+    "NZ": "New Zealand",
+    "PH": "Philippines",
+    "PL": "Poland",
+    "PT": "Portugal",
+    "QA": "Qatar",
+    "RO": "Romania",
+    "RU": "Russia",
+    "SA": "Saudi Arabia",
+    "SE": "Sweden",
+    "SG": "Singapore",
+    "TH": "Thailand",
+    "TR": "Türkiye",
+    "TW": "Taiwan",
+    "UA": "Ukraine",
+    "US": "United States",
+    "VN": "Vietnam",
+    "ZA": "South Africa",
+}
+
+#: Names of the attribution values that are not countries.
+SPECIAL_NAMES: dict[str, str] = {
+    INTERNATIONAL: "International",
+    UNATTRIBUTED_ORG: "Unregistered organisation",
+    INDIVIDUAL: "Individual / community",
+    REST_OF_WORLD: REST_OF_WORLD,
+    UNATTRIBUTED: UNATTRIBUTED,
+}
+
+
+def _is_iso_code(code: str) -> bool:
+    return len(code) == 2 and code.isascii() and code.isalpha() and code.isupper()
+
+
+def country_name(code: str) -> str:
+    """Readable name of a country value (ISO code, display group or special attribution value)."""
+    return SPECIAL_NAMES.get(code) or COUNTRY_NAMES.get(code, code)
+
+
+def flag_emoji(code: str) -> str:
+    """The flag of an ISO code as regional indicator symbols; empty for groups and special values."""
+    if not _is_iso_code(code):
+        return ""
+    return "".join(chr(0x1F1E6 + ord(letter) - ord("A")) for letter in code)
+
+
+def display_name(code: str, *, with_flag: bool = False) -> str:
+    """Name for legends and tables; with a flag prefix where the medium has an emoji font (the browser)."""
+    name = country_name(code)
+    flag = flag_emoji(code) if with_flag else ""
+    return f"{flag} {name}" if flag else name
+
+
+def _preferred_colour(code: str) -> str:
+    if code in FIXED_COLOURS:
+        return FIXED_COLOURS[code]
+    return _FREE_COLOURS[zlib.crc32(code.encode("utf-8")) % len(_FREE_COLOURS)]
+
+
+def country_colours(countries: Iterable[str]) -> dict[str, str]:
+    """Colour of each country value shown together: fixed for CN/US/groups, stable per code otherwise.
+
+    When two shown countries prefer the same colour, the later one takes the next colour nobody on screen
+    uses (6 free colours; beyond that colours repeat, which no 9-country chart avoids anyway).
+    """
+    shown = list(dict.fromkeys(countries))
+    taken = {FIXED_COLOURS[c] for c in shown if c in FIXED_COLOURS}
+    colours: dict[str, str] = {}
+    for code in shown:
+        colour = _preferred_colour(code)
+        if code not in FIXED_COLOURS and colour in taken:
+            start = _FREE_COLOURS.index(colour)
+            rotation = _FREE_COLOURS[start:] + _FREE_COLOURS[:start]
+            colour = next((c for c in rotation if c not in taken), colour)
+        taken.add(colour)
+        colours[code] = colour
+    return colours
+
+
+def country_order(countries: Iterable[str]) -> list[str]:
+    """The order series are drawn and listed in: selected countries as given, then the two display groups."""
+    shown = list(dict.fromkeys(countries))
+    groups = [g for g in (REST_OF_WORLD, UNATTRIBUTED) if g in shown]
+    return [c for c in shown if c not in groups] + groups
