@@ -1,0 +1,294 @@
+"""The org registry: which country (and region) stands behind each Hub namespace.
+
+`data/orgs.csv` is the shipped, curated registry (UTF-8, one row per namespace, header
+`namespace,organization,country,region,kind,source,notes`). A user's own override file, named by
+`--registry FILE` or env `OWT_REGISTRY`, has the same columns; its rows replace or add namespaces.
+
+Attribution is derived from this file at read time, never baked into snapshots, so correcting one row
+changes every result for every past snapshot. `Registry.digest` identifies the effective content and is the
+cache key of every derived table.
+
+A registry with any error is refused as a whole (`RegistryError` lists every problem as `file:line:
+message`), so nothing downstream runs on half a registry.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+import pandas as pd
+
+SHIPPED_REGISTRY = Path(__file__).resolve().parent.parent / "data" / "orgs.csv"
+OVERRIDE_ENV = "OWT_REGISTRY"
+
+COLUMNS = ("namespace", "organization", "country", "region", "kind", "source", "notes")
+
+#: Values of the attributed country columns besides ISO 3166-1 alpha-2 codes. This module is the source;
+#: `dashboards.filters` mirrors them for display.
+INTERNATIONAL = "INTL"  # registered, no single country (reason in the registry notes)
+UNATTRIBUTED_ORG = "UNATTRIBUTED_ORG"  # namespace not in the registry, looks like an organisation
+INDIVIDUAL = "INDIVIDUAL"  # unregistered, looks personal; or registered individual/community without country
+SPECIAL_COUNTRIES = (INTERNATIONAL, UNATTRIBUTED_ORG, INDIVIDUAL)
+
+REGIONS = ("us", "china", "eu", "other", "unknown")
+KINDS = ("company", "lab", "university", "government", "community", "individual")
+#: Kinds whose rows without a country count as individual/community rather than an international organisation.
+PERSONAL_KINDS = frozenset({"community", "individual"})
+
+
+def _codes(packed: str) -> frozenset[str]:
+    """Two-letter codes written back to back (compact, sorted, one table)."""
+    return frozenset(packed[i : i + 2] for i in range(0, len(packed), 2))
+
+
+#: ISO 3166-1 alpha-2, the 249 officially assigned codes.
+ISO_COUNTRIES = _codes(
+    "ADAEAFAGAIALAMAOAQARASATAUAWAXAZBABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZCACCCDCFCGCHCICKCLCMCN"
+    "COCRCUCVCWCXCYCZDEDJDKDMDODZECEEEGEHERESETFIFJFKFMFOFRGAGBGDGEGFGGGHGIGLGMGNGPGQGRGSGTGUGWGYHKHM"
+    "HNHRHTHUIDIEILIMINIOIQIRISITJEJMJOJPKEKGKHKIKMKNKPKRKWKYKZLALBLCLILKLRLSLTLULVLYMAMCMDMEMFMGMHMK"
+    "MLMMMNMOMPMQMRMSMTMUMVMWMXMYMZNANCNENFNGNINLNONPNRNUNZOMPAPEPFPGPHPKPLPMPNPRPSPTPWPYQARERORSRURW"
+    "SASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZTCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVI"
+    "VNVUWFWSYEYTZAZMZW"
+)
+
+_CHINA = frozenset({"CN", "HK", "MO"})
+#: Europe as in the UN M49 geoscheme (incl. GB, CH, NO, IS, RU, UA), plus Cyprus (EU member; M49 says Asia).
+_EUROPE = _codes(
+    "ADALATAXBABEBGBYCHCYCZDEDKEEESFIFOFRGBGGGIGRHRHUIEIMISITJELILTLULVMCMDMEMKMTNLNOPLPTRORSRUSESISJ"
+    "SKSMUAVA"
+)
+
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def region_of(country: str | None) -> str:
+    """Reduce a country to ATOM's coarse buckets: US -> us; CN/HK/MO -> china; Europe -> eu; else other.
+
+    Empty, special values (INTL, UNATTRIBUTED_ORG, INDIVIDUAL) and unknown codes reduce to `unknown`.
+    """
+    if not country or country not in ISO_COUNTRIES:
+        return "unknown"
+    if country == "US":
+        return "us"
+    if country in _CHINA:
+        return "china"
+    if country in _EUROPE:
+        return "eu"
+    return "other"
+
+
+def region_map() -> dict[str, str]:
+    """Every country value the attributed tables can hold -> its region (for vectorised mapping)."""
+    mapping = {code: region_of(code) for code in ISO_COUNTRIES}
+    mapping.update(dict.fromkeys(SPECIAL_COUNTRIES, "unknown"))
+    return mapping
+
+
+@dataclass(frozen=True)
+class Org:
+    """One registry row."""
+
+    namespace: str
+    organization: str
+    country: str  # ISO 3166-1 alpha-2, or "" (reason in notes)
+    region: str
+    kind: str
+    source: str
+    notes: str
+
+    @property
+    def attributed_country(self) -> str:
+        """The value attributed tables hold: the country, else INDIVIDUAL or INTL by kind."""
+        if self.country:
+            return self.country
+        return INDIVIDUAL if self.kind in PERSONAL_KINDS else INTERNATIONAL
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a registry file; `line` is 1-based (0 when it concerns the whole file)."""
+
+    path: Path
+    line: int
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{where}: {prefix}{self.message}"
+
+
+class RegistryError(ValueError):
+    """A registry that cannot be used; `problems` holds every error found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"the org registry has {len(problems)} error(s); fix them and retry:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The effective registry: shipped rows, override rows layered on top; keyed by lower-case namespace."""
+
+    orgs: Mapping[str, Org]
+    files: tuple[Path, ...]
+    digest: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "orgs", MappingProxyType(dict(self.orgs)))
+        object.__setattr__(self, "digest", _digest(self.orgs.values()))
+
+    def __len__(self) -> int:
+        return len(self.orgs)
+
+    def lookup(self, namespace: str) -> Org | None:
+        """The row for a namespace, matched case-insensitively (Hub namespaces are case-insensitive)."""
+        return self.orgs.get(namespace.lower())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per namespace, with the registry's columns, sorted by namespace."""
+        rows = sorted(self.orgs.values(), key=lambda org: org.namespace.lower())
+        return pd.DataFrame([[getattr(org, c) for c in COLUMNS] for org in rows], columns=list(COLUMNS))
+
+
+def _digest(orgs: object) -> str:
+    """sha256 of the rows' content in a canonical order: edits to layout or row order do not change it."""
+    hasher = hashlib.sha256()
+    for org in sorted(orgs, key=lambda o: o.namespace.lower()):  # type: ignore[attr-defined]
+        hasher.update("\x1f".join(getattr(org, c) for c in COLUMNS).encode("utf-8"))
+        hasher.update(b"\x1e")
+    return hasher.hexdigest()
+
+
+def resolve_override(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The user's override file: an explicit path, else env `OWT_REGISTRY`, else none."""
+    chosen = path or os.environ.get(OVERRIDE_ENV)
+    return Path(chosen).expanduser() if chosen else None
+
+
+def _decode_lines(path: Path, problems: list[Problem]) -> str:
+    """The file's text; lines that are not UTF-8 are reported by number and decoded with replacements."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for number, chunk in enumerate(raw.split(b"\n"), start=1):
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(
+                Problem(path, number, f"not UTF-8 (byte {chunk[exc.start]:#04x} at column {exc.start + 1}); "
+                        "save the file as UTF-8")
+            )
+    return raw.decode("utf-8", errors="replace")
+
+
+def _check_row(path: Path, line: int, row: dict[str, str], problems: list[Problem]) -> None:
+    def error(message: str) -> None:
+        problems.append(Problem(path, line, message))
+
+    namespace, country, notes = row["namespace"], row["country"], row["notes"]
+    if not namespace:
+        error("namespace is empty")
+    elif not _NAMESPACE_RE.match(namespace):
+        error(f"namespace {namespace!r} is not a Hub namespace (letters, digits, '-', '_', '.')")
+    if not row["organization"]:
+        error("organization is empty")
+    if country:
+        if country not in ISO_COUNTRIES:
+            hint = f" (did you mean {country.upper()!r}?)" if country.upper() in ISO_COUNTRIES else ""
+            error(f"country {country!r} is not an ISO 3166-1 alpha-2 code{hint}")
+    elif not notes:
+        error("country is empty without a reason: say why in notes (e.g. distributed collaboration)")
+    if row["region"] not in REGIONS:
+        error(f"region {row['region']!r} is not one of {', '.join(REGIONS)}")
+    elif (not country or country in ISO_COUNTRIES) and row["region"] != region_of(country):
+        error(f"region {row['region']!r} does not match country {country or '(empty)'}: "
+              f"expected {region_of(country)!r}")
+    if row["kind"] not in KINDS:
+        error(f"kind {row['kind']!r} is not one of {', '.join(KINDS)}")
+    if not row["source"]:
+        error("source is empty: give a URL or citation for the country choice")
+
+
+def _parse(path: Path) -> tuple[list[tuple[int, Org]], list[Problem]]:
+    """Rows (with their line numbers) and every problem found in one registry file."""
+    problems: list[Problem] = []
+    if not path.is_file():
+        return [], [Problem(path, 0, "registry file not found")]
+    text = _decode_lines(path, problems)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.append(Problem(path, 1, f"empty file: the first line must be {','.join(COLUMNS)}"))
+        return [], problems
+    if [h.strip() for h in header] != list(COLUMNS):
+        problems.append(Problem(path, 1, f"missing or wrong header {','.join(header)!r}: "
+                                         f"the first line must be {','.join(COLUMNS)}"))
+        return [], problems
+    rows: list[tuple[int, Org]] = []
+    first_seen: dict[str, int] = {}
+    end_of_previous = reader.line_num
+    for values in reader:
+        line, end_of_previous = end_of_previous + 1, reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(COLUMNS):
+            problems.append(Problem(path, line, f"{len(values)} columns, expected {len(COLUMNS)} "
+                                                f"({','.join(COLUMNS)}); quote fields that contain commas"))
+            continue
+        if any(v != v.strip() for v in values):
+            problems.append(Problem(path, line, "leading/trailing spaces in a field (ignored)", "warning"))
+        row = dict(zip(COLUMNS, (v.strip() for v in values), strict=True))
+        count_before = len(problems)
+        _check_row(path, line, row, problems)
+        key = row["namespace"].lower()
+        if key in first_seen:
+            problems.append(Problem(path, line, f"duplicate namespace {row['namespace']!r} "
+                                                f"(first at line {first_seen[key]}; case-insensitive)"))
+        elif key:
+            first_seen[key] = line
+        if not any(p.severity == "error" for p in problems[count_before:]):
+            rows.append((line, Org(**row)))
+    return rows, problems
+
+
+def check_registry(path: Path) -> list[Problem]:
+    """Every problem in one registry file (errors and warnings), in file order."""
+    return _parse(Path(path))[1]
+
+
+def load_registry(path: Path | None = None, override: Path | None = None) -> Registry:
+    """The effective registry: `path` (default: the shipped data/orgs.csv), with `override` layered on top.
+
+    `override` defaults to `resolve_override()` (env `OWT_REGISTRY`), so every consumer honours a user's
+    override without extra plumbing. Raises RegistryError listing every error of both files.
+    """
+    files = [Path(path) if path else SHIPPED_REGISTRY]
+    chosen_override = override if override is not None else resolve_override()
+    if chosen_override:
+        files.append(Path(chosen_override))
+    orgs: dict[str, Org] = {}
+    errors: list[Problem] = []
+    for file in files:
+        rows, problems = _parse(file)
+        errors += [p for p in problems if p.severity == "error"]
+        orgs.update((org.namespace.lower(), org) for _, org in rows)
+    if errors:
+        raise RegistryError(errors)
+    return Registry(orgs=orgs, files=tuple(files))
