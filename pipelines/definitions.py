@@ -1,0 +1,349 @@
+"""Every measure and series rule, written once: the text charts show as subtitles and Methodology prints.
+
+A chart never describes its own numbers: it names a measure id from `MEASURES`, and its subtitle is that
+measure's `definition`; the Methodology page lists `explanation` for all of them. The numeric rules that
+the warehouse applies (size-class bounds, gap spreading, clamping) live here too, next to their text, so the
+words and the arithmetic cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+HUB_API = "Hugging Face Hub API (/api/models), dated snapshots taken by this project"
+HUB_STATS = "Hugging Face Hub metadata dumps (hub-stats models.parquet), imported as snapshots"
+ATOM = "ATOM Project (Lambert & Brand, arXiv 2604.07190), tracked-models list, Apache-2.0"
+REGISTRY = "Open Weights Tracker organisation registry (data/orgs.csv)"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure or rule: `definition` fits under a chart title, `explanation` goes to Methodology."""
+
+    id: str
+    label: str
+    unit: str
+    definition: str
+    explanation: str
+    source: str
+    kind: str = "measure"  # "measure" | "dimension" | "rule"
+
+
+_ALL: tuple[Measure, ...] = (
+    Measure(
+        "downloads_30d",
+        "30-day downloads",
+        "downloads",
+        "The Hub's rolling count of downloads over the 30 days before each snapshot, as reported.",
+        "The `downloads` field of the Hub API: a rolling 30-day count at the moment the snapshot was taken. "
+        "It is shown as reported, never recomputed. Summing it across days double counts (each day overlaps "
+        "the previous 29), so it is only ever summed across models at one date.",
+        HUB_API,
+    ),
+    Measure(
+        "downloads_all_time",
+        "All-time downloads",
+        "downloads",
+        "Cumulative downloads since the repository was created, as reported by the Hub at each snapshot.",
+        "The `downloadsAllTime` field of the Hub API (returned only when requested with `expand`). It "
+        "includes downloads from before this store's first snapshot. Charts of cumulative downloads use the "
+        "cleaned cumulative count (see the clamping rule): equal to the reported value until the Hub ever "
+        "reports a decrease for a model, after which the decrease is not subtracted.",
+        HUB_API,
+    ),
+    Measure(
+        "downloads_period",
+        "Downloads in the period",
+        "downloads",
+        "Growth of all-time downloads between consecutive snapshots, summed over the days of each period.",
+        "The Hub keeps no history, so downloads in a day, week or month are the differences of "
+        "`downloadsAllTime` between consecutive snapshots of the same model. Differences spanning several "
+        "days are spread evenly over those days (gap rule), negative differences count as zero (clamping "
+        "rule), and a model's first count is attributed as stated in the first-seen rule. A period's total "
+        "is the sum over its days.",
+        HUB_API,
+    ),
+    Measure(
+        "cumulative",
+        "Cumulative downloads",
+        "downloads",
+        "Sum of all-time downloads of the models in each group at each snapshot date.",
+        "The cleaned all-time count (see All-time downloads) summed over the models of a group on each "
+        "snapshot date. It includes every download the Hub counted before the first snapshot, so it starts "
+        "above zero. A model stops contributing new downloads while it is absent from snapshots but keeps "
+        "its last count.",
+        HUB_API,
+    ),
+    Measure(
+        "share",
+        "Share of downloads",
+        "%",
+        "A group's downloads in the period divided by the downloads of all models in view in that period.",
+        "Shares are computed within the current view (scope, task and size filters applied), over every "
+        "attributed country including individuals and unattributed organisations, so the groups shown sum to"
+        " 100% together with 'Rest of world' and 'Unattributed'.",
+        HUB_API,
+    ),
+    Measure(
+        "publisher_country",
+        "Publisher country",
+        "",
+        "The country of the organisation that owns the repository's namespace (e.g. Qwen/... is CN).",
+        "ATOM's rule: a repository belongs to the country of the organisation that publishes it, taken from "
+        "the organisation registry; never inherited from a base model. Namespaces not in the registry are "
+        "counted as 'Unattributed' (an organisation we have not researched yet) or individuals, never "
+        "guessed.",
+        REGISTRY,
+        "dimension",
+    ),
+    Measure(
+        "lineage_country",
+        "Lineage country",
+        "",
+        "The publisher country of the root of the model's base-model chain (a re-upload of Qwen counts for "
+        "CN).",
+        "Follows the `base_model` tags (finetune, quantized, adapter, merge) up to the original model and "
+        "takes that model's publisher country. A model without a base model is its own root. This answers "
+        "'whose models are being used', including through third-party quantisations and fine-tunes.",
+        REGISTRY,
+        "dimension",
+    ),
+    Measure(
+        "derivative_share",
+        "New derivatives",
+        "models",
+        "Models with a base model created in each period, by the lineage country of their base.",
+        "Counts repositories first created in the period (by `createdAt`) that declare a base model through "
+        "a `base_model:<relation>:<id>` tag, grouped by the lineage country of that base and by relation. "
+        "Shares are of all new derivatives in the view.",
+        HUB_API,
+    ),
+    Measure(
+        "size_class",
+        "Size class",
+        "",
+        "ATOM's classes by total parameters; 5-7B counts as 1-5B below 6B and as 7-9B from 6B.",
+        "ATOM's labels <1B, 1-5B, 7-9B, 10-50B, 50-100B, 100-250B, 250B+ leave gaps. Here every class is a "
+        "half-open interval of total parameters: <1B, [1B, 6B), [6B, 10B), [10B, 50B), [50B, 100B), [100B, "
+        "250B), 250B and above. Nominal 7-9B models weigh up to about 9.6B, hence the 10B bound; the 5-7B "
+        "gap is split at 6B. Models without a parameter count (no safetensors metadata) have no class.",
+        ATOM,
+        "dimension",
+    ),
+    Measure(
+        "ram_v2",
+        "Relative Adoption Metric (v2)",
+        "ratio",
+        "Cumulative downloads t days after release / the 10th-best model of the same size class at the same "
+        "t.",
+        "ATOM's Relative Adoption Metric, v2 (May 2026). For a model of age t days, the numerator is its "
+        "all-time downloads at age t; the denominator is the 10th-highest all-time downloads at age t among "
+        "models of the same size class whose age-t count is in the store. RAM above 1 means a top-10 "
+        "trajectory for its size. Undefined when fewer than 10 comparable models exist at that age.",
+        ATOM,
+    ),
+    Measure(
+        "hhi",
+        "Concentration (HHI)",
+        "index 0-10,000",
+        "Herfindahl-Hirschman index of organisations' download shares in each period (0-10,000).",
+        "Sum of squared percentage shares of downloads across publishing organisations (namespaces) in each "
+        "period. 10,000 means one organisation has every download; below 1,500 is usually called "
+        "unconcentrated.",
+        HUB_API,
+    ),
+    Measure(
+        "gini",
+        "Concentration (Gini)",
+        "index 0-1",
+        "Gini coefficient of downloads across organisations with downloads in each period (0-1).",
+        "0 means every organisation with downloads in the period has the same number; values close to 1 mean"
+        " a few organisations have almost all of them. Organisations with no downloads in the period are "
+        "left out.",
+        HUB_API,
+    ),
+    Measure(
+        "growth",
+        "Growth",
+        "%",
+        "Change of downloads over the previous period of the same length, in percent.",
+        "(downloads in this period / downloads in the previous period) - 1. Undefined when the previous "
+        "period had no downloads or is not covered by snapshots.",
+        HUB_API,
+    ),
+    Measure(
+        "momentum",
+        "Momentum",
+        "%",
+        "Share of a group's downloads in the period that go to models released in the 90 days before its "
+        "end.",
+        "A group with high momentum is winning with new releases rather than living off older models. "
+        "Release date is the Hub's `createdAt` (older repositories all carry 2022-03-02, so they never count"
+        " as new).",
+        HUB_API,
+    ),
+    Measure(
+        "crossover",
+        "Crossover",
+        "date",
+        "The first period in which country A's downloads exceed country B's and stay above the next period.",
+        "Computed separately for each definition (monthly downloads, cumulative downloads, 30-day downloads)"
+        " and attribution. A single period above B followed by a fall back below does not count; the date "
+        "shown is the start of the first period of a run of at least two.",
+        HUB_API,
+    ),
+    Measure(
+        "coverage",
+        "Attribution coverage",
+        "%",
+        "Share of 30-day downloads whose publisher (or lineage) country is known.",
+        "Known means a registered organisation with a country or an international organisation; individuals "
+        "and unregistered organisations are not known. Shown beside charts so a reader can judge how much of"
+        " the total is explained.",
+        REGISTRY,
+    ),
+    Measure(
+        "gap_rule",
+        "Gap rule",
+        "",
+        "Downloads between snapshots more than a day apart are spread evenly over the days in between.",
+        "When consecutive snapshots of a model are d days apart (missing days, weekly dumps, the model "
+        "missing from some snapshots), the all-time difference is spread over those d days in whole "
+        "downloads: day i of the gap gets floor(i*D/d) - floor((i-1)*D/d), so the days add up exactly to the"
+        " difference D. Nothing is invented beyond the reported totals; periods that end inside a gap get "
+        "the days' share.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
+        "clamping_rule",
+        "Clamping rule",
+        "",
+        "A decrease of all-time downloads is flagged and counted as zero; the lower value becomes the "
+        "reference.",
+        "The Hub's counts are not guaranteed monotonic (counting rules change retroactively). A negative "
+        "difference is kept in the warehouse's anomalies table with both raw values, counted as zero "
+        "downloads, and later differences are taken from the new, lower count. Flags are countable per "
+        "snapshot.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
+        "first_seen_rule",
+        "First-seen rule",
+        "",
+        "A model's first count is history (not in any period) unless it was created after the previous "
+        "snapshot.",
+        "The first time a model appears, its all-time count covers everything before. If the model was "
+        "created after the previous snapshot date, that count is downloads of the interval from its creation"
+        " day to this snapshot (spread by the gap rule). Otherwise (the store's first snapshot, or an older "
+        "model appearing late) it is a baseline: it counts in cumulative charts but in no period.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
+        "missing_rule",
+        "Missing values rule",
+        "",
+        "A missing all-time count is skipped; the next reported count is compared with the last known one.",
+        "When a snapshot has no `downloadsAllTime` for a model (or the model is missing from it), nothing is"
+        " attributed to that day; the next reported value is differenced against the last reported value and"
+        " spread by the gap rule over the whole interval.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
+        "synthetic",
+        "Synthetic data",
+        "",
+        "Generated demo data: realistic in shape, not real downloads.",
+        "Snapshots written by `python -m pipelines demo` carry `synthetic: true` in their provenance. They "
+        "mimic the public figures' shape (China overtaking the US in 2025) with real organisation names, but"
+        " every number is generated. Any chart built on them says so.",
+        "Open Weights Tracker demo generator",
+        "rule",
+    ),
+)
+
+MEASURES: dict[str, Measure] = {m.id: m for m in _ALL}
+
+
+def measure(measure_id: str) -> Measure:
+    """The measure with this id (KeyError naming the known ids otherwise)."""
+    try:
+        return MEASURES[measure_id]
+    except KeyError:
+        raise KeyError(f"unknown measure {measure_id!r}; known: {', '.join(MEASURES)}") from None
+
+
+#: (label, lower bound inclusive, upper bound exclusive) in parameters; see the `size_class` measure.
+SIZE_CLASS_BOUNDS: tuple[tuple[str, float, float], ...] = (
+    ("<1B", 0, 1e9),
+    ("1-5B", 1e9, 6e9),
+    ("7-9B", 6e9, 10e9),
+    ("10-50B", 10e9, 50e9),
+    ("50-100B", 50e9, 100e9),
+    ("100-250B", 100e9, 250e9),
+    ("250B+", 250e9, math.inf),
+)
+
+
+def size_class(params_total: float | None) -> str | None:
+    """ATOM size class of a parameter count (None when the count is unknown or not positive)."""
+    if params_total is None or not params_total > 0:
+        return None
+    for label, low, high in SIZE_CLASS_BOUNDS:
+        if low <= params_total < high:
+            return label
+    return None
+
+
+def size_class_sql(column: str) -> str:
+    """The same classification as a SQL CASE over a trusted column name (for the warehouse build)."""
+    bounded = [(label, high) for label, _low, high in SIZE_CLASS_BOUNDS if high != math.inf]
+    arms = " ".join(f"WHEN {column} < {high:.0f} THEN '{label}'" for label, high in bounded)
+    top = SIZE_CLASS_BOUNDS[-1][0]
+    return f"CASE WHEN {column} IS NULL OR {column} <= 0 THEN NULL {arms} ELSE '{top}' END"
+
+
+def spread(total: int, days: int) -> list[int]:
+    """The gap rule: whole downloads per day of a `days`-long gap, adding up exactly to `total`."""
+    if days < 1:
+        raise ValueError("a gap spans at least one day")
+    return [(i * total) // days - ((i - 1) * total) // days for i in range(1, days + 1)]
+
+
+#: Days before the end of a period within which a release counts as new (momentum).
+MOMENTUM_WINDOW_DAYS = 90
+#: RAM v2 compares with the model ranked this high in its size class at the same age.
+RAM_REFERENCE_RANK = 10
+
+
+#: Where the ATOM tracked-models files are looked for, first match wins: the copy shipped in the project,
+#: then the shared reference copy of the development machine.
+ATOM_DIRS: tuple[Path, ...] = (
+    Path(__file__).resolve().parent.parent / "data" / "atom",
+    Path("/work/shared/data/atom-tracked-models"),
+)
+
+
+def atom_dir() -> Path | None:
+    """The directory holding ATOM's `models.csv` (None when no copy is available)."""
+    return next((d for d in ATOM_DIRS if (d / "models.csv").is_file()), None)
+
+
+def atom_tracked_ids() -> list[str]:
+    """Model ids in ATOM's tracked set (`models.csv` + `extra_models.csv`): the `atom` scope."""
+    folder = atom_dir()
+    if folder is None:
+        return []
+    ids: list[str] = []
+    for name in ("models.csv", "extra_models.csv"):
+        path = folder / name
+        if path.is_file():
+            with open(path, newline="", encoding="utf-8") as handle:
+                ids.extend(row["modelId"].strip() for row in csv.DictReader(handle) if row.get("modelId"))
+    return sorted(set(ids))
