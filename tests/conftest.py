@@ -1,0 +1,97 @@
+"""Shared fixtures: the fake Hub and a clean huggingface_hub environment for every test that talks to it.
+
+Use them together: `def test_x(fake_hub, hf_env, no_sleep): fake_hub.load(make_models(50))`.
+Other helpers may append clearly separated fixture blocks at the end of this file.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakehub import FakeHub
+
+
+@pytest.fixture
+def fake_hub() -> Iterator[FakeHub]:
+    """A running fake Hub, empty until `fake_hub.load(models)`; stopped after the test.
+
+    Pages of 1000 like the real Hub; tests set `fake_hub.max_page_size` lower to get many pages cheaply.
+    """
+    hub = FakeHub()
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture
+def hf_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_hub: FakeHub) -> dict[str, str]:
+    """Environment for the real huggingface_hub client against the fake Hub; returns it for subprocesses.
+
+    - `HF_ENDPOINT` = the fake Hub (read by `pipelines.hub` at client construction, and by children);
+    - `HF_HOME` = a tmp dir with a pre-written agent-harness cache, so the client makes no hidden request;
+    - `HF_HUB_OFFLINE` and tokens unset (a test sets `HF_TOKEN` itself when it needs one);
+    - `NO_PROXY` for loopback, in case the machine has a proxy.
+    """
+    hf_home = tmp_path / "hf_home"
+    hf_home.mkdir()
+    (hf_home / ".agent_harnesses.json").write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
+    for name in (
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_TOKEN_PATH",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.url)
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("HF_TOKEN_PATH", str(hf_home / "token"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", fake_hub.url)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HOME", str(hf_home))
+    monkeypatch.setattr(
+        huggingface_hub.constants, "AGENT_HARNESSES_PATH", str(hf_home / ".agent_harnesses.json")
+    )
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(hf_home / "token"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_STORED_TOKENS_PATH", str(hf_home / "stored_tokens"))
+    return {
+        "HF_ENDPOINT": fake_hub.url,
+        "HF_HOME": str(hf_home),
+        "HF_TOKEN_PATH": str(hf_home / "token"),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    }
+
+
+class SleepRecorder:
+    """Stands in for `time` inside huggingface_hub's retry loop: records the waits instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
+    """Retries without real waits (hf-hub-api.md §6): replaces the `time` module seen by huggingface_hub's
+    `_http` only, so the fake server's own threads still sleep for real. `no_sleep.waits` lists the waits."""
+    import huggingface_hub.utils._http as hf_http
+
+    recorder = SleepRecorder()
+    monkeypatch.setattr(hf_http, "time", types.SimpleNamespace(sleep=recorder.sleep))
+    return recorder
