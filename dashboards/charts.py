@@ -1,0 +1,483 @@
+"""The chart registry: every chart the dashboard shows or exports, under a stable id.
+
+`render_chart(chart_id, warehouse, filters)` runs the chart's query, keeps exactly the points it plots
+(`ChartResult.data`, the CSV export), draws the figure from that frame, and frames it with a title, a subtitle
+(the definition and scope in use, from `pipelines.definitions`) and a source line (snapshots, dates,
+attribution rule, coverage; a warning when the store is synthetic). Pages, the report and
+`python -m dashboards export` all go through here, so a chart looks and means the same everywhere.
+
+Ids are part of the public interface (URLs, scheduled exports): never rename one; add a new id instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards import figures
+from dashboards.colors import OKABE_ITO, RELATION_COLOURS, country_colours, country_name, country_order
+from dashboards.filters import SIZE_CLASSES, Filters
+from pipelines import definitions
+
+if TYPE_CHECKING:  # charts only call the warehouse's query methods
+    from dashboards.query import Warehouse
+
+SYNTHETIC_WARNING = "SYNTHETIC DEMO DATA: generated for testing, not real Hugging Face Hub figures."
+TOP_N = 20
+
+_PERIOD_WORD = {"day": "day", "week": "week", "month": "month"}
+_SCOPE_TEXT = {
+    "all": "All models",
+    "first-party": "First-party models only",
+    "atom": "ATOM Project's tracked LLMs",
+}
+
+
+class UnknownChartError(KeyError):
+    """A chart id that is not in the registry (the message lists the valid ids)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class ChartResult:
+    """A rendered chart: the figure, exactly the points it plots, and the words around it."""
+
+    chart_id: str
+    figure: go.Figure
+    data: pd.DataFrame
+    title: str
+    subtitle: str
+    source: str
+    synthetic: bool
+    measure_ids: tuple[str, ...]
+
+    @property
+    def explanations(self) -> list[tuple[str, str]]:
+        """(label, long explanation) of every definition the chart relies on, for reports and Methodology."""
+        return [(m.label, m.explanation) for m in map(definitions.measure, self.measure_ids)]
+
+
+#: What a chart's draw function returns: the plotted points and the bare figure drawn from them.
+Drawn = tuple[pd.DataFrame, go.Figure]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A registered chart. `title` may use {country_rule} and {period}; `measures` name definitions."""
+
+    chart_id: str
+    title: str
+    description: str
+    measures: tuple[str, ...]
+    by_country: bool
+    draw: Callable[[Warehouse, Filters], Drawn]
+
+
+_REGISTRY: dict[str, ChartSpec] = {}
+
+
+def _chart(
+    chart_id: str, title: str, description: str, measures: tuple[str, ...], *, by_country: bool = True
+):
+    def register(draw: Callable[[Warehouse, Filters], Drawn]) -> Callable[[Warehouse, Filters], Drawn]:
+        _REGISTRY[chart_id] = ChartSpec(chart_id, title, description, measures, by_country, draw)
+        return draw
+
+    return register
+
+
+def list_charts() -> list[ChartSpec]:
+    """Every chart, in the order the report shows them."""
+    return list(_REGISTRY.values())
+
+
+def chart_ids() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get_chart(chart_id: str) -> ChartSpec:
+    try:
+        return _REGISTRY[chart_id]
+    except KeyError:
+        raise UnknownChartError(
+            f"unknown chart id {chart_id!r}; known ids: {', '.join(_REGISTRY)} (see --list)"
+        ) from None
+
+
+def _series_style(
+    countries: Iterable[str], filters: Filters
+) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """Draw order, colours and legend names for the country values present in a result."""
+    present = list(dict.fromkeys(countries))
+    order = country_order([c for c in filters.countries if c in present] + present)
+    return order, country_colours(order), {code: country_name(code) for code in order}
+
+
+def _by_country(data: pd.DataFrame, filters: Filters) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    return _series_style(data["country"], filters)
+
+
+# ---- the charts (registration order = report order) -------------------------------------------------------
+
+
+@_chart(
+    "cumulative-by-country",
+    "All-time downloads by {country_rule}",
+    "Cumulative (all-time) downloads over time, one line per country group.",
+    ("cumulative",),
+)
+def _cumulative(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = warehouse.cumulative_by_country(filters)[["date", "country", "downloads_all_time"]]
+    order, colours, names = _by_country(data, filters)
+    fig = figures.line_by_group(
+        data,
+        x="date",
+        y="downloads_all_time",
+        group="country",
+        order=order,
+        colours=colours,
+        names=names,
+        y_title="All-time downloads",
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+@_chart(
+    "downloads-by-country",
+    "Downloads per {period} by {country_rule}",
+    "Downloads in each period (day/week/month), one line per country group.",
+    ("downloads_period",),
+)
+def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = warehouse.downloads_by_country(filters)[["period", "country", "downloads"]]
+    order, colours, names = _by_country(data, filters)
+    fig = figures.line_by_group(
+        data,
+        x="period",
+        y="downloads",
+        group="country",
+        order=order,
+        colours=colours,
+        names=names,
+        y_title=f"Downloads per {_PERIOD_WORD[filters.period]}",
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+@_chart(
+    "share-by-country",
+    "Share of downloads per {period} by {country_rule}",
+    "Each country group's share of all downloads in each period (100% stacked).",
+    ("share",),
+)
+def _share(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = warehouse.share_by_country(filters)[["period", "country", "share"]]
+    order, colours, names = _by_country(data, filters)
+    fig = figures.stacked_share(
+        data, x="period", y="share", group="country", order=order, colours=colours, names=names
+    )
+    return data, fig
+
+
+@_chart(
+    "top-organisations",
+    f"Top {TOP_N} organisations by downloads",
+    f"The {TOP_N} organisations with the most downloads in the selected dates, coloured by country.",
+    ("downloads_period",),
+)
+def _top_organisations(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = warehouse.top_organisations(filters, n=TOP_N)[
+        ["organization", "namespace", "country", "downloads"]
+    ]
+    _, colours, names = _by_country(data, filters)
+    fig = figures.ranked_bars(
+        data,
+        label="organization",
+        value="downloads",
+        group="country",
+        colours=colours,
+        names=names,
+        x_title="Downloads in the selected dates",
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+@_chart(
+    "derivatives-by-country",
+    "New derivatives per {period} by lineage country of their base",
+    "Models created in each period with a base model (fine-tunes, quantisations, adapters, merges), "
+    "stacked by the country of their base model's lineage root.",
+    ("derivative_share",),
+)
+def _derivatives_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
+    raw = warehouse.derivatives_by_country(filters)
+    data = raw.groupby(["period", "country"], as_index=False, sort=True)["new_derivatives"].sum()
+    order, colours, names = _by_country(data, filters)
+    fig = figures.bars_by_group(
+        data,
+        x="period",
+        y="new_derivatives",
+        group="country",
+        order=order,
+        colours=colours,
+        names=names,
+        y_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
+        stacked=True,
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+@_chart(
+    "derivatives-by-relation",
+    "New derivatives per {period} by relation to their base",
+    "Models created in each period with a base model, stacked by relation "
+    "(fine-tune, quantised, adapter, merge).",
+    ("derivative_share",),
+    by_country=False,
+)
+def _derivatives_by_relation(warehouse: Warehouse, filters: Filters) -> Drawn:
+    raw = warehouse.derivatives_by_country(filters)
+    data = raw.groupby(["period", "relation"], as_index=False, sort=True)["new_derivatives"].sum()
+    order = [r for r in RELATION_COLOURS if r in set(data["relation"])] + sorted(
+        set(data["relation"]) - set(RELATION_COLOURS)
+    )
+    fig = figures.bars_by_group(
+        data,
+        x="period",
+        y="new_derivatives",
+        group="relation",
+        order=order,
+        colours=RELATION_COLOURS,
+        names={r: r.capitalize() for r in order},
+        y_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
+        stacked=True,
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+@_chart(
+    "size-by-country",
+    "Downloads by model size class and {country_rule}",
+    "Downloads in the selected dates by total-parameter size class (ATOM classes), "
+    "one bar per country group.",
+    ("downloads_period", "size_class"),
+)
+def _size(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = warehouse.size_by_country(filters)[["size_class", "country", "downloads"]]
+    order, colours, names = _by_country(data, filters)
+    fig = figures.bars_by_group(
+        data,
+        x="size_class",
+        y="downloads",
+        group="country",
+        order=order,
+        colours=colours,
+        names=names,
+        y_title="Downloads in the selected dates",
+        category_order=SIZE_CLASSES,
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+def _category_by_country(warehouse_method: str, category: str, axis_title: str):
+    def draw(warehouse: Warehouse, filters: Filters) -> Drawn:
+        data = getattr(warehouse, warehouse_method)(filters)[[category, "country", "downloads"]]
+        order, colours, names = _by_country(data, filters)
+        ranking = data.groupby(category, sort=False)["downloads"].sum().sort_values(ascending=False)
+        fig = figures.bars_by_group(
+            data,
+            x=category,
+            y="downloads",
+            group="country",
+            order=order,
+            colours=colours,
+            names=names,
+            y_title="Downloads in the selected dates",
+            category_order=list(ranking.index),
+            log_scale=filters.log_scale,
+        )
+        fig.update_xaxes(title_text=axis_title)
+        return data, fig
+
+    return draw
+
+
+_chart(
+    "task-by-country",
+    "Downloads by task and {country_rule}",
+    "Downloads in the selected dates by the model's Hub task (pipeline tag), one bar per country group.",
+    ("downloads_period",),
+)(_category_by_country("task_by_country", "task", "Task (Hub pipeline tag)"))
+
+_chart(
+    "library-by-country",
+    "Downloads by library and {country_rule}",
+    "Downloads in the selected dates by the model's library (transformers, gguf, mlx, ...), "
+    "one bar per country group.",
+    ("downloads_period",),
+)(_category_by_country("library_by_country", "library", "Library"))
+
+
+@_chart(
+    "top-base-models",
+    f"Top {TOP_N} base models by number of derivatives",
+    f"The {TOP_N} base models with the most derivatives created in the selected dates, coloured by country.",
+    ("derivative_share",),
+)
+def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = warehouse.top_base_models(filters, n=TOP_N)[["base_model", "country", "derivatives"]]
+    _, colours, names = _by_country(data, filters)
+    fig = figures.ranked_bars(
+        data,
+        label="base_model",
+        value="derivatives",
+        group="country",
+        colours=colours,
+        names=names,
+        x_title="Derivatives created in the selected dates",
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+@_chart(
+    "concentration",
+    "Concentration of downloads across organisations",
+    "Herfindahl-Hirschman index (left axis) and Gini coefficient (right axis) of organisations' download "
+    "shares in each period.",
+    ("hhi", "gini"),
+    by_country=False,
+)
+def _concentration(warehouse: Warehouse, filters: Filters) -> Drawn:
+    wide = warehouse.concentration(filters)
+    data = wide.melt(id_vars="period", value_vars=["hhi", "gini"], var_name="measure", value_name="value")
+    fig = figures.line_by_group(
+        data,
+        x="period",
+        y="value",
+        group="measure",
+        order=["hhi", "gini"],
+        colours={"hhi": OKABE_ITO["blue"], "gini": OKABE_ITO["orange"]},
+        names={"hhi": "HHI (0-10,000, left)", "gini": "Gini (0-1, right)"},
+        y_title="HHI",
+    )
+    fig.update_traces(selector={"name": "Gini (0-1, right)"}, yaxis="y2")
+    fig.update_layout(
+        yaxis2={
+            "title": "Gini",
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1],
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": 0.2,
+            "showgrid": False,
+        }
+    )
+    return data, fig
+
+
+# ---- framing: title, subtitle, source --------------------------------------------------------------------
+
+
+def _title(spec: ChartSpec, filters: Filters) -> str:
+    return spec.title.format(
+        country_rule=f"{filters.attribution} country", period=_PERIOD_WORD[filters.period]
+    )
+
+
+def scope_text(filters: Filters) -> str:
+    """The view in words: scope, segment and dates (shared by subtitles, report title pages and pages)."""
+    parts = [_SCOPE_TEXT[filters.scope]]
+    if filters.task:
+        parts.append(f"task {filters.task}")
+    if filters.size_class:
+        parts.append(f"size class {filters.size_class}")
+    if filters.start or filters.end:
+        start = filters.start.isoformat() if filters.start else "first snapshot"
+        end = filters.end.isoformat() if filters.end else "latest snapshot"
+        parts.append(f"{start} to {end}")
+    if filters.log_scale:
+        parts.append("log scale")
+    return ", ".join(parts)
+
+
+def _measure_ids(spec: ChartSpec, filters: Filters) -> tuple[str, ...]:
+    """The chart's measures, then its country rule (publisher or lineage) when it groups by country."""
+    return (*spec.measures, *([filters.country_column] if spec.by_country else []))
+
+
+def _subtitle(spec: ChartSpec, filters: Filters) -> str:
+    sentences = []
+    for measure in map(definitions.measure, _measure_ids(spec, filters)):
+        prefix = f"{measure.label}: " if measure.kind == "dimension" else ""
+        sentences.append(prefix + measure.definition)
+    sentences.append(f"Scope: {scope_text(filters)}.")
+    return " ".join(sentences)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    text: str
+    synthetic: bool
+
+
+def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
+    """Where the numbers come from: the snapshots in the view's date range, the rule, the coverage."""
+    snapshots = warehouse.snapshots()
+    dates = pd.to_datetime(snapshots["date"]).dt.date
+    in_range = snapshots[(dates >= (filters.start or dt.date.min)) & (dates <= (filters.end or dt.date.max))]
+    used = pd.to_datetime(in_range["date"]).dt.date
+    span = f"{used.min()} to {used.max()} ({len(used)} snapshots)" if len(used) else "no snapshots in range"
+    coverage = warehouse.coverage(filters)
+    rule = (
+        "publisher country (ATOM rule)"
+        if filters.attribution == "publisher"
+        else "lineage country (base model's root)"
+    )
+    text = (
+        f"Source: Hugging Face Hub model snapshots, {span}. Attribution: {rule}. "
+        f"Coverage: {coverage:.1%} of 30-day downloads attributed to a country. Open Weights Tracker."
+    )
+    return SourceInfo(text=text, synthetic=bool(in_range["synthetic"].any()) if len(in_range) else False)
+
+
+def render_chart(
+    chart_id: str, warehouse: Warehouse, filters: Filters, *, source: SourceInfo | None = None
+) -> ChartResult:
+    """Query, draw and frame one chart. Pass `source` to reuse one source line across many charts."""
+    spec = get_chart(chart_id)
+    data, fig = spec.draw(warehouse, filters)
+    data = data.reset_index(drop=True)
+    source = source or source_info(warehouse, filters)
+    title, subtitle = _title(spec, filters), _subtitle(spec, filters)
+    figures.frame(
+        fig,
+        title=title,
+        subtitle=subtitle,
+        source=source.text,
+        warning=SYNTHETIC_WARNING if source.synthetic else None,
+    )
+    return ChartResult(
+        chart_id=chart_id,
+        figure=fig,
+        data=data,
+        title=title,
+        subtitle=subtitle,
+        source=source.text,
+        synthetic=source.synthetic,
+        measure_ids=_measure_ids(spec, filters),
+    )

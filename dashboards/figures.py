@@ -1,0 +1,275 @@
+"""Plotly figures from long-form query results: a few chart shapes, and the frame that makes a figure
+self-describing (title, subtitle with the definition and scope, source line) so that a PNG pasted into an
+article still says what it shows and where it comes from.
+
+Builders take exactly the DataFrame that is exported as CSV and draw one trace per series from it, nothing
+else, so the figure and its CSV cannot disagree.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+#: Liberation Sans is metric-compatible with Arial; WenQuanYi Micro Hei carries the CJK glyphs.
+FONT_FAMILY = "Liberation Sans, Arial, WenQuanYi Micro Hei, Noto Sans CJK SC, sans-serif"
+#: Export size in CSS pixels (16:9), also the size the text wrapping below is tuned for.
+EXPORT_WIDTH = 1200
+EXPORT_HEIGHT = 675
+_SUBTITLE_CHARS_PER_LINE = 150
+_SOURCE_CHARS_PER_LINE = 170
+_TEXT_CHARS_PER_LINE = 150
+_TEXT_LINES_PER_PAGE = 30
+_LINE_HEIGHT_PX = 17
+_LEFT_MARGIN_PX = 70
+_TEXT_COLOUR = "#333333"
+_MUTED_COLOUR = "#666666"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width=width, break_long_words=False) or [""]
+
+
+def line_by_group(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    group: str,
+    order: Sequence[str],
+    colours: Mapping[str, str],
+    names: Mapping[str, str],
+    y_title: str,
+    log_scale: bool = False,
+) -> go.Figure:
+    """One line per group (country), in the given order, with the group's fixed colour."""
+    fig = go.Figure()
+    for key in order:
+        rows = data[data[group] == key]
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=rows[x],
+                y=rows[y],
+                name=names.get(key, key),
+                mode="lines+markers" if len(rows) <= 24 else "lines",
+                line={"color": colours.get(key), "width": 2.5},
+                hovertemplate=f"%{{x}}<br>{names.get(key, key)}: %{{y:,.0f}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title_text=y_title, type="log" if log_scale else "linear")
+    return fig
+
+
+def stacked_share(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    group: str,
+    order: Sequence[str],
+    colours: Mapping[str, str],
+    names: Mapping[str, str],
+) -> go.Figure:
+    """100% stacked areas of shares in [0, 1] (stacked as given, so the stack visibly sums to 100%)."""
+    fig = go.Figure()
+    for key in order:
+        rows = data[data[group] == key]
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=rows[x],
+                y=rows[y],
+                name=names.get(key, key),
+                mode="lines",
+                stackgroup="share",
+                line={"color": colours.get(key), "width": 0.5},
+                fillcolor=colours.get(key),
+                hovertemplate=f"%{{x}}<br>{names.get(key, key)}: %{{y:.1%}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title_text="Share of downloads", tickformat=".0%", range=[0, 1])
+    return fig
+
+
+def bars_by_group(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    group: str,
+    order: Sequence[str],
+    colours: Mapping[str, str],
+    names: Mapping[str, str],
+    y_title: str,
+    category_order: Sequence[str] | None = None,
+    stacked: bool = False,
+    log_scale: bool = False,
+) -> go.Figure:
+    """Bars per x value, one colour per group (grouped side by side, or stacked)."""
+    fig = go.Figure()
+    for key in order:
+        rows = data[data[group] == key]
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=rows[x],
+                y=rows[y],
+                name=names.get(key, key),
+                marker_color=colours.get(key),
+                hovertemplate=f"%{{x}}<br>{names.get(key, key)}: %{{y:,.0f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="stack" if stacked else "group")
+    fig.update_yaxes(title_text=y_title, type="log" if log_scale else "linear")
+    if category_order is not None:
+        fig.update_xaxes(categoryorder="array", categoryarray=list(category_order))
+    return fig
+
+
+def ranked_bars(
+    data: pd.DataFrame,
+    *,
+    label: str,
+    value: str,
+    group: str,
+    colours: Mapping[str, str],
+    names: Mapping[str, str],
+    x_title: str,
+    log_scale: bool = False,
+) -> go.Figure:
+    """Horizontal bars, largest on top, coloured by group; one trace per group so the legend names them.
+
+    The rows keep their order in `data` (the query's ranking); the y axis is told that order explicitly.
+    """
+    fig = go.Figure()
+    for key in dict.fromkeys(data[group]):
+        rows = data[data[group] == key]
+        fig.add_trace(
+            go.Bar(
+                x=rows[value],
+                y=rows[label],
+                orientation="h",
+                name=names.get(key, key),
+                marker_color=colours.get(key),
+                hovertemplate=f"%{{y}} ({names.get(key, key)}): %{{x:,.0f}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(categoryorder="array", categoryarray=list(data[label])[::-1], automargin=True)
+    fig.update_xaxes(title_text=x_title, type="log" if log_scale else "linear")
+    return fig
+
+
+def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: str | None = None) -> go.Figure:
+    """Give a figure its title, subtitle, source line (and a red warning such as synthetic data), in place.
+
+    Margins grow with the wrapped text, so long definitions never overlap the plot.
+    """
+    subtitle_lines = _wrap(subtitle, _SUBTITLE_CHARS_PER_LINE)
+    source_lines = _wrap(source, _SOURCE_CHARS_PER_LINE)
+    if warning:
+        source_lines = [f"<b style='color:#B00020'>{warning}</b>", *source_lines]
+    top = 60 + _LINE_HEIGHT_PX * len(subtitle_lines)
+    bottom = 70 + _LINE_HEIGHT_PX * len(source_lines)
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": FONT_FAMILY, "size": 13, "color": _TEXT_COLOUR},
+        title={
+            "text": f"<b>{title}</b>",
+            "x": 0.01,
+            "xanchor": "left",
+            "y": 0.98,
+            "yanchor": "top",
+            "yref": "container",
+            "font": {"size": 20},
+            "subtitle": {"text": "<br>".join(subtitle_lines), "font": {"size": 13, "color": _MUTED_COLOUR}},
+        },
+        margin={"t": top + 20, "b": bottom, "l": _LEFT_MARGIN_PX, "r": 30},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+    )
+    fig.add_annotation(
+        text="<br>".join(source_lines),
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=0,
+        xshift=-(_LEFT_MARGIN_PX - 12),
+        yshift=-(bottom - 8),
+        xanchor="left",
+        yanchor="bottom",
+        align="left",
+        showarrow=False,
+        font={"size": 11, "color": _MUTED_COLOUR},
+    )
+    return fig
+
+
+def _paragraph_lines(heading: str, body: str) -> list[str]:
+    lines = [f"<b>{heading}</b>"] if heading else []
+    for line in body.split("\n"):
+        lines.extend(_wrap(line, _TEXT_CHARS_PER_LINE))
+    return [*lines, ""]
+
+
+def text_page(title: str, paragraphs: Sequence[tuple[str, str]], *, footer: str = "") -> go.Figure:
+    """A figure holding only text (a report's title or definitions page), so the whole report goes through
+    the same renderer and fonts as the charts. `paragraphs` are (heading, body) pairs; body lines may break
+    at newlines."""
+    lines = [line for heading, body in paragraphs for line in _paragraph_lines(heading, body)]
+    fig = go.Figure()
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": FONT_FAMILY, "size": 14, "color": _TEXT_COLOUR},
+        title={"text": f"<b>{title}</b>", "x": 0.04, "xanchor": "left", "font": {"size": 26}},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin={"t": 90, "b": 40, "l": 50, "r": 50},
+        showlegend=False,
+    )
+    fig.add_annotation(
+        text="<br>".join(lines),
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1,
+        xanchor="left",
+        yanchor="top",
+        align="left",
+        showarrow=False,
+    )
+    if footer:
+        fig.add_annotation(
+            text=footer,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 11, "color": _MUTED_COLOUR},
+        )
+    return fig
+
+
+def text_pages(title: str, paragraphs: Sequence[tuple[str, str]]) -> list[go.Figure]:
+    """As many text pages as the paragraphs need (a paragraph never splits across pages)."""
+    pages: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for paragraph in paragraphs:
+        needed = len(_paragraph_lines(*paragraph))
+        if pages[-1] and used + needed > _TEXT_LINES_PER_PAGE:
+            pages.append([])
+            used = 0
+        pages[-1].append(paragraph)
+        used += needed
+    return [
+        text_page(title if number == 0 else f"{title} (continued)", page) for number, page in enumerate(pages)
+    ]
