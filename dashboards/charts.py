@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from dashboards import figures
 from dashboards.colors import OKABE_ITO, RELATION_COLOURS, country_colours, country_name, country_order
-from dashboards.filters import SIZE_CLASSES, Filters
+from dashboards.filters import REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
 from pipelines import definitions
 
 if TYPE_CHECKING:  # charts only call the warehouse's query methods
@@ -413,6 +413,15 @@ def scope_text(filters: Filters) -> str:
     if filters.log_scale:
         parts.append("log scale")
     return ", ".join(parts)
+
+
+def describe_view(filters: Filters) -> str:
+    """The whole view in one line, for report title pages and the command line's summary."""
+    shown = ", ".join(country_name(code) for code in filters.countries)
+    return (
+        f"Countries: {shown} (others grouped as {REST_OF_WORLD} / {UNATTRIBUTED}). "
+        f"Attribution: {filters.attribution} country. Period: {filters.period}. Scope: {scope_text(filters)}."
+    )
 
 
 def _measure_ids(spec: ChartSpec, filters: Filters) -> tuple[str, ...]:

@@ -77,28 +77,11 @@ class Filters:
         """Parse URL query / command-line values (names in PARAM_NAMES) into Filters, never failing.
 
         Each value that is missing keeps its default; each invalid one also keeps its default and adds a note
-        saying what was wrong and what is used instead, so the dashboard can show the note and the command
-        line can refuse the arguments with the same words. Values may be lists (from `parse_qs`): the last
-        wins. Unknown parameter names are ignored (other pages may add their own).
+        saying what was wrong and what is used instead, for the dashboard to show. Values may be lists (from
+        `parse_qs`): the last wins. Unknown parameter names are ignored (other pages may add their own).
         """
-        defaults = cls()
-        notes: list[str] = []
-        values: dict[str, object] = {}
-        for field in fields(cls):
-            name = PARAM_NAMES[field.name]
-            raw = _last(params.get(name))
-            if raw is None:
-                continue
-            parsed, note = _PARSERS[field.name](raw.strip())
-            if note:
-                notes.append(f"{name}={raw!r}: {note}; using {_describe(getattr(defaults, field.name))}")
-            else:
-                values[field.name] = parsed
-        start, end = values.get("start", defaults.start), values.get("end", defaults.end)
-        if start is not None and end is not None and start > end:  # type: ignore[operator]
-            notes.append(f"from={start} is after to={end}; showing all dates")
-            values.pop("start"), values.pop("end")
-        return cls(**values), notes  # type: ignore[arg-type]
+        filters, problems = parse_params(params)
+        return filters, [problem.note for problem in problems]
 
     def to_params(self) -> dict[str, str]:
         """The non-default fields as parameters (the inverse of from_params): short, shareable URLs."""
@@ -109,6 +92,45 @@ class Filters:
             if value != getattr(defaults, field.name):
                 params[PARAM_NAMES[field.name]] = _format(value)
         return params
+
+
+@dataclass(frozen=True)
+class ParamProblem:
+    """An invalid parameter value: `message` says what is wrong, `note` also what is used instead."""
+
+    param: str
+    value: str
+    message: str
+    fallback: str
+
+    @property
+    def note(self) -> str:
+        return f"{self.param}={self.value!r}: {self.message}; {self.fallback}"
+
+
+def parse_params(params: Mapping[str, ParamValue]) -> tuple[Filters, list[ParamProblem]]:
+    """Filters from parameters, and each problem found (the command line refuses them, the dashboard notes
+    them and falls back to the default)."""
+    defaults = Filters()
+    problems: list[ParamProblem] = []
+    values: dict[str, object] = {}
+    for field in fields(Filters):
+        name = PARAM_NAMES[field.name]
+        raw = _last(params.get(name))
+        if raw is None:
+            continue
+        parsed, message = _PARSERS[field.name](raw.strip())
+        if message:
+            fallback = f"using {_describe(getattr(defaults, field.name))}"
+            problems.append(ParamProblem(name, raw, message, fallback))
+        else:
+            values[field.name] = parsed
+    start, end = values.get("start"), values.get("end")
+    if isinstance(start, dt.date) and isinstance(end, dt.date) and start > end:
+        problem = ParamProblem("from", start.isoformat(), f"is after the end date {end}", "showing all dates")
+        problems.append(problem)
+        del values["start"], values["end"]
+    return Filters(**values), problems  # type: ignore[arg-type]
 
 
 def _last(value: ParamValue) -> str | None:

@@ -1,0 +1,183 @@
+"""`python -m dashboards export`: charts and reports from the command line, for scheduled reports.
+
+Examples::
+
+    python -m dashboards export --list
+    python -m dashboards export --chart share-by-country --format png --out share.png --from 2025-01-01
+    python -m dashboards export --chart all --format pdf --out report.pdf --countries CN,US,FR --period week
+    python -m dashboards export --chart all --format csv --out charts/          # one file per chart
+
+Filter values go through the same parser as the dashboard's URL parameters (`Filters.from_params`), so a
+view exported here is the view `?from=...&countries=...` shows in the browser; here an invalid value is an
+error (exit status 2) rather than a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from dashboards.filters import ATTRIBUTIONS, PARAM_NAMES, PERIODS, SCOPES, SIZE_CLASSES, Filters, parse_params
+
+#: Filters field (also the argparse dest) -> command-line option, for the options that are filter values.
+_FILTER_FIELDS: dict[str, str] = {
+    "start": "--from",
+    "end": "--to",
+    "period": "--period",
+    "countries": "--countries",
+    "attribution": "--attribution",
+    "scope": "--scope",
+    "task": "--task",
+    "size_class": "--size-class",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dashboards.export import CHART_FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboards", description="Open Weights Tracker dashboards."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    export = commands.add_parser(
+        "export",
+        help="write charts (PNG/SVG/PDF/CSV/HTML) or a report (PDF/HTML) for a view",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("--list", action="store_true", help="list the chart ids with a description and exit")
+    export.add_argument(
+        "--chart",
+        metavar="ID[,ID...]|all",
+        help="chart id(s) from --list, comma-separated, or 'all'. One chart -> one file; several with "
+        "--format pdf|html -> one report; several with png|svg|csv -> one file per chart in --out (a folder)",
+    )
+    export.add_argument("--format", choices=CHART_FORMATS, help="file format")
+    export.add_argument(
+        "--out",
+        type=Path,
+        help="output file, or a directory (files named <chart-id>.<format>, a report report.<format>)",
+    )
+    export.add_argument("--store", help="snapshot store (default: env OWT_STORE, else data/store)")
+    view = export.add_argument_group(
+        "view (same values as the dashboard's URL parameters; defaults: all dates)"
+    )
+    view.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first date shown")
+    view.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last date shown")
+    view.add_argument("--period", metavar="|".join(PERIODS), help="time period of series (default: month)")
+    view.add_argument("--countries", metavar="CN,US", help="ISO countries shown separately (default: CN,US)")
+    view.add_argument(
+        "--attribution", metavar="|".join(ATTRIBUTIONS), help="country rule (default: publisher)"
+    )
+    view.add_argument("--scope", metavar="|".join(SCOPES), help="models counted (default: all)")
+    view.add_argument("--task", metavar="TASK", help="Hub pipeline tag, e.g. text-generation (default: all)")
+    view.add_argument(
+        "--size-class",
+        dest="size_class",
+        metavar="CLASS",
+        help=f"one of {', '.join(SIZE_CLASSES)} (default: all)",
+    )
+    view.add_argument("--log", action="store_true", help="logarithmic value axis")
+    export.set_defaults(handler=run_export, command_parser=export)
+    return parser
+
+
+def filters_from_args(args: argparse.Namespace) -> tuple[Filters, list[str]]:
+    """The view the options ask for, through the URL parser (so both accept exactly the same values), and
+    one error message per invalid value, naming the option."""
+    params = {PARAM_NAMES[field]: getattr(args, field) for field in _FILTER_FIELDS if getattr(args, field)}
+    if args.log:
+        params[PARAM_NAMES["log_scale"]] = "1"
+    filters, problems = parse_params(params)
+    option_of = {PARAM_NAMES[field]: option for field, option in _FILTER_FIELDS.items()}
+    return filters, [f"{option_of[p.param]} {p.value!r}: {p.message}" for p in problems]
+
+
+def _list_charts() -> int:
+    from dashboards.charts import list_charts
+
+    width = max(len(spec.chart_id) for spec in list_charts())
+    for spec in list_charts():
+        print(f"{spec.chart_id:<{width}}  {spec.description}")
+    return 0
+
+
+def _chosen_charts(parser: argparse.ArgumentParser, value: str) -> list[str]:
+    from dashboards.charts import chart_ids
+
+    if value == "all":
+        return chart_ids()
+    chosen = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [chart for chart in chosen if chart not in chart_ids()]
+    if unknown or not chosen:
+        parser.error(
+            f"--chart: unknown chart id(s) {', '.join(unknown) or repr(value)}; "
+            f"known: {', '.join(chart_ids())} (or 'all'; see --list)"
+        )
+    return chosen
+
+
+def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.list:
+        return _list_charts()
+    missing = [option for option in ("chart", "format", "out") if getattr(args, option) is None]
+    if missing:
+        parser.error(f"missing {', '.join('--' + option for option in missing)} (or use --list)")
+    chosen = _chosen_charts(parser, args.chart)
+    filters, notes = filters_from_args(args)
+    if notes:
+        parser.error("; ".join(notes))
+
+    from dashboards.charts import describe_view, render_chart, source_info
+    from dashboards.export import ExportError, export_chart, export_report
+    from dashboards.query import open_warehouse
+    from pipelines.store import resolve_store
+
+    store = resolve_store(args.store)
+    if not store.dates():
+        print(
+            f"error: no snapshots in {store.root}. Make some with `python -m pipelines snapshot` (real data) "
+            f"or `python -m pipelines demo --store {store.root}` (synthetic), or pass --store.",
+            file=sys.stderr,
+        )
+        return 1
+    started = time.monotonic()
+    report = len(chosen) > 1 and args.format in ("pdf", "html")
+    target_dir = args.out if (args.out.is_dir() or (len(chosen) > 1 and not report)) else None
+    warehouse = open_warehouse(store)
+    source = source_info(warehouse, filters)
+    results = []
+    for chart_id in tqdm(chosen, desc="charts", unit="chart", disable=not sys.stderr.isatty()):
+        results.append(render_chart(chart_id, warehouse, filters, source=source))
+    try:
+        if report:
+            payloads = {"report": export_report(results, args.format, view=describe_view(filters))}
+        else:
+            payloads = {result.chart_id: export_chart(result, args.format) for result in results}
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    written = []
+    for name, payload in payloads.items():
+        path = target_dir / f"{name}.{args.format}" if target_dir else args.out
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+        written.append(path)
+    what = f"a {args.format.upper()} report of {len(results)} charts" if report else f"{len(written)} file(s)"
+    where = target_dir if target_dir and len(written) > 1 else written[0]
+    print(f"wrote {what} to {where} in {time.monotonic() - started:.1f} s ({describe_view(filters)})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args, args.command_parser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
