@@ -13,6 +13,9 @@ import sys
 #: command name -> module implementing it, in the order `--help` lists them.
 COMMANDS: dict[str, str] = {
     "snapshot": "pipelines.snapshot",
+    "schedule": "pipelines.schedule",
+    "status": "pipelines.status",
+    "verify": "pipelines.verify",
 }
 
 

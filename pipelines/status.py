@@ -1,0 +1,219 @@
+"""Show the store's health: last runs, snapshot coverage and gaps, size, and freshness of the latest snapshot.
+
+For operators and monitoring: the exit code is 0 when the latest snapshot is younger than --max-age, and 1
+when it is older or there is none (so `python -m pipelines status --max-age 36h || alert` works from cron
+or a monitoring agent). `--json` prints the same facts as one JSON object.
+
+A snapshot's age is counted from when it finished, if it finished on its labelled date, else from the
+start of its labelled day (backfilled history, a late re-run): the date label is what charts show.
+Missing dates are calendar days between the first and the latest snapshot without one; days after the
+latest are counted by its age.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.lock import describe_holder, holder
+from pipelines.runs import RUN_LOCK_FILE, read_runs, utc_now
+from pipelines.store import Store, StoreError, resolve_store
+
+#: The scheduler's own lock (one scheduler per store); `pipelines.schedule` takes it.
+SCHEDULER_LOCK_FILE = "schedule.lock"
+DEFAULT_MAX_AGE = "36h"  # a daily 02:30 run may be late by up to ~10 h before anyone is alerted
+_AGE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd]?)\s*$")
+_AGE_UNITS = {"m": "minutes", "h": "hours", "": "hours", "d": "days"}
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """`90m`, `36h`, `2d`, or a bare number of hours."""
+    match = _AGE_PATTERN.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not an age like 36h, 2d or 90m: {text!r}")
+    return dt.timedelta(**{_AGE_UNITS[match.group(2)]: float(match.group(1))})
+
+
+@dataclass
+class Health:
+    """The freshness and coverage of a store's snapshots (also for the dashboard's stale-data banner)."""
+
+    dates: int
+    first: dt.date | None
+    latest: dt.date | None
+    latest_time: dt.datetime | None
+    age: dt.timedelta | None
+    missing: list[dt.date] = field(default_factory=list)
+
+    def is_fresh(self, max_age: dt.timedelta) -> bool:
+        return self.age is not None and self.age <= max_age
+
+
+def snapshot_time(store: Store, date: dt.date) -> dt.datetime:
+    """When the data of the snapshot labelled `date` was taken (see the module docstring)."""
+    midnight = dt.datetime.combine(date, dt.time(), dt.UTC)
+    try:
+        finished = dt.datetime.fromisoformat(str(store.provenance(date).get("finished_at")))
+    except (StoreError, ValueError):
+        return midnight
+    if finished.tzinfo is None:
+        finished = finished.replace(tzinfo=dt.UTC)
+    return finished if finished.astimezone(dt.UTC).date() == date else midnight
+
+
+def snapshot_health(store: Store, now: dt.datetime | None = None) -> Health:
+    """Coverage and freshness of the store's snapshots at `now` (default: the UTC clock)."""
+    now = now or utc_now()
+    dates = store.dates()
+    if not dates:
+        return Health(dates=0, first=None, latest=None, latest_time=None, age=None)
+    present = set(dates)
+    span = (dates[-1] - dates[0]).days
+    missing = [d for d in (dates[0] + dt.timedelta(days=i) for i in range(span + 1)) if d not in present]
+    latest_time = snapshot_time(store, dates[-1])
+    return Health(
+        dates=len(dates),
+        first=dates[0],
+        latest=dates[-1],
+        latest_time=latest_time,
+        age=max(now - latest_time, dt.timedelta(0)),
+        missing=missing,
+    )
+
+
+def date_ranges(dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive dates collapsed into (first, last) ranges."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for date in dates:
+        if ranges and date - ranges[-1][1] == dt.timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], date)
+        else:
+            ranges.append((date, date))
+    return ranges
+
+
+def _size(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def _human_age(age: dt.timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
+    """Every fact `status` reports, as plain JSON-ready values."""
+    health = snapshot_health(store)
+    staged = (
+        sorted(p for p in store.staging_root.glob("date=*") if p.is_dir())
+        if store.staging_root.is_dir()
+        else []
+    )
+    runs = read_runs(store)
+    return {
+        "store": str(store.root),
+        "store_bytes": _size(store.root),
+        "snapshot_bytes": _size(store.snapshots_dir),
+        "snapshots": health.dates,
+        "first": health.first.isoformat() if health.first else None,
+        "latest": health.latest.isoformat() if health.latest else None,
+        "latest_time": health.latest_time.isoformat() if health.latest_time else None,
+        "age_hours": round(health.age.total_seconds() / 3600, 2) if health.age is not None else None,
+        "max_age_hours": round(max_age.total_seconds() / 3600, 2),
+        "fresh": health.is_fresh(max_age),
+        "missing": [d.isoformat() for d in health.missing],
+        "in_progress": [{"staging": p.name.removeprefix("date="), "bytes": _size(p)} for p in staged],
+        "scheduler": holder(store.root / SCHEDULER_LOCK_FILE),
+        "run_lock": holder(store.root / RUN_LOCK_FILE),
+        "runs": runs[-last:] if last else [],
+        "runs_total": len(runs),
+        "runs_failed": sum(r.get("outcome") in ("failed", "crashed") for r in runs),
+    }
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    counts = ", ".join(f"{k}={v}" for k, v in (run.get("counts") or {}).items())
+    detail = run.get("error") or counts
+    seconds = f"{run['seconds']:.1f}s" if isinstance(run.get("seconds"), int | float) else "-"
+    return (
+        f"  {(run.get('started_at') or '?')[:19]:<19}  {run.get('command', '?'):<10} "
+        f"{run.get('trigger', '?'):<8} {run.get('outcome', '?'):<11} {seconds:>8}  {detail}"
+    )
+
+
+def render(facts: dict[str, Any]) -> str:
+    lines = [
+        f"store        {facts['store']}: {_human_bytes(facts['store_bytes'])} "
+        f"({_human_bytes(facts['snapshot_bytes'])} in {facts['snapshots']} snapshots)"
+    ]
+    if facts["latest"]:
+        age = dt.timedelta(hours=facts["age_hours"])
+        verdict = "FRESH" if facts["fresh"] else "STALE"
+        lines.append(
+            f"latest       {facts['latest']} (taken {facts['latest_time'][:16]}Z, {_human_age(age)} old): "
+            f"{verdict} (max age {facts['max_age_hours']:g} h)"
+        )
+        missing = [dt.date.fromisoformat(d) for d in facts["missing"]]
+        gaps = ", ".join(a.isoformat() if a == b else f"{a}..{b}" for a, b in date_ranges(missing)[:10])
+        more = " ..." if len(date_ranges(missing)) > 10 else ""
+        lines.append(
+            f"coverage     {facts['first']} .. {facts['latest']}: {facts['snapshots']} dates, "
+            f"{len(missing)} missing" + (f": {gaps}{more}" if missing else "")
+        )
+    else:
+        lines.append("latest       no snapshot yet: STALE (take one with `python -m pipelines snapshot`)")
+    for staged in facts["in_progress"]:
+        lines.append(
+            f"in progress  {staged['staging']}: {_human_bytes(staged['bytes'])} staged (next run resumes it)"
+        )
+    scheduler = facts["scheduler"]
+    lines.append(f"scheduler    {'running: ' + describe_holder(scheduler) if scheduler else 'not running'}")
+    lock = facts["run_lock"]
+    lines.append(f"run lock     {'held: ' + describe_holder(lock) if lock else 'free'}")
+    lines.append(
+        f"runs         {facts['runs_total']} recorded, {facts['runs_failed']} failed or crashed; last:"
+    )
+    lines.extend(_run_line(run) for run in facts["runs"])
+    last_outcome = facts["runs"][-1]["outcome"] if facts["runs"] else "none"
+    lines.append(
+        f"status: {'FRESH' if facts['fresh'] else 'STALE'}, latest {facts['latest'] or 'none'}, "
+        f"{len(facts['missing'])} missing dates, last run {last_outcome}"
+    )
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument(
+        "--max-age",
+        type=parse_age,
+        default=parse_age(DEFAULT_MAX_AGE),
+        metavar="AGE",
+        help=f"exit 1 when the latest snapshot is older than this: 90m, 36h, 2d (default {DEFAULT_MAX_AGE})",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=10, metavar="N", help="how many recent runs to list (default 10)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def run(args: argparse.Namespace) -> int:
+    facts = collect(resolve_store(args.store), args.max_age, args.runs)
+    print(json.dumps(facts, indent=2, default=str) if args.json else render(facts))
+    return 0 if facts["fresh"] else 1
