@@ -26,6 +26,8 @@ _TEXT_LINES_PER_PAGE = 30
 _LINE_HEIGHT_PX = 17
 _LEFT_MARGIN_PX = 70
 _TEXT_COLOUR = "#333333"
+#: `name` of the source-line annotation, for screens that show the source as text instead.
+SOURCE_ANNOTATION = "chart-source"
 _MUTED_COLOUR = "#666666"
 
 
@@ -195,6 +197,7 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
         hovermode="closest",
     )
     fig.add_annotation(
+        name=SOURCE_ANNOTATION,
         text="<br>".join(source_lines),
         xref="paper",
         yref="paper",
