@@ -13,6 +13,7 @@ import sys
 #: command name -> module implementing it, in the order `--help` lists them.
 COMMANDS: dict[str, str] = {
     "snapshot": "pipelines.snapshot",
+    "demo": "pipelines.demo",
     "schedule": "pipelines.schedule",
     "status": "pipelines.status",
     "verify": "pipelines.verify",
