@@ -31,6 +31,12 @@ SOURCE_ANNOTATION = "chart-source"
 _MUTED_COLOUR = "#666666"
 
 
+def _series_meta(column: str, key: object, x: str, y: str) -> dict[str, object]:
+    """What a trace plots, kept on the trace (`trace.meta`): the rows of `data` where `column == key`;
+    `x` and `y` name the data columns behind the trace's x and y. Maps every trace back to its CSV rows."""
+    return {"column": column, "key": key, "x": x, "y": y}
+
+
 def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width=width, break_long_words=False) or [""]
 
@@ -58,6 +64,7 @@ def line_by_group(
                 x=rows[x],
                 y=rows[y],
                 name=names.get(key, key),
+                meta=_series_meta(group, key, x, y),
                 mode="lines+markers" if len(rows) <= 24 else "lines",
                 line={"color": colours.get(key), "width": 2.5},
                 hovertemplate=f"%{{x}}<br>{names.get(key, key)}: %{{y:,.0f}}<extra></extra>",
@@ -88,6 +95,7 @@ def stacked_share(
                 x=rows[x],
                 y=rows[y],
                 name=names.get(key, key),
+                meta=_series_meta(group, key, x, y),
                 mode="lines",
                 stackgroup="share",
                 line={"color": colours.get(key), "width": 0.5},
@@ -124,6 +132,7 @@ def bars_by_group(
                 x=rows[x],
                 y=rows[y],
                 name=names.get(key, key),
+                meta=_series_meta(group, key, x, y),
                 marker_color=colours.get(key),
                 hovertemplate=f"%{{x}}<br>{names.get(key, key)}: %{{y:,.0f}}<extra></extra>",
             )
@@ -159,6 +168,7 @@ def ranked_bars(
                 y=rows[label],
                 orientation="h",
                 name=names.get(key, key),
+                meta=_series_meta(group, key, value, label),
                 marker_color=colours.get(key),
                 hovertemplate=f"%{{y}} ({names.get(key, key)}): %{{x:,.0f}}<extra></extra>",
             )
