@@ -1,0 +1,303 @@
+"""The project's Hub client: huggingface_hub, with the gaps a long crawl cannot live with closed.
+
+huggingface_hub 2.4 gives `list_models` no timeout, no way to resume (the cursor is hidden inside a
+generator), and one malformed item ends the whole iteration; `model_info` is not retried at all (see
+docs: ../shared/docs/hf-hub-api.md §1.5-1.7, §5). This module keeps the library for everything it does well
+(shared session, `http_backoff` with RateLimit-aware waits, `hf_raise_for_status` and its error classes,
+token handling, `ModelInfo` parsing) and adds:
+
+- a forced per-request timeout (a request hook on the shared client, the library's documented recipe);
+- `HubClient.pages()`: the listing page by page, each with its absolute next-page URL to checkpoint;
+- tolerant parsing: an item the library cannot parse is skipped, counted and one example kept;
+- `HubClient.model_info()`: the same request as `HfApi.model_info`, retried like the listing;
+- counters (requests, retries, rate-limit waits, pages, skipped) for provenance and the summary line.
+
+The endpoint is `HF_ENDPOINT` (or the `endpoint` argument); the token is the library's own (`HF_TOKEN`,
+token file), sent as a header and never logged, stored, or put in an error message by this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx2
+from huggingface_hub import ModelInfo, constants, set_client_factory
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, parse_ratelimit_headers
+from huggingface_hub.utils._http import default_client_factory  # the library's documented timeout recipe
+
+#: What a snapshot row needs, as `expand=` keys (the listing rejects baseModels: parents come from tags).
+SNAPSHOT_EXPAND = (
+    "author",
+    "downloads",
+    "downloadsAllTime",
+    "likes",
+    "createdAt",
+    "lastModified",
+    "pipeline_tag",
+    "library_name",
+    "safetensors",
+    "gated",
+    "tags",
+)
+
+#: `list_models(sort=...)` spelling -> the query value the library sends.
+_SORT_PARAM = {"created_at": "createdAt", "last_modified": "lastModified", "trending_score": "trendingScore"}
+
+#: Examples of skipped items kept for provenance (enough to diagnose, small enough to read).
+MAX_SKIPPED_EXAMPLES = 5
+
+
+class HubPageError(RuntimeError):
+    """A listing page the crawl cannot use (not JSON, not a list, a next link off the endpoint)."""
+
+
+@dataclass
+class HubStats:
+    """What the client did; all counts cumulative (a resumed run starts from the checkpointed values)."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    rate_limit_waits: float = 0.0  # seconds huggingface_hub waits because of 429 RateLimit/Retry-After
+    pages: int = 0
+    items: int = 0
+    skipped: int = 0
+    skipped_examples: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HubStats:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One listing page: the models that parsed (converted), and where the next page is (None: last)."""
+
+    url: str
+    models: list[T]
+    next_url: str | None
+
+
+def list_params(
+    *,
+    author: str | None = None,
+    sort: str | None = "downloads",
+    limit: int = 1000,
+    expand: tuple[str, ...] = SNAPSHOT_EXPAND,
+) -> dict[str, Any]:
+    """The query `HfApi.list_models(author=, sort=, limit=, expand=)` sends, built the same way."""
+    params: dict[str, Any] = {}
+    if author:
+        params["author"] = author
+    if sort is not None:
+        params["sort"] = _SORT_PARAM.get(sort, sort)
+    params["limit"] = limit
+    if expand:
+        params["expand"] = list(expand)
+    return params
+
+
+class HubClient:
+    """Talks to one Hub endpoint through huggingface_hub's shared session, with a forced timeout."""
+
+    def __init__(self, endpoint: str | None = None, *, timeout: float = 60.0, stats: HubStats | None = None):
+        self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+        self.timeout = timeout
+        self.stats = stats or HubStats()
+        set_client_factory(self._client_factory)
+
+    def _client_factory(self) -> httpx2.Client:
+        client = default_client_factory()
+        client.event_hooks["request"].append(self._on_request)
+        client.event_hooks["response"].append(self._on_response)
+        return client
+
+    def _on_request(self, request: httpx2.Request) -> None:
+        # `list_models`/`http_backoff` pass timeout=None per request, which overrides any client default.
+        request.extensions["timeout"] = httpx2.Timeout(self.timeout).as_dict()
+        self.stats.requests += 1
+
+    def _on_response(self, response: httpx2.Response) -> None:
+        if response.status_code != 429:
+            return
+        self.stats.rate_limited += 1
+        # The wait http_backoff takes for this answer: RateLimit reset (+1 s), else Retry-After (+1 s).
+        info = parse_ratelimit_headers(response.headers)
+        retry_after = response.headers.get("retry-after", "")
+        if info is not None and info.remaining == 0:
+            self.stats.rate_limit_waits += info.reset_in_seconds + 1
+        elif retry_after.isdigit():
+            self.stats.rate_limit_waits += int(retry_after) + 1
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx2.Response:
+        """One logical GET: retried by huggingface_hub on 408/429/5xx, timeouts and dropped connections."""
+        before = self.stats.requests
+        try:
+            response = http_backoff("GET", url, params=params, headers=build_hf_headers())
+            hf_raise_for_status(response)
+            return response
+        finally:
+            self.stats.retries += max(self.stats.requests - before - 1, 0)
+
+    def pages(
+        self,
+        params: dict[str, Any],
+        resume_url: str | None = None,
+        convert: Callable[[ModelInfo], T] | None = None,
+    ) -> Iterator[Page[T]]:
+        """The listing `params` page by page, starting at `resume_url` (a checkpointed next URL) if given.
+
+        The Hub's next link already carries the whole query and the cursor, so a resumed crawl sends
+        exactly what an uninterrupted one would. `convert` turns each parsed model into what the caller
+        keeps (e.g. `snapshot_row`); an item it rejects is skipped like one the library cannot parse.
+        """
+        url = resume_url or f"{self.endpoint}/api/models"
+        query = None if resume_url else params
+        while url:
+            response = self._get(url, query)
+            self.stats.pages += 1
+            next_url = self._next_url(response)
+            yield Page(url=str(response.url), models=self._parse_page(response, convert), next_url=next_url)
+            url, query = next_url, None
+
+    def _next_url(self, response: httpx2.Response) -> str | None:
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return None
+        absolute = urljoin(str(response.url), link)  # the Hub sends absolute links; be lenient with relative
+        if urlsplit(absolute).netloc != urlsplit(self.endpoint).netloc:
+            # Following it would send the token to another host.
+            raise HubPageError(
+                f"the next-page link of {response.url} leaves the endpoint {self.endpoint}: {link}"
+            )
+        return absolute
+
+    def _parse_page(self, response: httpx2.Response, convert: Callable[[ModelInfo], Any] | None) -> list[Any]:
+        try:
+            payload = json.loads(response.content)
+        except ValueError as err:
+            raise HubPageError(
+                f"the Hub answered {response.url} with a page that is not valid JSON ({err}); "
+                f"content-type {response.headers.get('content-type')!r}, starts with {response.text[:80]!r}. "
+                "Nothing was published; run the same command again to resume from this page."
+            ) from None
+        if not isinstance(payload, list):
+            raise HubPageError(f"the Hub answered {response.url} with a {type(payload).__name__}, not a list")
+        models = []
+        for position, item in enumerate(payload):
+            model = self.parse_item(item, f"{response.url} item {position}", convert)
+            if model is not None:
+                models.append(model)
+        self.stats.items += len(payload)
+        return models
+
+    def parse_item(self, item: Any, where: str, convert: Callable[[ModelInfo], Any] | None = None) -> Any:
+        """The item as the library's ModelInfo, or None (skipped, counted, example kept) if unparseable."""
+        try:
+            if not isinstance(item, dict):
+                raise TypeError(f"item is a {type(item).__name__}, not an object")
+            model = ModelInfo(**{"siblings": None, **item})
+            return convert(model) if convert else model
+        except Exception as err:  # one bad item must not end a crawl of millions
+            self.stats.skipped += 1
+            if len(self.stats.skipped_examples) < MAX_SKIPPED_EXAMPLES:
+                self.stats.skipped_examples.append(
+                    {"where": where, "error": f"{type(err).__name__}: {err}", "item": json.dumps(item)[:300]}
+                )
+            return None
+
+    def model_info(
+        self, repo_id: str, *, revision: str | None = None, expand: list[str] | None = None
+    ) -> ModelInfo:
+        """`HfApi.model_info` (same URL and query), but retried; raises the library's error classes."""
+        path = f"{self.endpoint}/api/models/{repo_id}"
+        if revision is not None:
+            path += f"/revision/{quote(revision, safe='')}"
+        params = {"expand": expand} if expand else None
+        payload = self._get(path, params).json()
+        return ModelInfo(**payload)
+
+
+# ------------------------------------------------------------------------------------------- model -> row
+
+
+def base_model_relations(tags: list[str] | None) -> tuple[list[str], str | None]:
+    """Parents and the relation to the first one, from `base_model:<relation>:<id>` tags (hf-hub-api.md §2.5).
+
+    Unknown relation strings are kept verbatim; a bare `base_model:<id>` tag adds nothing the pair lacks.
+    """
+    parents: list[str] = []
+    relation = None
+    for tag in tags or ():
+        if not tag.startswith("base_model:"):
+            continue
+        kind, sep, parent = tag[len("base_model:") :].partition(":")
+        if not sep or "/" in kind:  # `base_model:<id>` alone (ids contain '/', relations do not)
+            continue
+        if parent and parent not in parents:
+            parents.append(parent)
+            relation = relation or kind
+    return parents, relation
+
+
+def _count(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} is {value!r}, not an integer")
+    return value
+
+
+def _date(value: Any, name: str) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    raise TypeError(f"{name} is {value!r}, not a date")
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{name} is {value!r}, not a string")
+
+
+def snapshot_row(model: ModelInfo) -> dict[str, Any]:
+    """One row of pipelines.schema.SNAPSHOT_SCHEMA from a parsed model; TypeError on unusable values."""
+    tags = model.tags
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise TypeError(f"tags is {tags!r}, not a list of strings")
+    parents, relation = base_model_relations(tags)
+    gated = model.gated
+    safetensors = model.safetensors
+    model_id = _text(model.id, "id")
+    if not model_id:
+        raise TypeError("id is empty")
+    return {
+        "model_id": model_id,
+        "author": _text(model.author, "author") or model_id.split("/")[0],
+        "downloads_30d": _count(model.downloads, "downloads"),
+        "downloads_all_time": _count(model.downloads_all_time, "downloadsAllTime"),
+        "likes": _count(model.likes, "likes"),
+        "created_at": _date(model.created_at, "createdAt"),
+        "last_modified": _date(model.last_modified, "lastModified"),
+        "pipeline_tag": _text(model.pipeline_tag, "pipeline_tag"),
+        "library_name": _text(model.library_name, "library_name"),
+        "params_total": _count(safetensors.total, "safetensors.total") if safetensors is not None else None,
+        "gated": None if gated is None else str(gated).lower(),
+        "tags": tags,
+        "base_models": parents,
+        "base_relation": relation,
+        "hub_id": _text(getattr(model, "_id", None), "_id"),
+    }

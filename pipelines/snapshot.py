@@ -1,0 +1,429 @@
+"""Take a dated snapshot of Hub download statistics (one row per model) into the store.
+
+Scope (union, de-duplicated by model id):
+  1. every model of every namespace in the org registry (data/orgs.csv, plus --registry / OWT_REGISTRY);
+  2. the hub-wide top models by 30-day downloads, down to --min-downloads;
+  3. with --full, every model on the Hub (sorted by creation date, an immutable key, so the cursor is stable).
+
+The run streams pages into <store>/staging/date=D/ and checkpoints the next-page URL after every page: if it
+is killed, running the same command again resumes where it stopped and produces the same rows. Readers see
+the snapshot only once it is complete (atomic rename to <store>/snapshots/date=D/). A date that already has a
+snapshot is left alone unless --force, which replaces it only once the new one is complete.
+
+Talks to HF_ENDPOINT (default https://huggingface.co) through huggingface_hub; uses HF_TOKEN when set (higher
+rate limits), never stores or logs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import filelock
+import httpx2
+import huggingface_hub
+import pyarrow as pa
+import pyarrow.parquet as pq
+from huggingface_hub.errors import HfHubHTTPError
+from tqdm import tqdm
+
+from pipelines.hub import HubClient, HubPageError, HubStats, list_params, snapshot_row
+from pipelines.registry import RegistryError, load_registry
+from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
+from pipelines.store import Store, StoreError, parse_date, resolve_store, write_json_atomic
+
+DEFAULT_MIN_DOWNLOADS = 100
+DEFAULT_TIMEOUT = 60.0
+PAGE_SIZE = 1000  # the Hub's largest page
+ROWS_PER_FILE = 1_000_000  # published part files
+ROW_GROUP_ROWS = 100_000
+CHECKPOINT_FILE = "checkpoint.json"
+CHECKPOINT_FORMAT = 1
+_RAW_DIR = "raw"
+_PUBLISH_DIR = "publish"
+_SEQ = "_seq"  # order of first sight: decides which copy of a model seen twice is kept
+_RAW_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
+_FINALIZE_MEMORY = "256MB"
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot run that cannot go on; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One listing to crawl: its query, and the download floor that ends it (sorted by downloads)."""
+
+    name: str
+    params: dict[str, Any]
+    min_downloads: int | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which models a snapshot holds."""
+
+    namespaces: tuple[str, ...] = ()
+    min_downloads: int | None = DEFAULT_MIN_DOWNLOADS  # None: no hub-wide top listing
+    full: bool = False
+
+    def phases(self, page_size: int = PAGE_SIZE) -> list[Phase]:
+        phases = [
+            Phase(f"author:{ns}", list_params(author=ns, sort="created_at", limit=page_size))
+            for ns in self.namespaces
+        ]
+        if self.min_downloads is not None:
+            phases.append(Phase("top", list_params(sort="downloads", limit=page_size), self.min_downloads))
+        if self.full:
+            phases.append(Phase("full", list_params(sort="created_at", limit=page_size)))
+        return phases
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"namespaces": list(self.namespaces), "min_downloads": self.min_downloads, "full": self.full}
+
+
+@dataclass
+class Checkpoint:
+    """Where a run stands; written atomically after every page, so a killed run resumes exactly there."""
+
+    date: str
+    scope: dict[str, Any]
+    endpoint: str
+    page_size: int
+    started_at: str
+    phase: int = 0  # index of the phase in progress
+    next_url: str | None = None  # None: the phase has not fetched its first page yet
+    parts: int = 0  # raw part files written (part-000000 .. part-{parts-1})
+    rows: int = 0  # rows in those files
+    finalizing: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+    phase_rows: dict[str, int] = field(default_factory=dict)
+    format: int = CHECKPOINT_FORMAT
+
+    def same_run(self, other: Checkpoint) -> bool:
+        keys = ("date", "scope", "endpoint", "page_size", "format")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    date: dt.date
+    path: Path | None  # the published snapshot; None when the date was already taken (no-op)
+    rows: int
+    stats: HubStats
+    seconds: float
+
+    def summary(self) -> str:
+        if self.path is None:
+            return f"snapshot {self.date}: already in the store, nothing done (use --force to replace it)"
+        s = self.stats
+        return (
+            f"snapshot {self.date}: {self.rows} models, {s.pages} pages, {s.requests} requests, "
+            f"{s.retries} retries, {s.skipped} skipped items, {s.rate_limit_waits:.0f} s rate-limit waits, "
+            f"{self.seconds:.1f} s -> {self.path}"
+        )
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _fsync_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via a temporary name, fsync, then rename: the file exists complete or not at all."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+class _Run:
+    """One snapshot run over a staging directory (fresh or resumed)."""
+
+    def __init__(self, store: Store, date: dt.date, scope: Scope, client: HubClient, page_size: int):
+        self.store, self.date, self.scope, self.client = store, date, scope, client
+        self.phases = scope.phases(page_size)
+        self.staging = store.staging_dir(date)
+        self.raw = self.staging / _RAW_DIR
+        wanted = Checkpoint(date.isoformat(), scope.to_dict(), client.endpoint, page_size, _utc_now())
+        self.checkpoint = self._resume_or_start(wanted)
+        client.stats = HubStats.from_dict(self.checkpoint.stats)
+
+    def _resume_or_start(self, wanted: Checkpoint) -> Checkpoint:
+        path = self.staging / CHECKPOINT_FILE
+        if path.is_file():
+            try:
+                found = Checkpoint(**json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError):
+                found = None
+            if found is not None and found.same_run(wanted):
+                for leftover in sorted(self.raw.glob("part-*.parquet"))[found.parts :]:
+                    leftover.unlink()  # written after the last checkpoint: the page is fetched again
+                self.resumed = True
+                return found
+            print(
+                f"note: {self.staging} holds a different run (other scope or endpoint); starting over",
+                file=sys.stderr,
+            )
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        self.raw.mkdir(parents=True)
+        self.resumed = False
+        self._save(wanted)
+        return wanted
+
+    def _save(self, checkpoint: Checkpoint | None = None) -> None:
+        checkpoint = checkpoint or self.checkpoint
+        checkpoint.stats = self.client.stats.to_dict()
+        write_json_atomic(self.staging / CHECKPOINT_FILE, checkpoint.__dict__)
+
+    def crawl(self, on_page: Callable[[int], None]) -> None:
+        """Fetch every remaining page of every remaining phase, one raw part file per page."""
+        ckpt = self.checkpoint
+        while not ckpt.finalizing and ckpt.phase < len(self.phases):
+            phase = self.phases[ckpt.phase]
+            for page in self.client.pages(phase.params, ckpt.next_url, convert=snapshot_row):
+                rows = page.models
+                last_page = page.next_url is None
+                if phase.min_downloads is not None:
+                    kept = [
+                        r
+                        for r in rows
+                        if r["downloads_30d"] is not None and r["downloads_30d"] >= phase.min_downloads
+                    ]
+                    last_page = last_page or len(kept) < len(
+                        rows
+                    )  # sorted by downloads: the floor is reached
+                    rows = kept
+                if rows:
+                    self._write_part(ckpt.parts, rows, ckpt.rows)
+                    ckpt.parts += 1
+                    ckpt.rows += len(rows)
+                    ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + len(rows)
+                if last_page:
+                    ckpt.phase, ckpt.next_url = ckpt.phase + 1, None
+                else:
+                    ckpt.next_url = page.next_url
+                self._save()
+                on_page(len(rows))
+                if last_page:
+                    break
+        ckpt.finalizing = True
+        self._save()
+
+    def _write_part(self, number: int, rows: list[dict[str, Any]], first_seq: int) -> None:
+        for offset, row in enumerate(rows):
+            row[_SEQ] = first_seq + offset
+        table = pa.Table.from_pylist(rows, schema=_RAW_SCHEMA)
+        path = self.raw / f"part-{number:06d}.parquet"
+        _fsync_write(path, lambda tmp: pq.write_table(table, tmp, compression="snappy"))
+
+    def finalize(self) -> Path:
+        """Raw parts -> one row per model (first sighting wins), sorted by model id, into publish/."""
+        if self.checkpoint.rows == 0:
+            raise SnapshotError(
+                f"the Hub at {self.client.endpoint} returned no models for this scope; nothing was published"
+            )
+        out = self.staging / _PUBLISH_DIR
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir()
+        spill = self.staging / "spill"
+        con = duckdb.connect(
+            config={"memory_limit": _FINALIZE_MEMORY, "threads": 2, "temp_directory": str(spill)}
+        )
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            columns = ", ".join(f'"{name}"' for name in SNAPSHOT_SCHEMA.names)
+            reader = con.sql(
+                f"SELECT {columns} FROM read_parquet(?) "
+                f"QUALIFY row_number() OVER (PARTITION BY model_id ORDER BY {_SEQ}) = 1 ORDER BY model_id",
+                params=[str(self.raw / "part-*.parquet")],
+            ).to_arrow_reader(ROW_GROUP_ROWS)
+            self._write_published(reader, out)
+        finally:
+            con.close()
+            shutil.rmtree(spill, ignore_errors=True)
+        return out
+
+    @staticmethod
+    def _write_published(reader: pa.RecordBatchReader, out: Path) -> None:
+        writer: pq.ParquetWriter | None = None
+        number = rows_in_file = 0
+        try:
+            for batch in reader:
+                if writer is None or rows_in_file >= ROWS_PER_FILE:
+                    if writer is not None:
+                        writer.close()
+                        number += 1
+                    writer = pq.ParquetWriter(
+                        out / f"part-{number:05d}.parquet", SNAPSHOT_SCHEMA, compression="zstd"
+                    )
+                    rows_in_file = 0
+                table = pa.Table.from_batches([batch]).cast(SNAPSHOT_SCHEMA)
+                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                rows_in_file += table.num_rows
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def provenance(self, options: dict[str, Any]) -> dict[str, Any]:
+        stats = self.client.stats
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": {
+                "kind": "hub-api",
+                "endpoint": self.client.endpoint,
+                "dataset": None,
+                "revision": None,
+            },
+            "synthetic": False,
+            "scope": {
+                **self.scope.to_dict(),
+                "phases": [
+                    {"name": p.name, "query": p.params, "rows": self.checkpoint.phase_rows.get(p.name, 0)}
+                    for p in self.phases
+                ],
+            },
+            "options": options,
+            "huggingface_hub_version": huggingface_hub.__version__,
+            "started_at": self.checkpoint.started_at,
+            "finished_at": _utc_now(),
+            "pages": stats.pages,
+            "requests": stats.requests,
+            "retries": stats.retries,
+            "rate_limit_waits": stats.rate_limit_waits,
+            "rate_limited": stats.rate_limited,
+            "skipped": stats.skipped,
+            "skipped_examples": stats.skipped_examples,
+            "rows_fetched": self.checkpoint.rows,
+        }
+
+
+def take_snapshot(
+    store: Store,
+    date: dt.date,
+    scope: Scope,
+    *,
+    endpoint: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    force: bool = False,
+    progress: bool = False,
+    page_size: int = PAGE_SIZE,
+    options: dict[str, Any] | None = None,
+) -> SnapshotResult:
+    """Crawl `scope`, then publish it atomically as the snapshot of `date` (resuming a killed run)."""
+    started = time.monotonic()
+    if store.has_snapshot(date) and not force:
+        return SnapshotResult(date, None, 0, HubStats(), 0.0)
+    store.staging_root.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(store.staging_root / f".date={date.isoformat()}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise SnapshotError(f"another snapshot run for {date} is in progress on {store.root}") from None
+    try:
+        client = HubClient(endpoint, timeout=timeout)
+        run = _Run(store, date, scope, client, page_size)
+        with tqdm(
+            desc=f"snapshot {date}",
+            unit="page",
+            disable=not progress,
+            initial=client.stats.pages,
+            dynamic_ncols=True,
+        ) as bar:
+            models = run.checkpoint.rows
+
+            def on_page(rows: int) -> None:
+                nonlocal models
+                models += rows
+                bar.update(1)
+                bar.set_postfix(models=models, rl_wait=f"{client.stats.rate_limit_waits:.0f}s", refresh=False)
+
+            run.crawl(on_page)
+        staged = run.finalize()
+        record = run.provenance(
+            {"timeout": timeout, "force": force, "page_size": page_size, **(options or {})}
+        )
+        path = store.publish(staged, date, record, replace=force)
+        shutil.rmtree(run.staging)
+        rows = store.provenance(date)["rows"]
+        return SnapshotResult(date, path, rows, client.stats, time.monotonic() - started)
+    finally:
+        lock.release()
+
+
+# ------------------------------------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument("--date", help="label of the snapshot, YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument(
+        "--min-downloads",
+        type=int,
+        default=DEFAULT_MIN_DOWNLOADS,
+        help=f"hub-wide top models down to this many 30-day downloads (default {DEFAULT_MIN_DOWNLOADS})",
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="also crawl every model on the Hub (slow: ~2,000 pages)"
+    )
+    parser.add_argument(
+        "--registry",
+        help="override file layered on data/orgs.csv, same columns (default: env OWT_REGISTRY, else none)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per request (default {DEFAULT_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (the summary line is still printed)"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing snapshot of that date when done"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        date = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date()
+        store = resolve_store(args.store)
+        registry = load_registry(override=Path(args.registry) if args.registry else None)
+        namespaces = tuple(sorted((org.namespace for org in registry.orgs.values()), key=str.lower))
+        scope = Scope(namespaces=namespaces, min_downloads=args.min_downloads, full=args.full)
+        result = take_snapshot(
+            store,
+            date,
+            scope,
+            timeout=args.timeout,
+            force=args.force,
+            progress=not args.quiet and sys.stderr.isatty(),
+            options={"registry_files": [str(f) for f in registry.files], "registry_digest": registry.digest},
+        )
+    except (ValueError, RegistryError, StoreError, SnapshotError, HubPageError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (HfHubHTTPError, httpx2.HTTPError) as err:
+        print(
+            f"error: the Hub request failed after retries: {type(err).__name__}: {err}\n"
+            "Nothing was published; run the same command again to resume from the last page.",
+            file=sys.stderr,
+        )
+        return 1
+    print(result.summary())
+    return 0
