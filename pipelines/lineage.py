@@ -29,18 +29,16 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote
 
-import httpx2 as httpx
+import httpx2
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
-from huggingface_hub import constants
 from huggingface_hub.errors import RepositoryNotFoundError
-from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff
 
+from pipelines.hub import HubClient
 from pipelines.store import Store
 
 log = logging.getLogger(__name__)
@@ -273,23 +271,17 @@ class LookupFailed(RuntimeError):
 Fetch = Callable[[str], Parents]
 
 
-def hub_fetch(endpoint: str | None = None, timeout: float = 30.0) -> Fetch:
-    """`GET /api/models/{id}?expand=baseModels` with huggingface_hub's retry (`http_backoff`: 429, 5xx,
-    timeouts, dropped connections), the user's token if any, and a forced timeout."""
-    base = (endpoint or constants.ENDPOINT).rstrip("/")
-    headers = build_hf_headers(library_name="open-weights-tracker")
+def hub_fetch(client: HubClient) -> Fetch:
+    """One model's parents via the project's Hub client (`model_info(expand=["baseModels"])`, retried on
+    429, 5xx, timeouts and dropped connections)."""
 
     def fetch(model_id: str) -> Parents:
-        url = f"{base}/api/models/{quote(model_id, safe='/')}"
         try:
-            response = http_backoff(
-                "GET", url, params={"expand": "baseModels"}, headers=headers, timeout=timeout
-            )
-            hf_raise_for_status(response)
-            return parse_base_models(response.json().get("baseModels"))
+            info = client.model_info(model_id, expand=["baseModels"])
+            return parse_base_models(info.base_models)
         except RepositoryNotFoundError:
             return Parents(relation=None, models=(), found=False)
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except (httpx2.HTTPError, OSError, ValueError, KeyError) as exc:
             raise LookupFailed(f"could not fetch the parents of {model_id}: {exc}") from exc
 
     return fetch

@@ -1,0 +1,312 @@
+"""The frame around every page: navigation, banners about the data, the view controls and their URL sync.
+
+The controls live outside the page container, so a view chosen on one page carries over to the next; the
+URL (`?from=...&countries=...`) is the single source of truth and one callback keeps URL and controls in
+step (two callbacks would form a cycle, see docs in dash-stack §5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+
+from dashboards.colors import COUNTRY_NAMES, display_name
+from dashboards.filters import ATTRIBUTIONS, PERIODS, SCOPES, SIZE_CLASSES, Filters
+from dashboards.state import (
+    CONTROL_IDS,
+    DATE_RANGE_ID,
+    STALE_AFTER_DAYS,
+    app_state,
+    control_values,
+    filters_from_controls,
+    parse_search,
+    to_search,
+)
+
+FILTERS_STORE_ID = "filters"
+URL_ID = "url"
+NOTES_ID = "url-notes"
+
+SCOPE_LABELS: dict[str, str] = {
+    "all": "All models",
+    "first-party": "First-party only",
+    "atom": "ATOM tracked LLMs",
+}
+ATTRIBUTION_LABELS: dict[str, str] = {"publisher": "Publisher", "lineage": "Lineage"}
+PERIOD_LABELS: dict[str, str] = {"day": "Day", "week": "Week", "month": "Month"}
+
+#: (Filters field, control property) in the order the sync callback lists them.
+_CONTROL_PROPS: tuple[tuple[str, str, str], ...] = (
+    ("start_date", DATE_RANGE_ID, "start_date"),
+    ("end_date", DATE_RANGE_ID, "end_date"),
+    *((field, control_id, "value") for field, control_id in CONTROL_IDS.items()),
+)
+
+
+def shell() -> html.Div:
+    """The app layout (a function, so banners reflect the store at each page load)."""
+    state = app_state()
+    return html.Div(
+        [
+            dcc.Location(id=URL_ID, refresh=False),
+            dcc.Store(id=FILTERS_STORE_ID),
+            _header(),
+            *_banners(),
+            _controls(),
+            html.Div(id=NOTES_ID, role="status"),
+            html.Main(dash.page_container, className="page"),
+            html.Footer(
+                [
+                    "Open Weights Tracker · data: Hugging Face Hub snapshots in ",
+                    html.Code(str(state.store.root)),
+                    " · ",
+                    dcc.Link("Methodology & data", href="/methodology"),
+                ],
+                className="site-footer",
+            ),
+        ],
+        className="app",
+    )
+
+
+def _header() -> html.Header:
+    pages = sorted(dash.page_registry.values(), key=lambda page: page["order"] or 0)
+    links = [
+        dcc.Link(
+            page["name"],
+            href=page["path"],
+            id={"type": "nav-link", "path": page["path"]},
+            className="nav-link",
+        )
+        for page in pages
+        if page.get("nav", True)
+    ]
+    return html.Header(
+        [
+            html.Div(
+                [
+                    html.Span("Open Weights Tracker", className="brand-name"),
+                    html.Span("open-model downloads by origin country", className="brand-tagline"),
+                ],
+                className="brand",
+            ),
+            html.Nav(links, className="nav"),
+        ],
+        className="site-header",
+    )
+
+
+def _banners() -> list[html.Div]:
+    """Warnings every page carries: synthetic data (and how to get real data), stale data."""
+    state = app_state()
+    banners = []
+    if state.synthetic():
+        stand_in = (
+            f"The store {state.configured_store.root} is empty, so this is the generated demo store. "
+            if state.demo
+            else ""
+        )
+        banners.append(
+            html.Div(
+                [
+                    html.Strong("Synthetic data. "),
+                    stand_in,
+                    "Every number on these pages is made up to show how the dashboard works. "
+                    "Pull real data with ",
+                    html.Code("python -m pipelines snapshot"),
+                    " (today's Hub counters) and ",
+                    html.Code("python -m pipelines backfill"),
+                    " (history from Hub metadata dumps), then restart the dashboard.",
+                ],
+                className="banner banner--synthetic",
+                id="banner-synthetic",
+            )
+        )
+    stale = state.stale_days()
+    if stale is not None:
+        banners.append(
+            html.Div(
+                [
+                    html.Strong("Stale data. "),
+                    f"The newest snapshot is {stale} days old (more than {STALE_AFTER_DAYS}). "
+                    "Take a new one with ",
+                    html.Code("python -m pipelines snapshot"),
+                    " or check the scheduler.",
+                ],
+                className="banner banner--stale",
+                id="banner-stale",
+            )
+        )
+    return banners
+
+
+def _labelled(label: str, control: Any, class_name: str = "") -> html.Div:
+    return html.Div(
+        [html.Label(label, className="control-label"), control], className=f"control {class_name}"
+    )
+
+
+def _controls() -> html.Div:
+    state = app_state()
+    dates = state.store.dates()
+    defaults = control_values(Filters())
+    country_options = [
+        {"label": display_name(code), "value": code}
+        for code in sorted(COUNTRY_NAMES, key=lambda code: (code not in ("CN", "US"), COUNTRY_NAMES[code]))
+    ]
+    return html.Div(
+        [
+            _labelled(
+                "Dates",
+                dcc.DatePickerRange(
+                    id=DATE_RANGE_ID,
+                    min_date_allowed=dates[0].isoformat() if dates else None,
+                    max_date_allowed=dates[-1].isoformat() if dates else None,
+                    display_format="YYYY-MM-DD",
+                    clearable=True,
+                    start_date_placeholder_text="first snapshot",
+                    end_date_placeholder_text="latest",
+                ),
+                "control--dates",
+            ),
+            _labelled(
+                "Period",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["period"],
+                    options=[{"label": PERIOD_LABELS[p], "value": p} for p in PERIODS],
+                    value=defaults["period"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
+                "Countries (others: rest of world)",
+                dcc.Dropdown(
+                    id=CONTROL_IDS["countries"],
+                    options=country_options,
+                    value=defaults["countries"],
+                    multi=True,
+                    clearable=False,
+                ),
+                "control--countries",
+            ),
+            _labelled(
+                "Country of",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["attribution"],
+                    options=[{"label": ATTRIBUTION_LABELS[a], "value": a} for a in ATTRIBUTIONS],
+                    value=defaults["attribution"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
+                "Scope",
+                dcc.Dropdown(
+                    id=CONTROL_IDS["scope"],
+                    options=[{"label": SCOPE_LABELS[s], "value": s} for s in SCOPES],
+                    value=defaults["scope"],
+                    clearable=False,
+                ),
+            ),
+            _labelled(
+                "Task",
+                dcc.Dropdown(
+                    id=CONTROL_IDS["task"],
+                    options=[{"label": "All tasks", "value": ""}]
+                    + [{"label": task, "value": task} for task in state.tasks],
+                    value=defaults["task"],
+                    clearable=False,
+                ),
+            ),
+            _labelled(
+                "Size",
+                dcc.Dropdown(
+                    id=CONTROL_IDS["size_class"],
+                    options=[{"label": "All sizes", "value": ""}]
+                    + [{"label": size, "value": size} for size in SIZE_CLASSES],
+                    value=defaults["size_class"],
+                    clearable=False,
+                ),
+            ),
+            _labelled(
+                "Scale",
+                dcc.Checklist(
+                    id=CONTROL_IDS["log_scale"],
+                    options=[{"label": "Log", "value": "log"}],
+                    value=defaults["log_scale"],
+                    inline=True,
+                ),
+            ),
+        ],
+        className="controls",
+        id="controls",
+    )
+
+
+def _notes_view(notes: list[str]) -> html.Div | None:
+    if not notes:
+        return None
+    return html.Div(
+        [
+            html.Strong("Some link parameters were not understood and use defaults: "),
+            html.Ul([html.Li(note) for note in notes]),
+        ],
+        className="banner banner--note",
+    )
+
+
+def register_callbacks(app: Dash) -> None:
+    """URL <-> controls (one callback, branching on what changed) and query-preserving navigation links."""
+
+    @app.callback(
+        Output(URL_ID, "search"),
+        Output(FILTERS_STORE_ID, "data"),
+        Output(NOTES_ID, "children"),
+        *(Output(control_id, prop) for _, control_id, prop in _CONTROL_PROPS),
+        Input(URL_ID, "search"),
+        *(Input(control_id, prop) for _, control_id, prop in _CONTROL_PROPS),
+    )
+    def sync_url_and_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
+        unchanged = (no_update,) * len(_CONTROL_PROPS)
+        if ctx.triggered_id in (None, URL_ID):
+            filters, notes = parse_search(search)
+            shown = control_values(filters)
+            return (
+                no_update,
+                filters.to_params(),
+                _notes_view(notes),
+                *(shown[field] for field, _, _ in _CONTROL_PROPS),
+            )
+        filters, notes = filters_from_controls(
+            {field: value for (field, _, _), value in zip(_CONTROL_PROPS, values, strict=True)}
+        )
+        new_search = to_search(filters)
+        return (
+            new_search if new_search != (search or "") else no_update,
+            filters.to_params(),
+            _notes_view(notes),
+            *unchanged,
+        )
+
+    @app.callback(
+        Output({"type": "nav-link", "path": ALL}, "href"),
+        Output({"type": "nav-link", "path": ALL}, "className"),
+        Input(URL_ID, "search"),
+        Input(URL_ID, "pathname"),
+        State({"type": "nav-link", "path": ALL}, "id"),
+    )
+    def keep_view_in_navigation(search: str | None, pathname: str | None, link_ids: list[dict]) -> tuple:
+        current = pathname or "/"
+        hrefs = [f"{link['path']}{search or ''}" for link in link_ids]
+        classes = [
+            "nav-link nav-link--active" if _is_section(current, link["path"]) else "nav-link"
+            for link in link_ids
+        ]
+        return hrefs, classes
+
+
+def _is_section(pathname: str, section: str) -> bool:
+    if section == "/":
+        return pathname == "/"
+    return pathname == section or pathname.startswith(section.rstrip("/") + "/")

@@ -1,0 +1,36 @@
+"""Derivatives: who builds on whose models (fine-tunes, quantisations, adapters, merges)."""
+
+from __future__ import annotations
+
+from dash import html
+
+from dashboards.components import chart_card
+
+PAGE = {
+    "path": "/derivatives",
+    "name": "Derivatives",
+    "title": "Derivatives · Open Weights Tracker",
+    "order": 4,
+}
+
+
+def layout(**_url_values: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1("Derivatives"),
+            html.P(
+                "New models built on a base model, counted by the country at the root of the base model's "
+                "lineage "
+                "and by how they relate to it.",
+                className="lede",
+            ),
+            html.Div(
+                [
+                    chart_card("derivatives-by-country"),
+                    chart_card("derivatives-by-relation"),
+                    chart_card("top-base-models", wide=True),
+                ],
+                className="chart-grid",
+            ),
+        ]
+    )

@@ -1,0 +1,127 @@
+"""Methodology & data: every definition, the organisation registry, the snapshots behind the numbers, the
+caveats, and the data of the current view to download."""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+from dash import Dash, Input, Output, dcc, html
+
+from dashboards.colors import display_name
+from dashboards.components import column_defs, register_quick_filter, table_records
+from pipelines import definitions
+from pipelines.registry import load_registry
+
+PAGE = {
+    "path": "/methodology",
+    "name": "Methodology & data",
+    "title": "Methodology & data · Open Weights Tracker",
+    "order": 6,
+}
+
+#: What users ask about the numbers (from the project's landscape review).
+CAVEATS: tuple[str, ...] = (
+    "The Hub counts a download on every GET or HEAD of a repository's query file (config.json by default) "
+    "and on every .gguf file, so repositories holding many quantisations count once per file, CI cache "
+    "checks inflate counts, and the Hub's counting rules have changed retroactively.",
+    "The Hub has no history API: a time series exists only from dated snapshots (ours, or imported "
+    "metadata dumps). All-time counters are not guaranteed to grow; decreases are kept in the raw data, "
+    "flagged and clamped to zero in period downloads.",
+    "createdAt is 2022-03-02T23:29:04Z for every repository created before the Hub stored creation dates, "
+    "so release-date based measures (derivatives per period, RAM) cannot place those older models.",
+    "Country attribution of some organisations is contested (AI21 Labs: US vs Israel; Hugging Face: US vs "
+    "France/multinational; Stability AI: UK; Google DeepMind: US/UK). The registry below records each "
+    "choice, its source and notes.",
+    "Namespaces missing from the registry are not guessed: they count as unregistered organisations or "
+    "individuals, shown as Unattributed; the coverage figure says how much of the downloads that leaves out.",
+)
+
+
+def layout(**_url_values: str) -> html.Div:
+    registry = load_registry().to_frame()
+    registry["country"] = registry["country"].map(lambda code: display_name(code, with_flag=True))
+    return html.Div(
+        [
+            html.H1("Methodology & data"),
+            html.P(
+                "Every chart names the measure it shows; this page defines each one, lists the organisations "
+                "and snapshots the numbers come from, and offers the data behind the current view.",
+                className="lede",
+            ),
+            html.Section(
+                [html.H2("Data of the current view"), html.Div(id="view-downloads")],
+                className="panel",
+                id="data-downloads",
+            ),
+            html.Section([html.H2("Definitions"), *_definitions()], className="panel", id="definitions"),
+            html.Section(
+                [html.H2("Caveats"), html.Ul([html.Li(text) for text in CAVEATS])],
+                className="panel",
+                id="caveats",
+            ),
+            html.Section(
+                [
+                    html.H2("Organisation registry"),
+                    html.P(id="coverage-summary"),
+                    dcc.Input(
+                        id="registry-search",
+                        type="search",
+                        placeholder="Search organisations, countries, sources...",
+                        debounce=False,
+                        className="search-input",
+                    ),
+                    dag.AgGrid(
+                        id="registry-grid",
+                        rowData=table_records(registry),
+                        columnDefs=column_defs(registry),
+                        defaultColDef={
+                            "sortable": True,
+                            "resizable": True,
+                            "filter": True,
+                            "wrapText": False,
+                        },
+                        columnSize="responsiveSizeToFit",
+                        dashGridOptions={
+                            "pagination": True,
+                            "paginationPageSize": 15,
+                            "paginationPageSizeSelector": False,
+                        },
+                        className="ag-theme-alpine",
+                        style={"height": "560px"},
+                    ),
+                ],
+                className="panel",
+                id="registry",
+            ),
+            html.Section(
+                [html.H2("Snapshots"), html.Div(id="snapshot-list")], className="panel", id="snapshots"
+            ),
+        ]
+    )
+
+
+def _definitions() -> list[html.Details]:
+    return [
+        html.Details(
+            [
+                html.Summary([html.Strong(m.label), f" — {m.definition}"]),
+                *(html.P(paragraph) for paragraph in m.explanation.split("\n\n")),
+                html.P(f"Source: {m.source}", className="hint"),
+            ],
+            className="definition",
+            id=f"definition-{m.id}",
+        )
+        for m in definitions.MEASURES.values()
+    ]
+
+
+def register_callbacks(app: Dash) -> None:
+    register_quick_filter(app, "registry-search", "registry-grid")
+
+    @app.callback(
+        Output("view-downloads", "children"),
+        Output("coverage-summary", "children"),
+        Output("snapshot-list", "children"),
+        Input("filters", "data"),
+    )
+    def show_view_data(filter_params: dict | None) -> tuple:
+        raise NotImplementedError

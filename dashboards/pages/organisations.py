@@ -1,0 +1,108 @@
+"""Organisations: the leaderboard (sortable, searchable) and the top organisations by country."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import dash_ag_grid as dag
+import pandas as pd
+from dash import Dash, Input, Output, dcc, html
+
+from dashboards.colors import display_name
+from dashboards.components import chart_card, register_quick_filter, table_records
+from dashboards.state import app_state, filters_from_mapping, to_search
+
+PAGE = {
+    "path": "/organisations",
+    "name": "Organisations",
+    "title": "Organisations · Open Weights Tracker",
+    "order": 1,
+}
+LEADERBOARD_SIZE = 500
+_NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
+_PERCENT = {"function": "params.value == null ? '' : d3.format('+.1%')(params.value)"}
+_SHARE = {"function": "params.value == null ? '' : d3.format('.1%')(params.value)"}
+
+COLUMNS: list[dict] = [
+    {"field": "rank", "headerName": "#", "maxWidth": 80, "filter": False, "type": "rightAligned"},
+    {"field": "organisation", "headerName": "Organisation", "cellRenderer": "markdown", "minWidth": 220},
+    {"field": "country", "headerName": "Country", "minWidth": 150},
+    {
+        "field": "downloads",
+        "headerName": "Downloads in period",
+        "valueFormatter": _NUMBER,
+        "type": "rightAligned",
+        "sort": "desc",
+    },
+    {
+        "field": "downloads_all_time",
+        "headerName": "All-time",
+        "valueFormatter": _NUMBER,
+        "type": "rightAligned",
+    },
+    {"field": "growth", "headerName": "Growth", "valueFormatter": _PERCENT, "type": "rightAligned"},
+    {"field": "n_models", "headerName": "Models", "valueFormatter": _NUMBER, "type": "rightAligned"},
+    {"field": "share", "headerName": "Share", "valueFormatter": _SHARE, "type": "rightAligned"},
+]
+
+
+def layout(**_url_values: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1("Organisations"),
+            html.P(
+                "Who publishes the most downloaded open models, and from where. "
+                "Click an organisation for its "
+                "models, series and derivatives.",
+                className="lede",
+            ),
+            html.Div([chart_card("top-organisations", wide=True)], className="chart-grid"),
+            html.Section(
+                [
+                    html.H2("Leaderboard"),
+                    dcc.Input(
+                        id="organisations-search",
+                        type="search",
+                        placeholder="Search organisations...",
+                        className="search-input",
+                    ),
+                    dag.AgGrid(
+                        id="organisations-grid",
+                        columnDefs=COLUMNS,
+                        defaultColDef={"sortable": True, "resizable": True, "filter": True},
+                        columnSize="responsiveSizeToFit",
+                        dashGridOptions={
+                            "pagination": True,
+                            "paginationPageSize": 20,
+                            "paginationPageSizeSelector": False,
+                        },
+                        className="ag-theme-alpine",
+                        style={"height": "640px"},
+                    ),
+                ],
+                className="panel",
+            ),
+        ]
+    )
+
+
+def leaderboard_rows(frame: pd.DataFrame, search: str) -> list[dict]:
+    """Grid rows: rank, a link to the organisation's page (keeping the view), its country with flag."""
+    rows = frame.reset_index(drop=True).copy()
+    rows.insert(0, "rank", range(1, len(rows) + 1))
+    rows["organisation"] = [
+        f"[{name or namespace}](/organisations/{quote(namespace)}{search})"
+        for name, namespace in zip(rows["organization"], rows["namespace"], strict=True)
+    ]
+    rows["country"] = rows["country"].map(lambda code: display_name(code, with_flag=True))
+    return table_records(rows[[c["field"] for c in COLUMNS]])
+
+
+def register_callbacks(app: Dash) -> None:
+    register_quick_filter(app, "organisations-search", "organisations-grid")
+
+    @app.callback(Output("organisations-grid", "rowData"), Input("filters", "data"))
+    def fill_leaderboard(filter_params: dict | None) -> list[dict]:
+        filters = filters_from_mapping(filter_params or {})
+        frame = app_state().warehouse.top_organisations(filters, n=LEADERBOARD_SIZE)
+        return leaderboard_rows(frame, to_search(filters))

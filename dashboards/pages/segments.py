@@ -1,0 +1,28 @@
+"""Segments: downloads by model size class, task and library, per country group."""
+
+from __future__ import annotations
+
+from dash import html
+
+from dashboards.components import chart_card
+
+PAGE = {"path": "/segments", "name": "Segments", "title": "Segments · Open Weights Tracker", "order": 5}
+
+
+def layout(**_url_values: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1("Segments"),
+            html.P(
+                "Where each country's downloads come from: model size, task and library.", className="lede"
+            ),
+            html.Div(
+                [
+                    chart_card("size-by-country", wide=True),
+                    chart_card("task-by-country"),
+                    chart_card("library-by-country"),
+                ],
+                className="chart-grid",
+            ),
+        ]
+    )
