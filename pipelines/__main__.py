@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "schedule": "pipelines.schedule",
     "status": "pipelines.status",
     "verify": "pipelines.verify",
+    "orgs": "pipelines.orgs",
+    "attribution": "pipelines.attribution_cli",
 }
 
 
