@@ -38,7 +38,9 @@ from huggingface_hub.errors import HfHubHTTPError
 from tqdm import tqdm
 
 from pipelines.hub import HubClient, HubPageError, HubStats, list_params, snapshot_row
+from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
+from pipelines.runs import Interrupted, record_run
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
 from pipelines.store import Store, StoreError, parse_date, resolve_store, write_json_atomic
 
@@ -406,18 +408,28 @@ def run(args: argparse.Namespace) -> int:
         registry = load_registry(override=Path(args.registry) if args.registry else None)
         namespaces = tuple(sorted((org.namespace for org in registry.orgs.values()), key=str.lower))
         scope = Scope(namespaces=namespaces, min_downloads=args.min_downloads, full=args.full)
-        result = take_snapshot(
-            store,
-            date,
-            scope,
-            timeout=args.timeout,
-            force=args.force,
-            progress=not args.quiet and sys.stderr.isatty(),
-            options={"registry_files": [str(f) for f in registry.files], "registry_digest": registry.digest},
-        )
-    except (ValueError, RegistryError, StoreError, SnapshotError, HubPageError) as err:
+        with record_run(store, "snapshot") as recorded:  # run history + the store's run lock
+            result = take_snapshot(
+                store,
+                date,
+                scope,
+                timeout=args.timeout,
+                force=args.force,
+                progress=not args.quiet and sys.stderr.isatty(),
+                options={
+                    "registry_files": [str(f) for f in registry.files],
+                    "registry_digest": registry.digest,
+                },
+            )
+            stats = {k: v for k, v in result.stats.to_dict().items() if isinstance(v, int | float)}
+            recorded.counts.update(date=date.isoformat(), rows=result.rows, **stats)
+            recorded.outcome = "ok" if result.path else "skipped"
+    except (ValueError, RegistryError, StoreError, SnapshotError, HubPageError, LockHeld) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except Interrupted:
+        print("stopped by SIGTERM; the checkpoint is kept: run the same command to resume", file=sys.stderr)
+        return 143
     except (HfHubHTTPError, httpx2.HTTPError) as err:
         print(
             f"error: the Hub request failed after retries: {type(err).__name__}: {err}\n"
