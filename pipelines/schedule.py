@@ -309,7 +309,8 @@ class Scheduler:
             outcome = "interrupted" if self.stopping.is_set() else "failed"
         else:
             reason, outcome = f"exit code {returncode}", "failed"
-        return self._finish(job, run_id, started, outcome, f"{reason}: " + " | ".join(tail))
+        error = f"{reason}: {' | '.join(tail)}" if tail else reason
+        return self._finish(job, run_id, started, outcome, error)
 
     def _run_child(
         self, job: Job, argv: list[str], run_id: str, attempt: int, lock: FileLock

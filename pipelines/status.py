@@ -119,7 +119,8 @@ def _human_age(age: dt.timedelta) -> str:
 
 def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
     """Every fact `status` reports, as plain JSON-ready values."""
-    health = snapshot_health(store)
+    now = utc_now()
+    health = snapshot_health(store, now)
     staged = (
         sorted(p for p in store.staging_root.glob("date=*") if p.is_dir())
         if store.staging_root.is_dir()
@@ -128,6 +129,7 @@ def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
     runs = read_runs(store)
     return {
         "store": str(store.root),
+        "today": now.date().isoformat(),
         "store_bytes": _size(store.root),
         "snapshot_bytes": _size(store.snapshots_dir),
         "snapshots": health.dates,
@@ -179,9 +181,12 @@ def render(facts: dict[str, Any]) -> str:
     else:
         lines.append("latest       no snapshot yet: STALE (take one with `python -m pipelines snapshot`)")
     for staged in facts["in_progress"]:
-        lines.append(
-            f"in progress  {staged['staging']}: {_human_bytes(staged['bytes'])} staged (next run resumes it)"
+        what = (
+            "abandoned: its day has passed; delete it, or finish it with `snapshot --date` (mixes two days)"
+            if staged["staging"] < facts["today"]
+            else "the next run resumes it"
         )
+        lines.append(f"in progress  {staged['staging']}: {_human_bytes(staged['bytes'])} staged; {what}")
     scheduler = facts["scheduler"]
     lines.append(f"scheduler    {'running: ' + describe_holder(scheduler) if scheduler else 'not running'}")
     lock = facts["run_lock"]
