@@ -647,7 +647,12 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 route_name = route.name
             else:
                 route_name = route.name
-                response = route.handler(request)
+                try:
+                    response = route.handler(request)
+                except Exception as err:  # a bug in a handler answers 500, as a server would, not a hang-up
+                    response = FakeResponse.error(
+                        500, f"fake hub handler failed: {type(err).__name__}: {err}"
+                    )
             fault_key = split.path if request.fault_key is None else request.fault_key
             fault = hub._take_fault(route_name, fault_key, request.param("author")) if route else None
             response.headers = {**rate_headers, **response.headers}
@@ -676,8 +681,6 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     headers.pop("Link", None)
                     headers.update(dict(fault.headers))
                     response = FakeResponse(fault.status, {"error": message}, headers)
-                elif fault.kind == "stall":
-                    hub._stopping.wait(fault.seconds)
                 elif fault.kind == "html":
                     response = FakeResponse(
                         200,
@@ -709,6 +712,8 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     fault.kind if fault else None,
                 )
             )
+            if fault is not None and fault.kind == "stall":  # logged first: tests can see the stalled request
+                hub._stopping.wait(fault.seconds)
             try:
                 self.send_response(response.status)
                 response.headers.setdefault("Content-Type", "application/json; charset=utf-8")
