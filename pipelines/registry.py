@@ -265,7 +265,7 @@ def _parse(path: Path) -> tuple[list[tuple[int, Org]], list[Problem]]:
             first_seen[key] = line
         if not any(p.severity == "error" for p in problems[count_before:]):
             rows.append((line, Org(**row)))
-    return rows, problems
+    return rows, sorted(problems, key=lambda p: p.line)
 
 
 def check_registry(path: Path) -> list[Problem]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.snapshots import model
+from tests.fakehub import make_model
 
 REGISTRY_HEADER = "namespace,organization,country,region,kind,source,notes"
 
@@ -31,34 +31,40 @@ def write_registry(path: Path, rows: tuple[str, ...] | list[str] = REGISTRY_ROWS
     return path
 
 
-def realistic_snapshot() -> list[dict]:
-    """First-party models, re-publishers (unsloth, bartowski), individual users and an unregistered org."""
+#: (model_id, 30-day downloads, parents, relation): first-party models, re-publishers (unsloth, bartowski),
+#: individual users, an unregistered organisation; the last three have too few downloads to be in a snapshot
+#: that lists models down to 50 downloads, so they are parents outside the snapshot.
+REALISTIC_MODELS: tuple[tuple[str, int, tuple[str, ...], str | None], ...] = (
+    ("Qwen/Qwen3-8B", 5000, (), None),
+    ("deepseek-ai/DeepSeek-R1", 4000, (), None),
+    ("Qwen/Qwen3-8B-Instruct", 3000, ("Qwen/Qwen3-8B",), "finetune"),
+    ("meta-llama/Llama-3.1-8B", 2500, (), None),
+    ("google/gemma-3-4b-it", 1500, (), None),
+    ("unsloth/Qwen3-8B-GGUF", 1200, ("Qwen/Qwen3-8B",), "quantized"),
+    ("mistralai/Mistral-7B-v0.3", 1000, (), None),
+    ("bartowski/Llama-3.1-8B-GGUF", 900, ("meta-llama/Llama-3.1-8B",), "quantized"),
+    ("bartowski/R1-Distill-GGUF", 600, ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",), "quantized"),
+    ("bartowski/Hermes-3-GGUF", 500, ("NousResearch/Hermes-3-Llama-3.1-8B",), "quantized"),
+    ("TheDrummer/Cydonia-24B", 400, (), None),
+    ("acme-ai/acme-chat", 300, ("janedoe/qwen3-lora",), "finetune"),
+    ("janedoe/qwen3-lora", 200, ("Qwen/Qwen3-8B",), "adapter"),
+    ("johnsmith/mistral-qwen-merge", 100, ("mistralai/Mistral-7B-v0.3", "Qwen/Qwen3-8B"), "merge"),
+    ("NousResearch/Hermes-3-Llama-3.1-8B", 30, ("meta-llama/Llama-3.1-8B",), "finetune"),
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", 20, ("Qwen/Qwen2.5-Math-7B",), "finetune"),
+    ("Qwen/Qwen2.5-Math-7B", 10, (), None),
+)
+SNAPSHOT_MIN_DOWNLOADS = 50
+
+
+def realistic_hub_models() -> list[dict]:
+    """REALISTIC_MODELS as the fake Hub serves them (base_model tags, all-time = 10x the 30-day count)."""
     return [
-        model("Qwen/Qwen3-8B", downloads=5000),
-        model("Qwen/Qwen3-8B-Instruct", downloads=3000, parents=["Qwen/Qwen3-8B"]),
-        model("deepseek-ai/DeepSeek-R1", downloads=4000),
-        model("meta-llama/Llama-3.1-8B", downloads=2500),
-        model("google/gemma-3-4b-it", downloads=1500),
-        model("mistralai/Mistral-7B-v0.3", downloads=1000),
-        model("unsloth/Qwen3-8B-GGUF", downloads=1200, parents=["Qwen/Qwen3-8B"], relation="quantized"),
-        model(
-            "bartowski/Llama-3.1-8B-GGUF",
-            downloads=900,
-            parents=["meta-llama/Llama-3.1-8B"],
-            relation="quantized",
-        ),
-        model(
-            "bartowski/R1-Distill-GGUF",
-            downloads=600,
-            parents=["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"],
-            relation="quantized",
-        ),
-        model("janedoe/qwen3-lora", downloads=200, parents=["Qwen/Qwen3-8B"], relation="adapter"),
-        model(
-            "johnsmith/mistral-qwen-merge",
-            downloads=100,
-            parents=["mistralai/Mistral-7B-v0.3", "Qwen/Qwen3-8B"],
-            relation="merge",
-        ),
-        model("acme-ai/acme-chat", downloads=300, parents=["janedoe/qwen3-lora"]),
+        make_model(
+            model_id,
+            downloads=downloads,
+            downloads_all_time=downloads * 10,
+            base_models=parents,
+            relation=relation or "finetune",
+        )
+        for model_id, downloads, parents, relation in REALISTIC_MODELS
     ]
