@@ -216,7 +216,7 @@ _ITEM_FAULTS = {"missing_id", "safetensors_without_parameters", "bad_date"}
 class _QueuedFaults:
     route: str
     key: Any
-    author: str | None
+    query: dict[str, str | None]
     faults: deque[Fault]
 
 
@@ -404,12 +404,19 @@ class FakeHub:
         model_id: str | None = None,
         key: Any = None,
         author: str | None = None,
+        query: dict[str, str | None] | None = None,
     ) -> None:
-        """Queue faults for the next requests to (route, page | model_id | key); one fault per attempt."""
+        """Queue faults for the next requests to (route, page | model_id | key); one fault per attempt.
+
+        `author=` narrows to listings of that namespace; `query=` to requests whose parameters have these
+        values (None: parameter absent), e.g. `query={"author": None, "sort": "downloads"}` for the hub-wide
+        top listing only.
+        """
         queued = deque([faults] if isinstance(faults, Fault) else faults)
         fault_key = page if page is not None else model_id if model_id is not None else key
+        wanted = {**(query or {}), **({"author": author} if author is not None else {})}
         with self._lock:
-            self._faults.append(_QueuedFaults(route, fault_key, author, queued))
+            self._faults.append(_QueuedFaults(route, fault_key, wanted, queued))
 
     def pending_faults(self) -> int:
         with self._lock:
@@ -420,12 +427,12 @@ class FakeHub:
 
     # ---- internals used by the handler
 
-    def _take_fault(self, route: str, key: Any, author: str | None) -> Fault | None:
+    def _take_fault(self, route: str, key: Any, request: FakeRequest) -> Fault | None:
         with self._lock:
             for entry in self._faults:
-                if entry.route == route and entry.faults and (entry.key is None or entry.key == key):
-                    if entry.author is not None and entry.author != author:
-                        continue
+                if entry.route != route or not entry.faults or (entry.key is not None and entry.key != key):
+                    continue
+                if all(request.param(name) == value for name, value in entry.query.items()):
                     return entry.faults.popleft()
         return None
 
@@ -654,7 +661,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                         500, f"fake hub handler failed: {type(err).__name__}: {err}"
                     )
             fault_key = split.path if request.fault_key is None else request.fault_key
-            fault = hub._take_fault(route_name, fault_key, request.param("author")) if route else None
+            fault = hub._take_fault(route_name, fault_key, request) if route else None
             response.headers = {**rate_headers, **response.headers}
             self._send(method, response, fault, request, route_name)
 
