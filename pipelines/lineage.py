@@ -69,16 +69,17 @@ class Lineage:
     unresolved: frozenset[str]
 
 
-def first_parents(base_models: pd.Series) -> pd.Series:
-    """The first listed parent of each model (None without one)."""
-    return base_models.map(lambda parents: parents[0] if parents is not None and len(parents) else None)
+def first_parents(base_models: pd.Series) -> np.ndarray:
+    """The first listed parent of each model (None without one), as an object array."""
+    firsts = [p[0] if p is not None and len(p) else None for p in base_models.to_numpy()]
+    return np.array(firsts, dtype=object)
 
 
 def _outside_edges(
-    known: set[str], parent_ids: pd.Series, lookup: ParentLookup | None
+    known: set[str], parents: set[str], lookup: ParentLookup | None
 ) -> tuple[dict[str, str], frozenset[str]]:
     """Edges (child -> first parent) among parents outside the snapshot, found round by round in `lookup`."""
-    frontier = set(parent_ids.dropna()) - known
+    frontier = parents - known
     seen = set(frontier)
     edges: dict[str, str] = {}
     unresolved: set[str] = set()
@@ -138,21 +139,23 @@ def trace_lineage(
     model_ids: pd.Series, base_models: pd.Series, lookup: ParentLookup | None = None
 ) -> Lineage:
     """Walk every model's first-parent chain to its root (see the module docstring for the rules)."""
+    ids = model_ids.to_numpy(dtype=object)
     parent_ids = first_parents(base_models)
-    graph = pd.DataFrame({"node": model_ids.to_numpy(), "parent": parent_ids.to_numpy()})
-    graph = graph.drop_duplicates("node")
-    known = set(graph["node"])
-    outside, unresolved = _outside_edges(known, graph["parent"], lookup)
-    outside_nodes = sorted((set(graph["parent"].dropna()) | set(outside.values()) | set(outside)) - known)
-    nodes = pd.Index([*graph["node"], *outside_nodes], dtype=object)
-    parents_of_nodes = pd.Index([*graph["parent"], *(outside.get(n) for n in outside_nodes)], dtype=object)
-    parent_position = nodes.get_indexer(parents_of_nodes)
+    first = ~pd.Index(ids).duplicated()  # a model listed twice keeps its first row's parent
+    graph_nodes, graph_parents = ids[first], parent_ids[first]
+    known = set(graph_nodes)
+    parents = set(graph_parents[pd.notna(graph_parents)])
+    outside, unresolved = _outside_edges(known, parents, lookup)
+    outside_nodes = np.array(sorted((parents | set(outside.values()) | set(outside)) - known), dtype=object)
+    nodes = pd.Index(np.concatenate([graph_nodes, outside_nodes]))
+    parent_of_outside = np.array([outside.get(n) for n in outside_nodes], dtype=object)
+    parent_position = nodes.get_indexer(pd.Index(np.concatenate([graph_parents, parent_of_outside])))
     root, depth, cycle = _roots(parent_position)
-    rows = nodes.get_indexer(pd.Index(model_ids))
+    rows = nodes.get_indexer(pd.Index(ids))
     table = pd.DataFrame(
         {
-            "model_id": model_ids.to_numpy(),
-            "base_model": parent_ids.to_numpy(),
+            "model_id": ids,
+            "base_model": parent_ids,
             "lineage_root": nodes.to_numpy()[root[rows]],
             "lineage_depth": depth[rows],
             "lineage_cycle": cycle[rows],
