@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "snapshot": "pipelines.snapshot",
     "demo": "pipelines.demo",
+    "warehouse": "pipelines.warehouse",
     "schedule": "pipelines.schedule",
     "status": "pipelines.status",
     "verify": "pipelines.verify",

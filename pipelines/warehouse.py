@@ -1,0 +1,685 @@
+"""Snapshots + registry -> the warehouse: compact download facts, attributed dimensions and rollups.
+
+Layout (one directory per version; readers follow a pointer, so they never see a half-built warehouse)::
+
+    <store>/warehouse/CURRENT                 {"version": "v000012"}, replaced atomically
+    <store>/warehouse/v000012/manifest.json   dates and checksums built in, registry digest, sizes
+    <store>/warehouse/v000012/facts/*.parquet one row per model and snapshot date (see FACT_COLUMNS)
+    <store>/warehouse/v000012/tables.duckdb   dims, meta, state, anomalies, snapshots, rollups
+
+Facts are immutable Parquet files sorted by (model key, date) and written with delta encoding + zstd, so a
+model-day costs a few bytes: the key and date runs are nearly free and the cumulative count of a model grows
+by small steps. A new version hard-links the previous facts files and adds one file per refresh; the small
+DuckDB file holding everything that depends on the registry is copied and updated. A reader opens that file
+read-only, so a refresh never blocks it, and an old version stays readable until it is pruned
+(`KEEP_VERSIONS`).
+
+Series rules (text in `pipelines.definitions`: gap_rule, clamping_rule, first_seen_rule, missing_rule):
+per model, `inc` is the growth of the reported all-time count since the last reported value, clamped at 0,
+attributed to the `span` days ending at `date`; `baseline` is a first count that belongs to no period; `cum`
+is the cleaned cumulative count (baseline + every inc so far). Rollups spread `inc` over its days.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from filelock import FileLock
+
+from pipelines.attribution import RULES_VERSION, attribute
+from pipelines.definitions import atom_tracked_ids, size_class_sql
+from pipelines.lineage import ParentCache
+from pipelines.registry import Registry, load_registry
+from pipelines.store import Store, write_json_atomic
+
+WAREHOUSE_DIR = "warehouse"
+POINTER = "CURRENT"
+TABLES_FILE = "tables.duckdb"
+KEEP_VERSIONS = 3
+#: Bump when the build below changes meaning, so existing warehouses are rebuilt.
+BUILD_VERSION = 1
+#: Snapshot rows processed per batch (bounds memory of the first build of a large store).
+BATCH_ROWS = 4_000_000
+#: Facts files above this count are merged into one model-major file at the next refresh.
+COMPACT_AFTER_FILES = 24
+
+FACT_COLUMNS = ("key", "date", "cum", "inc", "span", "baseline", "d30", "flag")
+FLAG_OK, FLAG_CLAMPED, FLAG_MISSING, FLAG_BASELINE, FLAG_NEW = 0, 1, 2, 3, 4
+_FACT_SCHEMA = pa.schema(
+    [
+        ("key", pa.int32()),
+        ("date", pa.date32()),
+        ("cum", pa.int64()),  # cleaned cumulative downloads (baseline + every inc so far)
+        ("inc", pa.int64()),  # downloads attributed to the `span` days ending at `date`
+        ("span", pa.int16()),
+        ("baseline", pa.int64()),  # a first count that belongs to no period (first-seen rule)
+        ("d30", pa.int64()),  # 30-day downloads as reported
+        ("flag", pa.int8()),  # FLAG_*
+    ]
+)
+#: Dimensions of the main rollups (every filter and breakdown of the dashboard).
+ROLLUP_DIMS = (
+    "publisher_country",
+    "lineage_country",
+    "first_party",
+    "atom",
+    "size_class",
+    "task",
+    "library",
+    "relation",
+)
+#: Dimensions of the per-organisation rollup (what top-N by organisation can filter on).
+NAMESPACE_DIMS = ("namespace", "first_party", "atom", "size_class", "task")
+_META_COLUMNS = (
+    "author",
+    "base_models",
+    "base_relation",
+    "created_at",
+    "pipeline_tag",
+    "library_name",
+    "params_total",
+)
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be built or read (no snapshots, no version yet, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Version:
+    """One built warehouse version: its directory and manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def tables(self) -> Path:
+        return self.path / TABLES_FILE
+
+    @property
+    def facts_dir(self) -> Path:
+        return self.path / "facts"
+
+    def facts_files(self) -> list[Path]:
+        return sorted(self.facts_dir.glob("*.parquet"))
+
+
+@dataclasses.dataclass(frozen=True)
+class RefreshReport:
+    """What a refresh did, for the summary line and for callers."""
+
+    version: str
+    mode: str  # "unchanged" | "incremental" | "rollups" | "full"
+    new_dates: int
+    models: int
+    seconds: float
+    reason: str
+
+
+def warehouse_root(store: Store) -> Path:
+    return store.root / WAREHOUSE_DIR
+
+
+def current_version(store: Store) -> Version | None:
+    """The version the pointer names (None before the first build)."""
+    pointer = warehouse_root(store) / POINTER
+    try:
+        name = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return None
+    path = warehouse_root(store) / name
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        return None
+    return Version(path, json.loads(manifest_path.read_text(encoding="utf-8")))
+
+
+def _snapshot_checksums(store: Store, dates: Iterable[dt.date]) -> dict[str, str]:
+    """date -> sha256 over the snapshot's recorded file checksums (cheap: provenance only)."""
+    out = {}
+    for date in dates:
+        files = store.provenance(date).get("files") or []
+        out[date.isoformat()] = ",".join(sorted(f"{f['name']}:{f['sha256']}" for f in files))
+    return out
+
+
+def _inputs_key(registry: Registry, parents: ParentCache) -> dict[str, Any]:
+    return {
+        "build_version": BUILD_VERSION,
+        "rules_version": RULES_VERSION,
+        "registry_digest": registry.digest,
+        "parents_digest": parents.digest,
+        "atom_ids": len(atom_tracked_ids()),
+    }
+
+
+def plan(store: Store, registry: Registry, parents: ParentCache | None = None) -> tuple[str, str]:
+    """What a refresh would do and why: ("unchanged"|"incremental"|"rollups"|"full", reason)."""
+    parents = parents if parents is not None else ParentCache.of(store)
+    dates = store.dates()
+    if not dates:
+        raise WarehouseError(
+            f"no snapshots in {store.root}: take one, backfill, or run `python -m pipelines demo`"
+        )
+    version = current_version(store)
+    if version is None:
+        return "full", "no warehouse yet"
+    built = version.manifest.get("snapshots", {})
+    if version.manifest.get("build_version") != BUILD_VERSION:
+        return "full", "the warehouse build rules changed"
+    checksums = _snapshot_checksums(store, [d for d in dates if d.isoformat() in built])
+    if set(built) - set(checksums):
+        return "full", "a snapshot built in was removed"
+    if any(built[k] != v for k, v in checksums.items()):
+        return "full", "a snapshot built in was replaced"
+    new = [d for d in dates if d.isoformat() not in built]
+    if new and built and min(new).isoformat() < max(built):
+        return "full", f"{len(new)} snapshot(s) older than the latest built one (backfill)"
+    inputs_changed = {k: v for k, v in _inputs_key(registry, parents).items() if version.manifest.get(k) != v}
+    if inputs_changed:
+        return "rollups", "changed: " + ", ".join(sorted(inputs_changed))
+    if new:
+        return "incremental", f"{len(new)} new snapshot(s)"
+    return "unchanged", "up to date"
+
+
+def refresh(
+    store: Store,
+    registry: Registry | None = None,
+    parents: ParentCache | None = None,
+    *,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> RefreshReport:
+    """Bring the warehouse up to date with the store and the registry; one writer at a time (file lock).
+
+    New snapshots after the latest built date are appended (incremental); a registry or lineage change
+    recomputes dimensions and rollups from the existing facts; anything else (a backfilled older date, a
+    replaced snapshot, new build rules) rebuilds from the snapshots.
+    """
+    began = time.perf_counter()
+    registry = registry if registry is not None else load_registry()
+    parents = parents if parents is not None else ParentCache.of(store)
+    root = warehouse_root(store)
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / ".lock")):
+        mode, reason = ("full", "rebuild requested") if rebuild else plan(store, registry, parents)
+        previous = current_version(store)
+        if mode == "unchanged" and previous is not None:
+            models = int(previous.manifest.get("models", 0))
+            return RefreshReport(previous.path.name, mode, 0, models, time.perf_counter() - began, reason)
+        builder = _Builder(store, registry, parents, previous if mode != "full" else None, progress)
+        version = builder.run(mode)
+    return RefreshReport(
+        version.path.name,
+        mode,
+        builder.new_dates,
+        int(version.manifest["models"]),
+        time.perf_counter() - began,
+        reason,
+    )
+
+
+def _next_name(root: Path) -> str:
+    numbers = [int(p.name[1:]) for p in root.glob("v[0-9]*") if p.name[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1:06d}"
+
+
+class _Builder:
+    """Builds one new version next to the current one, then swaps the pointer."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        parents: ParentCache,
+        previous: Version | None,
+        progress: bool,
+    ) -> None:
+        self.store, self.registry, self.parents, self.previous = store, registry, parents, previous
+        self.progress = progress
+        self.root = warehouse_root(store)
+        self.path = self.root / _next_name(self.root)
+        self.new_dates = 0
+
+    def run(self, mode: str) -> Version:
+        staging = self.path.with_name(f".{self.path.name}.building")
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "facts").mkdir(parents=True)
+        if self.previous is not None:
+            for facts in self.previous.facts_files():
+                os.link(facts, staging / "facts" / facts.name)
+            shutil.copyfile(self.previous.tables, staging / TABLES_FILE)
+        con = duckdb.connect(str(staging / TABLES_FILE))
+        try:
+            con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+            if self.previous is None:
+                _create_tables(con)
+            built = set(self.previous.manifest["snapshots"]) if self.previous else set()
+            new = [d for d in self.store.dates() if d.isoformat() not in built]
+            self.new_dates = len(new)
+            _record_snapshots(con, self.store, new)
+            appended = self._append_facts(con, staging, new)
+            changed = _refresh_dims(con, self.registry, self.parents)
+            if mode == "incremental" and not changed:
+                _add_rollups(con, _facts_relation(appended))
+            else:
+                _rebuild_rollups(con, _facts_relation(sorted((staging / "facts").glob("*.parquet"))))
+            _compact(con, staging)
+            con.execute("CHECKPOINT")
+            models = con.execute("SELECT count(*) FROM models").fetchone()[0]
+        finally:
+            con.close()
+        files = sorted((staging / "facts").glob("*.parquet"))
+        fact_rows = sum(pq.read_metadata(f).num_rows for f in files)
+        manifest = {
+            **_inputs_key(self.registry, self.parents),
+            "version": self.path.name,
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "snapshots": _snapshot_checksums(self.store, self.store.dates()),
+            "models": int(models),
+            "fact_rows": int(fact_rows),
+            "fact_bytes": int(sum(f.stat().st_size for f in files)),
+            "tables_bytes": (staging / TABLES_FILE).stat().st_size,
+        }
+        write_json_atomic(staging / "manifest.json", manifest)
+        os.rename(staging, self.path)
+        write_json_atomic(self.root / POINTER, {"version": self.path.name})
+        _prune(self.root, keep=self.path.name)
+        return Version(self.path, manifest)
+
+    def _append_facts(
+        self, con: duckdb.DuckDBPyConnection, staging: Path, dates: Sequence[dt.date]
+    ) -> list[Path]:
+        """Turn new snapshots into facts, in date order, in batches of about BATCH_ROWS rows."""
+        written: list[Path] = []
+        batches: list[list[dt.date]] = []
+        rows = 0
+        for date in dates:
+            count = int(self.store.provenance(date).get("rows") or 0)
+            if not batches or rows + count > BATCH_ROWS:
+                batches.append([])
+                rows = 0
+            batches[-1].append(date)
+            rows += count
+        iterator: Iterable[list[dt.date]] = batches
+        if self.progress and sys.stderr.isatty() and len(batches) > 1:
+            from tqdm import tqdm
+
+            iterator = tqdm(batches, desc="warehouse", unit="batch")
+        for batch in iterator:
+            files = [str(f) for d in batch for f in self.store.data_files(d)]
+            target = staging / "facts" / f"facts-{batch[0].isoformat()}-{batch[-1].isoformat()}.parquet"
+            _facts_for_batch(con, files, target)
+            written.append(target)
+        return written
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE models (key INTEGER, model_id VARCHAR);
+        CREATE TABLE meta (key INTEGER, model_id VARCHAR, author VARCHAR, base_models VARCHAR[],
+            base_relation VARCHAR, created_at TIMESTAMPTZ, pipeline_tag VARCHAR, library_name VARCHAR,
+            params_total BIGINT, first_date DATE, last_date DATE);
+        CREATE TABLE state (key INTEGER, last_date DATE, last_raw BIGINT, last_raw_date DATE, cum BIGINT);
+        CREATE TABLE anomalies (key INTEGER, date DATE, previous BIGINT, reported BIGINT);
+        CREATE TABLE snapshots (date DATE, rows BIGINT, source_kind VARCHAR, synthetic BOOLEAN,
+            source VARCHAR, provenance VARCHAR);
+        """
+    )
+
+
+def _record_snapshots(con: duckdb.DuckDBPyConnection, store: Store, dates: Sequence[dt.date]) -> None:
+    rows = []
+    for date in dates:
+        prov = store.provenance(date)
+        source = prov.get("source") or {}
+        summary = {k: prov.get(k) for k in ("scope", "started_at", "finished_at", "skipped", "retries")}
+        rows.append(
+            (
+                date,
+                int(prov.get("rows") or 0),
+                source.get("kind"),
+                bool(prov.get("synthetic", False)),
+                json.dumps(source, sort_keys=True),
+                json.dumps(summary, sort_keys=True, default=str),
+            )
+        )
+    if rows:
+        con.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: Path) -> None:
+    """Difference the batch against each model's last state (rules in the module docstring)."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE batch AS
+        SELECT date, model_id, downloads_all_time AS raw, downloads_30d AS d30,
+               {", ".join(_META_COLUMNS)}
+        FROM read_parquet(?, hive_partitioning = true, hive_types = {{'date': 'DATE'}})
+        """,
+        [files],
+    )
+    con.execute(
+        """
+        INSERT INTO models
+        SELECT (SELECT coalesce(max(key), -1) FROM models) + row_number() OVER (ORDER BY model_id), model_id
+        FROM (SELECT DISTINCT model_id FROM batch) ANTI JOIN models USING (model_id)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE prev_dates AS
+        SELECT date, lag(date) OVER (ORDER BY date) AS previous
+        FROM (SELECT DISTINCT date FROM batch
+              UNION SELECT date FROM snapshots WHERE date < (SELECT min(date) FROM batch))
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE batch_facts AS
+        WITH rows AS (
+            SELECT m.key, b.date, b.raw, b.d30, b.created_at::DATE AS created, false AS from_state
+            FROM batch b JOIN models m USING (model_id)
+            UNION ALL
+            SELECT s.key, s.last_raw_date, s.last_raw, NULL, NULL, true
+            FROM state s
+            SEMI JOIN (SELECT DISTINCT m.key FROM batch JOIN models m USING (model_id)) k USING (key)
+            WHERE s.last_raw IS NOT NULL
+        ),
+        known AS (
+            SELECT *,
+                last_value(raw IGNORE NULLS) OVER w AS prev_raw,
+                last_value(CASE WHEN raw IS NOT NULL THEN date END IGNORE NULLS) OVER w AS prev_raw_date
+            FROM rows
+            WINDOW w AS (PARTITION BY key ORDER BY date, from_state DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        ),
+        classified AS (
+            SELECT k.key, k.date, k.raw, k.d30, k.prev_raw,
+                CASE
+                    WHEN k.raw IS NULL THEN {FLAG_MISSING}
+                    WHEN k.prev_raw IS NULL AND p.previous IS NOT NULL AND k.created > p.previous
+                        THEN {FLAG_NEW}
+                    WHEN k.prev_raw IS NULL THEN {FLAG_BASELINE}
+                    WHEN k.raw < k.prev_raw THEN {FLAG_CLAMPED}
+                    ELSE {FLAG_OK}
+                END AS flag,
+                k.created, k.prev_raw_date
+            FROM known k JOIN prev_dates p USING (date)
+            WHERE NOT k.from_state
+        ),
+        valued AS (
+            SELECT key, date, raw, d30, prev_raw, flag,
+                CASE flag WHEN {FLAG_OK} THEN raw - prev_raw WHEN {FLAG_NEW} THEN raw ELSE 0 END AS inc,
+                CASE flag
+                    WHEN {FLAG_OK} THEN date - prev_raw_date
+                    WHEN {FLAG_NEW} THEN greatest(date - created + 1, 1)
+                    ELSE 0
+                END AS span,
+                CASE flag WHEN {FLAG_BASELINE} THEN raw ELSE 0 END AS baseline
+            FROM classified
+        )
+        SELECT v.key::INTEGER AS key, v.date, v.raw, v.prev_raw,
+            (coalesce(s.cum, 0) + sum(v.baseline + v.inc) OVER (PARTITION BY v.key ORDER BY v.date
+                ROWS UNBOUNDED PRECEDING))::BIGINT AS cum,
+            v.inc::BIGINT AS inc, v.span::SMALLINT AS span, v.baseline::BIGINT AS baseline,
+            v.d30::BIGINT AS d30, v.flag::TINYINT AS flag
+        FROM valued v LEFT JOIN state s USING (key)
+        """
+    )
+    con.execute(
+        f"INSERT INTO anomalies SELECT key, date, prev_raw, raw FROM batch_facts WHERE flag = {FLAG_CLAMPED}"
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE new_state AS
+        SELECT key, max(date) AS last_date,
+            arg_max(raw, date) FILTER (WHERE raw IS NOT NULL) AS last_raw,
+            max(date) FILTER (WHERE raw IS NOT NULL) AS last_raw_date,
+            arg_max(cum, date) AS cum
+        FROM batch_facts GROUP BY key;
+        DELETE FROM state WHERE key IN (SELECT key FROM new_state);
+        INSERT INTO state
+        SELECT n.key, n.last_date, coalesce(n.last_raw, o.last_raw),
+            coalesce(n.last_raw_date, o.last_raw_date), n.cum
+        FROM new_state n LEFT JOIN (SELECT * FROM state) o USING (key);
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE latest AS
+        SELECT m.key, b.model_id, {", ".join(f"arg_max(b.{c}, b.date) AS {c}" for c in _META_COLUMNS)},
+            min(b.date) AS first_date, max(b.date) AS last_date
+        FROM batch b JOIN models m USING (model_id) GROUP BY m.key, b.model_id;
+        CREATE OR REPLACE TEMP TABLE merged_meta AS
+        SELECT l.* REPLACE (least(l.first_date, coalesce(o.first_date, l.first_date)) AS first_date)
+        FROM latest l LEFT JOIN meta o USING (key);
+        DELETE FROM meta WHERE key IN (SELECT key FROM latest);
+        INSERT INTO meta SELECT * FROM merged_meta;
+        """
+    )
+    table = con.sql(f"SELECT {', '.join(FACT_COLUMNS)} FROM batch_facts ORDER BY key, date").to_arrow_table()
+    _write_facts(table.cast(_FACT_SCHEMA), target)
+    con.execute("DROP TABLE batch; DROP TABLE batch_facts; DROP TABLE new_state; DROP TABLE latest")
+
+
+def _write_facts(table: pa.Table, target: Path) -> None:
+    """Delta-encoded, zstd-compressed, row groups small enough for one model's history to be one read."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(
+        table,
+        tmp,
+        compression="zstd",
+        compression_level=6,
+        use_dictionary=False,
+        column_encoding={c: "DELTA_BINARY_PACKED" for c in FACT_COLUMNS},
+        row_group_size=131_072,
+        write_statistics=True,
+    )
+    tmp.replace(target)
+
+
+def _facts_relation(files: Sequence[Path]) -> str:
+    """A SQL relation over facts files (paths are ours, quoted as literals)."""
+    if not files:
+        raise WarehouseError("no facts files to read")
+    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{listed}])"
+
+
+def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: ParentCache) -> bool:
+    """Attribute every model's latest metadata; True when a model already in the rollups changed group."""
+    meta = con.execute(
+        "SELECT key, model_id, author, base_models, base_relation, created_at, pipeline_tag, library_name, "
+        "params_total, NULL::BIGINT AS downloads_30d, NULL::BIGINT AS downloads_all_time "
+        "FROM meta ORDER BY key"
+    ).df()
+    attributed = attribute(meta.drop(columns=["key"]), registry, parents)
+    atom = set(atom_tracked_ids())
+    dims = pd.DataFrame(
+        {
+            "key": meta["key"].astype("int32"),
+            "model_id": attributed["model_id"],
+            "namespace": attributed["namespace"],
+            "organization": attributed["organization"],
+            "publisher_country": attributed["publisher_country"],
+            "publisher_region": attributed["publisher_region"],
+            "lineage_root": attributed["lineage_root"],
+            "lineage_country": attributed["lineage_country"],
+            "lineage_region": attributed["lineage_region"],
+            "lineage_depth": attributed["lineage_depth"],
+            "base_model": attributed["base_model"],
+            "first_party": attributed["first_party"].astype(bool),
+            "atom": attributed["model_id"].isin(atom),
+            "task": attributed["pipeline_tag"],
+            "library": attributed["library_name"],
+            "params_total": attributed["params_total"],
+            "created_at": attributed["created_at"],
+            "base_relation": attributed["base_relation"],
+        }
+    )
+    con.register("dims_frame", dims)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE new_dims AS
+        SELECT * EXCLUDE (base_relation, created_at),
+            CASE WHEN base_model IS NULL THEN 'original' ELSE coalesce(base_relation, 'unknown') END
+                AS relation,
+            {size_class_sql("params_total")} AS size_class,
+            created_at::DATE AS created
+        FROM dims_frame
+        """
+    )
+    con.unregister("dims_frame")
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dims' AND table_schema = 'main'"
+    ).fetchone()[0]
+    changed = False
+    if exists:
+        dims_cols = ", ".join((*ROLLUP_DIMS, "namespace"))
+        changed = bool(
+            con.execute(
+                f"SELECT count(*) FROM (SELECT key, {dims_cols} FROM dims "
+                f"EXCEPT SELECT key, {dims_cols} FROM new_dims)"
+            ).fetchone()[0]
+        )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE ns_groups AS
+        SELECT row_number() OVER (ORDER BY {", ".join(NAMESPACE_DIMS)})::INTEGER AS grp, *
+        FROM (SELECT DISTINCT {", ".join(NAMESPACE_DIMS)} FROM new_dims)
+        """
+    )
+    same_group = " AND ".join(f"g.{c} IS NOT DISTINCT FROM d.{c}" for c in NAMESPACE_DIMS)
+    con.execute(
+        f"CREATE OR REPLACE TABLE dims AS SELECT d.*, g.grp FROM new_dims d JOIN ns_groups g ON {same_group} "
+        "ORDER BY d.key"
+    )
+    con.execute("DROP TABLE new_dims")
+    return changed
+
+
+def _rollup_queries(facts: str) -> dict[str, str]:
+    """SQL of each rollup's rows from a facts relation (all facts, or just the new ones)."""
+    dims = ", ".join(f"d.{c}" for c in ROLLUP_DIMS)
+    plain = ", ".join(ROLLUP_DIMS)
+    spread = """
+        SELECT (date - (span - i)::INTEGER) AS day, {cols},
+            (i * inc) // span - ((i - 1) * inc) // span AS downloads
+        FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({grouped}))
+    """
+    grouped_main = f"""
+        SELECT f.date, f.span::BIGINT AS span, {dims}, sum(f.inc)::BIGINT AS inc
+        FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
+    """
+    grouped_ns = f"""
+        SELECT f.date, f.span::BIGINT AS span, d.grp, sum(f.inc)::BIGINT AS inc
+        FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
+    """
+    return {
+        "roll_day": f"""
+            SELECT day, {plain}, sum(downloads)::BIGINT AS downloads, sum(baseline)::BIGINT AS baseline FROM (
+                SELECT day, {plain}, downloads, 0 AS baseline
+                FROM ({spread.format(cols=plain, grouped=grouped_main)})
+                UNION ALL
+                SELECT f.date AS day, {dims}, 0 AS downloads, f.baseline
+                FROM {facts} f JOIN dims d USING (key) WHERE f.baseline > 0
+            ) GROUP BY ALL
+        """,
+        "roll_snap": f"""
+            SELECT f.date, {dims}, sum(f.d30)::BIGINT AS d30, count(*)::INTEGER AS models,
+                count(*) FILTER (WHERE f.flag = {FLAG_CLAMPED})::INTEGER AS clamped,
+                count(*) FILTER (WHERE f.flag = {FLAG_MISSING})::INTEGER AS missing
+            FROM {facts} f JOIN dims d USING (key) GROUP BY ALL
+        """,
+        "ns_day": f"""
+            SELECT day, grp, sum(downloads)::BIGINT AS downloads
+            FROM ({spread.format(cols="grp", grouped=grouped_ns)}) GROUP BY ALL
+        """,
+    }
+
+
+def _rebuild_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
+    for name, query in _rollup_queries(facts).items():
+        order = "grp, day" if name == "ns_day" else ("date" if name == "roll_snap" else "day")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}) ORDER BY {order}")
+
+
+def _add_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
+    """Append the new facts' rows; a day spread over by a gap may then have two rows (queries sum them)."""
+    for name, query in _rollup_queries(facts).items():
+        con.execute(f"INSERT INTO {name} {query}")
+
+
+def _compact(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
+    """Merge many small facts files into one model-major file (long runs per model compress best)."""
+    files = sorted((staging / "facts").glob("*.parquet"))
+    if len(files) <= COMPACT_AFTER_FILES:
+        return
+    table = con.sql(f"SELECT * FROM {_facts_relation(files)} ORDER BY key, date").to_arrow_table()
+    first, last = table["date"][0].as_py(), pc.max(table["date"]).as_py()
+    target = staging / "facts" / f"facts-{first.isoformat()}-{last.isoformat()}-c.parquet"
+    _write_facts(table.cast(_FACT_SCHEMA), target)
+    for f in files:
+        if f != target:
+            f.unlink()
+
+
+def _prune(root: Path, keep: str) -> None:
+    """Remove old versions beyond KEEP_VERSIONS (readers holding one re-open the current on next query)."""
+    versions = sorted(p for p in root.glob("v[0-9]*") if p.is_dir())
+    for old in versions[:-KEEP_VERSIONS]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for leftover in root.glob(".v*.building"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--store", default=None, help="store directory (default: $OWT_STORE, else data/store)"
+    )
+    parser.add_argument(
+        "--registry",
+        default=None,
+        help="registry override file layered on data/orgs.csv (default: $OWT_REGISTRY)",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild from the snapshots even if up to date"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only say whether a refresh is needed (exit 1 if so)"
+    )
+
+
+def run(args: Any) -> int:
+    from pipelines.store import resolve_store
+
+    store = resolve_store(args.store)
+    registry = load_registry(override=Path(args.registry) if args.registry else None)
+    if args.check:
+        mode, reason = plan(store, registry)
+        print(f"warehouse: {mode} ({reason})")
+        return 0 if mode == "unchanged" else 1
+    report = refresh(store, registry, rebuild=args.rebuild, progress=True)
+    print(
+        f"warehouse: {report.mode} ({report.reason}): version {report.version}, {report.new_dates} new "
+        f"snapshot(s), {report.models} models, {report.seconds:.1f} s"
+    )
+    return 0
