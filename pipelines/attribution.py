@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,7 +226,7 @@ def attributed_table(
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **key})
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     pq.write_table(arrow, tmp)
     tmp.replace(path)
     return arrow.to_pandas()  # the same dtypes as a cache hit

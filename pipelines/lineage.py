@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,7 +247,7 @@ class ParentCache:
             },
             schema=_CACHE_SCHEMA,
         )
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         pq.write_table(table, tmp)
         tmp.replace(self.path)
 

@@ -79,9 +79,14 @@ def snapshot_date(store: Store, date: dt.date | None) -> dt.date:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="orgs_command", metavar="{check,audit}", required=True)
-    check = commands.add_parser("check", help="validate the registry; every problem with file:line")
+    _, check_doc, audit_doc = __doc__.split("\n\n")  # the module docstring's paragraph on each subcommand
+    check = commands.add_parser(
+        "check", help="validate the registry; every problem with file:line", description=check_doc
+    )
     add_registry_arguments(check)
-    audit = commands.add_parser("audit", help="top unregistered namespaces by 30-day downloads, and coverage")
+    audit = commands.add_parser(
+        "audit", help="top unregistered namespaces by 30-day downloads, and coverage", description=audit_doc
+    )
     add_registry_arguments(audit)
     add_snapshot_arguments(audit)
     audit.add_argument("--top", type=int, default=50, help="how many namespaces to list (default: 50)")
