@@ -137,9 +137,12 @@ class RegistryError(ValueError):
         super().__init__(f"the org registry has {len(problems)} error(s); fix them and retry:\n{lines}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Registry:
-    """The effective registry: shipped rows, override rows layered on top; keyed by lower-case namespace."""
+    """The effective registry: shipped rows, override rows layered on top; keyed by lower-case namespace.
+
+    Equal (and hashed) by content digest, so it can key caches such as `functools.lru_cache`.
+    """
 
     orgs: Mapping[str, Org]
     files: tuple[Path, ...]
@@ -148,6 +151,12 @@ class Registry:
     def __post_init__(self) -> None:
         object.__setattr__(self, "orgs", MappingProxyType(dict(self.orgs)))
         object.__setattr__(self, "digest", _digest(self.orgs.values()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Registry) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
 
     def __len__(self) -> int:
         return len(self.orgs)

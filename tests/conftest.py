@@ -95,3 +95,12 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
     recorder = SleepRecorder()
     monkeypatch.setattr(hf_http, "time", types.SimpleNamespace(sleep=recorder.sleep))
     return recorder
+
+
+# ------------------------------------------------------------------------------ registry (attribution helper)
+
+
+@pytest.fixture(autouse=True)
+def no_user_registry_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own OWT_REGISTRY must not change what a test sees (tests that need one set it)."""
+    monkeypatch.delenv("OWT_REGISTRY", raising=False)

@@ -30,8 +30,7 @@ DAY1, DAY2 = dt.date(2026, 1, 1), dt.date(2026, 2, 1)
 
 
 @pytest.fixture
-def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Registry:
-    monkeypatch.delenv("OWT_REGISTRY", raising=False)
+def registry(tmp_path: Path) -> Registry:
     return load_registry(write_registry(tmp_path / "orgs.csv"))
 
 

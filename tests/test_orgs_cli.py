@@ -19,11 +19,6 @@ DATE = dt.date(2026, 3, 1)
 TOTAL_30D = 21200  # the snapshot's models: every REALISTIC_MODELS row with at least 50 downloads
 
 
-@pytest.fixture(autouse=True)
-def no_user_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OWT_REGISTRY", raising=False)
-
-
 @pytest.fixture
 def registry_file(tmp_path: Path) -> Path:
     return write_registry(tmp_path / "orgs.csv")

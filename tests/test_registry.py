@@ -18,13 +18,6 @@ from pipelines.registry import (
 )
 from tests.attribution_data import REGISTRY_HEADER, write_registry
 
-
-@pytest.fixture(autouse=True)
-def no_user_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests name their files; a curator's own OWT_REGISTRY must not leak in."""
-    monkeypatch.delenv("OWT_REGISTRY", raising=False)
-
-
 GOOD_ROW = "Qwen,Alibaba Cloud (Qwen team),CN,china,company,https://qwenlm.github.io,"
 
 
