@@ -23,7 +23,13 @@ from tqdm import tqdm
 from pipelines.attribution import attributed_table, coverage, unknown_relations
 from pipelines.hub import HubClient
 from pipelines.lineage import ParentCache, hub_fetch, resolve_lineage
-from pipelines.orgs import add_registry_arguments, add_snapshot_arguments, registry_from_args, snapshot_date
+from pipelines.orgs import (
+    add_registry_arguments,
+    add_snapshot_arguments,
+    positive_int,
+    registry_from_args,
+    snapshot_date,
+)
 from pipelines.registry import RegistryError
 from pipelines.store import StoreError, resolve_store
 
@@ -55,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-lookups",
-        type=int,
+        type=positive_int,
         default=500,
         metavar="N",
         help="at most N Hub lookups per run with --resolve-lineage (default: 500)",

@@ -56,6 +56,17 @@ def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def positive_int(value: str) -> int:
+    """argparse type: a whole number >= 1 (clear message otherwise)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return number
+
+
 def registry_from_args(args: argparse.Namespace) -> Registry:
     """The effective registry the arguments name; RegistryError lists every problem."""
     return load_registry(args.base_registry, resolve_override(args.registry))
@@ -89,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_registry_arguments(audit)
     add_snapshot_arguments(audit)
-    audit.add_argument("--top", type=int, default=50, help="how many namespaces to list (default: 50)")
+    audit.add_argument("--top", type=positive_int, default=50, help="namespaces to list (default: 50)")
     audit.add_argument("--out", type=Path, metavar="FILE.csv", help="also write every unregistered namespace")
 
 

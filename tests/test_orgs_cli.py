@@ -201,3 +201,13 @@ def test_every_command_explains_itself(command: list[str], capsys) -> None:
         main([*command, "--help"])
     assert done.value.code == 0
     assert "--registry FILE" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("command", "option"), [(["orgs", "audit"], "--top"), (["attribution"], "--max-lookups")]
+)
+def test_counts_must_be_positive(command: list[str], option: str, capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--out", "x.csv", option, "0"])
+    assert done.value.code == 2
+    assert f"{option}: expected a whole number >= 1, got '0'" in capsys.readouterr().err
