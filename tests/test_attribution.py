@@ -19,7 +19,7 @@ from pipelines.attribution import (
     unknown_relations,
 )
 from pipelines.hub import HubClient
-from pipelines.lineage import ParentCache, Parents, hub_fetch, resolve_lineage
+from pipelines.lineage import VECTOR_STEPS, ParentCache, Parents, hub_fetch, resolve_lineage
 from pipelines.registry import INDIVIDUAL, INTERNATIONAL, UNATTRIBUTED_ORG, Registry, load_registry
 from pipelines.store import Store
 from tests.attribution_data import write_registry
@@ -93,6 +93,15 @@ def test_a_chain_of_depth_three_is_followed_to_its_root(registry: Registry) -> N
     )
     assert lineage_of(table, "johnsmith/Hermes-Merge") == ("meta-llama/Llama-3.1-8B", "US", 2, "merge")
     assert table.loc["bartowski/Hermes-Merge-GGUF", "base_model"] == "johnsmith/Hermes-Merge"
+
+
+def test_chains_longer_than_the_vectorised_walk_finish_exactly(registry: Registry) -> None:
+    rows = [model("google/gemma-3-4b-it")]
+    rows += [model(f"u{i}/m", parents=[rows[-1]["model_id"]]) for i in range(VECTOR_STEPS + 6)]
+    table = attributed(rows, registry)
+    deepest = rows[-1]["model_id"]
+    assert lineage_of(table, deepest) == ("google/gemma-3-4b-it", "US", VECTOR_STEPS + 6, "finetune")
+    assert not table["lineage_cycle"].any()
 
 
 def test_a_parent_outside_the_snapshot_counts_by_its_namespace(registry: Registry) -> None:
