@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from pipelines.registry import ISO_COUNTRIES
+
 Period = Literal["day", "week", "month"]
 Attribution = Literal["publisher", "lineage"]
 Scope = Literal["all", "first-party", "atom"]
@@ -170,9 +172,10 @@ def _choice(options: Sequence[str]):
 
 def _parse_countries(raw: str) -> tuple[tuple[str, ...] | None, str | None]:
     codes = tuple(dict.fromkeys(code.strip().upper() for code in raw.split(",") if code.strip()))
-    bad = [code for code in codes if not (len(code) == 2 and code.isascii() and code.isalpha())]
-    if bad or not codes:
-        return None, "countries are ISO 3166-1 alpha-2 codes separated by commas, e.g. CN,US"
+    unknown = [code for code in codes if code not in ISO_COUNTRIES]
+    if unknown or not codes:
+        named = f"{', '.join(unknown)}: not " if unknown else ""
+        return None, f"{named}ISO 3166-1 alpha-2 country codes separated by commas, e.g. CN,US"
     return codes, None
 
 
