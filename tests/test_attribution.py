@@ -97,7 +97,8 @@ def test_a_chain_of_depth_three_is_followed_to_its_root(registry: Registry) -> N
 
 def test_chains_longer_than_the_vectorised_walk_finish_exactly(registry: Registry) -> None:
     rows = [model("google/gemma-3-4b-it")]
-    rows += [model(f"u{i}/m", parents=[rows[-1]["model_id"]]) for i in range(VECTOR_STEPS + 6)]
+    for i in range(VECTOR_STEPS + 6):
+        rows.append(model(f"u{i}/m", parents=[rows[-1]["model_id"]]))
     table = attributed(rows, registry)
     deepest = rows[-1]["model_id"]
     assert lineage_of(table, deepest) == ("google/gemma-3-4b-it", "US", VECTOR_STEPS + 6, "finetune")
