@@ -178,11 +178,11 @@ _ALL: tuple[Measure, ...] = (
         "momentum",
         "Momentum",
         "%",
-        "Share of a group's downloads in the period that go to models released in the 90 days before its "
-        "end.",
-        "A group with high momentum is winning with new releases rather than living off older models. "
-        "Release date is the Hub's `createdAt` (older repositories all carry 2022-03-02, so they never count"
-        " as new).",
+        "Share of a group's monthly downloads going to models released that month or the two before.",
+        "A group with high momentum is winning with new releases rather than living off older models. A "
+        "release is new in its calendar month and the two following ones (about 90 days); momentum is "
+        "computed per month whatever the period of the view. Release date is the Hub's `createdAt` (older "
+        "repositories all carry 2022-03-02, so they never count as new).",
         HUB_API,
     ),
     Measure(
@@ -192,7 +192,9 @@ _ALL: tuple[Measure, ...] = (
         "The first period in which country A's downloads exceed country B's and stay above the next period.",
         "Computed separately for each definition (monthly downloads, cumulative downloads, 30-day downloads)"
         " and attribution. A single period above B followed by a fall back below does not count; the date "
-        "shown is the start of the first period of a run of at least two.",
+        "shown is the start of the first period of a run of at least two (or of a run reaching the latest "
+        "period) that follows a period with A at or below B. A country that was always ahead has no "
+        "crossover.",
         HUB_API,
     ),
     Measure(
@@ -316,8 +318,8 @@ def spread(total: int, days: int) -> list[int]:
     return [(i * total) // days - ((i - 1) * total) // days for i in range(1, days + 1)]
 
 
-#: Days before the end of a period within which a release counts as new (momentum).
-MOMENTUM_WINDOW_DAYS = 90
+#: Calendar months (the period's and the ones before) within which a release counts as new (momentum).
+MOMENTUM_MONTHS = 3
 #: RAM v2 compares with the model ranked this high in its size class at the same age.
 RAM_REFERENCE_RANK = 10
 

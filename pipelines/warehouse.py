@@ -336,7 +336,8 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
         CREATE TABLE meta (key INTEGER, model_id VARCHAR, author VARCHAR, base_models VARCHAR[],
             base_relation VARCHAR, created_at TIMESTAMPTZ, pipeline_tag VARCHAR, library_name VARCHAR,
             params_total BIGINT, first_date DATE, last_date DATE);
-        CREATE TABLE state (key INTEGER, last_date DATE, last_raw BIGINT, last_raw_date DATE, cum BIGINT);
+        CREATE TABLE state (key INTEGER, last_date DATE, last_raw BIGINT, last_raw_date DATE, cum BIGINT,
+            last_d30 BIGINT);
         CREATE TABLE anomalies (key INTEGER, date DATE, previous BIGINT, reported BIGINT);
         CREATE TABLE snapshots (date DATE, rows BIGINT, source_kind VARCHAR, synthetic BOOLEAN,
             source VARCHAR, provenance VARCHAR);
@@ -452,12 +453,13 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
         SELECT key, max(date) AS last_date,
             arg_max(raw, date) FILTER (WHERE raw IS NOT NULL) AS last_raw,
             max(date) FILTER (WHERE raw IS NOT NULL) AS last_raw_date,
-            arg_max(cum, date) AS cum
+            arg_max(cum, date) AS cum,
+            arg_max(d30, date) AS last_d30
         FROM batch_facts GROUP BY key;
         DELETE FROM state WHERE key IN (SELECT key FROM new_state);
         INSERT INTO state
         SELECT n.key, n.last_date, coalesce(n.last_raw, o.last_raw),
-            coalesce(n.last_raw_date, o.last_raw_date), n.cum
+            coalesce(n.last_raw_date, o.last_raw_date), n.cum, n.last_d30
         FROM new_state n LEFT JOIN (SELECT * FROM state) o USING (key);
         """
     )
@@ -527,6 +529,7 @@ def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: P
             "base_model": attributed["base_model"],
             "first_party": attributed["first_party"].astype(bool),
             "atom": attributed["model_id"].isin(atom),
+            "root_atom": attributed["lineage_root"].isin(atom),
             "task": attributed["pipeline_tag"],
             "library": attributed["library_name"],
             "params_total": attributed["params_total"],
@@ -588,6 +591,11 @@ def _rollup_queries(facts: str) -> dict[str, str]:
         SELECT f.date, f.span::BIGINT AS span, {dims}, sum(f.inc)::BIGINT AS inc
         FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
+    grouped_release = f"""
+        SELECT f.date, f.span::BIGINT AS span, {dims}, date_trunc('month', d.created)::DATE AS release_month,
+            sum(f.inc)::BIGINT AS inc
+        FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
+    """
     grouped_ns = f"""
         SELECT f.date, f.span::BIGINT AS span, d.grp, sum(f.inc)::BIGINT AS inc
         FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
@@ -608,6 +616,11 @@ def _rollup_queries(facts: str) -> dict[str, str]:
                 count(*) FILTER (WHERE f.flag = {FLAG_MISSING})::INTEGER AS missing
             FROM {facts} f JOIN dims d USING (key) GROUP BY ALL
         """,
+        "roll_release": f"""
+            SELECT date_trunc('month', day)::DATE AS month, {plain}, release_month,
+                sum(downloads)::BIGINT AS downloads
+            FROM ({spread.format(cols=plain + ", release_month", grouped=grouped_release)}) GROUP BY ALL
+        """,
         "ns_day": f"""
             SELECT day, grp, sum(downloads)::BIGINT AS downloads
             FROM ({spread.format(cols="grp", grouped=grouped_ns)}) GROUP BY ALL
@@ -617,7 +630,7 @@ def _rollup_queries(facts: str) -> dict[str, str]:
 
 def _rebuild_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
     for name, query in _rollup_queries(facts).items():
-        order = "grp, day" if name == "ns_day" else ("date" if name == "roll_snap" else "day")
+        order = {"ns_day": "grp, day", "roll_snap": "date", "roll_release": "month"}.get(name, "day")
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}) ORDER BY {order}")
 
 

@@ -1,0 +1,611 @@
+"""The query API the pages and exports consume: small long-form DataFrames from the warehouse, per `Filters`.
+
+Every method reads the current warehouse version read-only (`pipelines.warehouse`), so it never blocks or
+is blocked by a refresh; when a refresh swaps in a new version, the next query opens it. Values from a view
+are always bound as parameters; the only names put into SQL text come from the whitelists below.
+
+Display groups in the `country` column: the view's selected codes, "Rest of world" (every other country and
+international organisations) and "Unattributed" (unregistered organisations and individuals).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dashboards import metrics
+from dashboards.filters import (
+    ATTRIBUTIONS,
+    INDIVIDUAL,
+    PERIODS,
+    REST_OF_WORLD,
+    SCOPES,
+    UNATTRIBUTED,
+    UNATTRIBUTED_ORG,
+    Filters,
+)
+from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK
+from pipelines.registry import Registry
+from pipelines.store import Store
+from pipelines.warehouse import (
+    FLAG_CLAMPED,
+    Version,
+    WarehouseError,
+    current_version,
+    plan,
+    refresh,
+)
+
+log = logging.getLogger(__name__)
+
+_COUNTRY_COLUMNS = {a: f"{a}_country" for a in ATTRIBUTIONS}
+_SCOPE_CONDITION = {"all": "true", "first-party": "first_party", "atom": "atom"}
+_UNATTRIBUTED_CODES = [UNATTRIBUTED_ORG, INDIVIDUAL]
+_TOP_CATEGORIES = 12
+OTHERS = "Others"
+
+
+def open_warehouse(
+    store: Store, registry: Registry | None = None, *, refresh_if_stale: bool = True
+) -> Warehouse:
+    """The warehouse of `store`, refreshed first when snapshots or the registry changed since it was built.
+
+    With `refresh_if_stale=False` (or when the refresh fails, e.g. a read-only store) the current version is
+    used as it is and a warning says why it is stale.
+    """
+    from pipelines.registry import load_registry
+
+    registry = registry if registry is not None else load_registry()
+    try:
+        mode, reason = plan(store, registry)
+    except WarehouseError:
+        raise
+    if mode != "unchanged":
+        if refresh_if_stale:
+            try:
+                refresh(store, registry)
+            except OSError as error:
+                if current_version(store) is None:
+                    raise WarehouseError(f"cannot build the warehouse in {store.root}: {error}") from error
+                log.warning("warehouse is stale (%s) and cannot be refreshed: %s", reason, error)
+        else:
+            log.warning("warehouse is stale (%s); run `python -m pipelines warehouse`", reason)
+    return Warehouse(store)
+
+
+class Warehouse:
+    """Read-only queries over the current warehouse version of a store (safe to share across threads)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._version: Version | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._facts: list[str] = []
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the current version (re-opened when a refresh swapped the pointer)."""
+        with self._lock:
+            latest = current_version(self.store)
+            if latest is None:
+                raise WarehouseError(
+                    f"no warehouse in {self.store.root}: run `python -m pipelines warehouse`"
+                )
+            if self._version is None or latest.path != self._version.path:
+                if self._con is not None:
+                    self._con.close()
+                self._con = duckdb.connect(str(latest.tables), read_only=True)
+                self._con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+                self._version = latest
+                self._facts = [str(f) for f in latest.facts_files()]
+            cursor = self._con.cursor()
+        cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
+    def _df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self._cursor().execute(sql, list(params)).df()
+
+    @property
+    def version(self) -> Version:
+        self._cursor()
+        assert self._version is not None
+        return self._version
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+            self._con, self._version = None, None
+
+    # -- the view as SQL ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _country(f: Filters) -> str:
+        if f.attribution not in _COUNTRY_COLUMNS:
+            raise ValueError(f"unknown attribution {f.attribution!r}; expected one of {ATTRIBUTIONS}")
+        return _COUNTRY_COLUMNS[f.attribution]
+
+    @staticmethod
+    def _group(column: str) -> str:
+        """SQL mapping a country column to display groups; binds (selected, unattributed codes)."""
+        return (
+            f"CASE WHEN list_contains(?::VARCHAR[], {column}) THEN {column} "
+            f"WHEN list_contains(?::VARCHAR[], {column}) THEN '{UNATTRIBUTED}' ELSE '{REST_OF_WORLD}' END"
+        )
+
+    @staticmethod
+    def _group_params(f: Filters) -> list[Any]:
+        return [list(f.countries), _UNATTRIBUTED_CODES]
+
+    @staticmethod
+    def _where(f: Filters, time_column: str | None = "day", *, dated: bool = True) -> tuple[str, list[Any]]:
+        """WHERE clause over rollup dims for scope, task, size class and (optionally) the date range."""
+        if f.scope not in SCOPES:
+            raise ValueError(f"unknown scope {f.scope!r}; expected one of {SCOPES}")
+        clauses, params = [_SCOPE_CONDITION[f.scope]], []
+        if f.task:
+            clauses.append("task = ?")
+            params.append(f.task)
+        if f.size_class:
+            clauses.append("size_class = ?")
+            params.append(f.size_class)
+        if dated and time_column:
+            if f.start:
+                clauses.append(f"{time_column} >= ?")
+                params.append(f.start)
+            if f.end:
+                clauses.append(f"{time_column} <= ?")
+                params.append(f.end)
+        return " AND ".join(clauses), params
+
+    @staticmethod
+    def _period(f: Filters) -> str:
+        if f.period not in PERIODS:
+            raise ValueError(f"unknown period {f.period!r}; expected one of {PERIODS}")
+        return f.period
+
+    def _last_date(self, f: Filters) -> dt.date | None:
+        """The latest snapshot date within the view."""
+        row = (
+            self._cursor()
+            .execute(
+                "SELECT max(date) FROM snapshots WHERE date <= coalesce(?::DATE, DATE '9999-12-31')", [f.end]
+            )
+            .fetchone()
+        )
+        return row[0] if row else None
+
+    # -- series ---------------------------------------------------------------------------------------
+
+    def downloads_by_country(self, f: Filters) -> pd.DataFrame:
+        """period, country, downloads: downloads in each period (differences of all-time counts)."""
+        where, params = self._where(f)
+        sql = f"""
+            SELECT date_trunc(?, day)::DATE AS period, {self._group(self._country(f))} AS country,
+                sum(downloads)::BIGINT AS downloads
+            FROM roll_day WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0 ORDER BY period, country
+        """
+        return self._df(sql, [self._period(f), *self._group_params(f), *params])
+
+    def share_by_country(self, f: Filters) -> pd.DataFrame:
+        """period, country, downloads, share (of all downloads in the view in that period)."""
+        return metrics.with_share(self.downloads_by_country(f), by="period")
+
+    def cumulative_by_country(self, f: Filters) -> pd.DataFrame:
+        """date, country, downloads_all_time: cleaned cumulative downloads at each snapshot date."""
+        where, params = self._where(f, dated=False)
+        sql = f"""
+            WITH daily AS (
+                SELECT day, {self._group(self._country(f))} AS country,
+                    sum(downloads + baseline)::BIGINT AS added
+                FROM roll_day WHERE {where} AND day <= coalesce(?::DATE, DATE '9999-12-31') GROUP BY ALL
+            ), running AS (
+                SELECT day, country, sum(added) OVER (PARTITION BY country ORDER BY day)::BIGINT AS total
+                FROM daily
+            ), grid AS (
+                SELECT s.date, c.country FROM snapshots s, (SELECT DISTINCT country FROM daily) c
+                WHERE s.date >= coalesce(?::DATE, DATE '0001-01-01')
+                    AND s.date <= coalesce(?::DATE, DATE '9999-12-31')
+            )
+            SELECT g.date, g.country, coalesce(r.total, 0)::BIGINT AS downloads_all_time
+            FROM grid g ASOF LEFT JOIN running r ON g.country = r.country AND g.date >= r.day
+            ORDER BY g.date, g.country
+        """
+        return self._df(sql, [*self._group_params(f), *params, f.end, f.start, f.end])
+
+    def downloads_30d_by_country(self, f: Filters) -> pd.DataFrame:
+        """date, country, downloads_30d: the Hub's rolling 30-day counts, summed at each snapshot date."""
+        where, params = self._where(f, "date")
+        sql = f"""
+            SELECT date, {self._group(self._country(f))} AS country, sum(d30)::BIGINT AS downloads_30d
+            FROM roll_snap WHERE {where} GROUP BY ALL ORDER BY date, country
+        """
+        return self._df(sql, [*self._group_params(f), *params])
+
+    def growth(self, f: Filters) -> pd.DataFrame:
+        """period, country, downloads, growth (over the previous period; NaN when undefined)."""
+        return metrics.with_growth(self.downloads_by_country(f), by="country", time="period")
+
+    def momentum(self, f: Filters) -> pd.DataFrame:
+        """period (month), country, downloads, new_release_downloads, momentum."""
+        where, params = self._where(f, "month")
+        sql = f"""
+            SELECT month AS period, {self._group(self._country(f))} AS country,
+                sum(downloads)::BIGINT AS downloads,
+                sum(downloads) FILTER (WHERE release_month > month - INTERVAL (?) MONTH)::BIGINT
+                    AS new_release_downloads
+            FROM roll_release WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0 ORDER BY period, country
+        """
+        frame = self._df(sql, [*self._group_params(f), MOMENTUM_MONTHS, *params])
+        frame["new_release_downloads"] = frame["new_release_downloads"].fillna(0).astype("int64")
+        frame["momentum"] = frame["new_release_downloads"] / frame["downloads"]
+        return frame
+
+    # -- breakdowns -----------------------------------------------------------------------------------
+
+    def _breakdown(self, f: Filters, dimension: str, top: int | None) -> pd.DataFrame:
+        where, params = self._where(f)
+        sql = f"""
+            SELECT coalesce({dimension}, 'unknown') AS {dimension},
+                {self._group(self._country(f))} AS country,
+                sum(downloads)::BIGINT AS downloads
+            FROM roll_day WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0
+        """
+        frame = self._df(sql, [*self._group_params(f), *params])
+        if top is not None:
+            frame = metrics.top_with_others(frame, dimension, top, others=OTHERS)
+        return metrics.with_share(frame, by=dimension).sort_values([dimension, "country"], ignore_index=True)
+
+    def size_by_country(self, f: Filters) -> pd.DataFrame:
+        """size_class, country, downloads, share (within the size class); 'unknown' = no parameter count."""
+        return self._breakdown(f, "size_class", None)
+
+    def task_by_country(self, f: Filters) -> pd.DataFrame:
+        """task, country, downloads, share (within the task); the top tasks, the rest as 'Others'."""
+        return self._breakdown(f, "task", _TOP_CATEGORIES)
+
+    def library_by_country(self, f: Filters) -> pd.DataFrame:
+        """library, country, downloads, share (within the library); top libraries, the rest as 'Others'."""
+        return self._breakdown(f, "library", _TOP_CATEGORIES)
+
+    def relation_by_country(self, f: Filters) -> pd.DataFrame:
+        """relation (original, finetune, quantized, adapter, merge, ...), country, downloads, share."""
+        return self._breakdown(f, "relation", None)
+
+    def top_organisations(self, f: Filters, n: int = 20, *, others: bool = False) -> pd.DataFrame:
+        """namespace, organization, country, downloads, downloads_all_time, growth, n_models, share.
+
+        Downloads in the view's date range; growth against the range of the same length just before it;
+        share of all downloads in the view. `others=True` adds one row summing every other organisation.
+        """
+        where, params = self._where(f, dated=False)
+        start, end = self._range(f)
+        previous_start = start - (end - start) - dt.timedelta(days=1)
+        sql = f"""
+            WITH groups AS (SELECT grp, namespace FROM ns_groups WHERE {where}),
+            per_ns AS (
+                SELECT g.namespace,
+                    sum(n.downloads) FILTER (WHERE n.day >= ?)::BIGINT AS downloads,
+                    sum(n.downloads) FILTER (WHERE n.day < ?)::BIGINT AS previous
+                FROM ns_day n JOIN groups g USING (grp)
+                WHERE n.day >= ? AND n.day <= ? GROUP BY g.namespace
+            ),
+            models AS (
+                SELECT d.namespace, any_value(d.organization) AS organization,
+                    any_value(d.publisher_country) AS country, count(*)::INTEGER AS n_models,
+                    sum(s.cum)::BIGINT AS downloads_all_time
+                FROM dims d JOIN state s USING (key) WHERE {where} GROUP BY d.namespace
+            )
+            SELECT p.namespace, m.organization, m.country, p.downloads, m.downloads_all_time, p.previous,
+                m.n_models
+            FROM per_ns p JOIN models m USING (namespace) WHERE p.downloads > 0
+        """
+        frame = self._df(sql, [*params, start, start, previous_start, end, *params])
+        total = frame["downloads"].sum()
+        frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
+        frame["share"] = frame["downloads"] / total if total else 0.0
+        frame = frame.sort_values(["downloads", "namespace"], ascending=[False, True], ignore_index=True)
+        top = frame.head(n)
+        if others and len(frame) > n:
+            rest = frame.iloc[n:]
+            row = {
+                "namespace": OTHERS,
+                "organization": f"{len(rest)} other organisations",
+                "country": None,
+                "downloads": rest["downloads"].sum(),
+                "downloads_all_time": rest["downloads_all_time"].sum(),
+                "previous": rest["previous"].sum(),
+                "n_models": rest["n_models"].sum(),
+            }
+            row["growth"] = metrics.growth_ratio(pd.Series([row["downloads"]]), pd.Series([row["previous"]]))[
+                0
+            ]
+            row["share"] = row["downloads"] / total if total else 0.0
+            top = pd.concat([top, pd.DataFrame([row])], ignore_index=True)
+        columns = ["namespace", "organization", "country", "downloads", "downloads_all_time", "growth"]
+        return top[[*columns, "n_models", "share"]]
+
+    def _range(self, f: Filters) -> tuple[dt.date, dt.date]:
+        row = self._cursor().execute("SELECT min(date), max(date) FROM snapshots").fetchone()
+        if row is None or row[0] is None:
+            raise WarehouseError("the warehouse has no snapshots")
+        return (f.start or row[0]), (f.end or row[1])
+
+    # -- derivatives ----------------------------------------------------------------------------------
+
+    def _derivative_where(self, f: Filters) -> tuple[str, list[Any]]:
+        clauses, params = ["relation <> 'original'"], []
+        if f.scope == "atom":
+            clauses.append("root_atom")
+        if f.task:
+            clauses.append("task = ?")
+            params.append(f.task)
+        if f.size_class:
+            clauses.append("size_class = ?")
+            params.append(f.size_class)
+        if f.start:
+            clauses.append("created >= ?")
+            params.append(f.start)
+        if f.end:
+            clauses.append("created <= ?")
+            params.append(f.end)
+        return " AND ".join(clauses), params
+
+    def derivatives_by_country(self, f: Filters) -> pd.DataFrame:
+        """period, country, relation, new_derivatives: derivatives created per period, by lineage country."""
+        where, params = self._derivative_where(f)
+        sql = f"""
+            SELECT date_trunc(?, created)::DATE AS period, {self._group("lineage_country")} AS country,
+                relation,
+                count(*)::INTEGER AS new_derivatives
+            FROM dims WHERE {where} GROUP BY ALL ORDER BY period, country, relation
+        """
+        return self._df(sql, [self._period(f), *self._group_params(f), *params])
+
+    def top_base_models(self, f: Filters, n: int = 20) -> pd.DataFrame:
+        """base_model (lineage root), country, derivatives: roots with the most derivatives in the view."""
+        where, params = self._derivative_where(f)
+        sql = f"""
+            SELECT lineage_root AS base_model, any_value(lineage_country) AS country,
+                count(*)::INTEGER AS derivatives
+            FROM dims WHERE {where} GROUP BY lineage_root ORDER BY derivatives DESC, base_model LIMIT ?
+        """
+        return self._df(sql, [*params, n])
+
+    # -- metrics --------------------------------------------------------------------------------------
+
+    def concentration(self, f: Filters) -> pd.DataFrame:
+        """period, hhi, gini: concentration of downloads across organisations (namespaces) per period."""
+        where, params = self._where(f, dated=False)
+        start, end = self._range(f)
+        sql = f"""
+            WITH per AS (
+                SELECT date_trunc(?, n.day)::DATE AS period, g.namespace, sum(n.downloads)::DOUBLE AS x
+                FROM ns_day n JOIN (SELECT grp, namespace FROM ns_groups WHERE {where}) g USING (grp)
+                WHERE n.day >= ? AND n.day <= ? GROUP BY ALL HAVING sum(n.downloads) > 0
+            ), ranked AS (
+                SELECT period, x, row_number() OVER (PARTITION BY period ORDER BY x) AS i,
+                    count(*) OVER (PARTITION BY period) AS k, sum(x) OVER (PARTITION BY period) AS total
+                FROM per
+            )
+            SELECT period, sum((100 * x / total) ^ 2) AS hhi,
+                2 * sum(i * x) / (any_value(k) * any_value(total)) - (any_value(k) + 1) / any_value(k) AS gini
+            FROM ranked GROUP BY period ORDER BY period
+        """
+        return self._df(sql, [self._period(f), *params, start, end])
+
+    def crossover(self, f: Filters, a: str = "CN", b: str = "US") -> pd.DataFrame:
+        """measure, a, b, period: the first period A passes B for good (see definitions), per definition."""
+        view = Filters(**{**f.__dict__, "countries": (a, b)})
+        series = {
+            "downloads_period": self.downloads_by_country(view).rename(columns={"period": "time"}),
+            "cumulative": self.cumulative_by_country(view).rename(
+                columns={"date": "time", "downloads_all_time": "downloads"}
+            ),
+            "downloads_30d": self.downloads_30d_by_country(view).rename(
+                columns={"date": "time", "downloads_30d": "downloads"}
+            ),
+        }
+        rows = [
+            {"measure": name, "a": a, "b": b, "period": metrics.first_crossover(frame, a, b)}
+            for name, frame in series.items()
+        ]
+        return pd.DataFrame(rows)
+
+    def ram(self, f: Filters, on: dt.date | None = None) -> pd.DataFrame:
+        """Relative Adoption Metric v2 per model in the view at `on` (default: the view's last snapshot).
+
+        Columns: model_id, namespace, country, size_class, age_days, downloads_all_time, reference, ram.
+        The reference is the RAM_REFERENCE_RANK-th highest cumulative count at the same age among models of
+        the same size class in the view; NaN when fewer models have a count at that age.
+        """
+        on = on or self._last_date(f)
+        where, params = self._where(f, dated=False)
+        sql = f"""
+            WITH scoped AS (
+                SELECT key, model_id, namespace, {self._country(f)} AS country, size_class, created
+                FROM dims WHERE {where} AND size_class IS NOT NULL AND created <= ?
+            ),
+            targets AS (SELECT *, (?::DATE - created) AS age_days FROM scoped),
+            ages AS (SELECT DISTINCT size_class, age_days FROM targets),
+            probes AS (
+                SELECT s.key, s.size_class, a.age_days, (s.created + a.age_days::INTEGER) AS at
+                FROM scoped s JOIN ages a USING (size_class)
+                WHERE s.created + a.age_days::INTEGER <= ?
+            ),
+            facts AS (SELECT key, date, cum FROM read_parquet(?) WHERE key IN (SELECT key FROM scoped)),
+            valued AS (
+                SELECT p.size_class, p.age_days, p.key, f.cum
+                FROM probes p ASOF JOIN facts f ON p.key = f.key AND p.at >= f.date
+                WHERE p.at - f.date <= 7
+            ),
+            reference AS (
+                SELECT size_class, age_days,
+                    (list_sort(list(cum), 'DESC'))[?] AS reference, count(*) AS comparable
+                FROM valued GROUP BY ALL
+            )
+            SELECT t.model_id, t.namespace, t.country, t.size_class, t.age_days::INTEGER AS age_days,
+                v.cum AS downloads_all_time, r.reference, v.cum / r.reference AS ram
+            FROM targets t
+            JOIN valued v ON v.key = t.key AND v.age_days = t.age_days
+            LEFT JOIN reference r ON r.size_class = t.size_class AND r.age_days = t.age_days
+            ORDER BY ram DESC NULLS LAST, t.model_id
+        """
+        cursor = self._cursor()
+        return cursor.execute(sql, [*params, on, on, on, self._facts, RAM_REFERENCE_RANK]).df()
+
+    def headline(self, f: Filters) -> dict[str, Any]:
+        """Key figures of the view: latest complete period's shares and change, crossover, leader."""
+        shares = self.share_by_country(f)
+        out: dict[str, Any] = {"period": None, "shares": {}, "change": {}, "crossover": None, "leader": None}
+        if not shares.empty:
+            periods = sorted(shares["period"].unique())
+            latest = periods[-2] if len(periods) > 1 else periods[-1]  # the last period is usually partial
+            out["period"] = pd.Timestamp(latest).date()
+            now = shares[shares["period"] == latest].set_index("country")["share"]
+            before = shares[shares["period"] == periods[periods.index(latest) - 1]].set_index("country")[
+                "share"
+            ]
+            for country in f.countries:
+                out["shares"][country] = float(now.get(country, 0.0))
+                if len(periods) > 1:
+                    out["change"][country] = float(now.get(country, 0.0) - before.get(country, 0.0))
+        if len(f.countries) >= 2:
+            crossing = self.crossover(f, f.countries[0], f.countries[1])
+            hit = crossing[crossing["measure"] == "downloads_period"]["period"]
+            out["crossover"] = hit.iloc[0] if len(hit) and pd.notna(hit.iloc[0]) else None
+        if out["period"] is not None:
+            last = Filters(
+                **{**f.__dict__, "start": out["period"], "end": _period_end(out["period"], f.period)}
+            )
+            leaders = self.top_organisations(last, n=1)
+            if not leaders.empty:
+                top = leaders.iloc[0]
+                out["leader"] = {
+                    "namespace": top["namespace"],
+                    "organization": top["organization"],
+                    "country": top["country"],
+                    "share": float(top["share"]),
+                }
+        out["synthetic"] = bool(self.snapshots()["synthetic"].any())
+        out["coverage"] = self.coverage(f)
+        return out
+
+    def coverage(self, f: Filters) -> float:
+        """Share of 30-day downloads (latest snapshot in the view) whose country in this view is known."""
+        where, params = self._where(f, dated=False)
+        column = self._country(f)
+        sql = f"""
+            SELECT sum(d30) FILTER (WHERE NOT list_contains(?::VARCHAR[], {column})) / nullif(sum(d30), 0)
+            FROM roll_snap WHERE {where} AND date = ?
+        """
+        row = (
+            self._cursor()
+            .execute(sql, [[*_UNATTRIBUTED_CODES, "INTL"], *params, self._last_date(f)])
+            .fetchone()
+        )
+        return float(row[0]) if row and row[0] is not None else 0.0
+
+    def flags(self, f: Filters) -> pd.DataFrame:
+        """date, models, clamped, missing: per snapshot, how many counts were clamped or missing."""
+        where, params = self._where(f, "date")
+        sql = f"""
+            SELECT date, sum(models)::BIGINT AS models, sum(clamped)::BIGINT AS clamped,
+                sum(missing)::BIGINT AS missing
+            FROM roll_snap WHERE {where} GROUP BY date ORDER BY date
+        """
+        return self._df(sql, params)
+
+    # -- models and organisations ---------------------------------------------------------------------
+
+    def model_history(self, model_id: str) -> pd.DataFrame:
+        """date, downloads_all_time (cleaned), downloads (in the interval ending at date), span_days,
+        downloads_30d, flag, reported (the raw all-time count where it was clamped)."""
+        sql = f"""
+            WITH k AS (SELECT key FROM models WHERE model_id = ?)
+            SELECT f.date, f.cum AS downloads_all_time, f.inc AS downloads, f.span AS span_days,
+                f.d30 AS downloads_30d,
+                CASE f.flag WHEN 0 THEN 'ok' WHEN {FLAG_CLAMPED} THEN 'clamped' WHEN 2 THEN 'missing'
+                    WHEN 3 THEN 'baseline' ELSE 'new' END AS flag,
+                a.reported
+            FROM read_parquet(?) f JOIN k USING (key)
+            LEFT JOIN anomalies a ON a.key = f.key AND a.date = f.date
+            ORDER BY f.date
+        """
+        cursor = self._cursor()
+        return cursor.execute(sql, [model_id, self._facts]).df()
+
+    def model_search(self, text: str, limit: int = 20) -> pd.DataFrame:
+        """model_id, namespace, publisher_country, lineage_country, downloads_30d, downloads_all_time."""
+        sql = """
+            SELECT d.model_id, d.namespace, d.publisher_country, d.lineage_country,
+                s.last_d30 AS downloads_30d, s.cum AS downloads_all_time
+            FROM dims d JOIN state s USING (key)
+            WHERE d.model_id ILIKE '%' || ? || '%'
+            ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ?
+        """
+        return self._df(sql, [text, limit])
+
+    def organisation(self, namespace: str) -> dict[str, pd.DataFrame]:
+        """'models' (its models), 'series' (its monthly downloads) and 'derivatives' (others' models built
+        on its roots, by relation and publisher country)."""
+        models = self._df(
+            """
+            SELECT d.model_id, d.task, d.size_class, d.relation, d.created, s.cum AS downloads_all_time,
+                s.last_d30 AS downloads_30d
+            FROM dims d JOIN state s USING (key) WHERE lower(d.namespace) = lower(?)
+            ORDER BY s.cum DESC NULLS LAST, d.model_id
+            """,
+            [namespace],
+        )
+        series = self._df(
+            """
+            SELECT date_trunc('month', n.day)::DATE AS period, sum(n.downloads)::BIGINT AS downloads
+            FROM ns_day n JOIN ns_groups g USING (grp) WHERE lower(g.namespace) = lower(?)
+            GROUP BY ALL ORDER BY period
+            """,
+            [namespace],
+        )
+        derivatives = self._df(
+            """
+            SELECT d.relation, d.publisher_country, count(*)::INTEGER AS models
+            FROM dims d JOIN dims r ON r.model_id = d.lineage_root
+            WHERE lower(r.namespace) = lower(?) AND lower(d.namespace) <> lower(?)
+            GROUP BY ALL ORDER BY models DESC
+            """,
+            [namespace, namespace],
+        )
+        return {"models": models, "series": series, "derivatives": derivatives}
+
+    def snapshots(self) -> pd.DataFrame:
+        """date, rows, source_kind, synthetic, source (JSON), provenance (JSON summary)."""
+        return self._df("SELECT * FROM snapshots ORDER BY date")
+
+    def tasks(self) -> list[str]:
+        """Pipeline tags present, most downloaded first (for the task filter)."""
+        frame = self._df(
+            "SELECT task FROM roll_day WHERE task IS NOT NULL GROUP BY task "
+            "ORDER BY sum(downloads) DESC, task"
+        )
+        return frame["task"].tolist()
+
+    def path(self) -> Path:
+        return self.version.path
+
+
+def _period_end(start: dt.date, period: str) -> dt.date:
+    if period == "day":
+        return start
+    if period == "week":
+        return start + dt.timedelta(days=6)
+    following = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return following - dt.timedelta(days=1)
