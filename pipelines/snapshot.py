@@ -197,7 +197,7 @@ class _Run:
         ckpt = self.checkpoint
         while not ckpt.finalizing and ckpt.phase < len(self.phases):
             phase = self.phases[ckpt.phase]
-            for page in self.client.pages(phase.params, ckpt.next_url, convert=snapshot_row):
+            for page in self.client.pages(phase.params, ckpt.next_url, parse=snapshot_row):
                 rows = page.models
                 last_page = page.next_url is None
                 if phase.min_downloads is not None:
@@ -329,8 +329,6 @@ def take_snapshot(
 ) -> SnapshotResult:
     """Crawl `scope`, then publish it atomically as the snapshot of `date` (resuming a killed run)."""
     started = time.monotonic()
-    if store.has_snapshot(date) and not force:
-        return SnapshotResult(date, None, 0, HubStats(), 0.0)
     store.staging_root.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(store.staging_root / f".date={date.isoformat()}.lock"))
     try:
@@ -338,6 +336,9 @@ def take_snapshot(
     except filelock.Timeout:
         raise SnapshotError(f"another snapshot run for {date} is in progress on {store.root}") from None
     try:
+        if store.has_snapshot(date) and not force:
+            shutil.rmtree(store.staging_dir(date), ignore_errors=True)  # a run killed just after publishing
+            return SnapshotResult(date, None, 0, HubStats(), 0.0)
         client = HubClient(endpoint, timeout=timeout)
         run = _Run(store, date, scope, client, page_size)
         with tqdm(

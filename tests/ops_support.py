@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import multiprocessing
 import os
+import random
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +21,7 @@ import pyarrow.parquet as pq
 from pipelines.schema import SNAPSHOT_SCHEMA
 from pipelines.snapshot import Scope, SnapshotResult, take_snapshot
 from pipelines.store import Store
+from tests.fakehub import FakeHub
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,3 +70,113 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+# --------------------------------------------------------------------------------- runs killed with SIGKILL
+
+
+def use_fake_hub(endpoint: str, hf_home: str) -> None:
+    """In a fresh process: point huggingface_hub at the fake Hub (as the `hf_env` fixture does in-process)."""
+    import huggingface_hub.constants as constants
+
+    os.environ.update(HF_ENDPOINT=endpoint, HF_HOME=hf_home, NO_PROXY="127.0.0.1,localhost")
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        os.environ.pop(name, None)
+    constants.ENDPOINT = endpoint
+    constants.HF_HUB_OFFLINE = False
+    constants.HF_HOME = hf_home
+    constants.AGENT_HARNESSES_PATH = str(Path(hf_home) / ".agent_harnesses.json")
+    constants.HF_TOKEN_PATH = str(Path(hf_home) / "token")
+    constants.HF_STORED_TOKENS_PATH = str(Path(hf_home) / "stored_tokens")
+
+
+def _small_snapshot_process(store_root: str, date: str, endpoint: str, hf_home: str) -> None:
+    use_fake_hub(endpoint, hf_home)
+    take_small_snapshot(Store(Path(store_root)), dt.date.fromisoformat(date), endpoint)
+
+
+class SnapshotProcesses:
+    """Small snapshot runs as real, separate processes, started in milliseconds.
+
+    A forkserver with the pipeline preloaded forks each run, so a test can start (and SIGKILL) dozens of
+    runs without paying the interpreter and import start-up each time (~1 s on a busy 2-core machine).
+    """
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["tests.ops_support"])
+
+    def start(self, store: Store, date: dt.date, endpoint: str, hf_home: Path) -> multiprocessing.Process:
+        process = self._context.Process(
+            target=_small_snapshot_process, args=(str(store.root), date.isoformat(), endpoint, str(hf_home))
+        )
+        process.start()
+        return process
+
+
+@dataclass
+class KillPoint:
+    """Where one run was killed: after `requests` requests of that run, plus `delay` seconds."""
+
+    chain: int
+    requests: int
+    delay: float
+    in_finalize: bool
+
+
+def pages_checkpointed(store: Store, date: dt.date) -> int:
+    path = store.staging_dir(date) / "checkpoint.json"
+    try:
+        return int(json.loads(path.read_text())["stats"].get("pages", 0))
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def kill_until_done(
+    processes: SnapshotProcesses,
+    fake_hub: FakeHub,
+    store: Store,
+    date: dt.date,
+    hf_home: Path,
+    rng: random.Random,
+    *,
+    pages: int,
+    finalize_seconds: float,
+    chain: int,
+    after_kill: Callable[[], None],
+) -> list[KillPoint]:
+    """Run the snapshot of `date` again and again, SIGKILLing each run at a random point, until one finishes.
+
+    A kill point is "after k requests of this run (+ up to 30 ms)", k drawn among the pages still to fetch,
+    or "after its last request + up to `finalize_seconds`" (deduplication, Parquet writing, publishing).
+    `after_kill` checks the store after every kill. Returns the points where a run was really killed.
+    """
+    killed: list[KillPoint] = []
+    while True:
+        remaining = max(pages - pages_checkpointed(store, date), 1)
+        k = rng.randint(1, remaining + 1)
+        in_finalize = k > remaining
+        delay = rng.uniform(0, finalize_seconds) if in_finalize else rng.uniform(0, 0.03)
+        target = min(k, remaining)
+        served_before = len(fake_hub.requests)
+        process = processes.start(store, date, fake_hub.url, hf_home)
+        deadline = time.monotonic() + 60
+        while process.is_alive() and len(fake_hub.requests) - served_before < target:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"run stuck before request {target} (chain {chain})")
+            time.sleep(0.001)
+        time.sleep(delay)
+        if process.is_alive():
+            process.kill()
+            process.join()
+            process.close()
+            killed.append(KillPoint(chain, target, delay, in_finalize))
+            after_kill()
+            continue
+        process.join()
+        exitcode = process.exitcode
+        process.close()
+        if exitcode != 0:
+            raise AssertionError(f"a run that was not killed failed: exit code {exitcode}")
+        return killed
