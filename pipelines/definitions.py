@@ -73,8 +73,9 @@ _ALL: tuple[Measure, ...] = (
         "Sum of all-time downloads of the models in each group at each snapshot date.",
         "The cleaned all-time count (see All-time downloads) summed over the models of a group on each "
         "snapshot date. It includes every download the Hub counted before the first snapshot, so it starts "
-        "above zero. A model stops contributing new downloads while it is absent from snapshots but keeps "
-        "its last count.",
+        "above zero. It is the running sum of the daily series plus those first counts, so it agrees with "
+        "the period charts: a model absent from some snapshots keeps its last count, and the growth seen "
+        "when it returns is spread over the days of its absence (gap rule).",
         HUB_API,
     ),
     Measure(
