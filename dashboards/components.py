@@ -20,6 +20,7 @@ from dash import MATCH, Dash, Input, Output, Patch, State, dcc, html
 
 from dashboards.charts import ChartResult, chart_ids, render_chart, scope_text
 from dashboards.export import CHART_FORMATS, MEDIA_TYPES, REPORT_FORMATS, export_chart, export_report
+from dashboards.figures import SOURCE_ANNOTATION
 from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
 
@@ -153,14 +154,9 @@ def table_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def for_screen(result: ChartResult) -> go.Figure:
-    """The chart without the title and source the card already shows as text (exports keep them)."""
+    """The chart without the title and source line that the card already shows as text (exports keep them)."""
     figure = go.Figure(result.figure)
-    source_start = result.source[:40]
-    figure.layout.annotations = [
-        note
-        for note in figure.layout.annotations
-        if source_start not in (note.text or "").replace("<br>", " ")
-    ]
+    figure.layout.annotations = [note for note in figure.layout.annotations if note.name != SOURCE_ANNOTATION]
     figure.update_layout(title=None, margin={"t": 40, "b": 40, "l": 60, "r": 20}, autosize=True, height=None)
     return figure
 

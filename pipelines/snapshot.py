@@ -197,7 +197,7 @@ class _Run:
         ckpt = self.checkpoint
         while not ckpt.finalizing and ckpt.phase < len(self.phases):
             phase = self.phases[ckpt.phase]
-            for page in self.client.pages(phase.params, ckpt.next_url, parse=snapshot_row):
+            for page in self.client.pages(phase.params, ckpt.next_url, convert=snapshot_row):
                 rows = page.models
                 last_page = page.next_url is None
                 if phase.min_downloads is not None:
@@ -435,6 +435,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"error: the Hub request failed after retries: {type(err).__name__}: {err}\n"
             "Nothing was published; run the same command again to resume from the last page.",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as err:  # a full disk, a read-only or vanished store
+        print(
+            f"error: writing to the store failed ({err}); nothing was published and the checkpoint is kept: "
+            "free some space and run the same command again to resume",
             file=sys.stderr,
         )
         return 1

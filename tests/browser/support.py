@@ -1,0 +1,30 @@
+"""What the app tests share: a small synthetic store and the pages with the charts each must show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.demo import generate_demo_store
+from pipelines.store import Store
+
+#: Small enough to generate and load in about a second, long enough (14 months) for monthly series.
+DEMO_MODELS = 300
+DEMO_DAYS = 420
+
+#: Path -> chart ids the page must show (the detail pages are reached from the lists in their own tests).
+PAGE_CHARTS: dict[str, tuple[str, ...]] = {
+    "/": ("cumulative-by-country", "downloads-by-country", "share-by-country"),
+    "/organisations": ("top-organisations",),
+    "/models": (),
+    "/derivatives": ("derivatives-by-country", "derivatives-by-relation", "top-base-models"),
+    "/segments": ("size-by-country", "task-by-country", "library-by-country"),
+    "/methodology": (),
+    "/report": (),
+}
+
+
+def small_demo_store(root: Path) -> Store:
+    """A fresh synthetic store under `root` (deterministic for a given day)."""
+    store = Store(root)
+    generate_demo_store(store, models=DEMO_MODELS, days=DEMO_DAYS)
+    return store

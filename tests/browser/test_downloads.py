@@ -1,0 +1,96 @@
+"""Every download link returns a real file of the view on screen: PNG/SVG/PDF by their signatures, the CSV
+row for row what the chart plots, and the report builder's PDF and self-contained HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_pages import chart, wait_for_charts
+
+pytestmark = pytest.mark.browser
+
+SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
+VIEW = "/?period=week&countries=CN,US,FR"
+CHART = "downloads-by-country"
+
+
+def download(page: Page, link) -> tuple[str, bytes]:
+    with page.expect_download() as info:
+        link.click()
+    result = info.value
+    return result.suggested_filename, open(result.path(), "rb").read()
+
+
+def plotted_traces(page: Page, chart_id: str) -> list[dict]:
+    """What plotly drew in the browser (typed arrays decoded): each trace's meta (the data rows it plots), x, y."""
+    return page.evaluate(
+        """(chartId) => document.querySelector(`.chart-card[data-chart="${chartId}"] .js-plotly-plot`)._fullData
+            .map(trace => ({meta: trace.meta, x: Array.from(trace.x), y: Array.from(trace.y)}))""",
+        chart_id,
+    )
+
+
+def same_point(plotted: object, written: str) -> bool:
+    if isinstance(plotted, int | float):
+        return math.isclose(float(written), plotted, rel_tol=1e-9)
+    return str(plotted)[:10] == written[:10]  # dates: plotly may add a time part
+
+
+def test_chart_downloads_are_valid_files_of_the_view(app_page: Page) -> None:
+    app_page.goto(VIEW)
+    wait_for_charts(app_page, (CHART,))
+    links = chart(app_page, CHART).locator("a.download-link")
+    expect(links.first).to_have_attribute(
+        "href", f"/download/chart/{CHART}.png?period=week&countries=CN,US,FR"
+    )
+    files = {
+        fmt: download(app_page, links.filter(has_text=fmt.upper())) for fmt in ("png", "svg", "pdf", "csv")
+    }
+
+    for fmt, (name, body) in files.items():
+        assert name == f"{CHART}_publisher_week_first_to_latest.{fmt}"
+        if fmt in SIGNATURES:
+            assert body.startswith(SIGNATURES[fmt]), fmt
+    assert b"<svg" in files["svg"][1][:500]
+
+    rows = list(csv.DictReader(io.StringIO(files["csv"][1].decode("utf-8"))))
+    traces = plotted_traces(app_page, CHART)
+    assert {trace["meta"]["key"] for trace in traces} >= {"CN", "US", "FR"}
+    covered = 0
+    for trace in traces:
+        meta = trace["meta"]
+        mine = [row for row in rows if row[meta["column"]] == str(meta["key"])]
+        assert len(mine) == len(trace["x"]), meta
+        assert all(same_point(x, row[meta["x"]]) for x, row in zip(trace["x"], mine, strict=True)), meta
+        assert all(same_point(y, row[meta["y"]]) for y, row in zip(trace["y"], mine, strict=True)), meta
+        covered += len(mine)
+    assert covered == len(rows), "every CSV row is a plotted point"
+
+
+def test_report_builder_downloads_a_pdf_and_a_self_contained_html(app_page: Page) -> None:
+    app_page.goto("/report?period=week")
+    pdf_link = app_page.locator("#report-pdf")
+    expect(pdf_link).to_have_attribute(
+        "href",
+        "/download/report.pdf?period=week&charts="
+        "cumulative-by-country,downloads-by-country,share-by-country,top-organisations",
+    )
+    app_page.locator("#report-charts").get_by_text("Top", exact=False).first.click()  # deselect one chart
+    expect(pdf_link).not_to_have_attribute(
+        "href",
+        "/download/report.pdf?period=week&charts="
+        "cumulative-by-country,downloads-by-country,share-by-country,top-organisations",
+    )
+    _, pdf = download(app_page, pdf_link)
+    assert pdf.startswith(b"%PDF-")
+    _, page = download(app_page, app_page.locator("#report-html"))
+    text = page.decode("utf-8")
+    assert text.lstrip().lower().startswith("<!doctype html>")
+    assert re.search(r"<script[^>]*\ssrc=", text) is None, "plotly.js is inlined, nothing loads from a CDN"
+    assert "Downloads per week" in text
