@@ -90,6 +90,43 @@ _REPUBLISHERS: tuple[tuple[str, str], ...] = (
     ("cognitivecomputations", "finetune"),
 )
 
+# Well-known models of organisations whose repos are not in ATOM's LLM list: (name, task, library, params).
+_KNOWN_MODELS: dict[str, tuple[tuple[str, str, str, float], ...]] = {
+    "google-bert": (
+        ("bert-base-uncased", "fill-mask", "transformers", 110e6),
+        ("bert-base-multilingual-cased", "fill-mask", "transformers", 179e6),
+        ("bert-large-uncased", "fill-mask", "transformers", 336e6),
+    ),
+    "FacebookAI": (
+        ("roberta-base", "fill-mask", "transformers", 125e6),
+        ("xlm-roberta-large", "fill-mask", "transformers", 561e6),
+        ("roberta-large", "fill-mask", "transformers", 355e6),
+    ),
+    "sentence-transformers": (
+        ("all-MiniLM-L6-v2", "sentence-similarity", "sentence-transformers", 22.7e6),
+        ("all-mpnet-base-v2", "sentence-similarity", "sentence-transformers", 109e6),
+        ("paraphrase-multilingual-MiniLM-L12-v2", "sentence-similarity", "sentence-transformers", 118e6),
+    ),
+    "openai": (
+        ("whisper-large-v3", "automatic-speech-recognition", "transformers", 1.54e9),
+        ("clip-vit-large-patch14", "zero-shot-image-classification", "transformers", 428e6),
+        ("whisper-small", "automatic-speech-recognition", "transformers", 242e6),
+    ),
+    "BAAI": (
+        ("bge-m3", "sentence-similarity", "sentence-transformers", 568e6),
+        ("bge-large-en-v1.5", "feature-extraction", "sentence-transformers", 335e6),
+        ("bge-reranker-v2-m3", "text-classification", "sentence-transformers", 568e6),
+    ),
+    "stabilityai": (
+        ("stable-diffusion-xl-base-1.0", "text-to-image", "diffusers", 3.5e9),
+        ("sdxl-turbo", "text-to-image", "diffusers", 3.5e9),
+    ),
+    "black-forest-labs": (
+        ("FLUX.1-dev", "text-to-image", "diffusers", 12e9),
+        ("FLUX.1-schnell", "text-to-image", "diffusers", 12e9),
+    ),
+}
+
 _TASKS_LLM = ("text-generation", "text-generation", "text-generation", "image-text-to-text")
 _OTHER_TASKS = (
     ("feature-extraction", "sentence-transformers", 0.25),
@@ -132,6 +169,14 @@ def _params_from_name(name: str) -> float | None:
     return value * (int(experts) if experts else 1)
 
 
+def _generated(rng: np.random.Generator, start: int, stop: int) -> list[tuple[int, str]]:
+    """Numbered model names with a plausible size suffix, for organisations that run out of real names."""
+    sizes = ("0.5B", "1.5B", "3B", "7B", "8B", "14B", "32B", "70B", "235B")
+    weights = np.array([3, 3, 3, 4, 3, 2, 2, 1, 0.5])
+    picks = rng.choice(len(sizes), size=max(stop - start, 0), p=weights / weights.sum())
+    return [(start + i, sizes[p]) for i, p in enumerate(picks)]
+
+
 def _atom_names() -> dict[str, list[str]]:
     """ATOM's tracked model names per organisation (empty when no copy of the list is available)."""
     folder = atom_dir()
@@ -158,12 +203,16 @@ class _Catalogue:
         self.base: list[int] = []  # index of the parent model, -1 for originals
         self.relation: list[str | None] = []
         self.popularity: list[float] = []
+        self.tier: list[str] = []  # 'atom' | 'original' | 'derivative': calibrated separately
         self._taken: set[str] = set()
         self._rng = rng
         self._last_day = last_day
         self._n_models = n_models
+        self._atom_rows: set[int] = set()
         n_originals = max(1, int(n_models * 0.3))
         self._originals(n_originals)
+        for row in self._atom_rows:
+            self.tier[row] = "atom"
         self._derivatives(n_models - len(self.ids))
 
     def _add(
@@ -192,6 +241,7 @@ class _Catalogue:
         self.base.append(base)
         self.relation.append(relation)
         self.popularity.append(pop)
+        self.tier.append("original" if base < 0 else "derivative")
 
     def _originals(self, count: int) -> None:
         rng = self._rng
@@ -199,18 +249,25 @@ class _Catalogue:
         weights = np.array([org[2] for org in _ORIGINAL_ORGS])
         per_org = rng.multinomial(int(count * 0.6), weights / weights.sum())
         for (namespace, region, pop, start, end), k in zip(_ORIGINAL_ORGS, per_org, strict=True):
-            names = sorted(atom.get(namespace, []), key=str.lower)
+            known = {m[0]: m[1:] for m in _KNOWN_MODELS.get(namespace, ())}
+            atom_names = set(atom.get(namespace, []))
+            names = list(known) + sorted(atom.get(namespace, []), key=str.lower)
             if len(names) > k:
                 names = [names[i] for i in sorted(rng.choice(len(names), size=k, replace=False))]
-            names += [f"{namespace.split('-')[0].capitalize()}-model-{i}" for i in range(len(names), k)]
+            family = namespace.split("-")[0].capitalize()
+            names += [
+                f"{family}-{'v' if known else 'LM'}{i}-{size}" for i, size in _generated(rng, len(names), k)
+            ]
             first, last = _day(start), min(_day(end), self._last_day)
             for rank, name in enumerate(names):
                 created = first + int((last - first) * (rank + rng.random()) / max(k, 1))
-                params = _params_from_name(name) or float(
-                    rng.choice([0.5e9, 1.5e9, 3e9, 7e9, 8e9, 14e9, 32e9, 70e9])
-                )
-                is_llm = atom.get(namespace) is not None or params > 1e9
-                task, library = self._task(is_llm)
+                if name in atom_names:
+                    self._atom_rows.add(len(self.ids))
+                if name in known:
+                    task, library, params = known[name]
+                else:
+                    params = _params_from_name(name) or 7e9
+                    task, library = self._task(not known)
                 self._add(
                     f"{namespace}/{name}",
                     namespace,
@@ -309,14 +366,21 @@ class _Catalogue:
 
 
 def _region_shares(day: float) -> dict[str, float]:
-    """Target shares of daily downloads by the region of a model's base: China takes off from late 2024.
+    """Target shares of daily downloads by the region of a model's base: China takes off in late 2024.
 
-    Calibrated so that monthly downloads of Chinese models pass US ones in spring 2025 and cumulative counts
-    of the tracked set follow in mid-2025, the shape public analyses describe.
+    With `_HISTORY` this puts the monthly crossover of Chinese over US models in October 2024 and the
+    cumulative one of the tracked (ATOM) set in early July 2025, the shape public analyses describe.
     """
-    rise = 1.0 / (1.0 + np.exp(-(day - 420.0) / 100.0))  # midpoint late February 2025
-    china, us = 0.07 + 0.43 * rise, 0.48 - 0.22 * rise
+    rise = 1.0 / (1.0 + np.exp(-(day - 300.0) / 90.0))  # midpoint late October 2024
+    china, us = 0.15 + 0.50 * rise, 0.50 - 0.25 * rise
     return {"china": float(china), "us": float(us), "other": float(1.0 - china - us)}
+
+
+#: Share of all downloads going to each tier of models (kept constant over time).
+_TIER_SHARES = {"atom": 0.40, "original": 0.35, "derivative": 0.25}
+#: Downloads before 2024 per tier, in days of its early-2024 daily total, and their split by region.
+_HISTORY_DAYS = {"atom": 120.0, "original": 900.0, "derivative": 100.0}
+_HISTORY_SHARES = {"china": 0.2, "us": 0.6, "other": 0.2}
 
 
 def _total_daily(day: int, models: int) -> float:
@@ -392,29 +456,30 @@ def generate_demo_store(
     created = np.array(cat.created)[order]
     popularity = np.array(cat.popularity)[order] * 40.0
     region = np.array(cat.region)[order]
-    regions = {r: region == r for r in ("china", "us", "other")}
-    deleted_day = np.where(rng.random(models) < 0.02, rng.integers(offset, offset + days + 1, models), 10**9)
+    tier = np.array(cat.tier)[order]
+    groups = [(t, r, (tier == t) & (region == r)) for t in _TIER_SHARES for r in ("china", "us", "other")]
+    last_day = (end - DEFAULT_START).days
+    deleted_day = np.where(rng.random(models) < 0.02, rng.integers(0, last_day + 1, models), 10**9)
     recount = rng.random(models) < 0.01
 
-    def calibrated(raw: np.ndarray, day: int) -> np.ndarray:
-        """Scale each region's demand to its target share of the day's total downloads."""
-        shares, total = _region_shares(day), _total_daily(day, models)
+    def calibrated(raw: np.ndarray, total: float, shares: dict[str, float]) -> np.ndarray:
+        """Scale each group's demand to its target share of `total` (tier share x region share)."""
         factor = np.zeros(models)
-        for name, mask in regions.items():
-            factor[mask] = total * shares[name] / max(raw[mask].sum(), 1e-9)
+        for t, r, mask in groups:
+            factor[mask] = total * _TIER_SHARES[t] * shares[r] / max(raw[mask].sum(), 1e-9)
         return raw * factor
 
-    start_day = offset - _WARMUP_DAYS
-    history = (
-        calibrated(popularity * _age_curve(start_day - created), start_day)
-        * _age_integral(start_day - created)
-        / np.maximum(_age_curve(start_day - created), 1e-9)
-    )
-    cumulative = history.copy()
+    # Downloads before the simulation: the closed-form history of each model, scaled per group.
+    start_day = -_WARMUP_DAYS
+    cumulative = np.zeros(models)
+    for t, r, mask in groups:
+        raw = popularity[mask] * _age_integral(start_day - created[mask])
+        target = _HISTORY_DAYS[t] * _TIER_SHARES[t] * _HISTORY_SHARES[r] * _total_daily(start_day, models)
+        cumulative[mask] = raw * target / max(raw.sum(), 1e-9)
     window = np.zeros((30, models))  # the last 30 days of downloads (ring buffer)
     written: list[dt.date] = []
     skipped: list[dt.date] = []
-    iterator = range(start_day, offset + days)
+    iterator = range(start_day, last_day + 1)
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
 
@@ -422,7 +487,8 @@ def generate_demo_store(
     for day in iterator:
         weekday = 0.85 if (DEFAULT_START + dt.timedelta(days=day)).weekday() >= 5 else 1.05
         noise = rng.lognormal(0.0, 0.25, models)
-        daily = np.floor(calibrated(popularity * _age_curve(day - created) * noise, day) * weekday)
+        demand = popularity * _age_curve(day - created) * noise
+        daily = np.floor(calibrated(demand, _total_daily(day, models), _region_shares(day)) * weekday)
         cumulative += daily
         window[day % 30] = daily
         if day == (_RECOUNT_DATE - DEFAULT_START).days:
