@@ -1,0 +1,145 @@
+"""Query results against a straightforward pandas computation over the same small demo store.
+
+The pandas side reads every snapshot, differences each model's all-time counts day by day (decreases count
+as zero; a first count is history unless the model was created after the previous snapshot) and groups by
+the attributed country: the obvious way, which the warehouse must agree with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboards import metrics
+from dashboards.filters import INDIVIDUAL, REST_OF_WORLD, UNATTRIBUTED, UNATTRIBUTED_ORG, Filters
+from dashboards.query import open_warehouse
+from pipelines.attribution import attribute
+from pipelines.definitions import size_class
+from pipelines.demo import generate_demo_store
+from pipelines.registry import load_registry
+from pipelines.store import Store
+
+END = dt.date(2026, 7, 10)  # the window holds the June 2026 recount, so some counts decrease
+COUNTRIES = ("CN", "US")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("query") / "store")
+    generate_demo_store(store, models=150, days=45, seed=11, end=END)
+    registry = load_registry()
+    return open_warehouse(store, registry), expected_downloads(store, registry)
+
+
+def expected_downloads(store: Store, registry) -> pd.DataFrame:
+    """One row per model and day with downloads > 0 or a first count: the obvious pandas computation."""
+    frames = [store.read_snapshot(d).assign(date=pd.Timestamp(d)) for d in store.dates()]
+    rows = pd.concat(frames, ignore_index=True).sort_values(["model_id", "date"])
+    previous_date = {
+        pd.Timestamp(b): pd.Timestamp(a) for a, b in zip(store.dates(), store.dates()[1:], strict=False)
+    }
+    diff = rows.groupby("model_id")["downloads_all_time"].diff()
+    first = diff.isna()
+    created = rows["created_at"].dt.tz_localize(None).dt.normalize()
+    new = first & (created > rows["date"].map(previous_date))
+    rows["downloads"] = np.where(first, np.where(new, rows["downloads_all_time"], 0), diff.clip(lower=0))
+    rows["baseline"] = np.where(first & ~new, rows["downloads_all_time"], 0)
+    latest = rows.drop_duplicates("model_id", keep="last").reset_index(drop=True)
+    attributed = attribute(latest, registry).set_index("model_id")
+    rows["country"] = rows["model_id"].map(attributed["publisher_country"])
+    rows["namespace"] = rows["model_id"].map(attributed["namespace"])
+    rows["size_class"] = rows["model_id"].map(attributed["params_total"]).map(size_class)
+    return rows
+
+
+def display(country: str) -> str:
+    if country in COUNTRIES:
+        return country
+    return UNATTRIBUTED if country in (UNATTRIBUTED_ORG, INDIVIDUAL) else REST_OF_WORLD
+
+
+def test_monthly_downloads_by_country_match_the_pandas_computation(demo):
+    warehouse, rows = demo
+    got = warehouse.downloads_by_country(Filters(period="month"))
+    rows = rows.assign(
+        period=rows["date"].dt.to_period("M").dt.start_time, group=rows["country"].map(display)
+    )
+    want = rows.groupby(["period", "group"])["downloads"].sum()
+    want = want[want > 0]
+    got_series = got.set_index([pd.to_datetime(got["period"]), "country"])["downloads"]
+    assert got_series.to_dict() == {k: int(v) for k, v in want.items()}
+
+
+def test_cumulative_downloads_are_first_counts_plus_every_download_since(demo):
+    warehouse, rows = demo
+    got = warehouse.cumulative_by_country(Filters())
+    last = got[pd.to_datetime(got["date"]) == rows["date"].max()].set_index("country")["downloads_all_time"]
+    totals = (rows["downloads"] + rows["baseline"]).groupby(rows["country"].map(display)).sum()
+    assert last.to_dict() == totals.astype(int).to_dict()
+
+
+def test_decreases_in_the_demo_are_clamped_and_counted(demo):
+    warehouse, rows = demo
+    raw_drops = int((rows.groupby("model_id")["downloads_all_time"].diff() < 0).sum())
+    assert raw_drops > 0
+    assert warehouse.flags(Filters())["clamped"].sum() == raw_drops
+
+
+def test_top_organisations_for_a_period_match_the_pandas_computation(demo):
+    warehouse, rows = demo
+    start, end = dt.date(2026, 6, 1), dt.date(2026, 6, 30)
+    got = warehouse.top_organisations(Filters(start=start, end=end), n=10)
+    window = rows[(rows["date"] >= pd.Timestamp(start)) & (rows["date"] <= pd.Timestamp(end))]
+    per_namespace = window.groupby("namespace")["downloads"].sum().sort_values(ascending=False, kind="stable")
+    assert got["downloads"].tolist() == per_namespace.head(10).astype(int).tolist()
+    assert set(got["namespace"]) <= set(per_namespace.index[per_namespace >= got["downloads"].min()])
+    assert got["share"].iloc[0] == pytest.approx(per_namespace.iloc[0] / per_namespace.sum())
+
+
+def test_size_classes_by_country_match_the_pandas_computation(demo):
+    warehouse, rows = demo
+    got = warehouse.size_by_country(Filters())
+    rows = rows.assign(size_class=rows["size_class"].fillna("unknown"), group=rows["country"].map(display))
+    want = rows.groupby(["size_class", "group"])["downloads"].sum()
+    assert got.set_index(["size_class", "country"])["downloads"].to_dict() == {
+        k: int(v) for k, v in want[want > 0].items()
+    }
+    assert got.groupby("size_class")["share"].sum().round(9).eq(1).all()
+
+
+def test_concentration_matches_hhi_and_gini_of_organisations(demo):
+    warehouse, rows = demo
+    got = warehouse.concentration(Filters(period="month"))
+    got = got.set_index(pd.to_datetime(got["period"]))
+    rows = rows.assign(period=rows["date"].dt.to_period("M").dt.start_time)
+    for period, month in rows.groupby("period"):
+        per_namespace = month.groupby("namespace")["downloads"].sum()
+        per_namespace = per_namespace[per_namespace > 0]
+        assert got.loc[period, "hhi"] == pytest.approx(metrics.hhi(per_namespace))
+        assert got.loc[period, "gini"] == pytest.approx(metrics.gini(per_namespace))
+
+
+def test_a_models_history_is_its_cleaned_all_time_count_at_every_snapshot(demo):
+    warehouse, rows = demo
+    clamped = rows[rows.groupby("model_id")["downloads_all_time"].diff() < 0]["model_id"].iloc[0]
+    mine = rows[rows["model_id"] == clamped]
+    history = warehouse.model_history(clamped)
+    assert pd.to_datetime(history["date"]).tolist() == mine["date"].tolist()
+    assert history["downloads_all_time"].tolist() == (mine["downloads"] + mine["baseline"]).cumsum().tolist()
+    assert (
+        history["reported"].dropna().tolist()
+        == mine["downloads_all_time"][history["flag"].eq("clamped").to_numpy()].tolist()
+    )
+
+
+def test_filters_are_bound_not_formatted_into_sql(demo):
+    warehouse, _ = demo
+    hostile = Filters(task="x' OR 1=1 --", countries=("CN'; DROP TABLE dims; --",))
+    assert warehouse.downloads_by_country(hostile).empty
+    assert warehouse.model_search("'; DROP TABLE dims; --").empty
+    assert not warehouse.model_search("Qwen", limit=3).empty
+    with pytest.raises(ValueError, match="unknown period"):
+        warehouse.downloads_by_country(Filters(period="year; DROP TABLE dims"))  # type: ignore[arg-type]
