@@ -27,8 +27,9 @@ def test_every_measure_has_a_label_a_one_line_definition_an_explanation_and_a_so
 
 def test_the_size_classes_are_atoms_labels_with_the_gaps_closed():
     assert tuple(label for label, _, _ in SIZE_CLASS_BOUNDS) == SIZE_CLASSES
-    cases = {0.5e9: "<1B", 1e9: "1-5B", 5.9e9: "1-5B", 6e9: "7-9B", 7.6e9: "7-9B", 9.6e9: "7-9B", 10e9: "10-50B",
-             72e9: "50-100B", 235e9: "100-250B", 671e9: "250B+", None: None, 0: None}  # fmt: skip
+    cases = {0.5e9: "<1B", 1e9: "1-5B", 5.9e9: "1-5B", 6e9: "7-9B", 7.6e9: "7-9B", 9.6e9: "7-9B",
+             10e9: "10-50B", 72e9: "50-100B", 235e9: "100-250B", 671e9: "250B+",
+             None: None, 0: None}  # fmt: skip
     assert {p: size_class(p) for p in cases} == cases
     con = duckdb.connect()
     for params, label in cases.items():
