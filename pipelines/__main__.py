@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.runs import RedactedOutput
+
+    sys.stdout, sys.stderr = RedactedOutput(sys.stdout), RedactedOutput(sys.stderr)  # never print a token
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

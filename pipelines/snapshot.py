@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +43,21 @@ from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
 from pipelines.runs import Interrupted, record_run
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, StoreError, parse_date, resolve_store, write_json_atomic
+from pipelines.store import Store, StoreError, parse_date, resolve_store
 
 DEFAULT_MIN_DOWNLOADS = 100
 DEFAULT_TIMEOUT = 60.0
 PAGE_SIZE = 1000  # the Hub's largest page
 ROWS_PER_FILE = 1_000_000  # published part files
-ROW_GROUP_ROWS = 100_000
+ROW_GROUP_ROWS = 50_000
 CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = 1
 _RAW_DIR = "raw"
 _PUBLISH_DIR = "publish"
 _SEQ = "_seq"  # order of first sight: decides which copy of a model seen twice is kept
 _RAW_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
-_FINALIZE_MEMORY = "256MB"
+_FINALIZE_MEMORY = "128MB"
+_SAVE_EMPTY_EVERY = 1.0  # seconds between checkpoints while pages bring no rows
 
 
 class SnapshotError(RuntimeError):
@@ -140,16 +142,18 @@ def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _fsync_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write via a temporary name, fsync, then rename: the file exists complete or not at all."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    fd = os.open(tmp, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+
+
+def _all_above(items: list[Any], floor: int) -> bool:
+    """Whether a page sorted by downloads may be followed by more models at or above `floor`."""
+    last = items[-1].get("downloads") if items and isinstance(items[-1], dict) else None
+    return isinstance(last, int) and last >= floor
 
 
 class _Run:
@@ -160,69 +164,76 @@ class _Run:
         self.phases = scope.phases(page_size)
         self.staging = store.staging_dir(date)
         self.raw = self.staging / _RAW_DIR
+        self._saved_at = time.monotonic()
         wanted = Checkpoint(date.isoformat(), scope.to_dict(), client.endpoint, page_size, _utc_now())
         self.checkpoint = self._resume_or_start(wanted)
         client.stats = HubStats.from_dict(self.checkpoint.stats)
 
     def _resume_or_start(self, wanted: Checkpoint) -> Checkpoint:
-        path = self.staging / CHECKPOINT_FILE
-        if path.is_file():
-            try:
-                found = Checkpoint(**json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, TypeError):
-                found = None
-            if found is not None and found.same_run(wanted):
-                for leftover in sorted(self.raw.glob("part-*.parquet"))[found.parts :]:
-                    leftover.unlink()  # written after the last checkpoint: the page is fetched again
-                self.resumed = True
+        found = self._load_checkpoint()
+        if found is not None and found.same_run(wanted):
+            if self._parts_intact(found):
                 return found
-            print(
-                f"note: {self.staging} holds a different run (other scope or endpoint); starting over",
-                file=sys.stderr,
-            )
+            note = "its part files do not match its checkpoint (machine crash?)"
+        else:
+            note = "it holds a different run (other scope, endpoint or page size)"
         if self.staging.exists():
+            print(f"note: starting {self.staging} over: {note}", file=sys.stderr)
             shutil.rmtree(self.staging)
         self.raw.mkdir(parents=True)
-        self.resumed = False
         self._save(wanted)
         return wanted
 
+    def _load_checkpoint(self) -> Checkpoint | None:
+        try:
+            return Checkpoint(**json.loads((self.staging / CHECKPOINT_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _parts_intact(self, checkpoint: Checkpoint) -> bool:
+        """Parts 0..parts-1 hold the checkpointed rows; later ones (written, then killed) are dropped."""
+        parts = sorted(self.raw.glob("part-*.parquet"))
+        for leftover in parts[checkpoint.parts :]:
+            leftover.unlink()  # its page is fetched again
+        try:
+            rows = sum(pq.read_metadata(part).num_rows for part in parts[: checkpoint.parts])
+        except (OSError, pa.ArrowException):
+            return False
+        return len(parts) >= checkpoint.parts and rows == checkpoint.rows
+
     def _save(self, checkpoint: Checkpoint | None = None) -> None:
+        """Replace the checkpoint atomically. No fsync: a killed process loses nothing the page cache holds,
+        and after a machine crash `_parts_intact` notices parts that did not reach the disk."""
         checkpoint = checkpoint or self.checkpoint
         checkpoint.stats = self.client.stats.to_dict()
-        write_json_atomic(self.staging / CHECKPOINT_FILE, checkpoint.__dict__)
+        path = self.staging / CHECKPOINT_FILE
+        tmp = path.with_name(f".{CHECKPOINT_FILE}.tmp")
+        tmp.write_text(json.dumps(checkpoint.__dict__), encoding="utf-8")
+        os.replace(tmp, path)
+        self._saved_at = time.monotonic()
 
     def crawl(self, on_page: Callable[[int], None]) -> None:
         """Fetch every remaining page of every remaining phase, one raw part file per page."""
         ckpt = self.checkpoint
         while not ckpt.finalizing and ckpt.phase < len(self.phases):
             phase = self.phases[ckpt.phase]
-            for page in self.client.pages(phase.params, ckpt.next_url, convert=snapshot_row):
+            more = None if phase.min_downloads is None else partial(_all_above, floor=phase.min_downloads)
+            for page in self.client.pages(phase.params, ckpt.next_url, parse=snapshot_row, more=more):
                 rows = page.models
-                last_page = page.next_url is None
-                if phase.min_downloads is not None:
-                    kept = [
-                        r
-                        for r in rows
-                        if r["downloads_30d"] is not None and r["downloads_30d"] >= phase.min_downloads
-                    ]
-                    last_page = last_page or len(kept) < len(
-                        rows
-                    )  # sorted by downloads: the floor is reached
-                    rows = kept
+                if phase.min_downloads is not None:  # sorted by downloads: drop the tail below the floor
+                    rows = [r for r in rows if (r["downloads_30d"] or 0) >= phase.min_downloads]
                 if rows:
                     self._write_part(ckpt.parts, rows, ckpt.rows)
                     ckpt.parts += 1
                     ckpt.rows += len(rows)
                     ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + len(rows)
-                if last_page:
+                if page.next_url is None:
                     ckpt.phase, ckpt.next_url = ckpt.phase + 1, None
                 else:
                     ckpt.next_url = page.next_url
-                self._save()
+                if rows or time.monotonic() - self._saved_at >= _SAVE_EMPTY_EVERY:
+                    self._save()  # pages without rows (empty namespaces) are cheap to fetch again
                 on_page(len(rows))
-                if last_page:
-                    break
         ckpt.finalizing = True
         self._save()
 
@@ -231,7 +242,7 @@ class _Run:
             row[_SEQ] = first_seq + offset
         table = pa.Table.from_pylist(rows, schema=_RAW_SCHEMA)
         path = self.raw / f"part-{number:06d}.parquet"
-        _fsync_write(path, lambda tmp: pq.write_table(table, tmp, compression="snappy"))
+        pq.write_table(table, path, compression="snappy")  # counted only once the checkpoint says so
 
     def finalize(self) -> Path:
         """Raw parts -> one row per model (first sighting wins), sorted by model id, into publish/."""
@@ -245,7 +256,7 @@ class _Run:
         out.mkdir()
         spill = self.staging / "spill"
         con = duckdb.connect(
-            config={"memory_limit": _FINALIZE_MEMORY, "threads": 2, "temp_directory": str(spill)}
+            config={"memory_limit": _FINALIZE_MEMORY, "threads": 1, "temp_directory": str(spill)}
         )
         try:
             con.execute("SET TimeZone = 'UTC'")
@@ -281,6 +292,8 @@ class _Run:
         finally:
             if writer is not None:
                 writer.close()
+        for part in out.glob("*.parquet"):
+            _fsync(part)  # a published snapshot must survive a machine crash
 
     def provenance(self, options: dict[str, Any]) -> dict[str, Any]:
         stats = self.client.stats

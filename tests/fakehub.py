@@ -317,9 +317,10 @@ class FakeHub:
         quota: int = 1000,
         window_seconds: int = 300,
         enforce_quota: bool = False,
+        static: bool = False,
     ) -> None:
-        self.models: dict[str, dict[str, Any]] = {}
-        self.add_models(models)
+        """`static=True` promises the models will not change once served (benchmarks, standalone server),
+        which lets the fake skip its per-request change check."""
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
         self.quota = quota
@@ -329,7 +330,13 @@ class FakeHub:
         self._faults: list[_QueuedFaults] = []
         self._lock = threading.Lock()
         self._usage: dict[str, tuple[float, int]] = {}
-        self._order_cache: dict[tuple[str, int], tuple[list[dict[str, Any]], list[tuple]]] = {}
+        self.static = static
+        self._order_cache: dict[
+            tuple[str, str | None], tuple[int | None, list[dict[str, Any]], list[tuple]]
+        ] = {}
+        self._namespaces: dict[str, list[dict[str, Any]]] | None = None
+        self.models: dict[str, dict[str, Any]] = {}
+        self.add_models(models)
         self._stopping = threading.Event()
         self._routes: list[_Route] = []
         self.add_route("GET", r"^/api/models$", self._list_models, name="list")
@@ -385,6 +392,8 @@ class FakeHub:
         for model in models:
             model.setdefault("_id", _object_id(model["id"]))
             self.models[model["id"]] = model
+        self._order_cache.clear()
+        self._namespaces = None
 
     def load(self, models: Iterable[dict[str, Any]]) -> None:
         """Serve exactly `models` from now on (replaces what was there)."""
@@ -452,20 +461,39 @@ class FakeHub:
         }
         return headers, used > self.quota
 
-    def _sorted(self, sort: str) -> tuple[list[dict[str, Any]], list[tuple]]:
-        """All models in listing order with their keyset keys; cached until sort values or the set change."""
-        models = list(self.models.values())
-        fingerprint = hash(tuple((m.get("_id"), m.get(sort)) for m in models))
-        cached = self._order_cache.get((sort, fingerprint))
-        if cached is not None:
-            return cached
+    def _sorted(self, sort: str, author: str | None) -> tuple[list[dict[str, Any]], list[tuple]]:
+        """The models of one listing (all, or one namespace) in listing order, with their keyset keys.
+
+        Cached; unless the hub is `static`, the cache is checked against the current sort values so tests
+        can mutate models between requests.
+        """
+        namespace = author.lower() if author is not None else None
+        cached = self._order_cache.get((sort, namespace))
+        if cached is not None and self.static:
+            return cached[1], cached[2]
+        if namespace is None:
+            models = list(self.models.values())
+        elif self.static:
+            models = self._by_namespace().get(namespace, [])
+        else:
+            models = [m for m in self.models.values() if _namespace(m) == namespace]
+        fingerprint = None if self.static else hash(tuple((m.get("_id"), m.get(sort)) for m in models))
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1], cached[2]
         present = sorted((m for m in models if m.get(sort) is not None), key=lambda m: m["_id"])
         present.sort(key=lambda m: m[sort], reverse=True)  # stable: `_id` ascending within equal values
         missing = sorted((m for m in models if m.get(sort) is None), key=lambda m: m["_id"])
         ordered = present + missing
         keys = [_keyset_key(m.get(sort), m["_id"]) for m in ordered]
-        self._order_cache = {(sort, fingerprint): (ordered, keys)}
+        self._order_cache[(sort, namespace)] = (fingerprint, ordered, keys)
         return ordered, keys
+
+    def _by_namespace(self) -> dict[str, list[dict[str, Any]]]:
+        if self._namespaces is None:
+            self._namespaces = {}
+            for model in self.models.values():
+                self._namespaces.setdefault(_namespace(model), []).append(model)
+        return self._namespaces
 
     def _list_models(self, request: FakeRequest) -> FakeResponse:
         expand = request.params("expand") + request.params("expand[]")
@@ -480,7 +508,7 @@ class FakeHub:
         except ValueError:
             return FakeResponse.error(400, "limit must be an integer")
         page_size = max(1, min(limit, self.max_page_size))
-        ordered, keys = self._sorted(sort)
+        ordered, keys = self._sorted(sort, request.param("author"))
         cursor = request.param("cursor")
         start, page_number = 0, 1
         if cursor:
@@ -541,6 +569,10 @@ def _bisect_after(keys: list[tuple], key: tuple) -> int:
         else:
             high = mid
     return low
+
+
+def _namespace(model: dict[str, Any]) -> str:
+    return model.get("id", "").split("/")[0].lower()
 
 
 def _filtered(ordered: list[dict[str, Any]], start: int, request: FakeRequest) -> Iterator[dict[str, Any]]:
@@ -894,6 +926,7 @@ def main(argv: list[str] | None = None) -> int:
         default_page_size=args.page_size,
         max_page_size=args.page_size,
         quota=10**9,
+        static=True,
     )
     hub.start(args.port)
     print(hub.url, flush=True)

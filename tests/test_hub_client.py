@@ -13,6 +13,7 @@ from pipelines.hub import (
     HubPageError,
     base_model_relations,
     list_params,
+    parse_model_info,
     snapshot_row,
 )
 from tests.fakehub import Fault, make_model, make_models
@@ -134,7 +135,7 @@ def test_an_item_with_unusable_field_types_is_skipped_by_the_row_conversion(fake
     odd["likes"] = "lots"
     fake_hub.load([good, odd])
     assert sorted(crawl(HubClient(), list_params())) == ["Qwen/good", "Qwen/odd"]  # the library accepts it
-    converted = [m for page in HubClient().pages(list_params(), convert=snapshot_row) for m in page.models]
+    converted = [m for page in HubClient().pages(list_params(), parse=snapshot_row) for m in page.models]
     assert [r["model_id"] for r in converted] == ["Qwen/good"]
 
 
@@ -187,3 +188,46 @@ def test_base_model_tags_give_parents_and_the_relation_verbatim():
     assert base_model_relations(tags) == (["Qwen/Qwen2.5-7B", "deepseek-ai/DeepSeek-R1", "gpt2"], "finetune")
     assert base_model_relations(["base_model:distillation:a/b"]) == (["a/b"], "distillation")
     assert base_model_relations(None) == ([], None)
+
+
+def test_the_fast_row_parse_reads_items_exactly_as_the_library_does():
+    items = make_models(300, seed=2)
+    items[0]["createdAt"] = "2024-11-16T00:27:02Z"  # no fraction
+    items[1]["lastModified"] = "2022-08-19T07:19:38.123456789Z"  # nanoseconds
+    for item in items:
+        info, row = parse_model_info(dict(item)), snapshot_row(dict(item))
+        assert (row["model_id"], row["author"], row["hub_id"]) == (info.id, info.author, info._id)
+        assert (row["downloads_30d"], row["downloads_all_time"], row["likes"]) == (
+            info.downloads,
+            info.downloads_all_time,
+            info.likes,
+        )
+        assert (row["created_at"], row["last_modified"]) == (info.created_at, info.last_modified)
+        assert (row["pipeline_tag"], row["library_name"], row["tags"]) == (
+            info.pipeline_tag,
+            info.library_name,
+            info.tags,
+        )
+        assert row["params_total"] == (info.safetensors.total if info.safetensors else None)
+        assert row["gated"] == str(info.gated).lower()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"safetensors": {"total": 5}}, {"createdAt": "2024-01-01T00:00:00+00:00"}, {"createdAt": "yesterday"}],
+    ids=["safetensors-without-parameters", "offset-date", "not-a-date"],
+)
+def test_the_fast_row_parse_rejects_what_the_library_rejects(change):
+    item = {**make_model("Qwen/x", params_total=5), **change}
+    with pytest.raises((KeyError, ValueError)) as library_error:
+        parse_model_info(dict(item))
+    with pytest.raises(type(library_error.value)):
+        snapshot_row(dict(item))
+
+
+def test_the_fast_row_parse_also_rejects_what_would_break_the_snapshot():
+    for change in ({"id": None}, {"downloads": "12"}, {"tags": "text-generation"}, {"likes": 1.5}):
+        item = {**make_model("Qwen/x"), **change}
+        parse_model_info(dict(item))  # the library lets these through
+        with pytest.raises((TypeError, KeyError)):
+            snapshot_row(dict(item))

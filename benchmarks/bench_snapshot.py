@@ -1,0 +1,158 @@
+"""Benchmark `python -m pipelines snapshot` against a fake Hub serving synthetic models (1,000 per page).
+
+For each size (default 50,000 and 200,000 models) and each run, measured in the same session:
+  (a) a plain HTTP client (httpx2) GETs every page of the same crawl (same listings, following Link headers);
+  (b) the full `python -m pipelines snapshot` in a subprocess (start-up, crawl, parse, stage, publish).
+Prints medians: seconds of (a) and (b), the ratio (b)/(a) (target <= 1.5), peak RSS of the snapshot process
+(target <= 400 MB, flat from 50k to 200k models), and published bytes per model.
+
+    .venv/bin/python benchmarks/bench_snapshot.py --runs 3 --models 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipelines.registry import load_registry  # noqa: E402
+from pipelines.snapshot import Scope  # noqa: E402
+
+DATE = "2026-11-28"
+MIN_DOWNLOADS = 0  # the top listing then covers every model: the crawl is the whole fake Hub
+
+
+def start_fake_hub(models: int) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakehub",
+            "--models",
+            str(models),
+            "--seed",
+            "1",
+            "--page-size",
+            "1000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = process.stdout.readline().strip()
+    if not url.startswith("http://"):
+        raise RuntimeError(f"fake hub did not start: {url!r}")
+    return process, url
+
+
+def crawl_plain(url: str, scope: Scope) -> tuple[float, int]:
+    """(a): GET every page of every listing of the snapshot's crawl with a bare httpx2 client."""
+    started = time.perf_counter()
+    pages = 0
+    with httpx2.Client(timeout=60) as client:
+        for phase in scope.phases():
+            response = client.get(f"{url}/api/models", params=phase.params)
+            while True:
+                response.raise_for_status()
+                pages += 1
+                _ = response.content
+                next_url = response.links.get("next", {}).get("url")
+                if not next_url:
+                    break
+                response = client.get(next_url)
+    return time.perf_counter() - started, pages
+
+
+def run_snapshot(url: str, env: dict[str, str], store: Path) -> tuple[float, float, dict]:
+    """(b): the real command in a subprocess; returns seconds, peak RSS in MB, provenance."""
+    command = [sys.executable, "-m", "pipelines", "snapshot", "--store", str(store), "--date", DATE]
+    command += ["--min-downloads", str(MIN_DOWNLOADS), "--quiet"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env={**env, "HF_ENDPOINT": url}, stdout=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"snapshot failed with status {status}")
+    provenance = json.loads((store / "snapshots" / f"date={DATE}" / "provenance.json").read_text())
+    return seconds, usage.ru_maxrss / 1024, provenance
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", type=int, default=200_000, help="largest size (default 200000)")
+    parser.add_argument(
+        "--small", type=int, default=50_000, help="smaller size, for RSS flatness (default 50000)"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per size; medians are printed (default 3)")
+    args = parser.parse_args()
+
+    registry = load_registry()
+    namespaces = tuple(sorted((org.namespace for org in registry.orgs.values()), key=str.lower))
+    scope = Scope(namespaces=namespaces, min_downloads=MIN_DOWNLOADS)
+    with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as tmp:
+        hf_home = Path(tmp) / "hf_home"
+        hf_home.mkdir()
+        (hf_home / ".agent_harnesses.json").write_text(json.dumps({"standardEnvVars": [], "harnesses": {}}))
+        env = {**os.environ, "HF_HOME": str(hf_home), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+        env.pop("HF_TOKEN", None)
+        results = []
+        for size in sorted({args.small, args.models}):
+            fake, url = start_fake_hub(size)
+            try:
+                crawl_plain(url, scope)  # warm the fake's sort caches so neither side pays for them
+                plain, snap, rss = [], [], []
+                for run in range(args.runs):
+                    seconds, pages = crawl_plain(url, scope)
+                    plain.append(seconds)
+                    store = Path(tmp) / f"store-{size}-{run}"
+                    seconds, peak, provenance = run_snapshot(url, env, store)
+                    snap.append(seconds)
+                    rss.append(peak)
+                    size_bytes = sum(f["bytes"] for f in provenance["files"])
+                    print(
+                        f"  {size} models run {run + 1}: plain {plain[-1]:.2f} s, snapshot {seconds:.2f} s, "
+                        f"peak RSS {peak:.0f} MB, {provenance['rows']} rows, {provenance['pages']} pages",
+                        flush=True,
+                    )
+                results.append(
+                    (
+                        size,
+                        pages,
+                        statistics.median(plain),
+                        statistics.median(snap),
+                        statistics.median(rss),
+                        size_bytes / provenance["rows"],
+                    )
+                )
+            finally:
+                fake.terminate()
+                fake.wait(timeout=30)
+    print(f"\nmedians of {args.runs} runs (1,000 models per page)")
+    print(
+        f"{'models':>8} {'pages':>6} {'(a) plain s':>12} {'(b) snapshot s':>15} {'(b)/(a)':>8} "
+        f"{'peak RSS MB':>12} {'bytes/model':>12}"
+    )
+    for size, pages, plain_s, snap_s, rss_mb, per_model in results:
+        print(
+            f"{size:>8} {pages:>6} {plain_s:>12.2f} {snap_s:>15.2f} {snap_s / plain_s:>8.2f} {rss_mb:>12.0f} "
+            f"{per_model:>12.1f}"
+        )
+    print("targets: (b)/(a) <= 1.5; peak RSS <= 400 MB and flat between sizes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
