@@ -271,3 +271,21 @@ def record_run(store: Store, command: str, *, lock: bool = True) -> Iterator[Run
                 append_record(store, end)
             except OSError as exc:  # e.g. disk full: the run's own outcome matters more than its record
                 log.error("could not record the end of run %s in %s: %s", run.run_id, runs_path(store), exc)
+
+
+class RedactedOutput:
+    """A text stream that redacts tokens from everything written to it: the commands' stdout and stderr.
+
+    Installed by `python -m pipelines` so that no message (an error echoing a server's answer, a traceback)
+    can print the token, whichever module prints it.
+    """
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
