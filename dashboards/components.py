@@ -9,8 +9,12 @@ or scripted, and works without JavaScript; the bytes come from `dashboards.expor
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import flask
@@ -18,14 +22,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import MATCH, Dash, Input, Output, Patch, State, dcc, html
 
-from dashboards.charts import ChartResult, chart_ids, render_chart, scope_text
+from dashboards import figures
+from dashboards.charts import SYNTHETIC_WARNING, ChartResult, chart_ids, render_chart, scope_text, source_info
 from dashboards.export import CHART_FORMATS, MEDIA_TYPES, REPORT_FORMATS, export_chart, export_report
 from dashboards.figures import SOURCE_ANNOTATION
 from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
+from pipelines import definitions
 
 #: Formats offered as links on every card (HTML stays available by URL and in the report builder).
 CARD_FORMATS: tuple[str, ...] = ("png", "svg", "pdf", "csv")
+#: Formats of the view's data on Methodology & data.
+DATA_FORMATS: tuple[str, ...] = ("csv", "parquet")
 GRAPH_CONFIG: dict[str, Any] = {
     "displaylogo": False,
     "responsive": True,
@@ -34,14 +42,21 @@ GRAPH_CONFIG: dict[str, Any] = {
 SCREEN_HEIGHT = 430
 
 
-def chart_card(chart_id: str, *, wide: bool = False) -> html.Section:
+def card_key(chart_id: str, params: Mapping[str, str] | None = None) -> str:
+    """Unique id of a card on a page: its chart id, plus the entity it shows for detail charts."""
+    return chart_id + (f"?{urlencode(sorted(params.items()))}" if params else "")
+
+
+def chart_card(chart_id: str, params: Mapping[str, str] | None = None, *, wide: bool = False) -> html.Section:
     """An empty card; `render_card` fills it once the view is known (and again whenever it changes)."""
+    key = card_key(chart_id, params)
 
     def part(kind: str) -> dict[str, str]:
-        return {"type": kind, "chart": chart_id}
+        return {"type": kind, "card": key}
 
     return html.Section(
         [
+            dcc.Store(id=part("chart-spec"), data={"chart": chart_id, "params": dict(params or {})}),
             html.Div(
                 [
                     html.Div(
@@ -104,19 +119,19 @@ def chart_card(chart_id: str, *, wide: bool = False) -> html.Section:
     )
 
 
-def chart_url(chart_id: str, fmt: str, filters: Filters) -> str:
-    return f"/download/chart/{chart_id}.{fmt}{to_search(filters)}"
+def chart_url(chart_id: str, fmt: str, filters: Filters, params: Mapping[str, str] | None = None) -> str:
+    return f"/download/chart/{chart_id}.{fmt}{to_search(filters, params)}"
 
 
 def report_url(charts: list[str], fmt: str, filters: Filters) -> str:
     return f"/download/report.{fmt}{to_search(filters, {'charts': ','.join(charts)})}"
 
 
-def _download_links(chart_id: str, filters: Filters) -> list[Any]:
+def _download_links(chart_id: str, filters: Filters, params: Mapping[str, str]) -> list[Any]:
     return [html.Span("Download", className="download-label")] + [
         html.A(
             fmt.upper(),
-            href=chart_url(chart_id, fmt, filters),
+            href=chart_url(chart_id, fmt, filters, params),
             download="",
             className="download-link",
             title=f"Download this view as {fmt.upper()}",
@@ -124,6 +139,11 @@ def _download_links(chart_id: str, filters: Filters) -> list[Any]:
         )
         for fmt in CARD_FORMATS
     ]
+
+
+def fact(label: str, value: Any) -> html.Div:
+    """A labelled value in a page's fact row (text or a component such as a link)."""
+    return html.Div([html.Span(label), html.Span(value)])
 
 
 def column_defs(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -161,27 +181,83 @@ def for_screen(result: ChartResult) -> go.Figure:
     return figure
 
 
-def render(chart_id: str, filters: Filters) -> ChartResult:
-    return render_chart(chart_id, app_state().warehouse, filters)
+#: Charts of one organisation or one model: id -> (names of their URL parameters, how to render them).
+DetailRenderer = Callable[..., ChartResult]
+_DETAIL_CHARTS: dict[str, tuple[tuple[str, ...], DetailRenderer]] = {}
+
+
+def detail_chart(chart_id: str, *params: str) -> Callable[[DetailRenderer], DetailRenderer]:
+    """Register a chart about one entity; `render(warehouse, filters, **params)` returns its ChartResult."""
+
+    def register(render_detail: DetailRenderer) -> DetailRenderer:
+        _DETAIL_CHARTS[chart_id] = (params, render_detail)
+        return render_detail
+
+    return register
+
+
+def known_chart(chart_id: str) -> bool:
+    return chart_id in _DETAIL_CHARTS or chart_id in chart_ids()
+
+
+def render(chart_id: str, filters: Filters, params: Mapping[str, str] | None = None) -> ChartResult:
+    """A registered chart (`dashboards.charts`) or a detail chart of a page, for the view."""
+    warehouse = app_state().warehouse
+    if chart_id in _DETAIL_CHARTS:
+        names, render_detail = _DETAIL_CHARTS[chart_id]
+        return render_detail(warehouse, filters, **{name: (params or {}).get(name, "") for name in names})
+    return render_chart(chart_id, warehouse, filters)
+
+
+def framed_result(
+    chart_id: str, figure: go.Figure, data: pd.DataFrame, title: str, measures: tuple[str, ...], scope: str
+) -> ChartResult:
+    """A detail chart framed like every registered chart: definitions from `pipelines.definitions`, the
+    store's source line, the synthetic warning when it applies."""
+    source = source_info(app_state().warehouse, Filters())
+    subtitle = " ".join([*(definitions.measure(m).definition for m in measures), scope])
+    figures.frame(
+        figure,
+        title=title,
+        subtitle=subtitle,
+        source=source.text,
+        warning=SYNTHETIC_WARNING if source.synthetic else None,
+    )
+    return ChartResult(
+        chart_id=chart_id,
+        figure=figure,
+        data=data.reset_index(drop=True),
+        title=title,
+        subtitle=subtitle,
+        source=source.text,
+        synthetic=source.synthetic,
+        measure_ids=measures,
+    )
+
+
+def chart_params(chart_id: str, values: Mapping[str, str]) -> dict[str, str]:
+    """The entity parameters (namespace, model) a chart takes, picked from URL values."""
+    names = _DETAIL_CHARTS[chart_id][0] if chart_id in _DETAIL_CHARTS else ()
+    return {name: values[name] for name in names if name in values}
 
 
 def register_callbacks(app: Dash) -> None:
     """Fill each card when the view changes; flip between chart and table without a server round trip."""
 
     @app.callback(
-        Output({"type": "chart-graph", "chart": MATCH}, "figure"),
-        Output({"type": "chart-title", "chart": MATCH}, "children"),
-        Output({"type": "chart-subtitle", "chart": MATCH}, "children"),
-        Output({"type": "chart-source", "chart": MATCH}, "children"),
-        Output({"type": "chart-table", "chart": MATCH}, "rowData"),
-        Output({"type": "chart-table", "chart": MATCH}, "columnDefs"),
-        Output({"type": "chart-downloads", "chart": MATCH}, "children"),
+        Output({"type": "chart-graph", "card": MATCH}, "figure"),
+        Output({"type": "chart-title", "card": MATCH}, "children"),
+        Output({"type": "chart-subtitle", "card": MATCH}, "children"),
+        Output({"type": "chart-source", "card": MATCH}, "children"),
+        Output({"type": "chart-table", "card": MATCH}, "rowData"),
+        Output({"type": "chart-table", "card": MATCH}, "columnDefs"),
+        Output({"type": "chart-downloads", "card": MATCH}, "children"),
         Input("filters", "data"),
-        State({"type": "chart-graph", "chart": MATCH}, "id"),
+        State({"type": "chart-spec", "card": MATCH}, "data"),
     )
-    def render_card(filter_params: dict | None, graph_id: dict) -> tuple:
+    def render_card(filter_params: dict | None, spec: dict) -> tuple:
         filters = filters_from_mapping(filter_params or {})
-        result = render(graph_id["chart"], filters)
+        result = render(spec["chart"], filters, spec["params"])
         return (
             for_screen(result),
             result.title,
@@ -189,7 +265,7 @@ def register_callbacks(app: Dash) -> None:
             result.source,
             table_records(result.data),
             column_defs(result.data),
-            _download_links(result.chart_id, filters),
+            _download_links(result.chart_id, filters, spec["params"]),
         )
 
     app.clientside_callback(
@@ -199,9 +275,9 @@ def register_callbacks(app: Dash) -> None:
             return view === "table" ? [hidden, {}] : [{}, hidden];
         }
         """,
-        Output({"type": "chart-graph-view", "chart": MATCH}, "style"),
-        Output({"type": "chart-table-view", "chart": MATCH}, "style"),
-        Input({"type": "chart-view", "chart": MATCH}, "value"),
+        Output({"type": "chart-graph-view", "card": MATCH}, "style"),
+        Output({"type": "chart-table-view", "card": MATCH}, "style"),
+        Input({"type": "chart-view", "card": MATCH}, "value"),
     )
 
 
@@ -215,9 +291,17 @@ def register_quick_filter(app: Dash, input_id: str, grid_id: str) -> None:
         return options
 
 
+def view_data(filters: Filters) -> pd.DataFrame:
+    """Every registered chart's plotted data for the view, long form, with the chart id as first column."""
+    frames = [render(chart_id, filters).data.assign(chart=chart_id) for chart_id in chart_ids()]
+    combined = pd.concat(frames, ignore_index=True)
+    return combined[["chart", *(c for c in combined.columns if c != "chart")]]
+
+
 def _attachment(body: bytes, fmt: str, stem: str) -> flask.Response:
-    response = flask.Response(body, mimetype=MEDIA_TYPES[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    response = flask.Response(body, mimetype=MEDIA_TYPES.get(fmt, "application/vnd.apache.parquet"))
+    safe_stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem)
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe_stem}.{fmt}"'
     return response
 
 
@@ -232,12 +316,29 @@ def register_routes(server: flask.Flask) -> None:
 
     @server.get("/download/chart/<chart_id>.<fmt>")
     def download_chart(chart_id: str, fmt: str) -> flask.Response:
-        if chart_id not in chart_ids():
+        if not known_chart(chart_id):
             flask.abort(404, f"unknown chart {chart_id!r}; known: {', '.join(chart_ids())}")
         if fmt not in CHART_FORMATS:
             flask.abort(404, f"unknown format {fmt!r}; use one of {', '.join(CHART_FORMATS)}")
         filters, _ = Filters.from_params(flask.request.args)
-        return _attachment(export_chart(render(chart_id, filters), fmt), fmt, _view_stem(chart_id, filters))
+        params = chart_params(chart_id, flask.request.args)
+        result = render(chart_id, filters, params)
+        stem = _view_stem("_".join([chart_id, *params.values()]), filters)
+        return _attachment(export_chart(result, fmt), fmt, stem)
+
+    @server.get("/download/data.<fmt>")
+    def download_view_data(fmt: str) -> flask.Response:
+        if fmt not in DATA_FORMATS:
+            flask.abort(404, f"unknown data format {fmt!r}; use one of {', '.join(DATA_FORMATS)}")
+        filters, _ = Filters.from_params(flask.request.args)
+        frame = view_data(filters)
+        if fmt == "csv":
+            body = frame.to_csv(index=False).encode("utf-8")
+        else:
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            body = buffer.getvalue()
+        return _attachment(body, fmt, _view_stem("view-data", filters))
 
     @server.get("/download/report.<fmt>")
     def download_report(fmt: str) -> flask.Response:

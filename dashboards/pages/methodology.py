@@ -3,11 +3,16 @@ caveats, and the data of the current view to download."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dash_ag_grid as dag
+import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from dashboards.colors import display_name
 from dashboards.components import column_defs, register_quick_filter, table_records
+from dashboards.filters import Filters
+from dashboards.state import app_state, filters_from_mapping, to_search
 from pipelines import definitions
 from pipelines.registry import load_registry
 
@@ -124,4 +129,68 @@ def register_callbacks(app: Dash) -> None:
         Input("filters", "data"),
     )
     def show_view_data(filter_params: dict | None) -> tuple:
-        return None, None, None
+        filters = filters_from_mapping(filter_params or {})
+        warehouse = app_state().warehouse
+        coverage = (
+            f"{warehouse.coverage(filters):.1%} of 30-day downloads in the view's latest snapshot come from "
+            f"models whose {filters.attribution} country is known (registered, single-country organisations)."
+        )
+        return _view_downloads(filters), coverage, _snapshot_list(warehouse.snapshots())
+
+
+def _view_downloads(filters: Filters) -> list:
+    search = to_search(filters)
+    return [
+        html.P(
+            "Every chart's plotted data for the view set above (dates, period, countries, attribution, "
+            "scope, task, size), in long form with a `chart` column; each chart's own CSV is on its card."
+        ),
+        html.A(
+            "Download CSV", href=f"/download/data.csv{search}", download="", className="button", id="data-csv"
+        ),
+        html.A(
+            "Download Parquet",
+            href=f"/download/data.parquet{search}",
+            download="",
+            className="button",
+            id="data-parquet",
+        ),
+    ]
+
+
+def _snapshot_list(snapshots: pd.DataFrame) -> list:
+    if snapshots.empty:
+        return [html.P("No snapshots yet.")]
+    dates = pd.to_datetime(snapshots["date"]).dt.date
+    latest = dates.max()
+    age = (dt.date.today() - latest).days
+    table = pd.DataFrame(
+        {
+            "date": dates,
+            "rows": snapshots["rows"],
+            "source": snapshots["source_kind"],
+            "synthetic": snapshots["synthetic"].map({True: "yes", False: "no"}),
+            "provenance": snapshots["provenance"],
+        }
+    ).sort_values("date", ascending=False)
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in snapshots["source_kind"].value_counts().items())
+    return [
+        html.P(
+            f"{len(snapshots):,} snapshots from {dates.min()} to {latest} ({kinds}). "
+            f"The newest is {age} day{'s' if age != 1 else ''} old.",
+            id="snapshot-freshness",
+        ),
+        dag.AgGrid(
+            id="snapshot-grid",
+            rowData=table_records(table),
+            columnDefs=column_defs(table),
+            defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 100},
+            dashGridOptions={
+                "pagination": True,
+                "paginationPageSize": 15,
+                "paginationPageSizeSelector": False,
+            },
+            className="ag-theme-alpine",
+            style={"height": "520px"},
+        ),
+    ]

@@ -1,8 +1,20 @@
-"""One model: its download series, lineage chain, derivatives and RAM curve against its size class."""
+"""One model: who publishes it and where its lineage leads, its download history, and its Relative Adoption
+Metric against the other models of its size class."""
 
 from __future__ import annotations
 
-from dash import html
+import math
+
+import dash_ag_grid as dag
+import pandas as pd
+from dash import dcc, html
+
+from dashboards import figures
+from dashboards.charts import ChartResult
+from dashboards.colors import country_colours, display_name
+from dashboards.components import chart_card, column_defs, detail_chart, fact, framed_result, table_records
+from dashboards.filters import UNATTRIBUTED, Filters
+from dashboards.state import app_state
 
 PAGE = {
     "path_template": "/models/<namespace>/<name>",
@@ -11,7 +23,94 @@ PAGE = {
     "order": 102,
     "nav": False,
 }
+ALL_SNAPSHOTS = "Scope: this model, every snapshot; the view's filters do not apply."
+
+
+def find_model(model_id: str) -> pd.Series | None:
+    """The model's row in the search index (exact id, any case), or None."""
+    found = app_state().warehouse.model_search(model_id, limit=50)
+    exact = found[found["model_id"].str.lower() == model_id.lower()]
+    return exact.iloc[0] if len(exact) else None
+
+
+@detail_chart("model-series", "model")
+def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
+    history = warehouse.model_history(model)
+    data = history[["date", "downloads_all_time"]].assign(model=model)[
+        ["date", "model", "downloads_all_time"]
+    ]
+    row = find_model(model)
+    country = row["publisher_country"] if row is not None else UNATTRIBUTED
+    figure = figures.line_by_group(
+        data,
+        x="date",
+        y="downloads_all_time",
+        group="model",
+        order=[model],
+        colours={model: country_colours([country])[country]},
+        names={model: model},
+        y_title="All-time downloads",
+        log_scale=filters.log_scale,
+    )
+    return framed_result(
+        "model-series", figure, data, f"All-time downloads: {model}", ("downloads_all_time",), ALL_SNAPSHOTS
+    )
+
+
+def _ramfact(model_id: str) -> html.Div:
+    """RAM v2 on the latest snapshot: > 1 means a top-10 trajectory for its size class."""
+    ram = app_state().warehouse.ram(Filters())
+    mine = ram[ram["model_id"] == model_id]
+    if mine.empty or mine.iloc[0]["ram"] is None or math.isnan(mine.iloc[0]["ram"]):
+        return fact("RAM v2", "not comparable (size unknown or too few peers)")
+    row = mine.iloc[0]
+    return fact(f"RAM v2 ({row['size_class']}, day {row['age_days']})", f"{row['ram']:.2f}")
 
 
 def layout(namespace: str | None = None, name: str | None = None, **_url_values: str) -> html.Div:
-    return html.Div([html.H1(f"{namespace}/{name}")], id="model-page")
+    model_id = f"{namespace}/{name}"
+    back = dcc.Link("← Search models", href="/models")
+    row = find_model(model_id)
+    if row is None:
+        return html.Div(
+            [back, html.H1(model_id), html.P(f"No model {model_id!r} in this store.")], id="model-page"
+        )
+    history = app_state().warehouse.model_history(row["model_id"])
+    facts = [
+        fact("Publisher", dcc.Link(row["namespace"], href=f"/organisations/{row['namespace']}")),
+        fact("Publisher country", display_name(row["publisher_country"] or "", with_flag=True)),
+        fact("Lineage country", display_name(row["lineage_country"] or "", with_flag=True)),
+        fact("30-day downloads", f"{int(row['downloads_30d'] or 0):,}"),
+        fact("All-time downloads", f"{int(row['downloads_all_time'] or 0):,}"),
+        _ramfact(row["model_id"]),
+    ]
+    return html.Div(
+        [
+            back,
+            html.H1(row["model_id"]),
+            html.Div(facts, className="entity-facts"),
+            html.Div(
+                [chart_card("model-series", {"model": row["model_id"]}, wide=True)], className="chart-grid"
+            ),
+            html.Section(
+                [
+                    html.H2("Snapshot history"),
+                    dag.AgGrid(
+                        id="model-history",
+                        rowData=table_records(history),
+                        columnDefs=column_defs(history),
+                        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1},
+                        dashGridOptions={
+                            "pagination": True,
+                            "paginationPageSize": 20,
+                            "paginationPageSizeSelector": False,
+                        },
+                        className="ag-theme-alpine",
+                        style={"height": "560px"},
+                    ),
+                ],
+                className="panel",
+            ),
+        ],
+        id="model-page",
+    )

@@ -1,11 +1,95 @@
-"""Models: search the models in the store; each links to its own page."""
+"""Models: search every model in the store by id; each result links to the model's own page."""
 
 from __future__ import annotations
 
-from dash import html
+from urllib.parse import quote
+
+import dash_ag_grid as dag
+import pandas as pd
+from dash import Dash, Input, Output, dcc, html
+
+from dashboards.colors import display_name
+from dashboards.state import app_state, filters_from_mapping, to_search
 
 PAGE = {"path": "/models", "name": "Models", "title": "Models · Open Weights Tracker", "order": 2}
+RESULT_LIMIT = 200
+_NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
+COLUMNS: list[dict] = [
+    {"field": "model", "headerName": "Model", "cellRenderer": "markdown", "minWidth": 320},
+    {"field": "publisher_country", "headerName": "Publisher country", "minWidth": 150},
+    {"field": "lineage_country", "headerName": "Lineage country", "minWidth": 150},
+    {
+        "field": "downloads_30d",
+        "headerName": "30-day downloads",
+        "valueFormatter": _NUMBER,
+        "type": "rightAligned",
+    },
+    {
+        "field": "downloads_all_time",
+        "headerName": "All-time",
+        "valueFormatter": _NUMBER,
+        "type": "rightAligned",
+        "sort": "desc",
+    },
+]
 
 
 def layout(**_url_values: str) -> html.Div:
-    return html.Div([html.H1("Models")])
+    return html.Div(
+        [
+            html.H1("Models"),
+            html.P(
+                "Search models by id (organisation or name); the most downloaded matches come first.",
+                className="lede",
+            ),
+            dcc.Input(
+                id="models-search",
+                type="search",
+                placeholder="e.g. qwen, llama, gguf...",
+                debounce=0.3,
+                className="search-input",
+            ),
+            html.P(id="models-count", className="hint"),
+            dag.AgGrid(
+                id="models-grid",
+                columnDefs=COLUMNS,
+                defaultColDef={
+                    "sortable": True,
+                    "resizable": True,
+                    "filter": True,
+                    "flex": 1,
+                    "minWidth": 110,
+                },
+                dashGridOptions={
+                    "pagination": True,
+                    "paginationPageSize": 20,
+                    "paginationPageSizeSelector": False,
+                },
+                className="ag-theme-alpine",
+                style={"height": "640px"},
+            ),
+        ]
+    )
+
+
+def result_rows(found: pd.DataFrame, search: str) -> list[dict]:
+    rows = found.copy()
+    rows["model"] = [f"[{model_id}](/models/{quote(model_id)}{search})" for model_id in rows["model_id"]]
+    for column in ("publisher_country", "lineage_country"):
+        rows[column] = rows[column].map(lambda code: display_name(code or "", with_flag=True))
+    rows = rows.astype(object).where(rows.notna(), None)
+    return rows[[c["field"] for c in COLUMNS]].to_dict("records")
+
+
+def register_callbacks(app: Dash) -> None:
+    @app.callback(
+        Output("models-grid", "rowData"),
+        Output("models-count", "children"),
+        Input("models-search", "value"),
+        Input("filters", "data"),
+    )
+    def search_models(text: str | None, filter_params: dict | None) -> tuple[list[dict], str]:
+        found = app_state().warehouse.model_search((text or "").strip(), limit=RESULT_LIMIT)
+        rows = result_rows(found, to_search(filters_from_mapping(filter_params or {})))
+        more = " (the first ones; refine the search)" if len(rows) == RESULT_LIMIT else ""
+        return rows, f"{len(rows):,} models{more}"

@@ -1,8 +1,21 @@
-"""One organisation: its facts, its download series, its models and the derivatives built on them."""
+"""One organisation: who it is (from the registry), its monthly downloads, its models, and the derivatives
+others built on its models."""
 
 from __future__ import annotations
 
-from dash import html
+from urllib.parse import quote
+
+import dash_ag_grid as dag
+import pandas as pd
+from dash import dcc, html
+
+from dashboards import figures
+from dashboards.charts import ChartResult
+from dashboards.colors import country_colours, country_name, country_order, display_name
+from dashboards.components import chart_card, column_defs, detail_chart, fact, framed_result, table_records
+from dashboards.filters import UNATTRIBUTED, Filters
+from dashboards.state import app_state, to_search
+from pipelines.registry import load_registry
 
 PAGE = {
     "path_template": "/organisations/<namespace>",
@@ -11,7 +24,113 @@ PAGE = {
     "order": 101,
     "nav": False,
 }
+ALL_SNAPSHOTS = "Scope: all of the organisation's models, every snapshot; the view's filters do not apply."
 
 
-def layout(namespace: str | None = None, **_url_values: str) -> html.Div:
-    return html.Div([html.H1(namespace or "Organisation")], id="organisation-page")
+def organisation_name(namespace: str) -> tuple[str, str]:
+    """(display name, country code) from the registry; unregistered namespaces keep their name."""
+    org = load_registry().lookup(namespace)
+    return (org.organization, org.country) if org else (namespace, "")
+
+
+@detail_chart("organisation-series", "namespace")
+def organisation_series(warehouse, filters: Filters, namespace: str) -> ChartResult:
+    name, country = organisation_name(namespace)
+    data = warehouse.organisation(namespace)["series"].assign(organisation=name)
+    figure = figures.line_by_group(
+        data[["period", "organisation", "downloads"]],
+        x="period",
+        y="downloads",
+        group="organisation",
+        order=[name],
+        colours={name: country_colours([country or UNATTRIBUTED])[country or UNATTRIBUTED]},
+        names={name: name},
+        y_title="Downloads per month",
+        log_scale=filters.log_scale,
+    )
+    return framed_result(
+        "organisation-series",
+        figure,
+        data[["period", "organisation", "downloads"]],
+        f"Downloads per month: {name}",
+        ("downloads_period",),
+        ALL_SNAPSHOTS,
+    )
+
+
+@detail_chart("organisation-derivatives", "namespace")
+def organisation_derivatives(warehouse, filters: Filters, namespace: str) -> ChartResult:
+    name, _ = organisation_name(namespace)
+    data = warehouse.organisation(namespace)["derivatives"].rename(columns={"publisher_country": "country"})
+    order = country_order(sorted(set(data["country"])))
+    figure = figures.bars_by_group(
+        data[["relation", "country", "models"]],
+        x="relation",
+        y="models",
+        group="country",
+        order=order,
+        colours=country_colours(order),
+        names={code: country_name(code) for code in order},
+        y_title="Derivative models",
+        stacked=True,
+        log_scale=filters.log_scale,
+    )
+    return framed_result(
+        "organisation-derivatives",
+        figure,
+        data[["relation", "country", "models"]],
+        f"Models built on {name}'s models, by relation and publisher country",
+        ("lineage_country", "publisher_country"),
+        ALL_SNAPSHOTS,
+    )
+
+
+def _models_grid(models: pd.DataFrame, search: str) -> dag.AgGrid:
+    rows = models.copy()
+    rows["model_id"] = [f"[{model_id}](/models/{quote(model_id)}{search})" for model_id in rows["model_id"]]
+    columns = column_defs(rows)
+    columns[0].update({"cellRenderer": "markdown", "minWidth": 280})
+    return dag.AgGrid(
+        id="organisation-models",
+        rowData=table_records(rows),
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 110},
+        dashGridOptions={"pagination": True, "paginationPageSize": 20, "paginationPageSizeSelector": False},
+        className="ag-theme-alpine",
+        style={"height": "560px"},
+    )
+
+
+def layout(namespace: str | None = None, **url_values: str) -> html.Div:
+    namespace = namespace or ""
+    org = load_registry().lookup(namespace)
+    models = app_state().warehouse.organisation(namespace)["models"]
+    back = dcc.Link("← All organisations", href="/organisations")
+    if org is None and models.empty:
+        return html.Div(
+            [back, html.H1(namespace), html.P(f"No organisation {namespace!r} in this store.")],
+            id="organisation-page",
+        )
+    search = to_search(Filters.from_params(url_values)[0])
+    facts = [
+        fact("Country", display_name(org.country, with_flag=True) if org else "not in the registry"),
+        fact("Kind", org.kind if org else "–"),
+        fact("Models", f"{len(models):,}"),
+        fact("All-time downloads", f"{int(models['downloads_all_time'].fillna(0).sum()):,}"),
+    ]
+    params = {"namespace": namespace}
+    return html.Div(
+        [
+            back,
+            html.H1(org.organization if org else namespace),
+            html.P([html.Code(namespace), f" · {org.notes}" if org and org.notes else ""], className="lede"),
+            html.Div(facts, className="entity-facts"),
+            html.P(f"Registry source: {org.source}", className="hint") if org else None,
+            html.Div(
+                [chart_card("organisation-series", params), chart_card("organisation-derivatives", params)],
+                className="chart-grid",
+            ),
+            html.Section([html.H2("Models"), _models_grid(models, search)], className="panel"),
+        ],
+        id="organisation-page",
+    )

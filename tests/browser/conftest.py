@@ -47,7 +47,7 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The dashboard over a small synthetic store, served by a threaded werkzeug server on 127.0.0.1:<free>."""
+    """The dashboard over a small synthetic store, served by threaded werkzeug on 127.0.0.1:<free port>."""
     from app import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns failure output

@@ -28,9 +28,10 @@ def download(page: Page, link) -> tuple[str, bytes]:
 
 
 def plotted_traces(page: Page, chart_id: str) -> list[dict]:
-    """What plotly drew in the browser (typed arrays decoded): each trace's meta (the data rows it plots), x, y."""
+    """What plotly drew (typed arrays decoded): each trace's meta (the data rows it plots), x and y."""
     return page.evaluate(
-        """(chartId) => document.querySelector(`.chart-card[data-chart="${chartId}"] .js-plotly-plot`)._fullData
+        """(chartId) => document
+            .querySelector(`.chart-card[data-chart="${chartId}"] .js-plotly-plot`)._fullData
             .map(trace => ({meta: trace.meta, x: Array.from(trace.x), y: Array.from(trace.y)}))""",
         chart_id,
     )

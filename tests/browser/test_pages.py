@@ -1,4 +1,4 @@
-"""Every page opens in a real browser with no console errors and shows its charts, and we keep a screenshot."""
+"""Every page opens in a real browser without console errors and shows its charts; we keep a screenshot."""
 
 from __future__ import annotations
 
