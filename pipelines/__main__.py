@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "snapshot": "pipelines.snapshot",
     "demo": "pipelines.demo",
     "warehouse": "pipelines.warehouse",
+    "backfill": "pipelines.backfill",
     "schedule": "pipelines.schedule",
     "status": "pipelines.status",
     "verify": "pipelines.verify",
