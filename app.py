@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 
 from dash import Dash
-from dashboards.query import open_warehouse
 from filelock import FileLock
 
 from dashboards import components, layout, pages
+from dashboards.query import open_warehouse
 from dashboards.state import AppState, install_app_state, state_of
 from pipelines.demo import generate_demo_store
 from pipelines.store import Store, resolve_store
@@ -30,13 +30,18 @@ from pipelines.store import Store, resolve_store
 PROJECT_DIR = Path(__file__).resolve().parent
 DEMO_STORE_DIR = PROJECT_DIR / "data" / "demo-store"
 ASSETS_DIR = PROJECT_DIR / "dashboards" / "assets"
+#: The demo store: enough models for every chart to look like the real thing, every day since 2024-01-01 (so
+#: the 2025 crossover is in it); about half a minute to generate and index on a laptop, once.
+DEMO_MODELS = 1000
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 
 log = logging.getLogger("owt.app")
 
 
-def ensure_demo_store(target: Path = DEMO_STORE_DIR) -> Store:
+def ensure_demo_store(
+    target: Path = DEMO_STORE_DIR, *, models: int = DEMO_MODELS, days: int | None = None
+) -> Store:
     """The demo store, generated on first use into a temporary directory and renamed into place.
 
     A file lock makes concurrent first starts (several gunicorn workers) generate it once; the rename means
@@ -50,15 +55,18 @@ def ensure_demo_store(target: Path = DEMO_STORE_DIR) -> Store:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(target, ignore_errors=True)
         log.warning("store is empty: generating the synthetic demo store in %s (once)", target)
-        generate_demo_store(Store(staging))
+        generate_demo_store(Store(staging), models=models, days=days, progress=True)
         os.rename(staging, target)
     return Store(target)
 
 
-def create_app(store: Store | str | os.PathLike[str] | None = None) -> Dash:
-    """The dashboard over `store` (path, Store, or None for OWT_STORE / data/store; demo store if empty)."""
+def create_app(
+    store: Store | str | os.PathLike[str] | None = None, *, demo_store: Path = DEMO_STORE_DIR
+) -> Dash:
+    """The dashboard over `store` (path, Store, or None for OWT_STORE / data/store); while that store has no
+    snapshot, over the demo store at `demo_store` (generated on first use)."""
     configured = store if isinstance(store, Store) else resolve_store(store)
-    serving = configured if configured.dates() else ensure_demo_store()
+    serving = configured if configured.dates() else ensure_demo_store(demo_store)
     warehouse = open_warehouse(serving)
     app = Dash(
         __name__,

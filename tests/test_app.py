@@ -1,0 +1,205 @@
+"""The dashboard server without a browser: it starts under gunicorn and compresses its responses, an empty
+store shows the demo store, and no URL a visitor can type makes it answer with an error page."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app, ensure_demo_store
+from dashboards.state import parse_search, state_of
+from pipelines.store import Store
+from tests.browser.support import PAGE_CHARTS, small_demo_store
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    return small_demo_store(tmp_path_factory.mktemp("app-store"))
+
+
+@pytest.fixture(scope="module")
+def client(store: Store) -> FlaskClient:
+    return create_app(store).server.test_client()
+
+
+def test_gunicorn_serves_the_dashboard_compressed(store: Store) -> None:
+    """`gunicorn app:server` (the README's production command) starts on the store from OWT_STORE."""
+    process = subprocess.Popen(
+        [str(GUNICORN), "app:server", "--bind", "127.0.0.1:0", "--workers", "1", "--timeout", "120"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "OWT_STORE": str(store.root)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = _listening_port(process)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+            assert response.headers["Content-Encoding"] == "gzip"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=60) as response:
+            assert "Synthetic data" in response.read().decode("utf-8")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _listening_port(process: subprocess.Popen) -> int:
+    """The port gunicorn chose for 127.0.0.1:0, read from its log line `Listening at: http://127.0.0.1:N`."""
+    deadline = time.monotonic() + 60
+    assert process.stderr is not None
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}")
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
+        if found:
+            return int(found.group(1))
+    pytest.fail("gunicorn did not start listening within 60 s")
+
+
+def test_responses_are_compressed(client: FlaskClient) -> None:
+    script = client.get(
+        "/_dash-component-suites/plotly/package_data/plotly.min.js", headers={"Accept-Encoding": "gzip"}
+    )
+    assert script.status_code == 200 and script.headers["Content-Encoding"] == "gzip"
+
+
+def test_an_empty_store_shows_the_demo_store_with_a_banner(tmp_path: Path, store: Store) -> None:
+    empty = Store(tmp_path / "empty")
+    app = create_app(empty, demo_store=store.root)
+    state = state_of(app.server)
+    assert state.demo and state.store.root == store.root and state.configured_store == empty
+    layout = json.dumps(app.server.test_client().get("/_dash-layout").get_json())
+    assert f"The store {empty.root} is empty" in layout
+    assert "python -m pipelines snapshot" in layout and "python -m pipelines backfill" in layout
+
+
+def test_the_demo_store_is_generated_once(tmp_path: Path) -> None:
+    target = tmp_path / "demo-store"
+    first = ensure_demo_store(target, models=20, days=5)
+    assert len(first.dates()) == 5 and first.provenance(first.dates()[-1])["synthetic"] is True
+    marker = first.snapshot_dir(first.dates()[0]) / "provenance.json"
+    written = marker.stat().st_mtime_ns
+    ensure_demo_store(target, models=20, days=5)
+    assert marker.stat().st_mtime_ns == written
+    assert not list(tmp_path.glob(".demo-store.tmp-*")), "no staging directory is left behind"
+
+
+FUZZ_VALUES = [
+    "",
+    "x",
+    "-1",
+    "0",
+    "1",
+    "9999-99-99",
+    "2025-02-30",
+    "CN,,US",
+    "cn,us",
+    "🇨🇳",
+    "%00",
+    "a" * 300,
+    "'; DROP TABLE x; --",
+    "<script>",
+    "CN,US,XX",
+    "day",
+    "week",
+    "lineage",
+    "atom",
+    "7-9B",
+    "250B+",
+]
+FUZZ_NAMES = [
+    "from",
+    "to",
+    "period",
+    "countries",
+    "attribution",
+    "scope",
+    "task",
+    "size",
+    "log",
+    "charts",
+    "namespace",
+    "model",
+    "unknown",
+]
+
+
+def fuzzed_queries(count: int, seed: int = 7) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    return [
+        {name: rng.choice(FUZZ_VALUES) for name in rng.sample(FUZZ_NAMES, rng.randint(1, 5))}
+        for _ in range(count)
+    ]
+
+
+def test_url_parameter_fuzz_never_gives_a_server_error(client: FlaskClient) -> None:
+    """Pages, the URL->view callback and data downloads answer any query string without a 500."""
+    sync = _sync_callback_request(client)
+    for query in fuzzed_queries(40):
+        search = "?" + "&".join(f"{name}={value}" for name, value in query.items())
+        for path in (*PAGE_CHARTS, "/organisations/Qwen", "/models/Qwen/none"):
+            assert client.get(path + search).status_code == 200, (path, search)
+        assert client.get(f"/download/chart/share-by-country.csv{search}").status_code == 200, search
+        assert client.get(f"/download/report.html{search}").status_code in (200, 400), search
+        filters, _ = parse_search(search)
+        response = client.post("/_dash-update-component", json=sync(search))
+        assert response.status_code == 200, (search, response.get_data(as_text=True)[:500])
+        stored = response.get_json()["response"]["filters"]["data"]
+        assert stored == filters.to_params(), search
+
+
+def test_unknown_downloads_are_404_with_a_reason(client: FlaskClient) -> None:
+    missing = client.get("/download/chart/no-such-chart.png")
+    assert missing.status_code == 404 and "unknown chart" in missing.get_data(as_text=True)
+    assert client.get("/download/chart/share-by-country.exe").status_code == 404
+    assert client.get("/download/report.pdf").status_code == 400
+
+
+def _sync_callback_request(client: FlaskClient):
+    """A builder of the request the browser sends when the URL's query string changes."""
+    dependencies = client.get("/_dash-dependencies").get_json()
+    spec = next(d for d in dependencies if d["output"].startswith("..url.search..."))
+    outputs = [
+        {"id": o.split(".")[0], "property": o.split(".")[1]} for o in spec["output"].strip(".").split("...")
+    ]
+
+    def build(search: str) -> dict:
+        inputs = [
+            {"id": i["id"], "property": i["property"], "value": search if i["id"] == "url" else None}
+            for i in spec["inputs"]
+        ]
+        return {
+            "output": spec["output"],
+            "outputs": outputs,
+            "inputs": inputs,
+            "changedPropIds": ["url.search"],
+            "state": [],
+        }
+
+    return build
+
+
+def test_the_command_line_explains_its_defaults() -> None:
+    result = subprocess.run(
+        [sys.executable, "app.py", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    help_text = " ".join(result.stdout.split())
+    for text in ("--host", "127.0.0.1", "--port", "8050", "--store", "OWT_STORE", "reverse proxy"):
+        assert text in help_text
