@@ -13,20 +13,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import figures
-from dashboards.colors import OKABE_ITO, RELATION_COLOURS, country_colours, country_name, country_order
+from dashboards.colors import (
+    OKABE_ITO,
+    RELATION_COLOURS,
+    country_colours,
+    country_name,
+    country_order,
+    display_group,
+)
 from dashboards.filters import REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
 from pipelines import definitions
 
 if TYPE_CHECKING:  # charts only call the warehouse's query methods
     from dashboards.query import Warehouse
 
+#: The query layer's label for models without a value of a breakdown (e.g. no parameter count).
+UNKNOWN_CATEGORY = "unknown"
 SYNTHETIC_WARNING = "SYNTHETIC DEMO DATA: generated for testing, not real Hugging Face Hub figures."
 TOP_N = 20
 
@@ -68,6 +77,10 @@ class ChartResult:
 Drawn = tuple[pd.DataFrame, go.Figure]
 
 
+#: Which country a chart groups by: the view's attribution, always one rule, or none (not by country).
+CountryRule = Literal["view", "publisher", "lineage"] | None
+
+
 @dataclass(frozen=True)
 class ChartSpec:
     """A registered chart. `title` may use {country_rule} and {period}; `measures` name definitions."""
@@ -76,18 +89,31 @@ class ChartSpec:
     title: str
     description: str
     measures: tuple[str, ...]
-    by_country: bool
+    country_rule: CountryRule
     draw: Callable[[Warehouse, Filters], Drawn]
+
+    @property
+    def by_country(self) -> bool:
+        return self.country_rule is not None
+
+    def attribution(self, filters: Filters) -> str | None:
+        """The country rule in use for this chart under a view: publisher, lineage or None."""
+        return filters.attribution if self.country_rule == "view" else self.country_rule
 
 
 _REGISTRY: dict[str, ChartSpec] = {}
 
 
 def _chart(
-    chart_id: str, title: str, description: str, measures: tuple[str, ...], *, by_country: bool = True
+    chart_id: str,
+    title: str,
+    description: str,
+    measures: tuple[str, ...],
+    *,
+    country_rule: CountryRule = "view",
 ):
     def register(draw: Callable[[Warehouse, Filters], Drawn]) -> Callable[[Warehouse, Filters], Drawn]:
-        _REGISTRY[chart_id] = ChartSpec(chart_id, title, description, measures, by_country, draw)
+        _REGISTRY[chart_id] = ChartSpec(chart_id, title, description, measures, country_rule, draw)
         return draw
 
     return register
@@ -122,6 +148,11 @@ def _series_style(
 
 def _by_country(data: pd.DataFrame, filters: Filters) -> tuple[list[str], dict[str, str], dict[str, str]]:
     return _series_style(data["country"], filters)
+
+
+def _with_group(data: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Rankings keep each row's own country and add its display `group` (what its colour and legend show)."""
+    return data.assign(group=[display_group(code, filters.countries) for code in data["country"]])
 
 
 # ---- the charts (registration order = report order) -------------------------------------------------------
@@ -191,19 +222,21 @@ def _share(warehouse: Warehouse, filters: Filters) -> Drawn:
 @_chart(
     "top-organisations",
     f"Top {TOP_N} organisations by downloads",
-    f"The {TOP_N} organisations with the most downloads in the selected dates, coloured by country.",
+    f"The {TOP_N} organisations with the most downloads in the selected dates, by publisher country.",
     ("downloads_period",),
+    country_rule="publisher",
 )
 def _top_organisations(warehouse: Warehouse, filters: Filters) -> Drawn:
-    data = warehouse.top_organisations(filters, n=TOP_N)[
-        ["organization", "namespace", "country", "downloads"]
-    ]
-    _, colours, names = _by_country(data, filters)
+    ranked = warehouse.top_organisations(filters, n=TOP_N)
+    # An unregistered namespace has no organisation name: its bar is labelled with the namespace.
+    ranked = ranked.assign(organization=ranked["organization"].fillna(ranked["namespace"]))
+    data = _with_group(ranked[["organization", "namespace", "country", "downloads"]], filters)
+    _, colours, names = _series_style(data["group"], filters)
     fig = figures.ranked_bars(
         data,
         label="organization",
         value="downloads",
-        group="country",
+        group="group",
         colours=colours,
         names=names,
         x_title="Downloads in the selected dates",
@@ -218,6 +251,7 @@ def _top_organisations(warehouse: Warehouse, filters: Filters) -> Drawn:
     "Models created in each period with a base model (fine-tunes, quantisations, adapters, merges), "
     "stacked by the country of their base model's lineage root.",
     ("derivative_share",),
+    country_rule="lineage",
 )
 def _derivatives_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
     raw = warehouse.derivatives_by_country(filters)
@@ -244,7 +278,7 @@ def _derivatives_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
     "Models created in each period with a base model, stacked by relation "
     "(fine-tune, quantised, adapter, merge).",
     ("derivative_share",),
-    by_country=False,
+    country_rule=None,
 )
 def _derivatives_by_relation(warehouse: Warehouse, filters: Filters) -> Drawn:
     raw = warehouse.derivatives_by_country(filters)
@@ -286,7 +320,7 @@ def _size(warehouse: Warehouse, filters: Filters) -> Drawn:
         colours=colours,
         names=names,
         y_title="Downloads in the selected dates",
-        category_order=SIZE_CLASSES,
+        category_order=[*SIZE_CLASSES, UNKNOWN_CATEGORY],
         log_scale=filters.log_scale,
     )
     return data, fig
@@ -334,17 +368,19 @@ _chart(
 @_chart(
     "top-base-models",
     f"Top {TOP_N} base models by number of derivatives",
-    f"The {TOP_N} base models with the most derivatives created in the selected dates, coloured by country.",
+    f"The {TOP_N} base models with the most derivatives created in the selected dates, by lineage country.",
     ("derivative_share",),
+    country_rule="lineage",
 )
 def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
-    data = warehouse.top_base_models(filters, n=TOP_N)[["base_model", "country", "derivatives"]]
-    _, colours, names = _by_country(data, filters)
+    ranked = warehouse.top_base_models(filters, n=TOP_N)
+    data = _with_group(ranked[["base_model", "country", "derivatives"]], filters)
+    _, colours, names = _series_style(data["group"], filters)
     fig = figures.ranked_bars(
         data,
         label="base_model",
         value="derivatives",
-        group="country",
+        group="group",
         colours=colours,
         names=names,
         x_title="Derivatives created in the selected dates",
@@ -359,7 +395,7 @@ def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
     "Herfindahl-Hirschman index (left axis) and Gini coefficient (right axis) of organisations' download "
     "shares in each period.",
     ("hhi", "gini"),
-    by_country=False,
+    country_rule=None,
 )
 def _concentration(warehouse: Warehouse, filters: Filters) -> Drawn:
     wide = warehouse.concentration(filters)
@@ -426,7 +462,8 @@ def describe_view(filters: Filters) -> str:
 
 def _measure_ids(spec: ChartSpec, filters: Filters) -> tuple[str, ...]:
     """The chart's measures, then its country rule (publisher or lineage) when it groups by country."""
-    return (*spec.measures, *([filters.country_column] if spec.by_country else []))
+    rule = spec.attribution(filters)
+    return (*spec.measures, *([f"{rule}_country"] if rule else []))
 
 
 def _subtitle(spec: ChartSpec, filters: Filters) -> str:
@@ -438,46 +475,71 @@ def _subtitle(spec: ChartSpec, filters: Filters) -> str:
     return " ".join(sentences)
 
 
+_RULE_TEXT = {
+    "publisher": "publisher country (ATOM rule)",
+    "lineage": "lineage country (root of the base-model chain)",
+}
+_SOURCE_KIND_TEXT = {
+    "hub-api": "Hub API snapshots",
+    "backfill": "hub-stats dumps",
+    "synthetic": "synthetic demo",
+}
+
+
 @dataclass(frozen=True)
 class SourceInfo:
-    text: str
+    """Where a view's numbers come from; `line(rule)` words it for a chart grouped by that country rule."""
+
+    span: str
+    kinds: str
+    coverage: dict[str, float]
     synthetic: bool
+
+    def line(self, attribution: str | None) -> str:
+        parts = [f"Source: Hugging Face Hub model metadata, {self.span} ({self.kinds})."]
+        if attribution:
+            parts.append(f"Attribution: {_RULE_TEXT[attribution]}.")
+            parts.append(
+                f"Coverage: {self.coverage[attribution]:.1%} of 30-day downloads have a known country."
+            )
+        parts.append("Open Weights Tracker.")
+        return " ".join(parts)
 
 
 def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
-    """Where the numbers come from: the snapshots in the view's date range, the rule, the coverage."""
+    """The snapshots behind a view (dates, kinds, synthetic or not) and its coverage under each rule."""
     snapshots = warehouse.snapshots()
     dates = pd.to_datetime(snapshots["date"]).dt.date
-    in_range = snapshots[(dates >= (filters.start or dt.date.min)) & (dates <= (filters.end or dt.date.max))]
-    used = pd.to_datetime(in_range["date"]).dt.date
-    span = f"{used.min()} to {used.max()} ({len(used)} snapshots)" if len(used) else "no snapshots in range"
-    coverage = warehouse.coverage(filters)
-    rule = (
-        "publisher country (ATOM rule)"
-        if filters.attribution == "publisher"
-        else "lineage country (base model's root)"
+    used = snapshots[(dates >= (filters.start or dt.date.min)) & (dates <= (filters.end or dt.date.max))]
+    used_dates = pd.to_datetime(used["date"]).dt.date
+    if len(used):
+        span = f"{len(used)} snapshots from {used_dates.min()} to {used_dates.max()}"
+    else:
+        span = "no snapshots in the selected dates"
+    kinds = (
+        ", ".join(_SOURCE_KIND_TEXT.get(kind, kind) for kind in dict.fromkeys(used["source_kind"])) or "none"
     )
-    text = (
-        f"Source: Hugging Face Hub model snapshots, {span}. Attribution: {rule}. "
-        f"Coverage: {coverage:.1%} of 30-day downloads attributed to a country. Open Weights Tracker."
-    )
-    return SourceInfo(text=text, synthetic=bool(in_range["synthetic"].any()) if len(in_range) else False)
+    coverage = {
+        rule: warehouse.coverage(replace(filters, attribution=rule)) for rule in ("publisher", "lineage")
+    }
+    return SourceInfo(span=span, kinds=kinds, coverage=coverage, synthetic=bool(used["synthetic"].any()))
 
 
 def render_chart(
     chart_id: str, warehouse: Warehouse, filters: Filters, *, source: SourceInfo | None = None
 ) -> ChartResult:
-    """Query, draw and frame one chart. Pass `source` to reuse one source line across many charts."""
+    """Query, draw and frame one chart. Pass `source` (from `source_info`) to share it across many charts."""
     spec = get_chart(chart_id)
     data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)
     source = source or source_info(warehouse, filters)
+    source_line = source.line(spec.attribution(filters))
     title, subtitle = _title(spec, filters), _subtitle(spec, filters)
     figures.frame(
         fig,
         title=title,
         subtitle=subtitle,
-        source=source.text,
+        source=source_line,
         warning=SYNTHETIC_WARNING if source.synthetic else None,
     )
     return ChartResult(
@@ -486,7 +548,7 @@ def render_chart(
         data=data,
         title=title,
         subtitle=subtitle,
-        source=source.text,
+        source=source_line,
         synthetic=source.synthetic,
         measure_ids=_measure_ids(spec, filters),
     )

@@ -165,6 +165,17 @@ def country_colours(countries: Iterable[str]) -> dict[str, str]:
     return colours
 
 
+def display_group(code: str | None, selected: Iterable[str]) -> str:
+    """The series a country value belongs to in a view (the same grouping the query layer applies in SQL):
+    a selected code stays itself; unregistered organisations and individuals are Unattributed; every other
+    country and international organisations are Rest of world."""
+    if code in set(selected):
+        return code  # type: ignore[return-value]
+    if code is None or code in (UNATTRIBUTED_ORG, INDIVIDUAL):
+        return UNATTRIBUTED
+    return REST_OF_WORLD
+
+
 def country_order(countries: Iterable[str]) -> list[str]:
     """The order series are drawn and listed in: selected countries as given, then the two display groups."""
     shown = list(dict.fromkeys(countries))

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import sys
 import threading
-import warnings
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Literal
 
-import kaleido
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
@@ -40,6 +40,19 @@ MEDIA_TYPES: dict[str, str] = {
 #: PNG is rendered at twice the CSS size: crisp on high-density screens and in print.
 PNG_SCALE = 2
 
+def _import_kaleido() -> ModuleType:
+    """kaleido's logger (logistro) parses sys.argv when first imported and exits on any option abbreviating
+    one of its own (our `--log` would), so it must not see the host program's arguments."""
+    argv = sys.argv
+    sys.argv = argv[:1]
+    try:
+        import kaleido
+    finally:
+        sys.argv = argv
+    return kaleido
+
+
+kaleido = _import_kaleido()
 _EXPORT_LOCK = threading.Lock()
 _server_started = False
 
@@ -53,8 +66,6 @@ def _start_browser() -> None:
     global _server_started
     if _server_started:
         return
-    # plotly always passes kopts; with a running server kaleido warns that they are ignored.
-    warnings.filterwarnings("ignore", message="The kopts argument is ignored")
     try:
         kaleido.start_sync_server(mathjax=False, silence_warnings=True)
     except Exception as error:  # choreographer raises several types when no browser is found
@@ -66,11 +77,12 @@ def _start_browser() -> None:
 
 
 def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
+    """Render through the shared browser. kaleido is called directly rather than via plotly.io, which passes
+    per-call browser options that a running server ignores (with a warning on every export)."""
+    opts = {"format": fmt, "width": figures.EXPORT_WIDTH, "height": figures.EXPORT_HEIGHT, "scale": scale}
     with _EXPORT_LOCK:
         _start_browser()
-        return pio.to_image(
-            fig, format=fmt, width=figures.EXPORT_WIDTH, height=figures.EXPORT_HEIGHT, scale=scale
-        )
+        return kaleido.calc_fig_sync(fig.to_dict(), opts=opts)
 
 
 def export_chart(result: ChartResult, fmt: str) -> bytes:

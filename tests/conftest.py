@@ -104,3 +104,46 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
 def no_user_registry_override(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own OWT_REGISTRY must not change what a test sees (tests that need one set it)."""
     monkeypatch.delenv("OWT_REGISTRY", raising=False)
+
+
+# ------------------------------------------------------------------------------ charts and export (H4b)
+
+@pytest.fixture(scope="session")
+def chart_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic store (200 models, 75 daily snapshots to 2025-09-30, the demo's crossover year, so
+    every chart has data) shared by the chart and export tests."""
+    import datetime as dt
+
+    from pipelines.demo import generate_demo_store
+    from pipelines.store import Store
+
+    root = tmp_path_factory.mktemp("charts") / "store"
+    generate_demo_store(Store(root), models=200, days=75, seed=7, end=dt.date(2025, 9, 30))
+    return root
+
+
+@pytest.fixture(scope="session")
+def chart_warehouse(chart_store: Path):
+    """The query layer over `chart_store`, with the shipped registry."""
+    from dashboards.query import open_warehouse
+    from pipelines.registry import load_registry
+    from pipelines.store import Store
+
+    return open_warehouse(Store(chart_store), load_registry(override=None))
+
+
+@pytest.fixture(scope="session")
+def cjk_warehouse(chart_store: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of `chart_store` read with a user registry that names Qwen's organisation in Chinese."""
+    import shutil
+
+    from dashboards.query import open_warehouse
+    from pipelines.registry import COLUMNS, load_registry
+    from pipelines.store import Store
+
+    root = tmp_path_factory.mktemp("charts-cjk")
+    shutil.copytree(chart_store / "snapshots", root / "store" / "snapshots")
+    override = root / "orgs-override.csv"
+    row = ["Qwen", "阿里云通义千问 (Qwen)", "CN", "china", "company", "https://huggingface.co/Qwen", ""]
+    override.write_text(",".join(COLUMNS) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    return open_warehouse(Store(root / "store"), load_registry(override=override))

@@ -1,0 +1,170 @@
+"""The chart registry on a small synthetic store: every chart plots exactly its data, says what it shows
+(definition, scope, source, synthetic warning) and keeps one colour per country."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dashboards import charts
+from dashboards.charts import UnknownChartError, list_charts, render_chart
+from dashboards.colors import FIXED_COLOURS, country_colours, country_name, flag_emoji
+from dashboards.figures import SOURCE_ANNOTATION
+from dashboards.filters import Filters
+from pipelines import definitions
+
+TIME_COLUMNS = ("period", "date")
+
+
+def plotted_rows(trace, data: pd.DataFrame) -> tuple[list, list, pd.DataFrame]:
+    """The trace's points and the rows of `data` its meta says it plots."""
+    meta = trace.meta
+    rows = data[data[meta["column"]] == meta["key"]]
+    return list(trace.x), list(trace.y), rows
+
+
+def same_values(column: str, plotted: list, expected: pd.Series) -> bool:
+    if column in TIME_COLUMNS:
+        return list(pd.to_datetime(pd.Series(plotted))) == list(pd.to_datetime(expected))
+    return list(plotted) == list(expected)
+
+
+def assert_plots_exactly(result: charts.ChartResult, data: pd.DataFrame) -> None:
+    """Every trace shows exactly its rows of `data`, and every row of `data` is on some trace."""
+    covered = 0
+    for trace in result.figure.data:
+        xs, ys, rows = plotted_rows(trace, data)
+        assert same_values(trace.meta["x"], xs, rows[trace.meta["x"]]), (result.chart_id, trace.name)
+        assert same_values(trace.meta["y"], ys, rows[trace.meta["y"]]), (result.chart_id, trace.name)
+        covered += len(rows)
+    assert covered == len(data), f"{result.chart_id}: {len(data) - covered} rows of its data are not plotted"
+
+
+@pytest.fixture(scope="module")
+def default_results(chart_warehouse) -> dict[str, charts.ChartResult]:
+    return {spec.chart_id: render_chart(spec.chart_id, chart_warehouse, Filters()) for spec in list_charts()}
+
+
+def test_the_documented_chart_ids_exist_and_are_listed_with_descriptions():
+    ids = [spec.chart_id for spec in list_charts()]
+    for required in (
+        "cumulative-by-country",
+        "downloads-by-country",
+        "share-by-country",
+        "top-organisations",
+        "derivatives-by-country",
+        "size-by-country",
+    ):
+        assert required in ids
+    assert len(ids) == len(set(ids))
+    assert all(spec.description for spec in list_charts())
+
+
+def test_every_chart_plots_exactly_its_data_in_long_form(default_results):
+    for chart_id, result in default_results.items():
+        assert not result.data.empty, f"{chart_id} has no data on the demo store"
+        assert result.figure.data, chart_id
+        assert_plots_exactly(result, result.data)
+        spec = charts.get_chart(chart_id)
+        if spec.by_country:
+            assert "country" in result.data.columns, chart_id
+        if "period" in result.data.columns or "date" in result.data.columns:
+            time_column = "period" if "period" in result.data.columns else "date"
+            assert result.data[time_column].notna().all(), chart_id
+
+
+def test_series_are_the_selected_countries_then_the_two_groups(default_results):
+    countries = set(default_results["downloads-by-country"].data["country"])
+    assert {"CN", "US"} <= countries
+    assert countries <= {"CN", "US", "Rest of world", "Unattributed"}
+    names = [trace.name for trace in default_results["downloads-by-country"].figure.data]
+    assert names[:2] == ["China", "United States"]
+
+
+def test_shares_stack_to_one_in_every_period(default_results):
+    share = default_results["share-by-country"].data
+    totals = share.groupby("period")["share"].sum()
+    assert totals.between(0.999, 1.001).all()
+
+
+def test_a_chart_says_what_it_shows_and_where_it_comes_from(default_results):
+    result = default_results["downloads-by-country"]
+    assert definitions.measure("downloads_period").definition in result.subtitle
+    assert definitions.measure("publisher_country").definition in result.subtitle
+    assert "All models" in result.subtitle
+    assert "Hugging Face Hub" in result.source
+    assert "Coverage:" in result.source and "%" in result.source
+    assert "publisher country" in result.source
+    layout = result.figure.layout
+    assert result.title in layout.title.text
+    assert layout.title.subtitle.text.replace("<br>", " ") == result.subtitle
+    source_notes = [note for note in layout.annotations if note.name == SOURCE_ANNOTATION]
+    assert len(source_notes) == 1
+
+
+def test_charts_on_a_synthetic_store_carry_the_warning_in_the_figure(default_results):
+    for result in default_results.values():
+        assert result.synthetic
+        note = next(note for note in result.figure.layout.annotations if note.name == SOURCE_ANNOTATION)
+        assert charts.SYNTHETIC_WARNING in note.text
+
+
+def test_lineage_attribution_and_other_scope_change_the_words_and_the_numbers(
+    chart_warehouse, default_results
+):
+    view = Filters(attribution="lineage", scope="first-party", period="week")
+    result = render_chart("downloads-by-country", chart_warehouse, view)
+    assert definitions.measure("lineage_country").definition in result.subtitle
+    assert "First-party" in result.subtitle
+    assert "lineage country" in result.title and "per week" in result.title
+    assert "lineage country" in result.source
+    assert_plots_exactly(result, result.data)
+    assert not result.data.equals(default_results["downloads-by-country"].data)
+
+
+def test_log_scale_applies_to_the_value_axis(chart_warehouse):
+    result = render_chart("cumulative-by-country", chart_warehouse, Filters(log_scale=True))
+    assert result.figure.layout.yaxis.type == "log"
+    assert "log scale" in result.subtitle
+
+
+def test_date_range_limits_the_plotted_points(chart_warehouse, default_results):
+    all_dates = pd.to_datetime(default_results["cumulative-by-country"].data["date"])
+    start = (all_dates.min() + (all_dates.max() - all_dates.min()) / 2).date()
+    result = render_chart("cumulative-by-country", chart_warehouse, Filters(start=start))
+    assert pd.to_datetime(result.data["date"]).min().date() >= start
+    assert str(start) in result.subtitle
+    assert_plots_exactly(result, result.data)
+
+
+def test_an_unknown_chart_id_names_the_known_ones(chart_warehouse):
+    with pytest.raises(UnknownChartError, match="share-by-country"):
+        render_chart("china-vs-usa", chart_warehouse, Filters())
+
+
+def test_country_colours_are_fixed_for_the_protagonists_and_stable_for_others():
+    assert country_colours(["CN", "US"]) == {"CN": FIXED_COLOURS["CN"], "US": FIXED_COLOURS["US"]}
+    alone = country_colours(["FR"])["FR"]
+    with_others = country_colours(["CN", "US", "FR", "Rest of world"])["FR"]
+    assert alone == with_others
+    many = country_colours(["CN", "US", "FR", "DE", "GB", "JP", "KR", "IL", "Rest of world", "Unattributed"])
+    assert len(set(many.values())) == len(many)
+
+
+def test_the_same_country_has_the_same_colour_in_every_chart(default_results):
+    colours: dict[str, set[str]] = {}
+    for result in default_results.values():
+        for trace in result.figure.data:
+            if trace.meta["column"] != "country":
+                continue
+            colour = trace.marker.color if trace.type == "bar" else trace.line.color
+            colours.setdefault(trace.meta["key"], set()).add(colour)
+    assert colours["CN"] == {FIXED_COLOURS["CN"]}
+    assert colours["US"] == {FIXED_COLOURS["US"]}
+
+
+def test_country_names_and_flags():
+    assert country_name("CN") == "China"
+    assert country_name("Rest of world") == "Rest of world"
+    assert flag_emoji("CN") == "\U0001f1e8\U0001f1f3"
+    assert flag_emoji("Unattributed") == ""
