@@ -1,6 +1,6 @@
 """Reliability: readers querying continuously while snapshots land never see an error or a mix of versions.
 
-A writer thread takes a snapshot per day from the fake Hub, replaces one day with `force=True`, and refreshes
+A writer thread takes five daily snapshots from the fake Hub, replaces a day with `force=True`, and refreshes
 the warehouse after each. Every model's 30-day count is the same number within one snapshot and different
 in each (`value_of[date]`), so any result mixing two versions of a day, or part of a day, shows up as a
 total that is not rows x one of that day's values. Two kinds of reader run the whole time:
@@ -27,7 +27,7 @@ from tests.fakehub import FakeHub, make_models
 from tests.ops_support import take_small_snapshot
 
 FIRST_DAY = dt.date(2026, 7, 1)
-DAYS = 6
+DAYS = 5
 
 
 class Reader(threading.Thread):

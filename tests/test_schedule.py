@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lock import FileLock
+from pipelines.lock import FileLock, holder
 from pipelines.runs import RUN_LOCK_FILE, append_record, read_runs
 from pipelines.schedule import ConfigError, Job, Scheduler, cron_trigger, load_jobs
 from pipelines.status import SCHEDULER_LOCK_FILE
@@ -168,6 +168,7 @@ def test_a_fast_schedule_survives_a_kill_and_a_restart_and_status_tells_it_all(
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
+    wait_for(lambda: holder(store.root / RUN_LOCK_FILE) is None, 10, "the killed snapshot process to be gone")
     taken_before_kill = store.dates()
     [crashed] = [r for r in read_runs(store) if r["outcome"] == "crashed"]
 
@@ -198,9 +199,13 @@ def test_a_fast_schedule_survives_a_kill_and_a_restart_and_status_tells_it_all(
     assert len(dates) >= 4
 
     fake_clock = {"OWT_FAKE_CLOCK": clock["OWT_FAKE_CLOCK"]}
-    status = run_cli("status", "--store", str(store.root), "--json", "--runs", "1000", env=fake_clock)
+    status = run_cli(
+        "status", "--store", str(store.root), "--json", "--runs", "1000", "--max-age", "10d", env=fake_clock
+    )
     facts = json.loads(status.stdout)
-    assert status.returncode == 0 and facts["fresh"], "the latest snapshot is at most a fake day old"
+    assert status.returncode == 0 and facts["fresh"], "fresh: a fake day lasts 3 s"
+    stale = run_cli("status", "--store", str(store.root), "--max-age", "1m", env=fake_clock)
+    assert stale.returncode == 1 and "STALE" in stale.stdout.splitlines()[-1]
     assert facts["snapshots"] == len(dates) and facts["latest"] == dates[-1].isoformat()
     span = [dates[0] + dt.timedelta(days=i) for i in range((dates[-1] - dates[0]).days + 1)]
     assert facts["missing"] == [d.isoformat() for d in span if d not in dates]
