@@ -36,7 +36,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
 
@@ -58,6 +57,16 @@ BATCH_ROWS = 4_000_000
 COMPACT_AFTER_FILES = 24
 
 FACT_COLUMNS = ("key", "date", "cum", "inc", "span", "baseline", "d30", "flag")
+#: Rows per compaction step (bounds memory when merging facts files).
+COMPACT_CHUNK_ROWS = 8_000_000
+_ROW_GROUP_ROWS = 131_072
+_PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 6,
+    "use_dictionary": False,
+    "column_encoding": dict.fromkeys(FACT_COLUMNS, "DELTA_BINARY_PACKED"),
+    "write_statistics": True,
+}
 FLAG_OK, FLAG_CLAMPED, FLAG_MISSING, FLAG_BASELINE, FLAG_NEW = 0, 1, 2, 3, 4
 _FACT_SCHEMA = pa.schema(
     [
@@ -281,7 +290,7 @@ class _Builder:
                 _rebuild_rollups(con, _facts_relation(sorted((staging / "facts").glob("*.parquet"))))
             _compact(con, staging)
             con.execute("CHECKPOINT")
-            models = con.execute("SELECT count(*) FROM models").fetchone()[0]
+            models = con.execute("SELECT count(*) FROM models").fetchall()[0][0]
         finally:
             con.close()
         files = sorted((staging / "facts").glob("*.parquet"))
@@ -484,16 +493,7 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
 def _write_facts(table: pa.Table, target: Path) -> None:
     """Delta-encoded, zstd-compressed, row groups small enough for one model's history to be one read."""
     tmp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(
-        table,
-        tmp,
-        compression="zstd",
-        compression_level=6,
-        use_dictionary=False,
-        column_encoding={c: "DELTA_BINARY_PACKED" for c in FACT_COLUMNS},
-        row_group_size=131_072,
-        write_statistics=True,
-    )
+    pq.write_table(table, tmp, row_group_size=_ROW_GROUP_ROWS, **_PARQUET_OPTIONS)
     tmp.replace(target)
 
 
@@ -552,7 +552,7 @@ def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: P
     con.unregister("dims_frame")
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dims' AND table_schema = 'main'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     changed = False
     if exists:
         dims_cols = ", ".join((*ROLLUP_DIMS, "namespace"))
@@ -560,7 +560,7 @@ def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: P
             con.execute(
                 f"SELECT count(*) FROM (SELECT key, {dims_cols} FROM dims "
                 f"EXCEPT SELECT key, {dims_cols} FROM new_dims)"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
     con.execute(
         f"""
@@ -641,17 +641,30 @@ def _add_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
 
 
 def _compact(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
-    """Merge many small facts files into one model-major file (long runs per model compress best)."""
+    """Merge many small facts files into one model-major file (long runs per model compress best).
+
+    Streams key ranges of about COMPACT_CHUNK_ROWS rows, so memory stays bounded at any store size.
+    """
     files = sorted((staging / "facts").glob("*.parquet"))
     if len(files) <= COMPACT_AFTER_FILES:
         return
-    table = con.sql(f"SELECT * FROM {_facts_relation(files)} ORDER BY key, date").to_arrow_table()
-    first, last = table["date"][0].as_py(), pc.max(table["date"]).as_py()
+    facts = _facts_relation(files)
+    rows, keys, first, last = con.execute(
+        f"SELECT count(*), max(key) + 1, min(date), max(date) FROM {facts}"
+    ).fetchall()[0]
     target = staging / "facts" / f"facts-{first.isoformat()}-{last.isoformat()}-c.parquet"
-    _write_facts(table.cast(_FACT_SCHEMA), target)
+    tmp = target.with_name(f".{target.name}.tmp")
+    step = max(1, keys * COMPACT_CHUNK_ROWS // max(rows, 1))
+    with pq.ParquetWriter(tmp, _FACT_SCHEMA, **_PARQUET_OPTIONS) as writer:
+        for low in range(0, keys, step):
+            chunk = con.sql(
+                f"SELECT {', '.join(FACT_COLUMNS)} FROM {facts} WHERE key >= {low} AND key < {low + step} "
+                "ORDER BY key, date"
+            ).to_arrow_table()
+            writer.write_table(chunk.cast(_FACT_SCHEMA), row_group_size=_ROW_GROUP_ROWS)
+    tmp.replace(target)
     for f in files:
-        if f != target:
-            f.unlink()
+        f.unlink()
 
 
 def _prune(root: Path, keep: str) -> None:

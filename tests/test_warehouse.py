@@ -210,3 +210,22 @@ def test_readers_keep_working_while_versions_are_swapped_and_old_ones_pruned(sto
         == warehouse.version.path.name
     )
     assert sum(daily(warehouse).values()) == 2 + KEEP_VERSIONS
+
+
+def test_many_small_facts_files_are_compacted_into_one_without_changing_results(store, registry, monkeypatch):
+    for n in (1, 2, 3):
+        write_snapshot(
+            store, day(n), [counts("Qwen/Qwen3-8B", 100 * n), counts("meta-llama/Llama-3-8B", 7 * n)]
+        )
+        refresh(store, registry)
+    warehouse = Warehouse(store)
+    before = warehouse.downloads_by_country(Filters(period="day")), warehouse.model_history("Qwen/Qwen3-8B")
+    assert len(warehouse.version.facts_files()) == 3
+    monkeypatch.setattr("pipelines.warehouse.COMPACT_AFTER_FILES", 2)
+    monkeypatch.setattr("pipelines.warehouse.COMPACT_CHUNK_ROWS", 2)  # several streamed chunks
+    write_snapshot(store, day(4), [counts("Qwen/Qwen3-8B", 400), counts("meta-llama/Llama-3-8B", 28)])
+    refresh(store, registry)
+    assert len(warehouse.version.facts_files()) == 1
+    after = warehouse.downloads_by_country(Filters(period="day")), warehouse.model_history("Qwen/Qwen3-8B")
+    pd.testing.assert_frame_equal(before[0], after[0].iloc[: len(before[0])])
+    pd.testing.assert_frame_equal(before[1], after[1].iloc[:3])
