@@ -231,9 +231,10 @@ def _top_organisations(warehouse: Warehouse, filters: Filters) -> Drawn:
     # An unregistered namespace has no organisation name: its bar is labelled with the namespace.
     ranked = ranked.assign(organization=ranked["organization"].fillna(ranked["namespace"]))
     data = _with_group(ranked[["organization", "namespace", "country", "downloads"]], filters)
-    _, colours, names = _series_style(data["group"], filters)
+    order, colours, names = _series_style(data["group"], filters)
     fig = figures.ranked_bars(
         data,
+        order=order,
         label="organization",
         value="downloads",
         group="group",
@@ -259,13 +260,13 @@ def _derivatives_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
     order, colours, names = _by_country(data, filters)
     fig = figures.bars_by_group(
         data,
-        x="period",
-        y="new_derivatives",
+        category="period",
+        value="new_derivatives",
         group="country",
         order=order,
         colours=colours,
         names=names,
-        y_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
+        value_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
         stacked=True,
         log_scale=filters.log_scale,
     )
@@ -288,13 +289,13 @@ def _derivatives_by_relation(warehouse: Warehouse, filters: Filters) -> Drawn:
     )
     fig = figures.bars_by_group(
         data,
-        x="period",
-        y="new_derivatives",
+        category="period",
+        value="new_derivatives",
         group="relation",
         order=order,
         colours=RELATION_COLOURS,
         names={r: r.capitalize() for r in order},
-        y_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
+        value_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
         stacked=True,
         log_scale=filters.log_scale,
     )
@@ -313,13 +314,13 @@ def _size(warehouse: Warehouse, filters: Filters) -> Drawn:
     order, colours, names = _by_country(data, filters)
     fig = figures.bars_by_group(
         data,
-        x="size_class",
-        y="downloads",
+        category="size_class",
+        value="downloads",
         group="country",
         order=order,
         colours=colours,
         names=names,
-        y_title="Downloads in the selected dates",
+        value_title="Downloads in the selected dates",
         category_order=[*SIZE_CLASSES, UNKNOWN_CATEGORY],
         log_scale=filters.log_scale,
     )
@@ -333,17 +334,18 @@ def _category_by_country(warehouse_method: str, category: str, axis_title: str):
         ranking = data.groupby(category, sort=False)["downloads"].sum().sort_values(ascending=False)
         fig = figures.bars_by_group(
             data,
-            x=category,
-            y="downloads",
+            category=category,
+            value="downloads",
             group="country",
             order=order,
             colours=colours,
             names=names,
-            y_title="Downloads in the selected dates",
+            value_title="Downloads in the selected dates",
             category_order=list(ranking.index),
+            horizontal=True,
             log_scale=filters.log_scale,
         )
-        fig.update_xaxes(title_text=axis_title)
+        fig.update_yaxes(title_text=axis_title)
         return data, fig
 
     return draw
@@ -375,9 +377,10 @@ _chart(
 def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
     ranked = warehouse.top_base_models(filters, n=TOP_N)
     data = _with_group(ranked[["base_model", "country", "derivatives"]], filters)
-    _, colours, names = _series_style(data["group"], filters)
+    order, colours, names = _series_style(data["group"], filters)
     fig = figures.ranked_bars(
         data,
+        order=order,
         label="base_model",
         value="derivatives",
         group="group",

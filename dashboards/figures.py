@@ -9,7 +9,7 @@ else, so the figure and its CSV cannot disagree.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,6 +25,8 @@ _TEXT_CHARS_PER_LINE = 150
 _TEXT_LINES_PER_PAGE = 30
 _LINE_HEIGHT_PX = 17
 _LEFT_MARGIN_PX = 70
+_MAX_LABEL_MARGIN_PX = 460
+_LABEL_CHAR_PX = 6.5
 _TEXT_COLOUR = "#333333"
 #: `name` of the source-line annotation, for screens that show the source as text instead.
 SOURCE_ANNOTATION = "chart-source"
@@ -110,38 +112,62 @@ def stacked_share(
 def bars_by_group(
     data: pd.DataFrame,
     *,
-    x: str,
-    y: str,
+    category: str,
+    value: str,
     group: str,
     order: Sequence[str],
     colours: Mapping[str, str],
     names: Mapping[str, str],
-    y_title: str,
+    value_title: str,
     category_order: Sequence[str] | None = None,
     stacked: bool = False,
+    horizontal: bool = False,
     log_scale: bool = False,
 ) -> go.Figure:
-    """Bars per x value, one colour per group (grouped side by side, or stacked)."""
+    """Bars per category (a period, a size class, a task), one colour per group, side by side or stacked.
+
+    Horizontal bars suit long category names (tasks, libraries): they read without rotation, first on top.
+    """
     fig = go.Figure()
-    for key in order:
+    # Horizontal groups draw the first trace at the bottom: add traces in reverse, reverse the legend.
+    for key in reversed(order) if horizontal else order:
         rows = data[data[group] == key]
         if rows.empty:
             continue
+        name = names.get(key, key)
+        if horizontal:
+            axes = {"x": rows[value], "y": rows[category], "orientation": "h"}
+            meta = _series_meta(group, key, value, category)
+            hover = f"%{{y}}<br>{name}: %{{x:,.0f}}<extra></extra>"
+        else:
+            axes = {"x": rows[category], "y": rows[value]}
+            meta = _series_meta(group, key, category, value)
+            hover = f"%{{x}}<br>{name}: %{{y:,.0f}}<extra></extra>"
         fig.add_trace(
-            go.Bar(
-                x=rows[x],
-                y=rows[y],
-                name=names.get(key, key),
-                meta=_series_meta(group, key, x, y),
-                marker_color=colours.get(key),
-                hovertemplate=f"%{{x}}<br>{names.get(key, key)}: %{{y:,.0f}}<extra></extra>",
-            )
+            go.Bar(**axes, name=name, meta=meta, marker_color=colours.get(key), hovertemplate=hover)
         )
-    fig.update_layout(barmode="stack" if stacked else "group")
-    fig.update_yaxes(title_text=y_title, type="log" if log_scale else "linear")
+    fig.update_layout(
+        barmode="stack" if stacked else "group", legend_traceorder="reversed" if horizontal else "normal"
+    )
+    value_axis = {"title_text": value_title, "type": "log" if log_scale else "linear"}
+    category_axis: dict[str, object] = {"automargin": True}
     if category_order is not None:
-        fig.update_xaxes(categoryorder="array", categoryarray=list(category_order))
+        ordered = list(category_order)
+        category_axis.update(categoryorder="array", categoryarray=ordered[::-1] if horizontal else ordered)
+    if horizontal:
+        fig.update_layout(margin={"l": _label_margin(data[category])})
+        fig.update_xaxes(**value_axis)
+        fig.update_yaxes(**category_axis)
+    else:
+        fig.update_yaxes(**value_axis)
+        fig.update_xaxes(**category_axis)
     return fig
+
+
+def _label_margin(labels: Iterable[object]) -> int:
+    """Left margin (px) that fits the longest category label, so the frame can align the source under it."""
+    longest = max((len(str(label)) for label in labels), default=0)
+    return int(min(_MAX_LABEL_MARGIN_PX, max(_LEFT_MARGIN_PX, 20 + _LABEL_CHAR_PX * longest)))
 
 
 def ranked_bars(
@@ -150,6 +176,7 @@ def ranked_bars(
     label: str,
     value: str,
     group: str,
+    order: Sequence[str],
     colours: Mapping[str, str],
     names: Mapping[str, str],
     x_title: str,
@@ -160,8 +187,10 @@ def ranked_bars(
     The rows keep their order in `data` (the query's ranking); the y axis is told that order explicitly.
     """
     fig = go.Figure()
-    for key in dict.fromkeys(data[group]):
+    for key in order:
         rows = data[data[group] == key]
+        if rows.empty:
+            continue
         fig.add_trace(
             go.Bar(
                 x=rows[value],
@@ -173,6 +202,8 @@ def ranked_bars(
                 hovertemplate=f"%{{y}} ({names.get(key, key)}): %{{x:,.0f}}<extra></extra>",
             )
         )
+    # One bar per category, so stacking never stacks; plotly would reverse a stacked legend, keep it in order.
+    fig.update_layout(barmode="stack", legend_traceorder="normal", margin={"l": _label_margin(data[label])})
     fig.update_yaxes(categoryorder="array", categoryarray=list(data[label])[::-1], automargin=True)
     fig.update_xaxes(title_text=x_title, type="log" if log_scale else "linear")
     return fig
@@ -187,6 +218,7 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
     source_lines = _wrap(source, _SOURCE_CHARS_PER_LINE)
     if warning:
         source_lines = [f"<b style='color:#B00020'>{warning}</b>", *source_lines]
+    left = fig.layout.margin.l or _LEFT_MARGIN_PX  # builders with long category labels set a wider one
     top = 60 + _LINE_HEIGHT_PX * len(subtitle_lines)
     bottom = 70 + _LINE_HEIGHT_PX * len(source_lines)
     fig.update_layout(
@@ -202,7 +234,7 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
             "font": {"size": 20},
             "subtitle": {"text": "<br>".join(subtitle_lines), "font": {"size": 13, "color": _MUTED_COLOUR}},
         },
-        margin={"t": top + 20, "b": bottom, "l": _LEFT_MARGIN_PX, "r": 30},
+        margin={"t": top + 20, "b": bottom, "l": left, "r": 30},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
         hovermode="closest",
     )
@@ -213,7 +245,7 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
         yref="paper",
         x=0,
         y=0,
-        xshift=-(_LEFT_MARGIN_PX - 12),
+        xshift=-(left - 12),
         yshift=-(bottom - 8),
         xanchor="left",
         yanchor="bottom",
