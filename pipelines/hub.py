@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
@@ -178,19 +179,29 @@ class HubClient:
         more), so the Hub's time to build a page and ours to store the previous one overlap.
         """
         url = resume_url or f"{self.endpoint}/api/models"
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-prefetch") as prefetch:
-            pending: Future[httpx2.Response] | None = prefetch.submit(
-                self._get, url, None if resume_url else params
+        pending: Future[httpx2.Response] | None = self._prefetch(url, None if resume_url else params)
+        while pending is not None:
+            response = pending.result()
+            self.stats.pages += 1
+            items = self._decode_page(response)
+            next_url = self._next_url(response) if more is None or more(items) else None
+            pending = self._prefetch(next_url, None) if next_url else None
+            yield Page(
+                url=str(response.url), models=self._parse_items(items, response, parse), next_url=next_url
             )
-            while pending is not None:
-                response = pending.result()
-                self.stats.pages += 1
-                items = self._decode_page(response)
-                next_url = self._next_url(response) if more is None or more(items) else None
-                pending = prefetch.submit(self._get, next_url, None) if next_url else None
-                yield Page(
-                    url=str(response.url), models=self._parse_items(items, response, parse), next_url=next_url
-                )
+
+    def _prefetch(self, url: str, params: dict[str, Any] | None) -> Future[httpx2.Response]:
+        """GET `url` in a daemon thread: a run stopped by SIGTERM exits at once instead of waiting for it."""
+        future: Future[httpx2.Response] = Future()
+
+        def fetch() -> None:
+            try:
+                future.set_result(self._get(url, params))
+            except BaseException as error:
+                future.set_exception(error)
+
+        threading.Thread(target=fetch, name="hub-prefetch", daemon=True).start()
+        return future
 
     def _next_url(self, response: httpx2.Response) -> str | None:
         link = response.links.get("next", {}).get("url")

@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,10 +23,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.runs import read_runs
 from pipelines.store import Store
 from pipelines.verify import verify_store
-from tests.fakehub import FakeHub, make_models
-from tests.ops_support import SnapshotProcesses, kill_until_done, snapshot_frame, take_small_snapshot
+from tests.fakehub import FakeHub, Fault, make_models
+from tests.ops_support import (
+    PROJECT_ROOT,
+    SnapshotProcesses,
+    kill_until_done,
+    pages_checkpointed,
+    run_cli,
+    snapshot_frame,
+    take_small_snapshot,
+)
 
 SEED = 20261128
 KILL_POINTS = 24
@@ -140,3 +152,45 @@ def test_a_run_that_died_right_after_publishing_leaves_no_staging_behind(
 
     assert again.path is None, "the date is taken: nothing is fetched again"
     assert not store.staging_dir(FIRST_DAY).exists()
+
+
+def test_sigterm_mid_run_stops_cleanly_with_the_checkpoint_kept_and_a_rerun_completes(
+    tmp_path: Path, fake_hub: FakeHub, hf_env: dict[str, str]
+) -> None:
+    fake_hub.load(make_models(200, seed=3))
+    fake_hub.max_page_size = 20
+    reference = Store(tmp_path / "reference")
+    assert (
+        run_cli("snapshot", "--store", str(reference.root), "--date", FIRST_DAY.isoformat()).returncode == 0
+    )
+    fake_hub.inject("list", Fault.stall(30), page=2, author="Qwen")  # holds the run mid-crawl
+    store = Store(tmp_path / "store")
+    served = len(fake_hub.requests)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "snapshot",
+            "--store",
+            str(store.root),
+            "--date",
+            FIRST_DAY.isoformat(),
+        ],
+        cwd=PROJECT_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while not any(r.param("author") == "Qwen" and r.fault for r in fake_hub.requests[served:]):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.01)
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 143
+    assert "checkpoint is kept" in process.stderr.read() if process.stderr else False
+    [stopped] = read_runs(store)
+    assert stopped["outcome"] == "interrupted" and "SIGTERM" in stopped["error"]
+    assert store.dates() == [] and pages_checkpointed(store, FIRST_DAY) > 0
+    assert run_cli("snapshot", "--store", str(store.root), "--date", FIRST_DAY.isoformat()).returncode == 0
+    pd.testing.assert_frame_equal(snapshot_frame(store, FIRST_DAY), snapshot_frame(reference, FIRST_DAY))
