@@ -10,6 +10,7 @@ numbers from different machines can be compared.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -45,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         default="share-by-country",
         help="chart for the single-export steps (default share-by-country)",
     )
+    parser.add_argument(
+        "--no-refresh",
+        action="store_true",
+        help="use the store's current warehouse as it is (never write into a store you do not own)",
+    )
     args = parser.parse_args(argv)
 
     store = resolve_store(args.store)
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no snapshots in {store.root}")
     filters = Filters()
     began = time.perf_counter()
-    warehouse = open_warehouse(store)
+    warehouse = open_warehouse(store, refresh_if_stale=not args.no_refresh)
     open_seconds = time.perf_counter() - began
     source = source_info(warehouse, filters)
     result = render_chart(args.chart, warehouse, filters, source=source)
@@ -62,10 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     cold = time.perf_counter() - began
 
     rows: list[tuple[str, float, float]] = []
-    baseline, _ = _median_seconds(
-        lambda: render_chart(args.chart, warehouse, filters, source=source), args.runs
-    )
-    rows.append(("render (query + figure)", baseline, 0.0))
+    render = _median_seconds(lambda: render_chart(args.chart, warehouse, filters, source=source), args.runs)
+    baseline = render[0]
+    rows.append(("render (query + figure)", *render))
     for fmt in ("png", "svg", "pdf"):
         rows.append((fmt, *_median_seconds(lambda fmt=fmt: export_chart(result, fmt), args.runs)))
 
@@ -78,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in ("pdf", "html"):
         rows.append((f"report-{fmt}", *_median_seconds(lambda fmt=fmt: full_report(fmt), report_runs)))
 
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"store {store.root}: {len(store.dates())} snapshots; warehouse opened in {open_seconds:.2f} s")
+    print(f"machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min)")
     print(f"first export (browser start): {cold:.2f} s; {len(chart_ids())} charts in a full report")
     print(f"{'step':<26}{'median s':>10}{'max s':>9}{'x render':>10}{'target s':>10}  ok")
     for name, median, worst in rows:
