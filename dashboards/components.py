@@ -215,12 +215,13 @@ def framed_result(
     """A detail chart framed like every registered chart: definitions from `pipelines.definitions`, the
     store's source line, the synthetic warning when it applies."""
     source = source_info(app_state().warehouse, Filters())
+    source_line = source.line("publisher")
     subtitle = " ".join([*(definitions.measure(m).definition for m in measures), scope])
     figures.frame(
         figure,
         title=title,
         subtitle=subtitle,
-        source=source.text,
+        source=source_line,
         warning=SYNTHETIC_WARNING if source.synthetic else None,
     )
     return ChartResult(
@@ -229,7 +230,7 @@ def framed_result(
         data=data.reset_index(drop=True),
         title=title,
         subtitle=subtitle,
-        source=source.text,
+        source=source_line,
         synthetic=source.synthetic,
         measure_ids=measures,
     )

@@ -65,13 +65,13 @@ def organisation_derivatives(warehouse, filters: Filters, namespace: str) -> Cha
     order = country_order(sorted(set(data["country"])))
     figure = figures.bars_by_group(
         data[["relation", "country", "models"]],
-        x="relation",
-        y="models",
+        category="relation",
+        value="models",
         group="country",
         order=order,
         colours=country_colours(order),
         names={code: country_name(code) for code in order},
-        y_title="Derivative models",
+        value_title="Derivative models",
         stacked=True,
         log_scale=filters.log_scale,
     )

@@ -73,6 +73,14 @@ def test_chart_downloads_are_valid_files_of_the_view(app_page: Page) -> None:
         covered += len(mine)
     assert covered == len(rows), "every CSV row is a plotted point"
 
+    card = chart(app_page, CHART)
+    card.get_by_text("Table", exact=True).click()
+    expect(card.locator(".js-plotly-plot")).to_be_hidden()
+    expect(card.locator(".ag-row").first).to_be_visible()
+    expect(card.locator(".ag-paging-row-summary-panel")).to_contain_text(f"of {len(rows)}")
+    card.get_by_text("Chart", exact=True).click()
+    expect(card.locator(".js-plotly-plot")).to_be_visible()
+
 
 def test_report_builder_downloads_a_pdf_and_a_self_contained_html(app_page: Page) -> None:
     app_page.goto("/report?period=week")
