@@ -91,6 +91,8 @@ class ChartSpec:
     measures: tuple[str, ...]
     country_rule: CountryRule
     draw: Callable[[Warehouse, Filters], Drawn]
+    #: Periods are sums of downloads between snapshots, so a period the snapshots only partly cover is low.
+    snapshot_periods: bool = False
 
     @property
     def by_country(self) -> bool:
@@ -111,9 +113,11 @@ def _chart(
     measures: tuple[str, ...],
     *,
     country_rule: CountryRule = "view",
+    snapshot_periods: bool = False,
 ):
     def register(draw: Callable[[Warehouse, Filters], Drawn]) -> Callable[[Warehouse, Filters], Drawn]:
-        _REGISTRY[chart_id] = ChartSpec(chart_id, title, description, measures, country_rule, draw)
+        spec = ChartSpec(chart_id, title, description, measures, country_rule, draw, snapshot_periods)
+        _REGISTRY[chart_id] = spec
         return draw
 
     return register
@@ -186,6 +190,7 @@ def _cumulative(warehouse: Warehouse, filters: Filters) -> Drawn:
     "Downloads per {period} by {country_rule}",
     "Downloads in each period (day/week/month), one line per country group.",
     ("downloads_period",),
+    snapshot_periods=True,
 )
 def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.downloads_by_country(filters)[["period", "country", "downloads"]]
@@ -209,6 +214,7 @@ def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
     "Share of downloads per {period} by {country_rule}",
     "Each country group's share of all downloads in each period (100% stacked).",
     ("share",),
+    snapshot_periods=True,
 )
 def _share(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.share_by_country(filters)[["period", "country", "share"]]
@@ -399,6 +405,7 @@ def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
     "shares in each period.",
     ("hhi", "gini"),
     country_rule=None,
+    snapshot_periods=True,
 )
 def _concentration(warehouse: Warehouse, filters: Filters) -> Drawn:
     wide = warehouse.concentration(filters)
@@ -497,9 +504,12 @@ class SourceInfo:
     kinds: str
     coverage: dict[str, float]
     synthetic: bool
+    first: dt.date | None = None
+    last: dt.date | None = None
 
     def line(self, attribution: str | None) -> str:
-        parts = [f"Source: Hugging Face Hub model metadata, {self.span} ({self.kinds})."]
+        kinds = f" ({self.kinds})" if self.kinds else ""
+        parts = [f"Source: Hugging Face Hub model metadata, {self.span}{kinds}."]
         if attribution:
             parts.append(f"Attribution: {_RULE_TEXT[attribution]}.")
             parts.append(
@@ -519,13 +529,42 @@ def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
         span = f"{len(used)} snapshots from {used_dates.min()} to {used_dates.max()}"
     else:
         span = "no snapshots in the selected dates"
-    kinds = (
-        ", ".join(_SOURCE_KIND_TEXT.get(kind, kind) for kind in dict.fromkeys(used["source_kind"])) or "none"
-    )
+    kinds = ", ".join(_SOURCE_KIND_TEXT.get(kind, kind) for kind in dict.fromkeys(used["source_kind"]))
     coverage = {
         rule: warehouse.coverage(replace(filters, attribution=rule)) for rule in ("publisher", "lineage")
     }
-    return SourceInfo(span=span, kinds=kinds, coverage=coverage, synthetic=bool(used["synthetic"].any()))
+    return SourceInfo(
+        span=span,
+        kinds=kinds,
+        coverage=coverage,
+        synthetic=bool(used["synthetic"].any()),
+        first=used_dates.min() if len(used) else None,
+        last=used_dates.max() if len(used) else None,
+    )
+
+
+def _period_end(start: dt.date, period: str) -> dt.date:
+    if period == "day":
+        return start
+    if period == "week":
+        return start + dt.timedelta(days=6)
+    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) -> str:
+    """A sentence naming the first/last period when the snapshots cover it only in part (its total is low
+    for that reason, not because downloads fell); empty when every shown period is complete."""
+    if periods.empty or source.first is None or source.last is None:
+        return ""
+    shown = pd.to_datetime(periods).dt.date
+    first, last = shown.min(), shown.max()
+    notes = []
+    if first < source.first:
+        notes.append(f"the first {period} (from {first}) starts before the first snapshot ({source.first})")
+    if _period_end(last, period) > source.last:
+        notes.append(f"the last {period} (from {last}) ends after the latest snapshot ({source.last})")
+    return f"Incomplete: {'; '.join(notes)}." if notes else ""
 
 
 def render_chart(
@@ -535,9 +574,15 @@ def render_chart(
     spec = get_chart(chart_id)
     data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)
+    if data.empty:
+        figures.mark_empty(fig)
     source = source or source_info(warehouse, filters)
     source_line = source.line(spec.attribution(filters))
     title, subtitle = _title(spec, filters), _subtitle(spec, filters)
+    if spec.snapshot_periods:
+        subtitle = " ".join(
+            filter(None, (subtitle, partial_periods_note(data["period"], filters.period, source)))
+        )
     figures.frame(
         fig,
         title=title,

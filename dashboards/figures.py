@@ -39,6 +39,11 @@ def _series_meta(column: str, key: object, x: str, y: str) -> dict[str, object]:
     return {"column": column, "key": key, "x": x, "y": y}
 
 
+def _value_scale(log_scale: bool) -> dict[str, str]:
+    """Axis type; on a log axis label only 1, 2 and 5 of each decade (all nine digits crowd the axis)."""
+    return {"type": "log", "dtick": "D2"} if log_scale else {"type": "linear"}
+
+
 def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width=width, break_long_words=False) or [""]
 
@@ -72,7 +77,7 @@ def line_by_group(
                 hovertemplate=f"%{{x}}<br>{names.get(key, key)}: %{{y:,.0f}}<extra></extra>",
             )
         )
-    fig.update_yaxes(title_text=y_title, type="log" if log_scale else "linear")
+    fig.update_yaxes(title_text=y_title, **_value_scale(log_scale))
     return fig
 
 
@@ -149,7 +154,7 @@ def bars_by_group(
     fig.update_layout(
         barmode="stack" if stacked else "group", legend_traceorder="reversed" if horizontal else "normal"
     )
-    value_axis = {"title_text": value_title, "type": "log" if log_scale else "linear"}
+    value_axis = {"title_text": value_title, **_value_scale(log_scale)}
     category_axis: dict[str, object] = {"automargin": True}
     if category_order is not None:
         ordered = list(category_order)
@@ -205,7 +210,7 @@ def ranked_bars(
     # One bar per category, so stacking never stacks; plotly would reverse a stacked legend, keep it in order.
     fig.update_layout(barmode="stack", legend_traceorder="normal", margin={"l": _label_margin(data[label])})
     fig.update_yaxes(categoryorder="array", categoryarray=list(data[label])[::-1], automargin=True)
-    fig.update_xaxes(title_text=x_title, type="log" if log_scale else "linear")
+    fig.update_xaxes(title_text=x_title, **_value_scale(log_scale))
     return fig
 
 
@@ -252,6 +257,22 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
         align="left",
         showarrow=False,
         font={"size": 11, "color": _MUTED_COLOUR},
+    )
+    return fig
+
+
+def mark_empty(fig: go.Figure) -> go.Figure:
+    """Say so when a view has no data, instead of showing empty axes that look like a failure."""
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(
+        text="No data in this view: widen the dates or remove a filter.",
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font={"size": 16, "color": _MUTED_COLOUR},
     )
     return fig
 

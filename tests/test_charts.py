@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -168,3 +170,22 @@ def test_country_names_and_flags():
     assert country_name("Rest of world") == "Rest of world"
     assert flag_emoji("CN") == "\U0001f1e8\U0001f1f3"
     assert flag_emoji("Unattributed") == ""
+
+
+def test_periods_the_snapshots_only_partly_cover_are_named_in_the_subtitle(chart_warehouse):
+    weekly = render_chart("downloads-by-country", chart_warehouse, Filters(period="week"))
+    last_week = pd.to_datetime(weekly.data["period"]).max().date()
+    assert f"the last week (from {last_week}) ends after the latest snapshot (2025-09-30)" in weekly.subtitle
+    august = render_chart(
+        "downloads-by-country",
+        chart_warehouse,
+        Filters(start=dt.date(2025, 8, 1), end=dt.date(2025, 8, 31)),
+    )
+    assert "Incomplete" not in august.subtitle
+
+
+def test_a_view_without_data_says_so_instead_of_drawing_empty_axes(chart_warehouse):
+    result = render_chart("downloads-by-country", chart_warehouse, Filters(start=dt.date(2030, 1, 1)))
+    assert result.data.empty and not result.figure.data
+    assert any("No data in this view" in (note.text or "") for note in result.figure.layout.annotations)
+    assert "no snapshots in the selected dates" in result.source
