@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from dashboards.export import CHART_FORMATS, REPORT_FORMATS
 from dashboards.filters import ATTRIBUTIONS, PARAM_NAMES, PERIODS, SCOPES, SIZE_CLASSES, Filters, parse_params
 
 #: Filters field (also the argparse dest) -> command-line option, for the options that are filter values.
@@ -37,8 +38,6 @@ _FILTER_FIELDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dashboards.export import CHART_FORMATS
-
     parser = argparse.ArgumentParser(
         prog="python -m dashboards", description="Open Weights Tracker dashboards."
     )
@@ -128,6 +127,9 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if missing:
         parser.error(f"missing {', '.join('--' + option for option in missing)} (or use --list)")
     chosen = _chosen_charts(parser, args.chart)
+    one_file_each = len(chosen) > 1 and args.format not in REPORT_FORMATS
+    if one_file_each and args.out.suffix.lower() == f".{args.format}":
+        parser.error(f"--out {args.out}: several {args.format} charts need a directory, e.g. --out charts/")
     filters, notes = filters_from_args(args)
     if notes:
         parser.error("; ".join(notes))
@@ -146,8 +148,8 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         )
         return 1
     started = time.monotonic()
-    report = len(chosen) > 1 and args.format in ("pdf", "html")
-    target_dir = args.out if (args.out.is_dir() or (len(chosen) > 1 and not report)) else None
+    report = len(chosen) > 1 and not one_file_each
+    target_dir = args.out if (args.out.is_dir() or one_file_each) else None
     warehouse = open_warehouse(store)
     source = source_info(warehouse, filters)
     results = []

@@ -79,6 +79,7 @@ def test_a_pdf_report_of_chosen_charts(chart_store: Path, tmp_path: Path):
         (["--chart", "all", "--format", "pdf", "--out", "x", "--period", "year"], "one of day, week, month"),
         (["--chart", "all", "--format", "pdf", "--out", "x", "--countries", "China"], "ISO 3166-1"),
         (["--chart", "all", "--format", "pdf"], "missing --out"),
+        (["--chart", "all", "--format", "png", "--out", "x.png"], "several png charts need a directory"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(args, message, tmp_path: Path, capsys):
