@@ -25,13 +25,18 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx2
+import pyarrow as pa
 from huggingface_hub import ModelInfo, constants, set_client_factory
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, parse_ratelimit_headers
 from huggingface_hub.utils._http import default_client_factory  # the library's documented timeout recipe
+
+from pipelines.schema import SNAPSHOT_SCHEMA
+
+_TIMESTAMP = SNAPSHOT_SCHEMA.field("created_at").type
 
 #: What a snapshot row needs, as `expand=` keys (the listing rejects baseModels: parents come from tags).
 SNAPSHOT_EXPAND = (
@@ -87,11 +92,12 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
-    """One listing page: the models that parsed (converted), and where the next page is (None: last)."""
+class Page:
+    """One listing page: its items as the Hub sent them (parse with `HubClient.parse_items`), and where
+    the next page is (None: last)."""
 
     url: str
-    models: list[T]
+    items: list[Any]
     next_url: str | None
 
 
@@ -165,15 +171,13 @@ class HubClient:
         self,
         params: dict[str, Any],
         resume_url: str | None = None,
-        parse: Callable[[dict[str, Any]], T] = parse_model_info,  # type: ignore[assignment]  # default: T=ModelInfo
         more: Callable[[list[Any]], bool] | None = None,
-    ) -> Iterator[Page[T]]:
+    ) -> Iterator[Page]:
         """The listing `params` page by page, starting at `resume_url` (a checkpointed next URL) if given.
 
         The Hub's next link already carries the whole query and the cursor, so a resumed crawl sends
-        exactly what an uninterrupted one would. `parse` turns each item into what the caller keeps
-        (default: the library's ModelInfo; the snapshot uses `snapshot_row`); an item it rejects is skipped.
-        `more(raw_items)` False makes this page the last (its `next_url` is None).
+        exactly what an uninterrupted one would. `more(items)` False makes this page the last (its
+        `next_url` is None).
 
         The next page is requested while the caller works on this one (one request in flight, never
         more), so the Hub's time to build a page and ours to store the previous one overlap.
@@ -186,9 +190,8 @@ class HubClient:
             items = self._decode_page(response)
             next_url = self._next_url(response) if more is None or more(items) else None
             pending = self._prefetch(next_url, None) if next_url else None
-            yield Page(
-                url=str(response.url), models=self._parse_items(items, response, parse), next_url=next_url
-            )
+            self.stats.items += len(items)
+            yield Page(url=str(response.url), items=items, next_url=next_url)
 
     def _prefetch(self, url: str, params: dict[str, Any] | None) -> Future[httpx2.Response]:
         """GET `url` in a daemon thread: a run stopped by SIGTERM exits at once instead of waiting for it."""
@@ -228,16 +231,17 @@ class HubClient:
             raise HubPageError(f"the Hub answered {response.url} with a {type(payload).__name__}, not a list")
         return payload
 
-    def _parse_items(
-        self, payload: list[Any], response: httpx2.Response, parse: Callable[[dict[str, Any]], T]
+    def parse_items(
+        self,
+        page: Page,
+        parse: Callable[[dict[str, Any]], T] = parse_model_info,  # type: ignore[assignment]
     ) -> list[T]:
+        """`parse` of each item of the page (default: the library's ModelInfo); unparseable ones skipped."""
         models = []
-        page_url = str(response.url)
-        for position, item in enumerate(payload):
-            model = self.parse_item(item, page_url, position, parse)
+        for position, item in enumerate(page.items):
+            model = self.parse_item(item, page.url, position, parse)
             if model is not None:
                 models.append(model)
-        self.stats.items += len(payload)
         return models
 
     def parse_item(
@@ -357,3 +361,59 @@ def snapshot_row(item: dict[str, Any]) -> dict[str, Any]:
         "base_relation": relation,
         "hub_id": _text(item, "_id"),
     }
+
+
+def _require(values: list[Any], kind: type, key: str) -> list[Any]:
+    if not all(value is None or type(value) is kind for value in values):
+        raise TypeError(f"a {key} on this page is not a {kind.__name__}")
+    return values
+
+
+def _hub_dates(items: list[dict[str, Any]], key: str) -> pa.Array:
+    values = _require([item.get(key) for item in items], str, key)
+    if not all(value.endswith("Z") for value in values if value is not None):
+        raise ValueError(f"a {key} on this page is not a Hub date")
+    return pa.array(values, pa.string()).cast(_TIMESTAMP)  # ISO 8601 with milliseconds; anything else raises
+
+
+def snapshot_table(items: list[Any]) -> pa.Table:
+    """A whole page as SNAPSHOT_SCHEMA rows at once: `snapshot_row`'s vectorised twin, several times faster.
+
+    Every check is at least as strict as `snapshot_row`'s, so a page it accepts gives exactly the rows
+    `snapshot_row` would (tests/test_hub_client.py compares them); on anything unusual it raises, and the
+    caller falls back to `snapshot_row` item by item, which skips and reports the bad ones.
+    """
+    if not all(type(item) is dict for item in items):
+        raise TypeError("an item on this page is not an object")
+    ids = _require([item["id"] for item in items], str, "id")
+    if not all(ids):
+        raise TypeError("an id on this page is empty")
+    authors = _require([item.get("author") for item in items], str, "author")
+    safetensors = [item.get("safetensors") for item in items]
+    if not all(s is None or (type(s) is dict and "parameters" in s and "total" in s) for s in safetensors):
+        raise TypeError("a safetensors on this page lacks parameters or total")
+    tags = [item.get("tags") for item in items]
+    if not all(t is None or (type(t) is list and all(type(tag) is str for tag in t)) for t in tags):
+        raise TypeError("tags on this page are not lists of strings")
+    lineage = [base_model_relations(t) for t in tags]
+    columns = {
+        "model_id": ids,
+        "author": [author or model_id.split("/")[0] for author, model_id in zip(authors, ids, strict=True)],
+        "downloads_30d": _require([item.get("downloads") for item in items], int, "downloads"),
+        "downloads_all_time": _require(
+            [item.get("downloadsAllTime") for item in items], int, "downloadsAllTime"
+        ),
+        "likes": _require([item.get("likes") for item in items], int, "likes"),
+        "created_at": _hub_dates(items, "createdAt"),
+        "last_modified": _hub_dates(items, "lastModified"),
+        "pipeline_tag": _require([item.get("pipeline_tag") for item in items], str, "pipeline_tag"),
+        "library_name": _require([item.get("library_name") for item in items], str, "library_name"),
+        "params_total": _require([s["total"] if s is not None else None for s in safetensors], int, "total"),
+        "gated": [None if g is None else str(g).lower() for g in (item.get("gated") for item in items)],
+        "tags": tags,
+        "base_models": [parents for parents, _ in lineage],
+        "base_relation": [relation for _, relation in lineage],
+        "hub_id": _require([item.get("_id") for item in items], str, "_id"),
+    }
+    arrays = [pa.array(columns[f.name], f.type) for f in SNAPSHOT_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=SNAPSHOT_SCHEMA)

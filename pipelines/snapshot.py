@@ -34,11 +34,12 @@ import filelock
 import httpx2
 import huggingface_hub
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from huggingface_hub.errors import HfHubHTTPError
 from tqdm import tqdm
 
-from pipelines.hub import HubClient, HubPageError, HubStats, list_params, snapshot_row
+from pipelines.hub import HubClient, HubPageError, HubStats, Page, list_params, snapshot_row, snapshot_table
 from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
 from pipelines.runs import Interrupted, record_run
@@ -218,29 +219,38 @@ class _Run:
         while not ckpt.finalizing and ckpt.phase < len(self.phases):
             phase = self.phases[ckpt.phase]
             more = None if phase.min_downloads is None else partial(_all_above, floor=phase.min_downloads)
-            for page in self.client.pages(phase.params, ckpt.next_url, parse=snapshot_row, more=more):
-                rows = page.models
+            for page in self.client.pages(phase.params, ckpt.next_url, more=more):
+                table = self._page_table(page)
                 if phase.min_downloads is not None:  # sorted by downloads: drop the tail below the floor
-                    rows = [r for r in rows if (r["downloads_30d"] or 0) >= phase.min_downloads]
+                    table = table.filter(
+                        pc.greater_equal(pc.fill_null(table["downloads_30d"], 0), phase.min_downloads)
+                    )
+                rows = table.num_rows
                 if rows:
-                    self._write_part(ckpt.parts, rows, ckpt.rows)
+                    self._write_part(ckpt.parts, table, ckpt.rows)
                     ckpt.parts += 1
-                    ckpt.rows += len(rows)
-                    ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + len(rows)
+                    ckpt.rows += rows
+                    ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + rows
                 if page.next_url is None:
                     ckpt.phase, ckpt.next_url = ckpt.phase + 1, None
                 else:
                     ckpt.next_url = page.next_url
                 if rows or time.monotonic() - self._saved_at >= _SAVE_EMPTY_EVERY:
                     self._save()  # pages without rows (empty namespaces) are cheap to fetch again
-                on_page(len(rows))
+                on_page(rows)
         ckpt.finalizing = True
         self._save()
 
-    def _write_part(self, number: int, rows: list[dict[str, Any]], first_seq: int) -> None:
-        for offset, row in enumerate(rows):
-            row[_SEQ] = first_seq + offset
-        table = pa.Table.from_pylist(rows, schema=_RAW_SCHEMA)
+    def _page_table(self, page: Page) -> pa.Table:
+        """The page's rows: all at once when the page is clean, else item by item, skipping bad items."""
+        try:
+            return snapshot_table(page.items)
+        except Exception:  # something odd on this page: the per-item path finds, skips and reports it
+            return pa.Table.from_pylist(self.client.parse_items(page, snapshot_row), schema=SNAPSHOT_SCHEMA)
+
+    def _write_part(self, number: int, table: pa.Table, first_seq: int) -> None:
+        seq = pa.array(range(first_seq, first_seq + table.num_rows), pa.int64())
+        table = table.append_column(_RAW_SCHEMA.field(_SEQ), seq)
         path = self.raw / f"part-{number:06d}.parquet"
         pq.write_table(table, path, compression="snappy")  # counted only once the checkpoint says so
 

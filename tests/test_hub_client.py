@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx2
+import pyarrow as pa
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
@@ -15,12 +16,14 @@ from pipelines.hub import (
     list_params,
     parse_model_info,
     snapshot_row,
+    snapshot_table,
 )
+from pipelines.schema import SNAPSHOT_SCHEMA
 from tests.fakehub import Fault, make_model, make_models
 
 
 def crawl(client: HubClient, params: dict, resume_url: str | None = None) -> list[str]:
-    return [m.id for page in client.pages(params, resume_url) for m in page.models]
+    return [m.id for page in client.pages(params, resume_url) for m in client.parse_items(page)]
 
 
 @pytest.fixture
@@ -47,10 +50,10 @@ def test_pages_carry_the_next_url_and_a_crawl_resumes_from_it(hub):
     client = HubClient()
     params = list_params(sort="downloads", limit=10)
     pages = list(client.pages(params))
-    assert [len(p.models) for p in pages] == [10, 10, 10]
+    assert [len(p.items) for p in pages] == [10, 10, 10]
     assert pages[0].next_url.startswith(f"{hub.url}/api/models?") and pages[-1].next_url is None
     resumed = crawl(HubClient(), params, resume_url=pages[0].next_url)
-    assert resumed == [m.id for p in pages[1:] for m in p.models]
+    assert resumed == [item["id"] for p in pages[1:] for item in p.items]
     assert client.stats.pages == 3 and client.stats.requests == 3 and client.stats.retries == 0
 
 
@@ -135,7 +138,10 @@ def test_an_item_with_unusable_field_types_is_skipped_by_the_row_conversion(fake
     odd["likes"] = "lots"
     fake_hub.load([good, odd])
     assert sorted(crawl(HubClient(), list_params())) == ["Qwen/good", "Qwen/odd"]  # the library accepts it
-    converted = [m for page in HubClient().pages(list_params(), parse=snapshot_row) for m in page.models]
+    client = HubClient()
+    converted = [
+        row for page in client.pages(list_params()) for row in client.parse_items(page, snapshot_row)
+    ]
     assert [r["model_id"] for r in converted] == ["Qwen/good"]
 
 
@@ -231,3 +237,33 @@ def test_the_fast_row_parse_also_rejects_what_would_break_the_snapshot():
         parse_model_info(dict(item))  # the library lets these through
         with pytest.raises((TypeError, KeyError)):
             snapshot_row(dict(item))
+
+
+def test_the_whole_page_parse_gives_exactly_the_rows_of_the_item_parse():
+    bare = make_model(
+        "Qwen/bare", pipeline_tag=None, library_name=None, downloads_all_time=None, gated="manual"
+    )
+    merge = make_model("x/merge", base_models=["a/b", "c/d"], relation="merge", params_total=3)
+    items = [*make_models(500, seed=4), bare, merge]
+    items[0].pop("author")
+    expected = pa.Table.from_pylist([snapshot_row(dict(item)) for item in items], schema=SNAPSHOT_SCHEMA)
+    assert snapshot_table([dict(item) for item in items]).equals(expected)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": None},
+        {"downloads": 2.0},
+        {"likes": True},
+        {"createdAt": ""},
+        {"createdAt": "2022-08-19T07:19:38.123456789Z"},
+        {"createdAt": "2024-01-01T00:00:00+00:00"},
+        {"safetensors": {"total": 5}},
+        {"tags": ["ok", 3]},
+    ],
+)
+def test_the_whole_page_parse_refuses_whatever_the_item_parse_might_treat_differently(change):
+    items = [make_model("Qwen/a"), {**make_model("Qwen/b"), **change}]
+    with pytest.raises(Exception):  # noqa: B017  # any refusal sends the page to the item-by-item path
+        snapshot_table(items)
