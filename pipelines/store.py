@@ -154,7 +154,9 @@ class Store:
         table = pq.ParquetDataset([str(f) for f in files], partitioning=None).read(columns=cols)
         return table.to_pandas()
 
-    def publish(self, staged: Path, date: dt.date, provenance: dict[str, Any], *, replace: bool = False) -> Path:
+    def publish(
+        self, staged: Path, date: dt.date, provenance: dict[str, Any], *, replace: bool = False
+    ) -> Path:
         """Make the complete snapshot in `staged` the snapshot of `date`, atomically.
 
         Checksums and row counts of the data files are added to the provenance here, so a published
@@ -171,7 +173,12 @@ class Store:
         record.setdefault("schema_version", SCHEMA_VERSION)
         record["date"] = date.isoformat()
         record["files"] = [
-            {"name": f.name, "bytes": f.stat().st_size, "sha256": sha256_file(f), "rows": pq.read_metadata(f).num_rows}
+            {
+                "name": f.name,
+                "bytes": f.stat().st_size,
+                "sha256": sha256_file(f),
+                "rows": pq.read_metadata(f).num_rows,
+            }
             for f in files
         ]
         record["rows"] = sum(entry["rows"] for entry in record["files"])
