@@ -173,6 +173,24 @@ class Warehouse:
             raise ValueError(f"unknown period {f.period!r}; expected one of {PERIODS}")
         return f.period
 
+    def _rows(self, grain: str, start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
+        """A relation of rollup rows for [start, end] with a `day` column: whole months come from the
+        monthly rollup (day = the month's first day), partial months at the edges from the daily one.
+        `grain` is "roll" (country rollups) or "ns" (per organisation)."""
+        daily, monthly = f"{grain}_day", f"{grain}_month"
+        first_full = start if start.day == 1 else _next_month(start)
+        after_full = (
+            _next_month(end) if _next_month(end) == end + dt.timedelta(days=1) else end.replace(day=1)
+        )
+        if first_full >= after_full:
+            return f"(SELECT * FROM {daily} WHERE day >= ? AND day <= ?)", [start, end]
+        sql = f"""(
+            SELECT * RENAME (month AS day) FROM {monthly} WHERE month >= ? AND month < ?
+            UNION ALL BY NAME
+            SELECT * FROM {daily} WHERE (day >= ? AND day < ?) OR (day >= ? AND day <= ?)
+        )"""
+        return sql, [first_full, after_full, start, first_full, after_full, end]
+
     def _last_date(self, f: Filters) -> dt.date | None:
         """The latest snapshot date within the view."""
         row = (
@@ -188,13 +206,20 @@ class Warehouse:
 
     def downloads_by_country(self, f: Filters) -> pd.DataFrame:
         """period, country, downloads: downloads in each period (differences of all-time counts)."""
-        where, params = self._where(f)
+        where, params = self._where(f, dated=False)
+        if self._period(f) == "month":
+            source, source_params = self._rows("roll", *self._range(f))
+        else:
+            source, source_params = (
+                "(SELECT * FROM roll_day WHERE day >= ? AND day <= ?)",
+                list(self._range(f)),
+            )
         sql = f"""
             SELECT date_trunc(?, day)::DATE AS period, {self._group(self._country(f))} AS country,
                 sum(downloads)::BIGINT AS downloads
-            FROM roll_day WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0 ORDER BY period, country
+            FROM {source} WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0 ORDER BY period, country
         """
-        return self._df(sql, [self._period(f), *self._group_params(f), *params])
+        return self._df(sql, [self._period(f), *self._group_params(f), *source_params, *params])
 
     def share_by_country(self, f: Filters) -> pd.DataFrame:
         """period, country, downloads, share (of all downloads in the view in that period)."""
@@ -253,14 +278,15 @@ class Warehouse:
     # -- breakdowns -----------------------------------------------------------------------------------
 
     def _breakdown(self, f: Filters, dimension: str, top: int | None) -> pd.DataFrame:
-        where, params = self._where(f)
+        where, params = self._where(f, dated=False)
+        source, source_params = self._rows("roll", *self._range(f))
         sql = f"""
             SELECT coalesce({dimension}, 'unknown') AS {dimension},
                 {self._group(self._country(f))} AS country,
                 sum(downloads)::BIGINT AS downloads
-            FROM roll_day WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0
+            FROM {source} WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0
         """
-        frame = self._df(sql, [*self._group_params(f), *params])
+        frame = self._df(sql, [*self._group_params(f), *source_params, *params])
         if top is not None:
             frame = metrics.top_with_others(frame, dimension, top, others=OTHERS)
         return metrics.with_share(frame, by=dimension).sort_values([dimension, "country"], ignore_index=True)
@@ -290,14 +316,16 @@ class Warehouse:
         where, params = self._where(f, dated=False)
         start, end = self._range(f)
         previous_start = start - (end - start) - dt.timedelta(days=1)
+        now, now_params = self._rows("ns", start, end)
+        before, before_params = self._rows("ns", previous_start, start - dt.timedelta(days=1))
         sql = f"""
             WITH groups AS (SELECT grp, namespace FROM ns_groups WHERE {where}),
             per_ns AS (
-                SELECT g.namespace,
-                    sum(n.downloads) FILTER (WHERE n.day >= ?)::BIGINT AS downloads,
-                    sum(n.downloads) FILTER (WHERE n.day < ?)::BIGINT AS previous
-                FROM ns_day n JOIN groups g USING (grp)
-                WHERE n.day >= ? AND n.day <= ? GROUP BY g.namespace
+                SELECT g.namespace, sum(n.downloads) FILTER (WHERE n.current)::BIGINT AS downloads,
+                    sum(n.downloads) FILTER (WHERE NOT n.current)::BIGINT AS previous
+                FROM (SELECT grp, downloads, true AS current FROM {now}
+                      UNION ALL SELECT grp, downloads, false FROM {before}) n
+                JOIN groups g USING (grp) GROUP BY g.namespace
             ),
             models AS (
                 SELECT d.namespace, any_value(d.organization) AS organization,
@@ -309,7 +337,9 @@ class Warehouse:
                 m.n_models
             FROM per_ns p JOIN models m USING (namespace) WHERE p.downloads > 0
         """
-        frame = self._df(sql, [*params, start, start, previous_start, end, *params])
+        frame = self._df(sql, [*params, *now_params, *before_params, *params])
+        if previous_start < self._range(Filters())[0]:
+            frame["previous"] = float("nan")  # the previous range is not covered by snapshots
         total = frame["downloads"].sum()
         frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
         frame["share"] = frame["downloads"] / total if total else 0.0
@@ -387,11 +417,15 @@ class Warehouse:
         """period, hhi, gini: concentration of downloads across organisations (namespaces) per period."""
         where, params = self._where(f, dated=False)
         start, end = self._range(f)
+        if self._period(f) == "month":
+            source, source_params = self._rows("ns", start, end)
+        else:
+            source, source_params = "(SELECT * FROM ns_day WHERE day >= ? AND day <= ?)", [start, end]
         sql = f"""
             WITH per AS (
                 SELECT date_trunc(?, n.day)::DATE AS period, g.namespace, sum(n.downloads)::DOUBLE AS x
-                FROM ns_day n JOIN (SELECT grp, namespace FROM ns_groups WHERE {where}) g USING (grp)
-                WHERE n.day >= ? AND n.day <= ? GROUP BY ALL HAVING sum(n.downloads) > 0
+                FROM {source} n JOIN (SELECT grp, namespace FROM ns_groups WHERE {where}) g USING (grp)
+                GROUP BY ALL HAVING sum(n.downloads) > 0
             ), ranked AS (
                 SELECT period, x, row_number() OVER (PARTITION BY period ORDER BY x) AS i,
                     count(*) OVER (PARTITION BY period) AS k, sum(x) OVER (PARTITION BY period) AS total
@@ -401,7 +435,7 @@ class Warehouse:
                 2 * sum(i * x) / (any_value(k) * any_value(total)) - (any_value(k) + 1) / any_value(k) AS gini
             FROM ranked GROUP BY period ORDER BY period
         """
-        return self._df(sql, [self._period(f), *params, start, end])
+        return self._df(sql, [self._period(f), *source_params, *params])
 
     def crossover(self, f: Filters, a: str = "CN", b: str = "US") -> pd.DataFrame:
         """measure, a, b, period: the first period A passes B for good (see definitions), per definition."""
@@ -600,6 +634,10 @@ class Warehouse:
 
     def path(self) -> Path:
         return self.version.path
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def _period_end(start: dt.date, period: str) -> dt.date:

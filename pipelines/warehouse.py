@@ -630,14 +630,42 @@ def _rollup_queries(facts: str) -> dict[str, str]:
 
 def _rebuild_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
     for name, query in _rollup_queries(facts).items():
-        order = {"ns_day": "grp, day", "roll_snap": "date", "roll_release": "month"}.get(name, "day")
+        order = {"roll_snap": "date", "roll_release": "month"}.get(name, "day")
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}) ORDER BY {order}")
+    _refresh_monthly(con, None)
 
 
 def _add_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
     """Append the new facts' rows; a day spread over by a gap may then have two rows (queries sum them)."""
+    since = con.execute(f"SELECT min(date - greatest(span, 1)::INTEGER + 1) FROM {facts}").fetchall()[0][0]
     for name, query in _rollup_queries(facts).items():
         con.execute(f"INSERT INTO {name} {query}")
+    _refresh_monthly(con, since)
+
+
+#: Monthly copies of the daily rollups (whole months of a view read these: 30x fewer rows).
+_MONTHLY = {
+    "roll_month": (
+        "roll_day",
+        (*ROLLUP_DIMS,),
+        "sum(downloads)::BIGINT AS downloads, sum(baseline)::BIGINT AS baseline",
+    ),
+    "ns_month": ("ns_day", ("grp",), "sum(downloads)::BIGINT AS downloads"),
+}
+
+
+def _refresh_monthly(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> None:
+    """Recompute the monthly rollups from the daily ones, all of them or from the month of `since` on."""
+    for monthly, (daily, keys, sums) in _MONTHLY.items():
+        select = (
+            f"SELECT date_trunc('month', day)::DATE AS month, {', '.join(keys)}, {sums} FROM {daily} "
+            "WHERE day >= date_trunc('month', ?::DATE) GROUP BY ALL ORDER BY month"
+        )
+        if since is None:
+            con.execute(f"CREATE OR REPLACE TABLE {monthly} AS {select}", [dt.date.min])
+        else:
+            con.execute(f"DELETE FROM {monthly} WHERE month >= date_trunc('month', ?::DATE)", [since])
+            con.execute(f"INSERT INTO {monthly} {select}", [since])
 
 
 def _compact(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
