@@ -4,7 +4,7 @@ Snapshot runs against the fake Hub are killed with SIGKILL at random points (see
 completes, and every completed snapshot is compared row for row with an uninterrupted run; a reader thread
 reads every published snapshot the whole time, and the store is verified after every kill. Prints the kill
 points survived (by phase), runs, snapshots, reads, problems found, files verified, and the seconds taken.
-Exit code 1 if anything was lost or partial.
+Exit code 1 if anything was lost or partial. Ctrl-C (SIGINT) stops early and reports what was done.
 
     .venv/bin/python -m benchmarks.kill_soak --kills 1000 --seed 1
 """
@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"  {len(kills)} kills, {chain} snapshots, {time.monotonic() - started:.0f} s",
                         flush=True,
                     )
+        except KeyboardInterrupt:  # Ctrl-C: report what was done so far
+            print("  interrupted: reporting the completed snapshots only", flush=True)
         finally:
             reader.stopping.set()
             reader.join()
