@@ -1,4 +1,4 @@
-"""`python -m pipelines status`: freshness with a monitoring exit code, gaps, size, runs, who holds the locks."""
+"""`python -m pipelines status`: freshness with a monitoring exit code, gaps, size, runs, lock holders."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def clock_at(moment: dt.datetime) -> dict[str, str]:
     """Env for a subprocess whose UTC clock reads `moment` (and runs at normal speed)."""
     start = dt.datetime.combine(moment.date(), dt.time(), dt.UTC)
     at = time.time() - (moment - start).total_seconds()
-    return {"OWT_FAKE_CLOCK": json.dumps({"start": moment.date().isoformat(), "at": at, "day_seconds": 86400})}
+    clock = {"start": moment.date().isoformat(), "at": at, "day_seconds": 86400}
+    return {"OWT_FAKE_CLOCK": json.dumps(clock)}
 
 
 @pytest.fixture
