@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip()
-        summary, _, details = doc.partition("\n")
+        summary = doc.partition("\n")[0]
         sub = subparsers.add_parser(
             name,
             help=summary,
