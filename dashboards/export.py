@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ MEDIA_TYPES: dict[str, str] = {
 #: PNG is rendered at twice the CSS size: crisp on high-density screens and in print.
 PNG_SCALE = 2
 
+
 def _import_kaleido() -> ModuleType:
     """kaleido's logger (logistro) parses sys.argv when first imported and exits on any option abbreviating
     one of its own (our `--log` would), so it must not see the host program's arguments."""
@@ -66,13 +68,16 @@ def _start_browser() -> None:
     global _server_started
     if _server_started:
         return
-    try:
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    except Exception as error:  # choreographer raises several types when no browser is found
+    # Without a browser kaleido's server thread dies and every later export would wait forever: look first.
+    from choreographer.browsers.chromium import Chromium
+
+    browser = Chromium.find_browser(skip_local=False)
+    if not browser or not os.access(browser, os.X_OK):
         raise ExportError(
-            f"cannot start chromium for image export ({error}); install it: `apt-get install chromium` "
-            "(or set BROWSER_PATH to a Chrome/Chromium binary)"
-        ) from error
+            f"no Chrome/Chromium for image export (found {browser!r}); install it with "
+            "`apt-get install chromium`, or set BROWSER_PATH to a Chrome/Chromium binary"
+        )
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
     _server_started = True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,13 +21,14 @@ from dashboards.filters import Filters
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def export_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def export_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dashboards", "export", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
 
 
@@ -96,6 +98,18 @@ def test_an_empty_store_says_how_to_fill_it(tmp_path: Path):
     done = export_cli("--chart", "all", "--format", "pdf", "--out", str(out), "--store", str(tmp_path))
     assert done.returncode == 1
     assert "python -m pipelines demo" in done.stderr
+
+
+def test_without_a_browser_image_export_fails_fast_saying_what_to_install(chart_store: Path, tmp_path: Path):
+    out = tmp_path / "share.png"
+    no_browser = {**os.environ, "BROWSER_PATH": str(tmp_path / "no-such-chromium")}
+    done = export_cli(
+        "--chart", "share-by-country", "--format", "png", "--out", str(out), "--store", str(chart_store),
+        env=no_browser,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "apt-get install chromium" in done.stderr
+    assert not out.exists()
 
 
 def test_url_parameters_parse_into_the_view_and_back():
