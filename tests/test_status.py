@@ -40,6 +40,9 @@ def store(tmp_path: Path) -> Store:
 
 def test_a_fresh_store_exits_zero_and_reports_gaps_size_and_runs(store: Store) -> None:
     now = dt.datetime(2026, 3, 6, 20, 0, tzinfo=dt.UTC)  # backfill-style snapshots: age counts from midnight
+    for staged in (dt.date(2026, 3, 4), now.date() + dt.timedelta(days=1)):  # an abandoned run, one to resume
+        store.staging_dir(staged).mkdir(parents=True)
+        (store.staging_dir(staged) / "checkpoint.json").write_text("{}")
     result = run_cli("status", "--store", str(store.root), "--max-age", "36h", env=clock_at(now))
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -48,6 +51,8 @@ def test_a_fresh_store_exits_zero_and_reports_gaps_size_and_runs(store: Store) -
     assert "2 recorded, 1 failed or crashed" in out
     assert "the Hub answered 503 six times" in out and "rows=5" in out
     assert "scheduler    not running" in out and "run lock     free" in out
+    assert "in progress  2026-03-04: 2 B staged; abandoned: its day has passed" in out
+    assert "in progress  2026-03-07: 2 B staged; the next run resumes it" in out
     assert out.splitlines()[-1] == "status: FRESH, latest 2026-03-06, 2 missing dates, last run failed"
 
 
