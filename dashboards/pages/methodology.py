@@ -98,7 +98,24 @@ def layout(**_url_values: str) -> html.Div:
                 id="registry",
             ),
             html.Section(
-                [html.H2("Snapshots"), html.Div(id="snapshot-list")], className="panel", id="snapshots"
+                [
+                    html.H2("Snapshots"),
+                    html.P(id="snapshot-freshness"),
+                    dag.AgGrid(
+                        id="snapshot-grid",
+                        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1},
+                        columnSize="responsiveSizeToFit",
+                        dashGridOptions={
+                            "pagination": True,
+                            "paginationPageSize": 15,
+                            "paginationPageSizeSelector": False,
+                        },
+                        className="ag-theme-alpine",
+                        style={"height": "520px"},
+                    ),
+                ],
+                className="panel",
+                id="snapshots",
             ),
         ]
     )
@@ -125,7 +142,9 @@ def register_callbacks(app: Dash) -> None:
     @app.callback(
         Output("view-downloads", "children"),
         Output("coverage-summary", "children"),
-        Output("snapshot-list", "children"),
+        Output("snapshot-freshness", "children"),
+        Output("snapshot-grid", "rowData"),
+        Output("snapshot-grid", "columnDefs"),
         Input("filters", "data"),
     )
     def show_view_data(filter_params: dict | None) -> tuple:
@@ -135,7 +154,7 @@ def register_callbacks(app: Dash) -> None:
             f"{warehouse.coverage(filters):.1%} of 30-day downloads in the view's latest snapshot come from "
             f"models whose {filters.attribution} country is known (registered, single-country organisations)."
         )
-        return _view_downloads(filters), coverage, _snapshot_list(warehouse.snapshots())
+        return _view_downloads(filters), coverage, *_snapshot_list(warehouse.snapshots())
 
 
 def _view_downloads(filters: Filters) -> list:
@@ -158,9 +177,10 @@ def _view_downloads(filters: Filters) -> list:
     ]
 
 
-def _snapshot_list(snapshots: pd.DataFrame) -> list:
+def _snapshot_list(snapshots: pd.DataFrame) -> tuple[str, list[dict], list[dict]]:
+    """A sentence on coverage and freshness, and one grid row per snapshot (newest first)."""
     if snapshots.empty:
-        return [html.P("No snapshots yet.")]
+        return "No snapshots yet.", [], []
     dates = pd.to_datetime(snapshots["date"]).dt.date
     latest = dates.max()
     age = (dt.date.today() - latest).days
@@ -174,23 +194,8 @@ def _snapshot_list(snapshots: pd.DataFrame) -> list:
         }
     ).sort_values("date", ascending=False)
     kinds = ", ".join(f"{kind}: {count}" for kind, count in snapshots["source_kind"].value_counts().items())
-    return [
-        html.P(
-            f"{len(snapshots):,} snapshots from {dates.min()} to {latest} ({kinds}). "
-            f"The newest is {age} day{'s' if age != 1 else ''} old.",
-            id="snapshot-freshness",
-        ),
-        dag.AgGrid(
-            id="snapshot-grid",
-            rowData=table_records(table),
-            columnDefs=column_defs(table),
-            defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 100},
-            dashGridOptions={
-                "pagination": True,
-                "paginationPageSize": 15,
-                "paginationPageSizeSelector": False,
-            },
-            className="ag-theme-alpine",
-            style={"height": "520px"},
-        ),
-    ]
+    sentence = (
+        f"{len(snapshots):,} snapshots from {dates.min()} to {latest} ({kinds}). "
+        f"The newest is {age} day{'s' if age != 1 else ''} old."
+    )
+    return sentence, table_records(table), column_defs(table)

@@ -22,6 +22,13 @@ PAGE_CHARTS: dict[str, tuple[str, ...]] = {
     "/report": (),
 }
 
+#: Path -> ids of the grids (tables) the page must fill.
+PAGE_GRIDS: dict[str, tuple[str, ...]] = {
+    "/organisations": ("organisations-grid",),
+    "/models": ("models-grid",),
+    "/methodology": ("registry-grid", "snapshot-grid"),
+}
+
 
 def small_demo_store(root: Path) -> Store:
     """A fresh synthetic store under `root` (deterministic for a given day)."""

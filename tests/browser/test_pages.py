@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import PAGE_CHARTS
+from tests.browser.support import PAGE_CHARTS, PAGE_GRIDS
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +33,8 @@ def test_page_loads_and_shows_its_charts(app_page: Page, path: str, screenshot_d
     for card in app_page.locator(".chart-card").all():
         expect(card.locator(".chart-source")).to_contain_text("Hugging Face Hub")
         expect(card.locator("a.download-link")).to_have_count(4)
+    for grid_id in PAGE_GRIDS.get(path, ()):
+        expect(app_page.locator(f"#{grid_id} .ag-center-cols-container .ag-row").first).to_be_visible()
     app_page.wait_for_load_state("networkidle")
     name = path.strip("/") or "overview"
     app_page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
