@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from itertools import chain
+from types import NoneType
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -172,12 +174,14 @@ class HubClient:
         params: dict[str, Any],
         resume_url: str | None = None,
         more: Callable[[list[Any]], bool] | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> Iterator[Page]:
         """The listing `params` page by page, starting at `resume_url` (a checkpointed next URL) if given.
 
         The Hub's next link already carries the whole query and the cursor, so a resumed crawl sends
         exactly what an uninterrupted one would. `more(items)` False makes this page the last (its
-        `next_url` is None).
+        `next_url` is None). `on_wait()` runs when the next page is not there yet: idle time, in which a
+        caller can save its progress for free.
 
         The next page is requested while the caller works on this one (one request in flight, never
         more), so the Hub's time to build a page and ours to store the previous one overlap.
@@ -185,6 +189,8 @@ class HubClient:
         url = resume_url or f"{self.endpoint}/api/models"
         pending: Future[httpx2.Response] | None = self._prefetch(url, None if resume_url else params)
         while pending is not None:
+            if on_wait is not None and not pending.done():
+                on_wait()
             response = pending.result()
             self.stats.pages += 1
             items = self._decode_page(response)
@@ -364,14 +370,18 @@ def snapshot_row(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _require(values: list[Any], kind: type, key: str) -> list[Any]:
-    if not all(value is None or type(value) is kind for value in values):
+    if not set(map(type, values)) <= {kind, NoneType}:  # type() exactly: no bool for int, no float
         raise TypeError(f"a {key} on this page is not a {kind.__name__}")
     return values
 
 
+def _ends_with_z(value: str) -> bool:
+    return value.endswith("Z")
+
+
 def _hub_dates(items: list[dict[str, Any]], key: str) -> pa.Array:
     values = _require([item.get(key) for item in items], str, key)
-    if not all(value.endswith("Z") for value in values if value is not None):
+    if not all(map(_ends_with_z, [value for value in values if value is not None])):
         raise ValueError(f"a {key} on this page is not a Hub date")
     return pa.array(values, pa.string()).cast(_TIMESTAMP)  # ISO 8601 with milliseconds; anything else raises
 
@@ -392,10 +402,11 @@ def snapshot_table(items: list[Any]) -> pa.Table:
     safetensors = [item.get("safetensors") for item in items]
     if not all(s is None or (type(s) is dict and "parameters" in s and "total" in s) for s in safetensors):
         raise TypeError("a safetensors on this page lacks parameters or total")
-    tags = [item.get("tags") for item in items]
-    if not all(t is None or (type(t) is list and all(type(tag) is str for tag in t)) for t in tags):
-        raise TypeError("tags on this page are not lists of strings")
-    lineage = [base_model_relations(t) for t in tags]
+    tags = _require([item.get("tags") for item in items], list, "tags")
+    _require(list(chain.from_iterable(filter(None, tags))), str, "tag")
+    # Only items with a base_model tag need the per-tag scan (one C-level join finds them).
+    no_parents: tuple[list[str], None] = ([], None)
+    lineage = [base_model_relations(t) if t and "base_model:" in "\x1f".join(t) else no_parents for t in tags]
     columns = {
         "model_id": ids,
         "author": [author or model_id.split("/")[0] for author, model_id in zip(authors, ids, strict=True)],
@@ -411,7 +422,7 @@ def snapshot_table(items: list[Any]) -> pa.Table:
         "params_total": _require([s["total"] if s is not None else None for s in safetensors], int, "total"),
         "gated": [None if g is None else str(g).lower() for g in (item.get("gated") for item in items)],
         "tags": tags,
-        "base_models": [parents for parents, _ in lineage],
+        "base_models": [list(parents) for parents, _ in lineage],
         "base_relation": [relation for _, relation in lineage],
         "hub_id": _require([item.get("_id") for item in items], str, "_id"),
     }

@@ -58,7 +58,9 @@ _SEQ = "_seq"  # order of first sight: decides which copy of a model seen twice 
 _RAW_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
 _FINALIZE_MEMORY = "128MB"
 _FINALIZE_BATCH_ROWS = 10_000  # rows per Arrow batch (and published row group) out of the final sort
-_SAVE_EMPTY_EVERY = 1.0  # seconds between checkpoints while pages bring no rows
+#: Checkpoints are saved while the next page is on its way (idle time), or at least this often (seconds).
+#: A page fetched but not yet checkpointed when the run is killed is simply fetched again.
+_SAVE_EVERY = 1.0
 
 
 class SnapshotError(RuntimeError):
@@ -166,6 +168,7 @@ class _Run:
         self.staging = store.staging_dir(date)
         self.raw = self.staging / _RAW_DIR
         self._saved_at = time.monotonic()
+        self._unsaved_rows = False
         wanted = Checkpoint(date.isoformat(), scope.to_dict(), client.endpoint, page_size, _utc_now())
         self.checkpoint = self._resume_or_start(wanted)
         client.stats = HubStats.from_dict(self.checkpoint.stats)
@@ -212,6 +215,11 @@ class _Run:
         tmp.write_text(json.dumps(checkpoint.__dict__), encoding="utf-8")
         os.replace(tmp, path)
         self._saved_at = time.monotonic()
+        self._unsaved_rows = False
+
+    def _save_if_unsaved(self) -> None:
+        if self._unsaved_rows:
+            self._save()
 
     def crawl(self, on_page: Callable[[int], None]) -> None:
         """Fetch every remaining page of every remaining phase, one raw part file per page."""
@@ -219,7 +227,9 @@ class _Run:
         while not ckpt.finalizing and ckpt.phase < len(self.phases):
             phase = self.phases[ckpt.phase]
             more = None if phase.min_downloads is None else partial(_all_above, floor=phase.min_downloads)
-            for page in self.client.pages(phase.params, ckpt.next_url, more=more):
+            for page in self.client.pages(
+                phase.params, ckpt.next_url, more=more, on_wait=self._save_if_unsaved
+            ):
                 table = self._page_table(page)
                 if phase.min_downloads is not None:  # sorted by downloads: drop the tail below the floor
                     table = table.filter(
@@ -231,12 +241,13 @@ class _Run:
                     ckpt.parts += 1
                     ckpt.rows += rows
                     ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + rows
+                    self._unsaved_rows = True
                 if page.next_url is None:
                     ckpt.phase, ckpt.next_url = ckpt.phase + 1, None
                 else:
                     ckpt.next_url = page.next_url
-                if rows or time.monotonic() - self._saved_at >= _SAVE_EMPTY_EVERY:
-                    self._save()  # pages without rows (empty namespaces) are cheap to fetch again
+                if time.monotonic() - self._saved_at >= _SAVE_EVERY:
+                    self._save()
                 on_page(rows)
         ckpt.finalizing = True
         self._save()
