@@ -375,13 +375,16 @@ def _record_snapshots(con: duckdb.DuckDBPyConnection, store: Store, dates: Seque
 
 
 def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: Path) -> None:
-    """Difference the batch against each model's last state (rules in the module docstring)."""
+    """Difference the batch against each model's last state (rules in the module docstring).
+
+    Reads only the count columns of every file; metadata comes from the batch's last snapshot (and, for a
+    model new in this batch that left before its end, from the snapshots it was in).
+    """
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE batch AS
-        SELECT date, model_id, downloads_all_time AS raw, downloads_30d AS d30,
-               {", ".join(_META_COLUMNS)}
-        FROM read_parquet(?, hive_partitioning = true, hive_types = {{'date': 'DATE'}})
+        """
+        CREATE OR REPLACE TEMP TABLE counts AS
+        SELECT date, model_id, downloads_all_time AS raw, downloads_30d AS d30, created_at::DATE AS created
+        FROM read_parquet(?, hive_partitioning = true, hive_types = {'date': 'DATE'})
         """,
         [files],
     )
@@ -389,50 +392,43 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
         """
         INSERT INTO models
         SELECT (SELECT coalesce(max(key), -1) FROM models) + row_number() OVER (ORDER BY model_id), model_id
-        FROM (SELECT DISTINCT model_id FROM batch) ANTI JOIN models USING (model_id)
-        """
-    )
-    con.execute(
-        """
+        FROM (SELECT DISTINCT model_id FROM (SELECT model_id FROM counts ANTI JOIN models USING (model_id)));
+        CREATE OR REPLACE TEMP TABLE batch AS
+        SELECT m.key, c.date, c.raw, c.d30, c.created FROM counts c JOIN models m USING (model_id);
+        DROP TABLE counts;
         CREATE OR REPLACE TEMP TABLE prev_dates AS
         SELECT date, lag(date) OVER (ORDER BY date) AS previous
         FROM (SELECT DISTINCT date FROM batch
-              UNION SELECT date FROM snapshots WHERE date < (SELECT min(date) FROM batch))
+              UNION SELECT date FROM snapshots WHERE date < (SELECT min(date) FROM batch));
         """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE batch_facts AS
         WITH rows AS (
-            SELECT m.key, b.date, b.raw, b.d30, b.created_at::DATE AS created, false AS from_state
-            FROM batch b JOIN models m USING (model_id)
+            SELECT key, date, raw, d30, created, false AS from_state FROM batch WHERE raw IS NOT NULL
             UNION ALL
             SELECT s.key, s.last_raw_date, s.last_raw, NULL, NULL, true
-            FROM state s
-            SEMI JOIN (SELECT DISTINCT m.key FROM batch JOIN models m USING (model_id)) k USING (key)
-            WHERE s.last_raw IS NOT NULL
+            FROM state s SEMI JOIN batch b USING (key) WHERE s.last_raw IS NOT NULL
         ),
         known AS (
-            SELECT *,
-                last_value(raw IGNORE NULLS) OVER w AS prev_raw,
-                last_value(CASE WHEN raw IS NOT NULL THEN date END IGNORE NULLS) OVER w AS prev_raw_date
-            FROM rows
-            WINDOW w AS (PARTITION BY key ORDER BY date, from_state DESC
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+            SELECT key, date, raw, d30, created, from_state,
+                lag(raw) OVER w AS prev_raw, lag(date) OVER w AS prev_raw_date
+            FROM rows WINDOW w AS (PARTITION BY key ORDER BY date)
         ),
         classified AS (
-            SELECT k.key, k.date, k.raw, k.d30, k.prev_raw,
+            SELECT k.key, k.date, k.raw, k.d30, k.prev_raw, k.prev_raw_date, k.created,
                 CASE
-                    WHEN k.raw IS NULL THEN {FLAG_MISSING}
                     WHEN k.prev_raw IS NULL AND p.previous IS NOT NULL AND k.created > p.previous
                         THEN {FLAG_NEW}
                     WHEN k.prev_raw IS NULL THEN {FLAG_BASELINE}
                     WHEN k.raw < k.prev_raw THEN {FLAG_CLAMPED}
                     ELSE {FLAG_OK}
-                END AS flag,
-                k.created, k.prev_raw_date
+                END AS flag
             FROM known k JOIN prev_dates p USING (date)
             WHERE NOT k.from_state
+            UNION ALL
+            SELECT key, date, raw, d30, NULL, NULL, created, {FLAG_MISSING} FROM batch WHERE raw IS NULL
         ),
         valued AS (
             SELECT key, date, raw, d30, prev_raw, flag,
@@ -472,22 +468,53 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
         FROM new_state n LEFT JOIN (SELECT * FROM state) o USING (key);
         """
     )
+    _update_meta(con, files)
+    table = con.sql(f"SELECT {', '.join(FACT_COLUMNS)} FROM batch_facts ORDER BY key, date").to_arrow_table()
+    _write_facts(table.cast(_FACT_SCHEMA), target)
+    con.execute("DROP TABLE batch; DROP TABLE batch_facts; DROP TABLE new_state")
+
+
+def _update_meta(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    """Latest metadata of the batch's models: from its last snapshot, else from their last appearance."""
+    columns = ", ".join(_META_COLUMNS)
+    last_file = [f for f in files if f.rsplit("/", 2)[-2] == files[-1].rsplit("/", 2)[-2]]
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE latest AS
-        SELECT m.key, b.model_id, {", ".join(f"arg_max(b.{c}, b.date) AS {c}" for c in _META_COLUMNS)},
-            min(b.date) AS first_date, max(b.date) AS last_date
-        FROM batch b JOIN models m USING (model_id) GROUP BY m.key, b.model_id;
+        SELECT m.key, s.model_id, {columns}
+        FROM read_parquet(?) s JOIN models m USING (model_id)
+        """,
+        [last_file],
+    )
+    orphans = con.execute(
+        """
+        SELECT DISTINCT m.model_id FROM batch b JOIN models m USING (key)
+        WHERE b.key NOT IN (SELECT key FROM latest) AND b.key NOT IN (SELECT key FROM meta)
+        """
+    ).fetchall()
+    if orphans:
+        con.execute(
+            f"""
+            INSERT INTO latest
+            SELECT m.key, s.model_id, {", ".join(f"arg_max(s.{c}, s.date)" for c in _META_COLUMNS)}
+            FROM read_parquet(?, hive_partitioning = true, hive_types = {{'date': 'DATE'}}) s
+            JOIN models m USING (model_id) WHERE s.model_id IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY m.key, s.model_id
+            """,
+            [files, [row[0] for row in orphans]],
+        )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE seen AS
+        SELECT key, min(date) AS first_date, max(date) AS last_date FROM batch GROUP BY key;
         CREATE OR REPLACE TEMP TABLE merged_meta AS
-        SELECT l.* REPLACE (least(l.first_date, coalesce(o.first_date, l.first_date)) AS first_date)
-        FROM latest l LEFT JOIN meta o USING (key);
-        DELETE FROM meta WHERE key IN (SELECT key FROM latest);
+        SELECT l.*, least(s.first_date, coalesce(o.first_date, s.first_date)) AS first_date, s.last_date
+        FROM latest l JOIN seen s USING (key) LEFT JOIN meta o USING (key);
+        DELETE FROM meta WHERE key IN (SELECT key FROM merged_meta);
         INSERT INTO meta SELECT * FROM merged_meta;
+        DROP TABLE latest; DROP TABLE seen; DROP TABLE merged_meta;
         """
     )
-    table = con.sql(f"SELECT {', '.join(FACT_COLUMNS)} FROM batch_facts ORDER BY key, date").to_arrow_table()
-    _write_facts(table.cast(_FACT_SCHEMA), target)
-    con.execute("DROP TABLE batch; DROP TABLE batch_facts; DROP TABLE new_state; DROP TABLE latest")
 
 
 def _write_facts(table: pa.Table, target: Path) -> None:
