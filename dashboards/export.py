@@ -81,13 +81,44 @@ def _start_browser() -> None:
     _server_started = True
 
 
+def _stop_browser() -> None:
+    """Stop the kaleido server (callers hold _EXPORT_LOCK); the next export starts a fresh browser."""
+    global _server_started
+    kaleido.stop_sync_server(silence_warnings=True)
+    _server_started = False
+
+
 def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
-    """Render through the shared browser. kaleido is called directly rather than via plotly.io, which passes
-    per-call browser options that a running server ignores (with a warning on every export)."""
+    """Render through the shared browser, restarting it once if it fails.
+
+    A crashed chromium makes the export fail and leaves kaleido's server thread dead, after which every call
+    would wait forever; stopping the server on any failure and retrying once with a fresh browser keeps a
+    long-running dashboard exporting. kaleido is called directly rather than through plotly.io, which
+    passes per-call browser options that a running server ignores (with a warning on every export).
+    """
+    spec = fig.to_dict()
     opts = {"format": fmt, "width": figures.EXPORT_WIDTH, "height": figures.EXPORT_HEIGHT, "scale": scale}
     with _EXPORT_LOCK:
-        _start_browser()
-        return kaleido.calc_fig_sync(fig.to_dict(), opts=opts)
+        try:
+            return _render_once(spec, opts)
+        except ExportError:
+            raise
+        except Exception:
+            pass  # most likely a crashed browser: one more try with a fresh one
+        try:
+            return _render_once(spec, opts)
+        except Exception as error:
+            raise ExportError(f"image export failed twice, with a fresh browser too: {error}") from error
+
+
+def _render_once(spec: dict, opts: dict) -> bytes:
+    """One render (callers hold _EXPORT_LOCK); on failure the server stops, so the next render restarts it."""
+    _start_browser()
+    try:
+        return kaleido.calc_fig_sync(spec, opts=opts)
+    except Exception:
+        _stop_browser()
+        raise
 
 
 def export_chart(result: ChartResult, fmt: str) -> bytes:

@@ -8,6 +8,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
+import psutil
 import pytest
 from pypdf import PdfReader
 
@@ -113,3 +114,18 @@ def test_concurrent_exports_each_get_their_own_image(chart_warehouse):
     for result, svg in zip(jobs, svgs, strict=True):
         assert result.title in svg
         assert all(other.title not in svg for other in results if other.title != result.title)
+
+
+def test_a_crashed_browser_is_replaced_and_the_export_still_succeeds(share):
+    """If kaleido's chromium dies (OOM killer, crash), the next export restarts it instead of hanging."""
+    assert export_chart(share, "png").startswith(SIGNATURES["png"])
+    wrappers = [
+        child
+        for child in psutil.Process().children()
+        if any("choreographer" in part for part in child.cmdline())
+    ]
+    assert wrappers, "kaleido's browser should be a child of this process"
+    for wrapper in wrappers:
+        for process in [*wrapper.children(recursive=True), wrapper]:
+            process.kill()
+    assert export_chart(share, "svg").decode("utf-8").lstrip().startswith("<svg")
