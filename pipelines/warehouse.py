@@ -288,7 +288,7 @@ class _Builder:
                 _add_rollups(con, _facts_relation(appended))
             else:
                 _rebuild_rollups(con, _facts_relation(sorted((staging / "facts").glob("*.parquet"))))
-            _compact(con, staging)
+            _compact(con, staging, everything=mode != "incremental")
             con.execute("CHECKPOINT")
             models = con.execute("SELECT count(*) FROM models").fetchall()[0][0]
         finally:
@@ -695,13 +695,19 @@ def _refresh_monthly(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> N
             con.execute(f"INSERT INTO {monthly} {select}", [since])
 
 
-def _compact(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
-    """Merge many small facts files into one model-major file (long runs per model compress best).
+def _compact(con: duckdb.DuckDBPyConnection, staging: Path, *, everything: bool) -> None:
+    """Merge facts files into one model-major file (long runs per model compress best).
 
-    Streams key ranges of about COMPACT_CHUNK_ROWS rows, so memory stays bounded at any store size.
+    After a build from scratch every file is merged. After incremental refreshes, once there are more than
+    COMPACT_AFTER_FILES files, all but the largest (the history merged before) are merged, so a refresh never
+    rewrites the whole history. Streams key ranges of about COMPACT_CHUNK_ROWS rows: bounded memory.
     """
     files = sorted((staging / "facts").glob("*.parquet"))
-    if len(files) <= COMPACT_AFTER_FILES:
+    if not everything:
+        if len(files) <= COMPACT_AFTER_FILES:
+            return
+        files.remove(max(files, key=lambda f: f.stat().st_size))
+    if len(files) < 2:
         return
     facts = _facts_relation(files)
     rows, keys, first, last = con.execute(
@@ -719,7 +725,8 @@ def _compact(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
             writer.write_table(chunk.cast(_FACT_SCHEMA), row_group_size=_ROW_GROUP_ROWS)
     tmp.replace(target)
     for f in files:
-        f.unlink()
+        if f != target:
+            f.unlink()
 
 
 def _prune(root: Path, keep: str) -> None:
