@@ -207,10 +207,9 @@ def _report_html(results: Sequence[ChartResult], *, title: str, view: str) -> by
         explanation = "".join(
             f"<p><b>{escape(label)}.</b> {escape(text)}</p>" for label, text in result.explanations
         )
+        # The figure itself shows the title, subtitle and source; the heading is there for the contents list.
         sections.append(
-            f'<section id="{escape(result.chart_id)}"><h2>{number}. {escape(result.title)}</h2>'
-            f'<p class="subtitle">{escape(result.subtitle)}</p>{chart}'
-            f'<p class="source">{escape(result.source)}</p>'
+            f'<section id="{escape(result.chart_id)}"><h2>{number}. {escape(result.title)}</h2>{chart}'
             f"<details><summary>Definitions</summary>{explanation}</details></section>"
         )
     toc = "".join(f'<li><a href="#{escape(r.chart_id)}">{escape(r.title)}</a></li>' for r in results)
@@ -222,7 +221,7 @@ def _report_html(results: Sequence[ChartResult], *, title: str, view: str) -> by
 <style>
 body {{ font-family: {figures.FONT_FAMILY}; color: #333; max-width: {figures.EXPORT_WIDTH + 40}px;
        margin: 2em auto; padding: 0 1em; }}
-.subtitle, .source {{ color: #666; }} .source {{ font-size: 0.85em; }}
+.source {{ color: #666; font-size: 0.85em; }}
 .warning {{ color: #B00020; font-weight: bold; }}
 section {{ margin-top: 3em; page-break-before: always; }}
 </style>
