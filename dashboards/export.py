@@ -145,10 +145,7 @@ def _generated_at() -> str:
 
 def _title_paragraphs(results: Sequence[ChartResult], view: str) -> list[tuple[str, str]]:
     charts = "\n".join(f"{number}. {result.title}" for number, result in enumerate(results, 1))
-    paragraphs = [("View", view), ("Source", results[0].source), ("Charts", charts)]
-    if any(result.synthetic for result in results):
-        paragraphs.insert(0, ("Warning", SYNTHETIC_WARNING))
-    return paragraphs
+    return [("View", view), ("Source", results[0].source), ("Charts", charts)]
 
 
 def _definitions(results: Sequence[ChartResult]) -> list[tuple[str, str]]:
@@ -179,7 +176,10 @@ def export_report(
 
 def _report_pdf(results: Sequence[ChartResult], *, title: str, view: str) -> bytes:
     title_page = figures.text_page(
-        title, _title_paragraphs(results, view), footer=f"Generated {_generated_at()}"
+        title,
+        _title_paragraphs(results, view),
+        footer=f"Generated {_generated_at()}",
+        warning=SYNTHETIC_WARNING if any(result.synthetic for result in results) else None,
     )
     definition_pages = figures.text_pages("Definitions", _definitions(results))
     pages = [title_page, *definition_pages, *(result.figure for result in results)]

@@ -31,6 +31,7 @@ _TEXT_COLOUR = "#333333"
 #: `name` of the source-line annotation, for screens that show the source as text instead.
 SOURCE_ANNOTATION = "chart-source"
 _MUTED_COLOUR = "#666666"
+_WARNING_COLOUR = "#B00020"
 
 
 def _series_meta(column: str, key: object, x: str, y: str) -> dict[str, object]:
@@ -222,7 +223,7 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
     subtitle_lines = _wrap(subtitle, _SUBTITLE_CHARS_PER_LINE)
     source_lines = _wrap(source, _SOURCE_CHARS_PER_LINE)
     if warning:
-        source_lines = [f"<b style='color:#B00020'>{warning}</b>", *source_lines]
+        source_lines = [f"<b style='color:{_WARNING_COLOUR}'>{warning}</b>", *source_lines]
     left = fig.layout.margin.l or _LEFT_MARGIN_PX  # builders with long category labels set a wider one
     top = 60 + _LINE_HEIGHT_PX * len(subtitle_lines)
     bottom = 70 + _LINE_HEIGHT_PX * len(source_lines)
@@ -284,11 +285,15 @@ def _paragraph_lines(heading: str, body: str) -> list[str]:
     return [*lines, ""]
 
 
-def text_page(title: str, paragraphs: Sequence[tuple[str, str]], *, footer: str = "") -> go.Figure:
+def text_page(
+    title: str, paragraphs: Sequence[tuple[str, str]], *, footer: str = "", warning: str | None = None
+) -> go.Figure:
     """A figure holding only text (a report's title or definitions page), so the whole report goes through
     the same renderer and fonts as the charts. `paragraphs` are (heading, body) pairs; body lines may break
-    at newlines."""
+    at newlines; a warning goes first, in red."""
     lines = [line for heading, body in paragraphs for line in _paragraph_lines(heading, body)]
+    if warning:
+        lines = [f"<b style='color:{_WARNING_COLOUR}'>{warning}</b>", "", *lines]
     fig = go.Figure()
     fig.update_layout(
         template="plotly_white",
