@@ -38,6 +38,7 @@ from pipelines.warehouse import (
     FLAG_CLAMPED,
     Version,
     WarehouseError,
+    current_name,
     current_version,
     plan,
     refresh,
@@ -95,12 +96,12 @@ class Warehouse:
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the current version (re-opened when a refresh swapped the pointer)."""
         with self._lock:
-            latest = current_version(self.store)
-            if latest is None:
-                raise WarehouseError(
-                    f"no warehouse in {self.store.root}: run `python -m pipelines warehouse`"
-                )
-            if self._version is None or latest.path != self._version.path:
+            if self._version is None or current_name(self.store) != self._version.path.name:
+                latest = current_version(self.store)
+                if latest is None:
+                    raise WarehouseError(
+                        f"no warehouse in {self.store.root}: run `python -m pipelines warehouse`"
+                    )
                 if self._con is not None:
                     self._con.close()
                 self._con = duckdb.connect(str(latest.tables), read_only=True)

@@ -143,12 +143,19 @@ def warehouse_root(store: Store) -> Path:
     return store.root / WAREHOUSE_DIR
 
 
-def current_version(store: Store) -> Version | None:
-    """The version the pointer names (None before the first build)."""
+def current_name(store: Store) -> str | None:
+    """The name of the version the pointer names (cheap: readers check it before every query)."""
     pointer = warehouse_root(store) / POINTER
     try:
-        name = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+        return json.loads(pointer.read_text(encoding="utf-8"))["version"]
     except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return None
+
+
+def current_version(store: Store) -> Version | None:
+    """The version the pointer names (None before the first build)."""
+    name = current_name(store)
+    if name is None:
         return None
     path = warehouse_root(store) / name
     manifest_path = path / "manifest.json"
@@ -761,11 +768,15 @@ def run(args: Any) -> int:
 
     store = resolve_store(args.store)
     registry = load_registry(override=Path(args.registry) if args.registry else None)
-    if args.check:
-        mode, reason = plan(store, registry)
-        print(f"warehouse: {mode} ({reason})")
-        return 0 if mode == "unchanged" else 1
-    report = refresh(store, registry, rebuild=args.rebuild, progress=True)
+    try:
+        if args.check:
+            mode, reason = plan(store, registry)
+            print(f"warehouse: {mode} ({reason})")
+            return 0 if mode == "unchanged" else 1
+        report = refresh(store, registry, rebuild=args.rebuild, progress=True)
+    except WarehouseError as error:
+        print(f"warehouse: {error}", file=sys.stderr)
+        return 2
     print(
         f"warehouse: {report.mode} ({report.reason}): version {report.version}, {report.new_dates} new "
         f"snapshot(s), {report.models} models, {report.seconds:.1f} s"
