@@ -32,23 +32,27 @@ def export_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
-def test_list_shows_every_chart_id_with_its_description():
-    listing = export_cli("--list")
-    assert listing.returncode == 0, listing.stderr
-    lines = listing.stdout.strip().splitlines()
+# Most cases call `main` in-process (the function `python -m dashboards` runs) so they cost no interpreter
+# start; two run the real command in a subprocess.
+
+
+def test_list_shows_every_chart_id_with_its_description(capsys):
+    assert main(["export", "--list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines] == chart_ids()
     assert all(len(line.split()) > 3 for line in lines)
 
 
-def test_every_chart_as_csv_files_for_a_view(chart_store: Path, tmp_path: Path):
+def test_every_chart_as_csv_files_for_a_view(chart_store: Path, tmp_path: Path, capsys):
     out = tmp_path / "csv"
-    done = export_cli(
-        "--chart", "all", "--format", "csv", "--out", str(out), "--store", str(chart_store),
+    code = main([
+        "export", "--chart", "all", "--format", "csv", "--out", str(out), "--store", str(chart_store),
         "--countries", "cn,us,fr", "--period", "week", "--attribution", "lineage",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert f"wrote {len(chart_ids())} file(s) to {out}" in done.stdout
-    assert "Attribution: lineage country. Period: week." in done.stdout
+    ])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert f"wrote {len(chart_ids())} file(s) to {out}" in printed.out
+    assert "Attribution: lineage country. Period: week." in printed.out
     assert sorted(p.stem for p in out.iterdir()) == sorted(chart_ids())
     downloads = pd.read_csv(out / "downloads-by-country.csv", keep_default_na=False)
     assert list(downloads.columns) == ["period", "country", "downloads"]
@@ -93,11 +97,12 @@ def test_bad_arguments_exit_2_with_a_clear_message(args, message, tmp_path: Path
     assert not any(tmp_path.iterdir())
 
 
-def test_an_empty_store_says_how_to_fill_it(tmp_path: Path):
+def test_an_empty_store_says_how_to_fill_it(tmp_path: Path, capsys):
     out = tmp_path / "r.pdf"
-    done = export_cli("--chart", "all", "--format", "pdf", "--out", str(out), "--store", str(tmp_path))
-    assert done.returncode == 1
-    assert "python -m pipelines demo" in done.stderr
+    code = main(["export", "--chart", "all", "--format", "pdf", "--out", str(out), "--store", str(tmp_path)])
+    assert code == 1
+    assert "python -m pipelines demo" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_without_a_browser_image_export_fails_fast_saying_what_to_install(chart_store: Path, tmp_path: Path):
