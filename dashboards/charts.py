@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # charts only call the warehouse's query methods
 UNKNOWN_CATEGORY = "unknown"
 SYNTHETIC_WARNING = "SYNTHETIC DEMO DATA: generated for testing, not real Hugging Face Hub figures."
 TOP_N = 20
+_MONTH_TICKS_MAX = 14  # label every month up to this many, else let plotly thin them out
 
 _PERIOD_WORD = {"day": "day", "week": "week", "month": "month"}
 _SCOPE_TEXT = {
@@ -567,6 +568,11 @@ def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) ->
     return f"Incomplete: {'; '.join(notes)}." if notes else ""
 
 
+def _label_months(fig: go.Figure, months: int) -> None:
+    """Label monthly periods as months (plotly's automatic ticks fall on weeks when the range is short)."""
+    fig.update_xaxes(tickformat="%b %Y", **({"dtick": "M1"} if months <= _MONTH_TICKS_MAX else {}))
+
+
 def render_chart(
     chart_id: str, warehouse: Warehouse, filters: Filters, *, source: SourceInfo | None = None
 ) -> ChartResult:
@@ -576,6 +582,8 @@ def render_chart(
     data = data.reset_index(drop=True)
     if data.empty:
         figures.mark_empty(fig)
+    elif "period" in data.columns and filters.period == "month":
+        _label_months(fig, data["period"].nunique())
     source = source or source_info(warehouse, filters)
     source_line = source.line(spec.attribution(filters))
     title, subtitle = _title(spec, filters), _subtitle(spec, filters)
