@@ -96,10 +96,12 @@ def create_app(
     return app
 
 
-def __getattr__(name: str):
-    """`app.server` for `gunicorn app:server`, built on first access (importing app.py stays cheap)."""
+def __getattr__(name: str) -> object:
+    """`app.server` for `gunicorn app:server`, built once on first access (importing app.py stays cheap)."""
     if name == "server":
-        return create_app().server
+        built = create_app().server
+        globals()["server"] = built
+        return built
     raise AttributeError(name)
 
 

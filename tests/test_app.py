@@ -3,6 +3,7 @@ store shows the demo store, and no URL a visitor can type makes it answer with a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -18,7 +19,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app, ensure_demo_store
-from dashboards.state import parse_search, state_of
+from dashboards.state import STALE_AFTER_DAYS, parse_search, state_of
+from pipelines.demo import generate_demo_store
 from pipelines.store import Store
 from tests.browser.support import PAGE_CHARTS, small_demo_store
 
@@ -87,6 +89,13 @@ def test_an_empty_store_shows_the_demo_store_with_a_banner(tmp_path: Path, store
     layout = json.dumps(app.server.test_client().get("/_dash-layout").get_json())
     assert f"The store {empty.root} is empty" in layout
     assert "python -m pipelines snapshot" in layout and "python -m pipelines backfill" in layout
+
+
+def test_old_snapshots_get_a_stale_data_banner(tmp_path: Path) -> None:
+    old = Store(tmp_path / "old")
+    generate_demo_store(old, models=20, days=3, end=dt.date.today() - dt.timedelta(days=STALE_AFTER_DAYS + 7))
+    layout = json.dumps(create_app(old).server.test_client().get("/_dash-layout").get_json())
+    assert f"The newest snapshot is {STALE_AFTER_DAYS + 7} days old" in layout
 
 
 def test_the_demo_store_is_generated_once(tmp_path: Path) -> None:
