@@ -290,9 +290,17 @@ class _Builder:
             self.new_dates = len(new)
             _record_snapshots(con, self.store, new)
             appended = self._append_facts(con, staging, new)
-            changed = _refresh_dims(con, self.registry, self.parents)
-            if mode == "incremental" and not changed:
+            _refresh_dims(con, self.registry, self.parents)
+            if mode == "incremental":
+                previous_files = self.previous.facts_files() if self.previous else []
+                _move_changed(con, [staging / "facts" / f.name for f in previous_files])
+                since = con.execute(
+                    f"SELECT min(date - greatest(span, 1)::INTEGER + 1) FROM {_facts_relation(appended)}"
+                ).fetchall()[0][0]
+                if con.execute("SELECT count(*) FROM old_dims").fetchall()[0][0]:
+                    since = dt.date.min
                 _add_rollups(con, _facts_relation(appended))
+                _refresh_monthly(con, since)
             else:
                 _rebuild_rollups(con, _facts_relation(sorted((staging / "facts").glob("*.parquet"))))
             _compact(con, staging, everything=mode != "incremental")
@@ -539,8 +547,9 @@ def _facts_relation(files: Sequence[Path]) -> str:
     return f"read_parquet([{listed}])"
 
 
-def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: ParentCache) -> bool:
-    """Attribute every model's latest metadata; True when a model already in the rollups changed group."""
+def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: ParentCache) -> None:
+    """Attribute every model's latest metadata into `dims`; models already there whose groups changed are
+    left in the temp table `old_dims` with their previous dimensions."""
     meta = con.execute(
         "SELECT key, model_id, author, base_models, base_relation, created_at, pipeline_tag, library_name, "
         "params_total, NULL::BIGINT AS downloads_30d, NULL::BIGINT AS downloads_all_time "
@@ -587,20 +596,29 @@ def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: P
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dims' AND table_schema = 'main'"
     ).fetchall()[0][0]
-    changed = False
+    grouping = ", ".join((*ROLLUP_DIMS, "namespace"))
     if exists:
-        dims_cols = ", ".join((*ROLLUP_DIMS, "namespace"))
-        changed = bool(
-            con.execute(
-                f"SELECT count(*) FROM (SELECT key, {dims_cols} FROM dims "
-                f"EXCEPT SELECT key, {dims_cols} FROM new_dims)"
-            ).fetchall()[0][0]
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE old_dims AS
+            SELECT * FROM dims WHERE key IN (
+                SELECT key FROM (SELECT key, {grouping} FROM dims EXCEPT SELECT key, {grouping} FROM new_dims)
+            )
+            """
         )
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE old_dims AS SELECT * FROM new_dims WHERE false")
+        con.execute(
+            f"CREATE TABLE ns_groups AS SELECT 0 AS grp, {', '.join(NAMESPACE_DIMS)} "
+            "FROM new_dims WHERE false"
+        )
+    # Group numbers are only ever added, so rollup rows keep pointing at the right group.
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE ns_groups AS
-        SELECT row_number() OVER (ORDER BY {", ".join(NAMESPACE_DIMS)})::INTEGER AS grp, *
-        FROM (SELECT DISTINCT {", ".join(NAMESPACE_DIMS)} FROM new_dims)
+        INSERT INTO ns_groups
+        SELECT ((SELECT coalesce(max(grp), 0) FROM ns_groups) + row_number() OVER ())::INTEGER, *
+        FROM (SELECT DISTINCT {", ".join(NAMESPACE_DIMS)} FROM new_dims
+              EXCEPT SELECT {", ".join(NAMESPACE_DIMS)} FROM ns_groups)
         """
     )
     same_group = " AND ".join(f"g.{c} IS NOT DISTINCT FROM d.{c}" for c in NAMESPACE_DIMS)
@@ -609,30 +627,30 @@ def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: P
         "ORDER BY d.key"
     )
     con.execute("DROP TABLE new_dims")
-    return changed
 
 
-def _rollup_queries(facts: str) -> dict[str, str]:
-    """SQL of each rollup's rows from a facts relation (all facts, or just the new ones)."""
+def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict[str, str]:
+    """SQL of each rollup's rows from a facts relation (all facts, or just the new ones), grouped by the
+    dimensions in `dims_table`; sign -1 gives rows that take a contribution back out."""
     dims = ", ".join(f"d.{c}" for c in ROLLUP_DIMS)
     plain = ", ".join(ROLLUP_DIMS)
     spread = """
         SELECT (date - (span - i)::INTEGER) AS day, {cols},
-            (i * inc) // span - ((i - 1) * inc) // span AS downloads
+            ((i * inc) // span - ((i - 1) * inc) // span) * {sign} AS downloads
         FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({grouped}))
-    """
+    """.replace("{sign}", str(sign))
     grouped_main = f"""
         SELECT f.date, f.span::BIGINT AS span, {dims}, sum(f.inc)::BIGINT AS inc
-        FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
+        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     grouped_release = f"""
         SELECT f.date, f.span::BIGINT AS span, {dims}, date_trunc('month', d.created)::DATE AS release_month,
             sum(f.inc)::BIGINT AS inc
-        FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
+        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     grouped_ns = f"""
         SELECT f.date, f.span::BIGINT AS span, d.grp, sum(f.inc)::BIGINT AS inc
-        FROM {facts} f JOIN dims d USING (key) WHERE f.inc > 0 GROUP BY ALL
+        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     return {
         "roll_day": f"""
@@ -640,15 +658,16 @@ def _rollup_queries(facts: str) -> dict[str, str]:
                 SELECT day, {plain}, downloads, 0 AS baseline
                 FROM ({spread.format(cols=plain, grouped=grouped_main)})
                 UNION ALL
-                SELECT f.date AS day, {dims}, 0 AS downloads, f.baseline
-                FROM {facts} f JOIN dims d USING (key) WHERE f.baseline > 0
+                SELECT f.date AS day, {dims}, 0 AS downloads, f.baseline * {sign}
+                FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.baseline > 0
             ) GROUP BY ALL
         """,
         "roll_snap": f"""
-            SELECT f.date, {dims}, sum(f.d30)::BIGINT AS d30, count(*)::INTEGER AS models,
-                count(*) FILTER (WHERE f.flag = {FLAG_CLAMPED})::INTEGER AS clamped,
-                count(*) FILTER (WHERE f.flag = {FLAG_MISSING})::INTEGER AS missing
-            FROM {facts} f JOIN dims d USING (key) GROUP BY ALL
+            SELECT f.date, {dims}, (sum(f.d30) * {sign})::BIGINT AS d30,
+                (count(*) * {sign})::INTEGER AS models,
+                (count(*) FILTER (WHERE f.flag = {FLAG_CLAMPED}) * {sign})::INTEGER AS clamped,
+                (count(*) FILTER (WHERE f.flag = {FLAG_MISSING}) * {sign})::INTEGER AS missing
+            FROM {facts} f JOIN {dims_table} d USING (key) GROUP BY ALL
         """,
         "roll_release": f"""
             SELECT date_trunc('month', day)::DATE AS month, {plain}, release_month,
@@ -669,12 +688,23 @@ def _rebuild_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
     _refresh_monthly(con, None)
 
 
-def _add_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
-    """Append the new facts' rows; a day spread over by a gap may then have two rows (queries sum them)."""
-    since = con.execute(f"SELECT min(date - greatest(span, 1)::INTEGER + 1) FROM {facts}").fetchall()[0][0]
-    for name, query in _rollup_queries(facts).items():
+def _add_rollups(con: duckdb.DuckDBPyConnection, facts: str, dims_table: str = "dims", sign: int = 1) -> None:
+    """Append rows for these facts; a (day, group) may then have several rows (queries sum them)."""
+    for name, query in _rollup_queries(facts, dims_table, sign).items():
         con.execute(f"INSERT INTO {name} {query}")
-    _refresh_monthly(con, since)
+
+
+def _move_changed(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
+    """Models whose dimensions changed take their past downloads to their new groups: their earlier
+    contributions are taken out under the old dimensions (`old_dims`) and added under the new ones."""
+    if not files:
+        return
+    facts = f"(SELECT * FROM {_facts_relation(files)} WHERE key IN (SELECT key FROM old_dims))"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE moved_dims AS SELECT * FROM dims SEMI JOIN old_dims USING (key)"
+    )
+    _add_rollups(con, facts, "old_dims", -1)
+    _add_rollups(con, facts, "moved_dims", 1)
 
 
 #: Monthly copies of the daily rollups (whole months of a view read these: 30x fewer rows).

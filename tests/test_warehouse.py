@@ -170,15 +170,28 @@ def test_new_snapshots_are_appended_incrementally_with_the_same_results_as_a_reb
     for n in (1, 2, 4):
         write_snapshot(store, day(n), rows(n))
     first = refresh(store, registry)
-    write_snapshot(store, day(6), rows(6))
+    # The new snapshot re-tags a model (its past downloads move to the new task) and adds a new organisation.
+    retagged = [{**r, "pipeline_tag": "image-text-to-text"} if r["author"] == "Qwen" else r for r in rows(6)]
+    write_snapshot(store, day(6), [*retagged, counts("mistralai/Magistral", 5)])
     assert plan(store, registry) == ("incremental", "1 new snapshot(s)")
     incremental = refresh(store, registry)
     assert incremental.mode == "incremental"
     warehouse = Warehouse(store)
     view = Filters(period="day", countries=("CN", "US", "FR"))
-    appended = (warehouse.downloads_by_country(view), warehouse.cumulative_by_country(view))
+
+    def results() -> list[pd.DataFrame]:
+        return [
+            warehouse.downloads_by_country(view),
+            warehouse.cumulative_by_country(view),
+            warehouse.task_by_country(view),
+            warehouse.top_organisations(Filters(), n=5),
+            warehouse.downloads_by_country(Filters(task="image-text-to-text", countries=("CN",))),
+        ]
+
+    appended = results()
+    assert appended[4]["downloads"].sum() == 100 * 36 - 100  # all of Qwen's downloads, moved to the new task
     refresh(store, registry, rebuild=True)
-    rebuilt = (warehouse.downloads_by_country(view), warehouse.cumulative_by_country(view))
+    rebuilt = results()
     assert current_version(store).path.name != first.version
     for left, right in zip(appended, rebuilt, strict=True):
         pd.testing.assert_frame_equal(left, right)
