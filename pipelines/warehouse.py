@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
