@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from dashboards.state import DATE_RANGE_ID
 from tests.browser.test_pages import chart, wait_for_charts
 
 pytestmark = pytest.mark.browser
@@ -59,9 +60,14 @@ def test_controls_change_the_charts_and_the_url_and_history_replays_them(app_pag
     expect(app_page.locator("#control-attribution input[value=lineage]")).to_be_checked()
     expect(title).to_have_text("Downloads per week by lineage country")
 
+    app_page.locator("#control-size").click()
+    app_page.get_by_role("option", name="7-9B", exact=True).click()
+    expect(app_page).to_have_url(re.compile(r"/\?period=week&attribution=lineage&size=7-9B$"))
+    expect(downloads.locator(".chart-subtitle")).to_contain_text("size class 7-9B")
+
 
 def test_a_shared_url_restores_the_view_and_navigation_keeps_it(app_page: Page) -> None:
-    app_page.goto("/?period=week&countries=CN,US,FR&attribution=lineage&log=1")
+    app_page.goto("/?from=2026-01-05&period=week&countries=CN,US,FR&attribution=lineage&log=1")
     wait_for_charts(app_page, OVERVIEW_CHARTS)
     expect(app_page.locator("#control-period input[value=week]")).to_be_checked()
     expect(app_page.locator("#control-attribution input[value=lineage]")).to_be_checked()
@@ -70,12 +76,14 @@ def test_a_shared_url_restores_the_view_and_navigation_keeps_it(app_page: Page) 
     downloads = chart(app_page, "downloads-by-country")
     expect(downloads.locator(".chart-title")).to_have_text("Downloads per week by lineage country")
     expect(downloads.locator(".legend")).to_contain_text("France")
+    expect(downloads.locator(".chart-source")).to_contain_text("2026-01-05 to")
+    expect(app_page.locator(f"input#{DATE_RANGE_ID}")).to_have_value("2026-01-05")
     graph = ".chart-card[data-chart='downloads-by-country'] .js-plotly-plot"
     assert app_page.evaluate(f'() => document.querySelector("{graph}")._fullLayout.yaxis.type') == "log"
 
     app_page.locator(".nav").get_by_text("Derivatives", exact=True).click()
     expect(app_page).to_have_url(
-        re.compile(r"/derivatives\?period=week&countries=CN,US,FR&attribution=lineage&log=1$")
+        re.compile(r"/derivatives\?from=2026-01-05&period=week&countries=CN,US,FR&attribution=lineage&log=1$")
     )
     expect(chart(app_page, "derivatives-by-country").locator(".chart-title")).to_contain_text("per week")
 
