@@ -40,7 +40,6 @@ SYNTHETIC_WARNING = "SYNTHETIC DEMO DATA: generated for testing, not real Huggin
 TOP_N = 20
 _MONTH_TICKS_MAX = 14  # label every month up to this many, else let plotly thin them out
 
-_PERIOD_WORD = {"day": "day", "week": "week", "month": "month"}
 _SCOPE_TEXT = {
     "all": "All models",
     "first-party": "First-party models only",
@@ -204,7 +203,7 @@ def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
         order=order,
         colours=colours,
         names=names,
-        y_title=f"Downloads per {_PERIOD_WORD[filters.period]}",
+        y_title=f"Downloads per {filters.period}",
         log_scale=filters.log_scale,
     )
     return data, fig
@@ -273,7 +272,7 @@ def _derivatives_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
         order=order,
         colours=colours,
         names=names,
-        value_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
+        value_title=f"New derivatives per {filters.period}",
         stacked=True,
         log_scale=filters.log_scale,
     )
@@ -302,7 +301,7 @@ def _derivatives_by_relation(warehouse: Warehouse, filters: Filters) -> Drawn:
         order=order,
         colours=RELATION_COLOURS,
         names={r: r.capitalize() for r in order},
-        value_title=f"New derivatives per {_PERIOD_WORD[filters.period]}",
+        value_title=f"New derivatives per {filters.period}",
         stacked=True,
         log_scale=filters.log_scale,
     )
@@ -441,9 +440,7 @@ def _concentration(warehouse: Warehouse, filters: Filters) -> Drawn:
 
 
 def _title(spec: ChartSpec, filters: Filters) -> str:
-    return spec.title.format(
-        country_rule=f"{filters.attribution} country", period=_PERIOD_WORD[filters.period]
-    )
+    return spec.title.format(country_rule=f"{filters.attribution} country", period=filters.period)
 
 
 def scope_text(filters: Filters) -> str:
@@ -562,9 +559,9 @@ def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) ->
     first, last = shown.min(), shown.max()
     notes = []
     if first < source.first:
-        notes.append(f"the first {period} (from {first}) starts before the first snapshot ({source.first})")
+        notes.append(f"the first {period} (from {first}) starts before the first snapshot in view ({source.first})")
     if _period_end(last, period) > source.last:
-        notes.append(f"the last {period} (from {last}) ends after the latest snapshot ({source.last})")
+        notes.append(f"the last {period} (from {last}) ends after the last snapshot in view ({source.last})")
     return f"Incomplete: {'; '.join(notes)}." if notes else ""
 
 
