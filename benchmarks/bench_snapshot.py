@@ -4,7 +4,8 @@ For each size (default 50,000 and 200,000 models) and each run, measured in the 
   (a) a plain HTTP client (httpx2) GETs every page of the same crawl (same listings, following Link headers);
   (b) the full `python -m pipelines snapshot` in a subprocess (start-up, crawl, parse, stage, publish).
 Prints medians: seconds of (a) and (b), the ratio (b)/(a) (target <= 1.5), peak RSS of the snapshot process
-(target <= 400 MB, flat from 50k to 200k models), and published bytes per model.
+(target <= 400 MB, flat from 50k to 200k models), and published bytes per model. Each run also shows the
+snapshot's CPU seconds and the load average: on a busy machine wall times stretch, the CPU does not.
 
     .venv/bin/python benchmarks/bench_snapshot.py --runs 3 --models 200000
 """
@@ -74,8 +75,8 @@ def crawl_plain(url: str, scope: Scope) -> tuple[float, int]:
     return time.perf_counter() - started, pages
 
 
-def run_snapshot(url: str, env: dict[str, str], store: Path) -> tuple[float, float, dict]:
-    """(b): the real command in a subprocess; returns seconds, peak RSS in MB, provenance."""
+def run_snapshot(url: str, env: dict[str, str], store: Path) -> tuple[float, float, float, dict]:
+    """(b): the real command in a subprocess; returns seconds, peak RSS in MB, CPU seconds, provenance."""
     command = [sys.executable, "-m", "pipelines", "snapshot", "--store", str(store), "--date", DATE]
     command += ["--min-downloads", str(MIN_DOWNLOADS), "--quiet"]
     started = time.perf_counter()
@@ -85,7 +86,7 @@ def run_snapshot(url: str, env: dict[str, str], store: Path) -> tuple[float, flo
     if status != 0:
         raise RuntimeError(f"snapshot failed with status {status}")
     provenance = json.loads((store / "snapshots" / f"date={DATE}" / "provenance.json").read_text())
-    return seconds, usage.ru_maxrss / 1024, provenance
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, provenance
 
 
 def main() -> int:
@@ -118,13 +119,14 @@ def main() -> int:
                     seconds, pages = crawl_plain(url, scope)
                     plain.append(seconds)
                     store = Path(tmp) / f"store-{size}-{run}"
-                    seconds, peak, provenance = run_snapshot(url, env, store)
+                    seconds, peak, cpu, provenance = run_snapshot(url, env, store)
                     snap.append(seconds)
                     rss.append(peak)
                     size_bytes = sum(f["bytes"] for f in provenance["files"])
                     print(
                         f"  {size} models run {run + 1}: plain {plain[-1]:.2f} s, snapshot {seconds:.2f} s, "
-                        f"peak RSS {peak:.0f} MB, {provenance['rows']} rows, {provenance['pages']} pages",
+                        f"(CPU {cpu:.2f} s), peak RSS {peak:.0f} MB, {provenance['rows']} rows, "
+                        f"{provenance['pages']} pages; load average {os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
                 results.append(
