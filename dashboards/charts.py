@@ -559,9 +559,11 @@ def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) ->
     first, last = shown.min(), shown.max()
     notes = []
     if first < source.first:
-        notes.append(f"the first {period} (from {first}) starts before the first snapshot in view ({source.first})")
+        notes.append(
+            f"the first {period} (from {first}) starts before the first snapshot shown ({source.first})"
+        )
     if _period_end(last, period) > source.last:
-        notes.append(f"the last {period} (from {last}) ends after the last snapshot in view ({source.last})")
+        notes.append(f"the last {period} (from {last}) ends after the last snapshot shown ({source.last})")
     return f"Incomplete: {'; '.join(notes)}." if notes else ""
 
 
