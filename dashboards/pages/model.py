@@ -23,6 +23,8 @@ PAGE = {
     "order": 102,
     "nav": False,
 }
+#: Enough to list every lineage root in any store when counting one model's derivatives.
+MAX_BASE_MODELS = 1_000_000
 ALL_SNAPSHOTS = "Scope: this model, every snapshot; the view's filters do not apply."
 
 
@@ -57,7 +59,7 @@ def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
     )
 
 
-def _ramfact(model_id: str) -> html.Div:
+def _ram_fact(model_id: str) -> html.Div:
     """RAM v2 on the latest snapshot: > 1 means a top-10 trajectory for its size class."""
     ram = app_state().warehouse.ram(Filters())
     mine = ram[ram["model_id"] == model_id]
@@ -65,6 +67,13 @@ def _ramfact(model_id: str) -> html.Div:
         return fact("RAM v2", "not comparable (size unknown or too few peers)")
     row = mine.iloc[0]
     return fact(f"RAM v2 ({row['size_class']}, day {row['age_days']})", f"{row['ram']:.2f}")
+
+
+def _derivatives_fact(model_id: str) -> html.Div:
+    """Models whose lineage root is this model (all dates); models built on a derivative count too."""
+    roots = app_state().warehouse.top_base_models(Filters(), n=MAX_BASE_MODELS)
+    mine = roots[roots["base_model"] == model_id]
+    return fact("Derivatives (as lineage root)", f"{int(mine['derivatives'].sum()):,}")
 
 
 def layout(namespace: str | None = None, name: str | None = None, **_url_values: str) -> html.Div:
@@ -82,7 +91,8 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
         fact("Lineage country", display_name(row["lineage_country"] or "", with_flag=True)),
         fact("30-day downloads", f"{int(row['downloads_30d'] or 0):,}"),
         fact("All-time downloads", f"{int(row['downloads_all_time'] or 0):,}"),
-        _ramfact(row["model_id"]),
+        _derivatives_fact(row["model_id"]),
+        _ram_fact(row["model_id"]),
     ]
     return html.Div(
         [
