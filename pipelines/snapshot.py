@@ -5,8 +5,8 @@ Scope (union, de-duplicated by model id):
   2. the hub-wide top models by 30-day downloads, down to --min-downloads;
   3. with --full, every model on the Hub (sorted by creation date, an immutable key, so the cursor is stable).
 
-The run streams pages into <store>/staging/date=D/ and checkpoints the next-page URL after every page: if it
-is killed, running the same command again resumes where it stopped and produces the same rows. Readers see
+The run streams pages into <store>/staging/date=D/ and checkpoints the next-page URL as it goes: if it is
+killed, running the same command again resumes where it stopped and produces the same rows. Readers see
 the snapshot only once it is complete (atomic rename to <store>/snapshots/date=D/). A date that already has a
 snapshot is left alone unless --force, which replaces it only once the new one is complete.
 
@@ -55,7 +55,7 @@ DEFAULT_TIMEOUT = 60.0
 PAGE_SIZE = 1000  # the Hub's largest page
 ROWS_PER_FILE = 1_000_000  # published part files
 CHECKPOINT_FILE = "checkpoint.json"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: raw parts are Arrow IPC files
 _RAW_DIR = "raw"
 _RAW_SUFFIX = ".arrow"
 _PUBLISH_DIR = "publish"
@@ -106,7 +106,8 @@ class Scope:
 
 @dataclass
 class Checkpoint:
-    """Where a run stands; written atomically after every page, so a killed run resumes exactly there."""
+    """Where a run stands; replaced atomically while the crawl waits for a page (at least every second), so
+    a killed run resumes at its last stored page."""
 
     date: str
     scope: dict[str, Any]
