@@ -290,7 +290,7 @@ class _Builder:
             self.new_dates = len(new)
             _record_snapshots(con, self.store, new)
             appended = self._append_facts(con, staging, new)
-            _refresh_dims(con, self.registry, self.parents)
+            _refresh_dims(con, self.registry, self.parents, only_changed=mode == "incremental")
             if mode == "incremental":
                 previous_files = self.previous.facts_files() if self.previous else []
                 _move_changed(con, [staging / "facts" / f.name for f in previous_files])
@@ -518,8 +518,13 @@ def _update_meta(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
             """,
             [files, [row[0] for row in orphans]],
         )
+    changed = " OR ".join(f"l.{c} IS DISTINCT FROM o.{c}" for c in _META_COLUMNS)
     con.execute(
-        """
+        f"""
+        CREATE TEMP TABLE IF NOT EXISTS meta_changed (key INTEGER);
+        INSERT INTO meta_changed
+        SELECT l.key FROM latest l LEFT JOIN meta o USING (key)
+        WHERE o.key IS NULL OR {changed};
         CREATE OR REPLACE TEMP TABLE seen AS
         SELECT key, min(date) AS first_date, max(date) AS last_date FROM batch GROUP BY key;
         CREATE OR REPLACE TEMP TABLE merged_meta AS
@@ -547,13 +552,45 @@ def _facts_relation(files: Sequence[Path]) -> str:
     return f"read_parquet([{listed}])"
 
 
-def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: ParentCache) -> None:
-    """Attribute every model's latest metadata into `dims`; models already there whose groups changed are
-    left in the temp table `old_dims` with their previous dimensions."""
+def _refresh_dims(
+    con: duckdb.DuckDBPyConnection, registry: Registry, parents: ParentCache, *, only_changed: bool
+) -> None:
+    """Attribute models' latest metadata into `dims`; models already there whose groups changed are left in
+    the temp table `old_dims` with their previous dimensions.
+
+    With `only_changed` (same registry and lineage lookups as the current dims), only models whose metadata
+    changed in this refresh and their descendants are attributed again, with their ancestors as context.
+    """
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dims' AND table_schema = 'main'"
+    ).fetchall()[0][0]
+    subset = ""
+    if only_changed and exists:
+        con.execute(
+            """
+            CREATE TEMP TABLE IF NOT EXISTS meta_changed (key INTEGER);
+            CREATE OR REPLACE TEMP TABLE affected AS
+            WITH RECURSIVE down(model_id) AS (
+                SELECT m.model_id FROM meta m SEMI JOIN meta_changed c USING (key)
+                UNION
+                SELECT m.model_id FROM meta m JOIN down d ON m.base_models[1] = d.model_id
+            )
+            SELECT DISTINCT model_id FROM down;
+            CREATE OR REPLACE TEMP TABLE context AS
+            WITH RECURSIVE up(model_id) AS (
+                SELECT model_id FROM affected
+                UNION
+                SELECT m.base_models[1] FROM meta m JOIN up u ON m.model_id = u.model_id
+                WHERE m.base_models[1] IS NOT NULL
+            )
+            SELECT DISTINCT model_id FROM up;
+            """
+        )
+        subset = "WHERE model_id IN (SELECT model_id FROM context)"
     meta = con.execute(
         "SELECT key, model_id, author, base_models, base_relation, created_at, pipeline_tag, library_name, "
         "params_total, NULL::BIGINT AS downloads_30d, NULL::BIGINT AS downloads_all_time "
-        "FROM meta ORDER BY key"
+        f"FROM meta {subset} ORDER BY key"
     ).df()
     attributed = attribute(meta.drop(columns=["key"]), registry, parents)
     atom = set(atom_tracked_ids())
@@ -583,7 +620,7 @@ def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: P
     con.register("dims_frame", dims)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE new_dims AS
+        CREATE OR REPLACE TEMP TABLE fresh_dims AS
         SELECT * EXCLUDE (base_relation, created_at),
             CASE WHEN base_model IS NULL THEN 'original' ELSE coalesce(base_relation, 'unknown') END
                 AS relation,
@@ -593,9 +630,18 @@ def _refresh_dims(con: duckdb.DuckDBPyConnection, registry: Registry, parents: P
         """
     )
     con.unregister("dims_frame")
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dims' AND table_schema = 'main'"
-    ).fetchall()[0][0]
+    if subset:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE new_dims AS
+            SELECT * FROM fresh_dims WHERE model_id IN (SELECT model_id FROM affected)
+            UNION ALL BY NAME
+            SELECT * EXCLUDE (grp) FROM dims WHERE model_id NOT IN (SELECT model_id FROM affected)
+            """
+        )
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE new_dims AS SELECT * FROM fresh_dims")
+    con.execute("DROP TABLE fresh_dims")
     grouping = ", ".join((*ROLLUP_DIMS, "namespace"))
     if exists:
         con.execute(

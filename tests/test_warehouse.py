@@ -244,3 +244,19 @@ def test_many_small_facts_files_are_compacted_into_one_without_changing_results(
     after = warehouse.downloads_by_country(Filters(period="day")), warehouse.model_history("Qwen/Qwen3-8B")
     pd.testing.assert_frame_equal(before[0], after[0].iloc[: len(before[0])])
     pd.testing.assert_frame_equal(before[1], after[1].iloc[:3])
+
+
+def test_a_changed_base_model_re_attributes_its_descendants_on_an_incremental_refresh(store, registry):
+    chain = lambda n, mid_parents: [  # noqa: E731
+        counts("Qwen/Qwen3-8B", 1000),
+        counts("someone/mid", 10 * n, parents=mid_parents),
+        counts("another/ft", 100 * n, parents=["someone/mid"]),
+    ]
+    write_snapshot(store, day(1), chain(1, []))
+    refresh(store, registry)
+    write_snapshot(store, day(2), chain(2, ["Qwen/Qwen3-8B"]))  # mid now declares a Qwen base
+    assert refresh(store, registry).mode == "incremental"
+    warehouse = Warehouse(store)
+    lineage = Filters(attribution="lineage", countries=("CN",))
+    assert warehouse.downloads_by_country(lineage).set_index("country")["downloads"].to_dict() == {"CN": 110}
+    assert warehouse.model_search("another/ft")["lineage_country"].tolist() == ["CN"]
