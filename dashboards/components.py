@@ -177,7 +177,7 @@ def for_screen(result: ChartResult) -> go.Figure:
     """The chart without the title and source line that the card already shows as text (exports keep them)."""
     figure = go.Figure(result.figure)
     figure.layout.annotations = [note for note in figure.layout.annotations if note.name != SOURCE_ANNOTATION]
-    figure.update_layout(title=None, margin={"t": 40, "b": 40, "l": 60, "r": 20}, autosize=True, height=None)
+    figure.update_layout(title=None, margin={"t": 40, "b": 40}, autosize=True, height=None)
     return figure
 
 
