@@ -24,7 +24,14 @@ _PERCENT = {"function": "params.value == null ? '' : d3.format('+.1%')(params.va
 _SHARE = {"function": "params.value == null ? '' : d3.format('.1%')(params.value)"}
 
 COLUMNS: list[dict] = [
-    {"field": "rank", "headerName": "#", "maxWidth": 80, "filter": False, "type": "rightAligned"},
+    {
+        "field": "rank",
+        "headerName": "#",
+        "minWidth": 70,
+        "maxWidth": 90,
+        "filter": False,
+        "type": "rightAligned",
+    },
     {"field": "organisation", "headerName": "Organisation", "cellRenderer": "markdown", "minWidth": 220},
     {"field": "country", "headerName": "Country", "minWidth": 150},
     {
@@ -91,7 +98,7 @@ def leaderboard_rows(frame: pd.DataFrame, search: str) -> list[dict]:
     rows = frame.reset_index(drop=True).copy()
     rows.insert(0, "rank", range(1, len(rows) + 1))
     rows["organisation"] = [
-        f"[{name or namespace}](/organisations/{quote(namespace)}{search})"
+        f"[{namespace if pd.isna(name) else name}](/organisations/{quote(namespace)}{search})"
         for name, namespace in zip(rows["organization"], rows["namespace"], strict=True)
     ]
     rows["country"] = rows["country"].map(lambda code: display_name(code, with_flag=True))

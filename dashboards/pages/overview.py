@@ -90,14 +90,19 @@ def _leader_card(headline: dict[str, Any], period: str) -> html.Div:
     if leader is None:
         return _card("Leading organisation", "–", "no downloads in the view", "leader")
     detail = (
-        f"{display_name(leader['country'] or '', with_flag=True)}, {leader['share']:.1%} of downloads in "
+        f"{display_name(_text(leader['country']), with_flag=True)}, {leader['share']:.1%} of downloads in "
     )
     return _card(
         "Leading organisation",
-        leader["organization"] or leader["namespace"],
+        _text(leader["organization"]) or leader["namespace"],
         detail + period_label(headline["period"], period),
         "leader",
     )
+
+
+def _text(value: object) -> str:
+    """A label from a query value that may be missing (None or NaN for unregistered organisations)."""
+    return "" if value is None or pd.isna(value) else str(value)
 
 
 def headline_cards(headline: dict[str, Any], filters: Filters) -> list[html.Div]:
