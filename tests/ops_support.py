@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from pipelines.schema import SNAPSHOT_SCHEMA
 from pipelines.snapshot import Scope, SnapshotResult, take_snapshot
@@ -91,6 +93,9 @@ def use_fake_hub(endpoint: str, hf_home: str) -> None:
 
 
 def _small_snapshot_process(store_root: str, date: str, endpoint: str, hf_home: str) -> None:
+    # tqdm's default lock is a named multiprocessing semaphore, which a killed process can never release
+    # (the resource tracker then warns about each one); a thread lock is all one process needs.
+    tqdm.set_lock(threading.RLock())
     use_fake_hub(endpoint, hf_home)
     take_small_snapshot(Store(Path(store_root)), dt.date.fromisoformat(date), endpoint)
 
