@@ -7,8 +7,10 @@ docs: ../shared/docs/hf-hub-api.md §1.5-1.7, §5). This module keeps the librar
 token handling, `ModelInfo` parsing) and adds:
 
 - a forced per-request timeout (a request hook on the shared client, the library's documented recipe);
-- `HubClient.pages()`: the listing page by page, each with its absolute next-page URL to checkpoint;
-- tolerant parsing: an item the library cannot parse is skipped, counted and one example kept;
+- `HubClient.pages()`: the listing page by page, each with its absolute next-page URL to checkpoint, the
+  next page fetched while the caller stores the current one;
+- tolerant parsing (`HubClient.parse_items`): an item that cannot be parsed is skipped, counted and an
+  example kept; `snapshot_row` (one item) and `snapshot_table` (a clean page at once) give snapshot rows;
 - `HubClient.model_info()`: the same request as `HfApi.model_info`, retried like the listing;
 - counters (requests, retries, rate-limit waits, pages, skipped) for provenance and the summary line.
 
