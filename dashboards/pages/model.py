@@ -7,7 +7,7 @@ import math
 
 import dash_ag_grid as dag
 import pandas as pd
-from dash import dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboards import figures
 from dashboards.charts import ChartResult
@@ -59,6 +59,13 @@ def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
     )
 
 
+def register_callbacks(app: Dash) -> None:
+    @app.callback(Output("model-ram", "children"), Input("model-id", "data"))
+    def show_ram(model_id: str) -> html.Div:
+        """RAM compares the model with every model of its size class: computed after the page shows."""
+        return _ram_fact(model_id)
+
+
 def _ram_fact(model_id: str) -> html.Div:
     """RAM v2 on the latest snapshot: > 1 means a top-10 trajectory for its size class."""
     ram = app_state().warehouse.ram(Filters())
@@ -92,12 +99,13 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
         fact("30-day downloads", f"{int(row['downloads_30d'] or 0):,}"),
         fact("All-time downloads", f"{int(row['downloads_all_time'] or 0):,}"),
         _derivatives_fact(row["model_id"]),
-        _ram_fact(row["model_id"]),
+        html.Div(fact("RAM v2", "computing…"), id="model-ram"),
     ]
     return html.Div(
         [
             back,
             html.H1(row["model_id"]),
+            dcc.Store(id="model-id", data=row["model_id"]),
             html.Div(facts, className="entity-facts"),
             html.Div(
                 [chart_card("model-series", {"model": row["model_id"]}, wide=True)], className="chart-grid"
