@@ -192,6 +192,16 @@ class Warehouse:
         )"""
         return sql, [first_full, after_full, start, first_full, after_full, end]
 
+    @staticmethod
+    def _through(day: dt.date) -> tuple[str, list[Any]]:
+        """Relation (grp, total): each organisation group's downloads before `day` (a month's running total
+        from `ns_before` plus the days of the month before `day`)."""
+        month = day.replace(day=1)
+        sql = """(SELECT grp, sum(downloads) AS total FROM (
+            SELECT grp, downloads FROM ns_before WHERE month = ?
+            UNION ALL SELECT grp, downloads FROM ns_day WHERE day >= ? AND day < ?) GROUP BY grp)"""
+        return sql, [month, month, day]
+
     def _last_date(self, f: Filters) -> dt.date | None:
         """The latest snapshot date within the view."""
         row = (
@@ -317,28 +327,24 @@ class Warehouse:
         where, params = self._where(f, dated=False)
         start, end = self._range(f)
         previous_start = start - (end - start) - dt.timedelta(days=1)
-        now, now_params = self._rows("ns", start, end)
-        before, before_params = self._rows("ns", previous_start, start - dt.timedelta(days=1))
+        marks = [end + dt.timedelta(days=1), start, previous_start]
+        through = [self._through(day) for day in marks]
         sql = f"""
             WITH groups AS (SELECT grp, namespace FROM ns_groups WHERE {where}),
-            per_ns AS (
-                SELECT g.namespace, sum(n.downloads) FILTER (WHERE n.current)::BIGINT AS downloads,
-                    sum(n.downloads) FILTER (WHERE NOT n.current)::BIGINT AS previous
-                FROM (SELECT grp, downloads, true AS current FROM {now}
-                      UNION ALL SELECT grp, downloads, false FROM {before}) n
-                JOIN groups g USING (grp) GROUP BY g.namespace
-            ),
-            models AS (
-                SELECT d.namespace, any_value(d.organization) AS organization,
-                    any_value(d.publisher_country) AS country, count(*)::INTEGER AS n_models,
-                    sum(s.cum)::BIGINT AS downloads_all_time
-                FROM dims d JOIN state s USING (key) WHERE {where} GROUP BY d.namespace
+            t_end AS {through[0][0]}, t_start AS {through[1][0]}, t_previous AS {through[2][0]},
+            per_group AS (
+                SELECT g.grp, g.namespace, coalesce(e.total, 0) - coalesce(s.total, 0) AS downloads,
+                    coalesce(s.total, 0) - coalesce(p.total, 0) AS previous
+                FROM groups g LEFT JOIN t_end e USING (grp) LEFT JOIN t_start s USING (grp)
+                LEFT JOIN t_previous p USING (grp)
             )
-            SELECT p.namespace, m.organization, m.country, p.downloads, m.downloads_all_time, p.previous,
-                m.n_models
-            FROM per_ns p JOIN models m USING (namespace) WHERE p.downloads > 0
+            SELECT g.namespace, any_value(i.organization) AS organization, any_value(i.country) AS country,
+                sum(g.downloads)::BIGINT AS downloads,
+                sum(i.downloads_all_time)::BIGINT AS downloads_all_time,
+                sum(g.previous)::BIGINT AS previous, sum(i.n_models)::INTEGER AS n_models
+            FROM per_group g JOIN ns_info i USING (grp) GROUP BY g.namespace HAVING sum(g.downloads) > 0
         """
-        frame = self._df(sql, [*params, *now_params, *before_params, *params])
+        frame = self._df(sql, [*params, *(p for _, values in through for p in values)])
         if previous_start < self._range(Filters())[0]:
             frame["previous"] = float("nan")  # the previous range is not covered by snapshots
         total = frame["downloads"].sum()

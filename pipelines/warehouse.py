@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -776,6 +776,53 @@ def _refresh_monthly(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> N
         else:
             con.execute(f"DELETE FROM {monthly} WHERE month >= date_trunc('month', ?::DATE)", [since])
             con.execute(f"INSERT INTO {monthly} {select}", [since])
+    _refresh_organisations(con, since)
+
+
+def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> None:
+    """Tables that make top organisations of any date range cheap.
+
+    `ns_before(month, grp, downloads)`: every group's downloads before the first day of each month (dense,
+    from the first month to the month after the last day), so a range's downloads are two lookups plus
+    the days of two partial months. `ns_info(grp, ...)`: each group's models and all-time downloads now.
+    Months from the one after `since` on are recomputed (all of them when `since` is None).
+    """
+    first, last = con.execute("SELECT min(month), max(month) FROM ns_month").fetchall()[0]
+    if first is None:
+        first = last = dt.date.today().replace(day=1)
+    if since is None:
+        con.execute("CREATE OR REPLACE TABLE ns_before (month DATE, grp INTEGER, downloads BIGINT)")
+        start = first
+    else:
+        start = max(first, _month_after(since.replace(day=1)))
+    month = start
+    while month <= _month_after(last):
+        con.execute("DELETE FROM ns_before WHERE month = ?", [month])
+        con.execute(
+            """
+            INSERT INTO ns_before
+            SELECT ?::DATE, g.grp, (coalesce(p.downloads, 0) + coalesce(m.downloads, 0))::BIGINT
+            FROM ns_groups g
+            LEFT JOIN (SELECT grp, downloads FROM ns_before
+                       WHERE month = ?::DATE - INTERVAL 1 MONTH) p USING (grp)
+            LEFT JOIN (SELECT grp, sum(downloads) AS downloads FROM ns_month
+                       WHERE month = ?::DATE - INTERVAL 1 MONTH GROUP BY grp) m USING (grp)
+            """,
+            [month, month, month],
+        )
+        month = _month_after(month)
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE ns_info AS
+        SELECT d.grp, any_value(d.organization) AS organization, any_value(d.publisher_country) AS country,
+            count(*)::INTEGER AS n_models, sum(s.cum)::BIGINT AS downloads_all_time
+        FROM dims d JOIN state s USING (key) GROUP BY d.grp
+        """
+    )
+
+
+def _month_after(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def _compact(con: duckdb.DuckDBPyConnection, staging: Path, *, everything: bool) -> None:

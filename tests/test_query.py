@@ -88,9 +88,13 @@ def test_decreases_in_the_demo_are_clamped_and_counted(demo):
     assert warehouse.flags(Filters())["clamped"].sum() == raw_drops
 
 
-def test_top_organisations_for_a_period_match_the_pandas_computation(demo):
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(dt.date(2026, 6, 1), dt.date(2026, 6, 30)), (dt.date(2026, 6, 10), dt.date(2026, 7, 4))],
+    ids=["a whole month", "parts of two months"],
+)
+def test_top_organisations_for_a_period_match_the_pandas_computation(demo, start, end):
     warehouse, rows = demo
-    start, end = dt.date(2026, 6, 1), dt.date(2026, 6, 30)
     got = warehouse.top_organisations(Filters(start=start, end=end), n=10)
     window = rows[(rows["date"] >= pd.Timestamp(start)) & (rows["date"] <= pd.Timestamp(end))]
     per_namespace = window.groupby("namespace")["downloads"].sum().sort_values(ascending=False, kind="stable")
