@@ -60,7 +60,7 @@ def test_the_demo_has_heavy_tails_derivative_chains_and_real_names(tmp_path: Pat
 
 def test_chinese_models_overtake_us_models_in_2025_on_the_demo(tmp_path: Path):
     store = Store(tmp_path / "store")
-    generate_demo_store(store, models=400, seed=3, end=dt.date(2025, 12, 31))
+    generate_demo_store(store, models=400, days=395, seed=3, end=dt.date(2025, 9, 30))  # from 2024-09-01
     warehouse = open_warehouse(store)
     tracked = warehouse.crossover(Filters(scope="atom"), "CN", "US").set_index("measure")["period"]
     assert dt.date(2025, 5, 1) <= tracked["cumulative"] <= dt.date(2025, 9, 30)  # ATOM: summer 2025
