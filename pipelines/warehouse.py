@@ -630,14 +630,10 @@ def _refresh_dims(
         """
     )
     con.unregister("dims_frame")
-    if subset:
+    if subset:  # only the affected models change; everything else in dims stays as it is
         con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE new_dims AS
-            SELECT * FROM fresh_dims WHERE model_id IN (SELECT model_id FROM affected)
-            UNION ALL BY NAME
-            SELECT * EXCLUDE (grp) FROM dims WHERE model_id NOT IN (SELECT model_id FROM affected)
-            """
+            "CREATE OR REPLACE TEMP TABLE new_dims AS "
+            "SELECT * FROM fresh_dims WHERE model_id IN (SELECT model_id FROM affected)"
         )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE new_dims AS SELECT * FROM fresh_dims")
@@ -648,16 +644,20 @@ def _refresh_dims(
             f"""
             CREATE OR REPLACE TEMP TABLE old_dims AS
             SELECT * FROM dims WHERE key IN (
-                SELECT key FROM (SELECT key, {grouping} FROM dims EXCEPT SELECT key, {grouping} FROM new_dims)
+                SELECT key FROM (
+                    SELECT key, {grouping} FROM dims SEMI JOIN new_dims USING (key)
+                    EXCEPT SELECT key, {grouping} FROM new_dims
+                )
             )
             """
         )
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE old_dims AS SELECT * FROM new_dims WHERE false")
+        con.execute("CREATE OR REPLACE TEMP TABLE old_dims AS SELECT *, 0 AS grp FROM new_dims WHERE false")
         con.execute(
             f"CREATE TABLE ns_groups AS SELECT 0 AS grp, {', '.join(NAMESPACE_DIMS)} "
             "FROM new_dims WHERE false"
         )
+        con.execute("CREATE TABLE dims AS SELECT *, 0 AS grp FROM new_dims WHERE false")
     # Group numbers are only ever added, so rollup rows keep pointing at the right group.
     con.execute(
         f"""
@@ -668,9 +668,9 @@ def _refresh_dims(
         """
     )
     same_group = " AND ".join(f"g.{c} IS NOT DISTINCT FROM d.{c}" for c in NAMESPACE_DIMS)
+    con.execute("DELETE FROM dims WHERE key IN (SELECT key FROM new_dims)")
     con.execute(
-        f"CREATE OR REPLACE TABLE dims AS SELECT d.*, g.grp FROM new_dims d JOIN ns_groups g ON {same_group} "
-        "ORDER BY d.key"
+        f"INSERT INTO dims BY NAME SELECT d.*, g.grp FROM new_dims d JOIN ns_groups g ON {same_group}"
     )
     con.execute("DROP TABLE new_dims")
 
