@@ -13,14 +13,14 @@ import sys
 #: command name -> module implementing it, in the order `--help` lists them.
 COMMANDS: dict[str, str] = {
     "snapshot": "pipelines.snapshot",
-    "demo": "pipelines.demo",
-    "warehouse": "pipelines.warehouse",
-    "backfill": "pipelines.backfill",
     "schedule": "pipelines.schedule",
     "status": "pipelines.status",
     "verify": "pipelines.verify",
     "orgs": "pipelines.orgs",
     "attribution": "pipelines.attribution_cli",
+    "demo": "pipelines.demo",
+    "warehouse": "pipelines.warehouse",
+    "backfill": "pipelines.backfill",
 }
 
 
