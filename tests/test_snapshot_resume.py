@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -39,15 +40,25 @@ def run_snapshot(store: Path, env: dict[str, str], log: Path) -> None:
     assert process.wait(timeout=60) == 0, log.read_text()
 
 
-def kill_when_stalled(process: subprocess.Popen, hub: FakeHub, stalls_seen: int) -> None:
-    """SIGKILL the run while it waits on the stalled page (so earlier pages are checkpointed)."""
+def kill_when_stalled(
+    process: subprocess.Popen, hub: FakeHub, stalls_seen: int, staging: Path, saved: Callable[[dict], bool]
+) -> None:
+    """SIGKILL the run while it waits on the stalled page, once its checkpoint shows the pages before it
+    (the run saves progress while it waits for a page)."""
     deadline = time.monotonic() + 30
-    while sum(r.fault == "stall" for r in hub.requests) < stalls_seen:
+    while sum(r.fault == "stall" for r in hub.requests) < stalls_seen or not saved(checkpoint_of(staging)):
         assert process.poll() is None, "the run ended before reaching the stalled page"
         assert time.monotonic() < deadline, "the run never reached the stalled page"
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
+
+
+def checkpoint_of(staging: Path) -> dict:
+    try:
+        return json.loads((staging / CHECKPOINT_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def rows(store: Path) -> list[dict]:
@@ -67,20 +78,21 @@ def test_killed_twice_then_resumed_gives_the_rows_of_an_uninterrupted_run(hub, h
     baseline_requests = len(hub.requests_to("list"))
 
     store = tmp_path / "store"
-    hub.inject("list", Fault.stall(120), page=1, author="Qwen")  # kill point 1: inside the registry phase
-    kill_when_stalled(start_snapshot(store, hf_env, tmp_path / "a.log"), hub, stalls_seen=1)
-    assert Store(store).dates() == [] and not (store / "snapshots").exists()
     staging = Store(store).staging_dir(parse_date(DATE))
-    checkpoint = json.loads((staging / CHECKPOINT_FILE).read_text())
-    assert checkpoint["parts"] > 0 and checkpoint["next_url"] is None  # phases before Qwen are kept
+    hub.inject("list", Fault.stall(120), page=1, author="Qwen")  # kill point 1: inside the registry phase
+    process = start_snapshot(store, hf_env, tmp_path / "a.log")
+    kill_when_stalled(process, hub, 1, staging, lambda c: c.get("parts", 0) > 0)
+    assert Store(store).dates() == [] and not (store / "snapshots").exists()
+    checkpoint = checkpoint_of(staging)  # pages stored before Qwen's listing are kept
     # A part written after the last checkpoint (killed between the two writes) must not count twice.
     (staging / "raw" / f"part-{checkpoint['parts']:06d}.parquet").write_bytes(b"half a page")
 
     hub.inject("list", Fault.stall(120), page=3, query=TOP_LISTING)  # kill point 2: inside the top listing
-    kill_when_stalled(start_snapshot(store, hf_env, tmp_path / "b.log"), hub, stalls_seen=2)
+    process = start_snapshot(store, hf_env, tmp_path / "b.log")
+    in_top_listing = "sort=downloads"  # the checkpoint points inside the top listing, past its first page
+    kill_when_stalled(process, hub, 2, staging, lambda c: in_top_listing in (c.get("next_url") or ""))
     assert Store(store).dates() == []
-    checkpoint = json.loads((staging / CHECKPOINT_FILE).read_text())
-    assert "cursor=" in checkpoint["next_url"] and checkpoint["scope"]["min_downloads"] == 20
+    assert checkpoint_of(staging)["scope"]["min_downloads"] == 20
 
     before_last = len(hub.requests_to("list"))
     run_snapshot(store, hf_env, tmp_path / "c.log")
