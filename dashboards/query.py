@@ -326,8 +326,15 @@ class Warehouse:
         """
         where, params = self._where(f, dated=False)
         start, end = self._range(f)
-        previous_start = start - (end - start) - dt.timedelta(days=1)
-        marks = [end + dt.timedelta(days=1), start, previous_start]
+        after = end + dt.timedelta(days=1)
+        if end >= self._range(Filters())[1]:
+            after = _next_month(end)  # nothing is counted after the last snapshot: a month boundary is exact
+        if start.day == 1 and after.day == 1:  # whole months: compare with as many months before
+            months = (after.year - start.year) * 12 + after.month - start.month
+            previous_start = _add_months(start, -months)
+        else:
+            previous_start = start - (after - start)
+        marks = [after, start, previous_start]
         through = [self._through(day) for day in marks]
         sql = f"""
             WITH groups AS (SELECT grp, namespace FROM ns_groups WHERE {where}),
@@ -337,39 +344,40 @@ class Warehouse:
                     coalesce(s.total, 0) - coalesce(p.total, 0) AS previous
                 FROM groups g LEFT JOIN t_end e USING (grp) LEFT JOIN t_start s USING (grp)
                 LEFT JOIN t_previous p USING (grp)
+            ),
+            per_namespace AS (
+                SELECT g.namespace, sum(g.downloads)::BIGINT AS downloads,
+                    sum(i.downloads_all_time)::BIGINT AS downloads_all_time,
+                    sum(g.previous)::BIGINT AS previous, sum(i.n_models)::INTEGER AS n_models,
+                    min(g.grp) AS grp
+                FROM per_group g JOIN ns_info i USING (grp) GROUP BY g.namespace HAVING sum(g.downloads) > 0
+            ),
+            ranked AS (
+                SELECT *, row_number() OVER (ORDER BY downloads DESC, namespace) AS rank,
+                    sum(downloads) OVER () AS total
+                FROM per_namespace
             )
-            SELECT g.namespace, any_value(i.organization) AS organization, any_value(i.country) AS country,
-                sum(g.downloads)::BIGINT AS downloads,
-                sum(i.downloads_all_time)::BIGINT AS downloads_all_time,
-                sum(g.previous)::BIGINT AS previous, sum(i.n_models)::INTEGER AS n_models
-            FROM per_group g JOIN ns_info i USING (grp) GROUP BY g.namespace HAVING sum(g.downloads) > 0
+            SELECT r.namespace, i.organization, i.country, r.downloads, r.downloads_all_time, r.previous,
+                r.n_models, r.total
+            FROM ranked r JOIN ns_info i USING (grp) WHERE r.rank <= ?
+            UNION ALL
+            SELECT ?, count(*) || ' other organisations', NULL, sum(downloads)::BIGINT,
+                sum(downloads_all_time)::BIGINT, sum(previous)::BIGINT, sum(n_models)::INTEGER,
+                any_value(total)
+            FROM ranked WHERE rank > ? HAVING count(*) > 0
+            ORDER BY downloads DESC
         """
-        frame = self._df(sql, [*params, *(p for _, values in through for p in values)])
+        values = [p for _, v in through for p in v]
+        frame = self._df(sql, [*params, *values, n, OTHERS, n])
         if previous_start < self._range(Filters())[0]:
             frame["previous"] = float("nan")  # the previous range is not covered by snapshots
-        total = frame["downloads"].sum()
         frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
-        frame["share"] = frame["downloads"] / total if total else 0.0
-        frame = frame.sort_values(["downloads", "namespace"], ascending=[False, True], ignore_index=True)
-        top = frame.head(n)
-        if others and len(frame) > n:
-            rest = frame.iloc[n:]
-            row = {
-                "namespace": OTHERS,
-                "organization": f"{len(rest)} other organisations",
-                "country": None,
-                "downloads": rest["downloads"].sum(),
-                "downloads_all_time": rest["downloads_all_time"].sum(),
-                "previous": rest["previous"].sum(),
-                "n_models": rest["n_models"].sum(),
-            }
-            row["growth"] = metrics.growth_ratio(pd.Series([row["downloads"]]), pd.Series([row["previous"]]))[
-                0
-            ]
-            row["share"] = row["downloads"] / total if total else 0.0
-            top = pd.concat([top, pd.DataFrame([row])], ignore_index=True)
+        frame["share"] = (frame["downloads"] / frame["total"]).fillna(0.0)
+        top = frame[frame["namespace"] != OTHERS]
+        if others:
+            top = pd.concat([top, frame[frame["namespace"] == OTHERS]], ignore_index=True)
         columns = ["namespace", "organization", "country", "downloads", "downloads_all_time", "growth"]
-        return top[[*columns, "n_models", "share"]]
+        return top[[*columns, "n_models", "share"]].reset_index(drop=True)
 
     def _range(self, f: Filters) -> tuple[dt.date, dt.date]:
         row = self._cursor().execute("SELECT min(date), max(date) FROM snapshots").fetchone()
@@ -645,6 +653,12 @@ class Warehouse:
 
 def _next_month(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` away from `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _period_end(start: dt.date, period: str) -> dt.date:
