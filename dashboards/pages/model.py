@@ -1,13 +1,15 @@
-"""One model: who publishes it and where its lineage leads, its download history, and its Relative Adoption
-Metric against the other models of its size class."""
+"""One model: who publishes it, its countries, its download history and how many models derive from it.
+
+Not shown yet: the lineage chain and the RAM curve against its size class. The query API has no
+single-model lineage query, and `Warehouse.ram` ranks every model of the store at once (minutes on a
+large store), which a page view cannot afford.
+"""
 
 from __future__ import annotations
 
-import math
-
 import dash_ag_grid as dag
 import pandas as pd
-from dash import Dash, Input, Output, dcc, html
+from dash import dcc, html
 
 from dashboards import figures
 from dashboards.charts import ChartResult
@@ -59,23 +61,6 @@ def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
     )
 
 
-def register_callbacks(app: Dash) -> None:
-    @app.callback(Output("model-ram", "children"), Input("model-id", "data"))
-    def show_ram(model_id: str) -> html.Div:
-        """RAM compares the model with every model of its size class: computed after the page shows."""
-        return _ram_fact(model_id)
-
-
-def _ram_fact(model_id: str) -> html.Div:
-    """RAM v2 on the latest snapshot: > 1 means a top-10 trajectory for its size class."""
-    ram = app_state().warehouse.ram(Filters())
-    mine = ram[ram["model_id"] == model_id]
-    if mine.empty or mine.iloc[0]["ram"] is None or math.isnan(mine.iloc[0]["ram"]):
-        return fact("RAM v2", "not comparable (size unknown or too few peers)")
-    row = mine.iloc[0]
-    return fact(f"RAM v2 ({row['size_class']}, day {row['age_days']})", f"{row['ram']:.2f}")
-
-
 def _derivatives_fact(model_id: str) -> html.Div:
     """Models whose lineage root is this model (all dates); models built on a derivative count too."""
     roots = app_state().warehouse.top_base_models(Filters(), n=MAX_BASE_MODELS)
@@ -99,13 +84,11 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
         fact("30-day downloads", f"{int(row['downloads_30d'] or 0):,}"),
         fact("All-time downloads", f"{int(row['downloads_all_time'] or 0):,}"),
         _derivatives_fact(row["model_id"]),
-        html.Div(fact("RAM v2", "computing…"), id="model-ram"),
     ]
     return html.Div(
         [
             back,
             html.H1(row["model_id"]),
-            dcc.Store(id="model-id", data=row["model_id"]),
             html.Div(facts, className="entity-facts"),
             html.Div(
                 [chart_card("model-series", {"model": row["model_id"]}, wide=True)], className="chart-grid"

@@ -36,9 +36,8 @@ def test_leaderboard_leads_to_an_organisation_and_its_models(app_page: Page, scr
     expect(app_page).to_have_url(re.compile(rf"/models/{re.escape(model_id)}\?period=week$"))
     expect(app_page.locator("h1")).to_have_text(model_id)
     wait_for_charts(app_page, ("model-series",))
-    for label in ("Publisher country", "Lineage country", "All-time downloads", "Derivatives", "RAM v2"):
+    for label in ("Publisher country", "Lineage country", "All-time downloads", "Derivatives"):
         expect(app_page.locator(".entity-facts")).to_contain_text(label)
-    expect(app_page.locator("#model-ram")).not_to_contain_text("computing")
     expect(app_page.locator("#model-history .ag-row").first).to_be_visible()
     app_page.screenshot(path=str(screenshot_dir / "model.png"), full_page=True)
 
