@@ -86,7 +86,7 @@ def browse(
                 page.goto(base + path)
                 page.wait_for_selector(ready, state="attached", timeout=120_000)
                 first_chart[path].append(time.perf_counter() - started)
-                page.wait_for_load_state("networkidle")
+                page.wait_for_load_state("networkidle", timeout=120_000)
                 page.close()
         browser.close()
     return first_chart, bodies

@@ -3,6 +3,8 @@ others built on its models."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from urllib.parse import quote
 
 import dash_ag_grid as dag
@@ -33,10 +35,21 @@ def organisation_name(namespace: str) -> tuple[str, str]:
     return (org.organization, org.country) if org else (namespace, "")
 
 
+def organisation_tables(warehouse, namespace: str) -> dict[str, pd.DataFrame]:
+    """`Warehouse.organisation`, asked once per warehouse version: the page and its two charts (three
+    requests at once) all need it, and on a large store it is the slowest query the page makes."""
+    return _organisation_tables(warehouse, warehouse.version.path, namespace)
+
+
+@functools.lru_cache(maxsize=64)
+def _organisation_tables(warehouse, version: Path, namespace: str) -> dict[str, pd.DataFrame]:
+    return warehouse.organisation(namespace)
+
+
 @detail_chart("organisation-series", "namespace")
 def organisation_series(warehouse, filters: Filters, namespace: str) -> ChartResult:
     name, country = organisation_name(namespace)
-    data = warehouse.organisation(namespace)["series"].assign(organisation=name)
+    data = organisation_tables(warehouse, namespace)["series"].assign(organisation=name)
     figure = figures.line_by_group(
         data[["period", "organisation", "downloads"]],
         x="period",
@@ -61,7 +74,9 @@ def organisation_series(warehouse, filters: Filters, namespace: str) -> ChartRes
 @detail_chart("organisation-derivatives", "namespace")
 def organisation_derivatives(warehouse, filters: Filters, namespace: str) -> ChartResult:
     name, _ = organisation_name(namespace)
-    data = warehouse.organisation(namespace)["derivatives"].rename(columns={"publisher_country": "country"})
+    data = organisation_tables(warehouse, namespace)["derivatives"].rename(
+        columns={"publisher_country": "country"}
+    )
     order = country_order(sorted(set(data["country"])))
     figure = figures.bars_by_group(
         data[["relation", "country", "models"]],
@@ -104,7 +119,7 @@ def _models_grid(models: pd.DataFrame, search: str) -> dag.AgGrid:
 def layout(namespace: str | None = None, **url_values: str) -> html.Div:
     namespace = namespace or ""
     org = load_registry().lookup(namespace)
-    models = app_state().warehouse.organisation(namespace)["models"]
+    models = organisation_tables(app_state().warehouse, namespace)["models"]
     back = dcc.Link("← All organisations", href="/organisations")
     if org is None and models.empty:
         return html.Div(
