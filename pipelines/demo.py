@@ -49,6 +49,8 @@ _ORIGINAL_ORGS: tuple[tuple[str, str, float, str, str], ...] = (
     ("baichuan-inc", "china", 0.7, "2023-09-01", "2025-01-01"),
     ("OpenGVLab", "china", 1.2, "2024-01-01", "2026-08-01"),
     ("BAAI", "china", 2.5, "2023-08-01", "2026-06-01"),
+    ("Alibaba-NLP", "china", 1.5, "2023-11-01", "2026-06-01"),
+    ("PaddlePaddle", "china", 1.0, "2024-06-01", "2026-10-01"),
     ("moonshotai", "china", 2.0, "2025-01-15", "2026-10-01"),
     ("MiniMaxAI", "china", 1.5, "2025-01-10", "2026-10-01"),
     ("tencent", "china", 1.2, "2024-06-01", "2026-10-01"),
@@ -116,6 +118,15 @@ _KNOWN_MODELS: dict[str, tuple[tuple[str, str, str, float], ...]] = {
         ("bge-m3", "sentence-similarity", "sentence-transformers", 568e6),
         ("bge-large-en-v1.5", "feature-extraction", "sentence-transformers", 335e6),
         ("bge-reranker-v2-m3", "text-classification", "sentence-transformers", 568e6),
+    ),
+    "Alibaba-NLP": (
+        ("gte-multilingual-base", "sentence-similarity", "sentence-transformers", 305e6),
+        ("gte-large-en-v1.5", "sentence-similarity", "sentence-transformers", 434e6),
+        ("gte-multilingual-reranker-base", "text-classification", "sentence-transformers", 306e6),
+    ),
+    "PaddlePaddle": (
+        ("PaddleOCR-VL", "image-text-to-text", "PaddleOCR", 958e6),
+        ("PP-OCRv5_server_det", "image-to-text", "PaddleOCR", 84e6),
     ),
     "stabilityai": (
         ("stable-diffusion-xl-base-1.0", "text-to-image", "diffusers", 3.5e9),
