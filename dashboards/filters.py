@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
-from pipelines.registry import ISO_COUNTRIES
+from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES, UNATTRIBUTED_ORG  # noqa: F401  (re-exported for the pages)
 
 Period = Literal["day", "week", "month"]
 Attribution = Literal["publisher", "lineage"]
@@ -25,11 +25,6 @@ SCOPES: tuple[Scope, ...] = ("all", "first-party", "atom")
 #: ATOM's size classes by total parameters (labels are stable ids used in URLs and exports).
 SIZE_CLASSES: tuple[str, ...] = ("<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+")
 
-#: Values of the attributed country columns besides ISO 3166-1 alpha-2 codes.
-INTERNATIONAL = "INTL"  # registered, no single country (reason in the registry notes)
-UNATTRIBUTED_ORG = "UNATTRIBUTED_ORG"  # namespace not in the registry, looks like an organisation
-#: namespace not in the registry (or registered as individual/community without a country)
-INDIVIDUAL = "INDIVIDUAL"
 
 #: Series labels used when countries are grouped for display.
 REST_OF_WORLD = "Rest of world"

@@ -325,17 +325,13 @@ MOMENTUM_MONTHS = 3
 RAM_REFERENCE_RANK = 10
 
 
-#: Where the ATOM tracked-models files are looked for, first match wins: the copy shipped in the project,
-#: then the shared reference copy of the development machine.
-ATOM_DIRS: tuple[Path, ...] = (
-    Path(__file__).resolve().parent.parent / "data" / "atom",
-    Path("/work/shared/data/atom-tracked-models"),
-)
+#: The ATOM tracked-models files shipped with the project (see data/ATTRIBUTION.md).
+ATOM_DIR = Path(__file__).resolve().parent.parent / "data" / "atom"
 
 
 def atom_dir() -> Path | None:
     """The directory holding ATOM's `models.csv` (None when no copy is available)."""
-    return next((d for d in ATOM_DIRS if (d / "models.csv").is_file()), None)
+    return ATOM_DIR if (ATOM_DIR / "models.csv").is_file() else None
 
 
 def atom_tracked_ids() -> list[str]:
