@@ -60,6 +60,12 @@ def hf_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_hub: FakeHub) -
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", fake_hub.url)
+    # File URLs come from a template fixed at import time from HF_ENDPOINT; point it at the fake Hub too.
+    monkeypatch.setattr(
+        huggingface_hub.constants,
+        "HUGGINGFACE_CO_URL_TEMPLATE",
+        fake_hub.url + "/{repo_id}/resolve/{revision}/{filename}",
+    )
     monkeypatch.setattr(huggingface_hub.constants, "HF_HOME", str(hf_home))
     monkeypatch.setattr(
         huggingface_hub.constants, "AGENT_HARNESSES_PATH", str(hf_home / ".agent_harnesses.json")

@@ -89,13 +89,8 @@ def test_a_file_outside_a_dated_folder_or_a_bad_source_gets_a_clear_message(tmp_
 
 
 def test_a_hub_dataset_is_read_through_huggingface_hub_fetching_only_the_needed_columns(
-    dumps: Path, tmp_path: Path, fake_hub, hf_env, no_sleep, capsys, monkeypatch
+    dumps: Path, tmp_path: Path, fake_hub, hf_env, no_sleep, capsys
 ):
-    import huggingface_hub.constants
-
-    # File URLs come from a template fixed at import time from HF_ENDPOINT; point it at the fake Hub too.
-    template = fake_hub.url + "/{repo_id}/resolve/{revision}/{filename}"
-    monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
     served = serve_dataset(fake_hub, "hfmlsoc/hub_weekly_snapshots", dumps)
     store = Store(tmp_path / "store")
     assert main(["backfill", "--source", "hfmlsoc/hub_weekly_snapshots", "--store", str(store.root)]) == 0
