@@ -344,8 +344,14 @@ class _Run:
             "synthetic": False,
             "scope": {
                 **self.scope.to_dict(),
+                # The expand list is the same for every listing: recorded once, not once per namespace.
+                "expand": self.phases[0].params.get("expand", []) if self.phases else [],
                 "phases": [
-                    {"name": p.name, "query": p.params, "rows": self.checkpoint.phase_rows.get(p.name, 0)}
+                    {
+                        "name": p.name,
+                        "query": {k: v for k, v in p.params.items() if k != "expand"},
+                        "rows": self.checkpoint.phase_rows.get(p.name, 0),
+                    }
                     for p in self.phases
                 ],
             },
