@@ -154,6 +154,22 @@ def _by_country(data: pd.DataFrame, filters: Filters) -> tuple[list[str], dict[s
     return _series_style(data["country"], filters)
 
 
+def _ranked_bars(data: pd.DataFrame, label: str, value: str, x_title: str, filters: Filters) -> go.Figure:
+    """A ranking (one bar per row) coloured by the rows' display group."""
+    order, colours, names = _series_style(data["group"], filters)
+    return figures.ranked_bars(
+        data,
+        order=order,
+        label=label,
+        value=value,
+        group="group",
+        colours=colours,
+        names=names,
+        x_title=x_title,
+        log_scale=filters.log_scale,
+    )
+
+
 def _with_group(data: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """Rankings keep each row's own country and add its display `group` (what its colour and legend show)."""
     return data.assign(group=[display_group(code, filters.countries) for code in data["country"]])
@@ -237,19 +253,7 @@ def _top_organisations(warehouse: Warehouse, filters: Filters) -> Drawn:
     # An unregistered namespace has no organisation name: its bar is labelled with the namespace.
     ranked = ranked.assign(organization=ranked["organization"].fillna(ranked["namespace"]))
     data = _with_group(ranked[["organization", "namespace", "country", "downloads"]], filters)
-    order, colours, names = _series_style(data["group"], filters)
-    fig = figures.ranked_bars(
-        data,
-        order=order,
-        label="organization",
-        value="downloads",
-        group="group",
-        colours=colours,
-        names=names,
-        x_title="Downloads in the selected dates",
-        log_scale=filters.log_scale,
-    )
-    return data, fig
+    return data, _ranked_bars(data, "organization", "downloads", "Downloads in the selected dates", filters)
 
 
 @_chart(
@@ -383,19 +387,8 @@ _chart(
 def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
     ranked = warehouse.top_base_models(filters, n=TOP_N)
     data = _with_group(ranked[["base_model", "country", "derivatives"]], filters)
-    order, colours, names = _series_style(data["group"], filters)
-    fig = figures.ranked_bars(
-        data,
-        order=order,
-        label="base_model",
-        value="derivatives",
-        group="group",
-        colours=colours,
-        names=names,
-        x_title="Derivatives created in the selected dates",
-        log_scale=filters.log_scale,
-    )
-    return data, fig
+    x_title = "Derivatives created in the selected dates"
+    return data, _ranked_bars(data, "base_model", "derivatives", x_title, filters)
 
 
 @_chart(
