@@ -41,6 +41,7 @@ from pipelines.warehouse import (
     current_name,
     current_version,
     plan,
+    ram_counts_sql,
     refresh,
 )
 
@@ -193,13 +194,14 @@ class Warehouse:
         return sql, [first_full, after_full, start, first_full, after_full, end]
 
     @staticmethod
-    def _through(day: dt.date) -> tuple[str, list[Any]]:
-        """Relation (grp, total): each organisation group's downloads before `day` (a month's running total
-        from `ns_before` plus the days of the month before `day`)."""
+    def _through(day: dt.date, groups: str, daily: str) -> tuple[str, list[Any]]:
+        """Relation (grp, total): downloads before `day` of each group in the relation `groups` (a month's
+        running total from `ns_before` plus the days of the month before `day` from the `daily` table)."""
         month = day.replace(day=1)
-        sql = """(SELECT grp, sum(downloads) AS total FROM (
-            SELECT grp, downloads FROM ns_before WHERE month = ?
-            UNION ALL SELECT grp, downloads FROM ns_day WHERE day >= ? AND day < ?) GROUP BY grp)"""
+        sql = f"""(SELECT grp, sum(downloads) AS total FROM (
+            SELECT grp, downloads FROM ns_before WHERE month = ? AND grp IN (SELECT grp FROM {groups})
+            UNION ALL SELECT grp, downloads FROM {daily}
+                WHERE day >= ? AND day < ? AND grp IN (SELECT grp FROM {groups})) GROUP BY grp)"""
         return sql, [month, month, day]
 
     def _last_date(self, f: Filters) -> dt.date | None:
@@ -324,7 +326,6 @@ class Warehouse:
         Downloads in the view's date range; growth against the range of the same length just before it;
         share of all downloads in the view. `others=True` adds one row summing every other organisation.
         """
-        where, params = self._where(f, dated=False)
         start, end = self._range(f)
         after = end + dt.timedelta(days=1)
         if end >= self._range(Filters())[1]:
@@ -334,10 +335,56 @@ class Warehouse:
             previous_start = _add_months(start, -months)
         else:
             previous_start = start - (after - start)
-        marks = [after, start, previous_start]
-        through = [self._through(day) for day in marks]
+        marks = (after, start, previous_start)
+        frame = None if others else self._top_among_candidates(f, n, marks)
+        if frame is None:
+            frame = self._ranked_organisations(f, n, marks, candidates=False)
+        if previous_start < self._range(Filters())[0]:
+            frame["previous"] = float("nan")  # the previous range is not covered by snapshots
+        frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
+        frame["share"] = (frame["downloads"] / frame["total"]).fillna(0.0)
+        top = frame[frame["namespace"] != OTHERS]
+        if others:
+            top = pd.concat([top, frame[frame["namespace"] == OTHERS]], ignore_index=True)
+        columns = ["namespace", "organization", "country", "downloads", "downloads_all_time", "growth"]
+        return top[[*columns, "n_models", "share"]].reset_index(drop=True)
+
+    def _top_among_candidates(
+        self, f: Filters, n: int, marks: tuple[dt.date, dt.date, dt.date]
+    ) -> pd.DataFrame | None:
+        """Top `n` computed over the candidates only (`pipelines.warehouse.TOP_CANDIDATES` organisations
+        with the most downloads in the store); None when that cannot be exact (the n-th of them does not beat
+        every other organisation's store total, an upper bound of its downloads in any range). The share's
+        total comes from the rollups."""
+        frame = self._ranked_organisations(f, n, marks, candidates=True)
+        cursor = self._cursor()
+        bound = cursor.execute("SELECT max(bound) FROM ns_rank WHERE NOT candidate").fetchone()
+        outside = bound[0] if bound and bound[0] is not None else 0
+        ranked = frame[frame["namespace"] != OTHERS]
+        if outside > 0 and (len(ranked) < n or ranked["downloads"].min() <= outside):
+            return None
+        where, params = self._where(f, dated=False)
+        source, source_params = self._rows("roll", marks[1], marks[0] - dt.timedelta(days=1))
+        total = cursor.execute(
+            f"SELECT sum(downloads) FROM {source} WHERE {where}", [*source_params, *params]
+        ).fetchone()
+        frame["total"] = total[0] if total and total[0] is not None else 0
+        return frame
+
+    def _ranked_organisations(
+        self, f: Filters, n: int, marks: tuple[dt.date, dt.date, dt.date], *, candidates: bool
+    ) -> pd.DataFrame:
+        """The top `n` organisations (+ an "Others" row) with downloads in [marks[1], marks[0]) and in the
+        range before it, from every organisation group or only from the top candidates' groups."""
+        where, params = self._where(f, dated=False)
+        if candidates:
+            universe = "namespace IN (SELECT namespace FROM ns_rank WHERE candidate) AND "
+            daily = "ns_top_day"
+        else:
+            universe, daily = "", "ns_day"
+        through = [self._through(day, "groups", daily) for day in marks]
         sql = f"""
-            WITH groups AS (SELECT grp, namespace FROM ns_groups WHERE {where}),
+            WITH groups AS (SELECT grp, namespace FROM ns_groups WHERE {universe}{where}),
             t_end AS {through[0][0]}, t_start AS {through[1][0]}, t_previous AS {through[2][0]},
             per_group AS (
                 SELECT g.grp, g.namespace, coalesce(e.total, 0) - coalesce(s.total, 0) AS downloads,
@@ -368,16 +415,7 @@ class Warehouse:
             ORDER BY downloads DESC
         """
         values = [p for _, v in through for p in v]
-        frame = self._df(sql, [*params, *values, n, OTHERS, n])
-        if previous_start < self._range(Filters())[0]:
-            frame["previous"] = float("nan")  # the previous range is not covered by snapshots
-        frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
-        frame["share"] = (frame["downloads"] / frame["total"]).fillna(0.0)
-        top = frame[frame["namespace"] != OTHERS]
-        if others:
-            top = pd.concat([top, frame[frame["namespace"] == OTHERS]], ignore_index=True)
-        columns = ["namespace", "organization", "country", "downloads", "downloads_all_time", "growth"]
-        return top[[*columns, "n_models", "share"]].reset_index(drop=True)
+        return self._df(sql, [*params, *values, n, OTHERS, n])
 
     def _range(self, f: Filters) -> tuple[dt.date, dt.date]:
         row = self._cursor().execute("SELECT min(date), max(date) FROM snapshots").fetchone()
@@ -470,47 +508,33 @@ class Warehouse:
         ]
         return pd.DataFrame(rows)
 
-    def ram(self, f: Filters, on: dt.date | None = None) -> pd.DataFrame:
-        """Relative Adoption Metric v2 per model in the view at `on` (default: the view's last snapshot).
+    def ram(self, model_id: str) -> pd.DataFrame:
+        """Relative Adoption Metric v2 of one model at every age it has a count: age_days, date,
+        downloads_all_time, reference, ram, size_class.
 
-        Columns: model_id, namespace, country, size_class, age_days, downloads_all_time, reference, ram.
-        The reference is the RAM_REFERENCE_RANK-th highest cumulative count at the same age among models of
-        the same size class in the view; NaN when fewer models have a count at that age.
-        """
-        on = on or self._last_date(f)
-        where, params = self._where(f, dated=False)
-        sql = f"""
-            WITH scoped AS (
-                SELECT key, model_id, namespace, {self._country(f)} AS country, size_class, created
-                FROM dims WHERE {where} AND size_class IS NOT NULL AND created <= ?
-            ),
-            targets AS (SELECT *, (?::DATE - created) AS age_days FROM scoped),
-            ages AS (SELECT DISTINCT size_class, age_days FROM targets),
-            probes AS (
-                SELECT s.key, s.size_class, a.age_days, (s.created + a.age_days::INTEGER) AS at
-                FROM scoped s JOIN ages a USING (size_class)
-                WHERE s.created + a.age_days::INTEGER <= ?
-            ),
-            facts AS (SELECT key, date, cum FROM read_parquet(?) WHERE key IN (SELECT key FROM scoped)),
-            valued AS (
-                SELECT p.size_class, p.age_days, p.key, f.cum
-                FROM probes p ASOF JOIN facts f ON p.key = f.key AND p.at >= f.date
-                WHERE p.at - f.date <= 7
-            ),
-            reference AS (
-                SELECT size_class, age_days,
-                    (list_sort(list(cum), 'DESC'))[?] AS reference, count(*) AS comparable
-                FROM valued GROUP BY ALL
-            )
-            SELECT t.model_id, t.namespace, t.country, t.size_class, t.age_days::INTEGER AS age_days,
-                v.cum AS downloads_all_time, r.reference, v.cum / r.reference AS ram
-            FROM targets t
-            JOIN valued v ON v.key = t.key AND v.age_days = t.age_days
-            LEFT JOIN reference r ON r.size_class = t.size_class AND r.age_days = t.age_days
-            ORDER BY ram DESC NULLS LAST, t.model_id
+        The reference is the RAM_REFERENCE_RANK-th highest count at the same age among models of the same size
+        class, read from the warehouse's `ram_reference` table; NaN when fewer models have a count at that
+        age. Empty when the model has no size class or release date.
         """
         cursor = self._cursor()
-        return cursor.execute(sql, [*params, on, on, on, self._facts, RAM_REFERENCE_RANK]).df()
+        found = cursor.execute(
+            "SELECT key FROM dims WHERE model_id = ? AND size_class IS NOT NULL AND created IS NOT NULL",
+            [model_id],
+        ).fetchone()
+        key = found[0] if found else -1
+        facts = f"(SELECT * FROM read_parquet(?) WHERE key = {int(key):d})"
+        sql = f"""
+            SELECT c.age_days, (d.created + c.age_days)::DATE AS date, c.cum AS downloads_all_time,
+                CASE WHEN len(r.top) >= ? THEN r.top[?] END AS reference, c.size_class
+            FROM ({ram_counts_sql(facts, "dims")}) c
+            JOIN dims d ON d.key = c.key
+            LEFT JOIN ram_reference r ON r.size_class = c.size_class AND r.age_days = c.age_days
+            ORDER BY c.age_days
+        """
+        frame = cursor.execute(sql, [RAM_REFERENCE_RANK, RAM_REFERENCE_RANK, self._facts]).df()
+        frame["ram"] = frame["downloads_all_time"] / frame["reference"].where(frame["reference"] > 0)
+        columns = ["age_days", "date", "downloads_all_time", "reference", "ram", "size_class"]
+        return frame[columns]
 
     def headline(self, f: Filters) -> dict[str, Any]:
         """Key figures of the view: latest complete period's shares and change, crossover, leader."""

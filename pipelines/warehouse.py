@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.attribution import RULES_VERSION, attribute
-from pipelines.definitions import atom_tracked_ids, size_class_sql
+from pipelines.definitions import RAM_REFERENCE_RANK, atom_tracked_ids, size_class_sql
 from pipelines.lineage import ParentCache
 from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 3
+BUILD_VERSION = 4
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -93,6 +93,11 @@ ROLLUP_DIMS = (
 )
 #: Dimensions of the per-organisation rollup (what top-N by organisation can filter on).
 NAMESPACE_DIMS = ("namespace", "first_party", "atom", "size_class", "task")
+#: Organisations with the most downloads in the store whose daily rows are kept in a small table, so top-N
+#: over any date range reads them only (exact while their N-th beats every other organisation's store total).
+TOP_CANDIDATES = 2000
+#: A model's count stands for the days after its snapshot until the next one, for at most this many days.
+RAM_FILL_DAYS = 7
 _META_COLUMNS = (
     "author",
     "base_models",
@@ -291,6 +296,7 @@ class _Builder:
             _record_snapshots(con, self.store, new)
             appended = self._append_facts(con, staging, new)
             _refresh_dims(con, self.registry, self.parents, only_changed=mode == "incremental")
+            all_facts = _facts_relation(sorted((staging / "facts").glob("*.parquet")))
             if mode == "incremental":
                 previous_files = self.previous.facts_files() if self.previous else []
                 _move_changed(con, [staging / "facts" / f.name for f in previous_files])
@@ -301,8 +307,13 @@ class _Builder:
                     since = dt.date.min
                 _add_rollups(con, _facts_relation(appended))
                 _refresh_monthly(con, since)
+                if since == dt.date.min:  # sizes or release dates changed: the references change too
+                    _rebuild_ram_reference(con, all_facts)
+                else:
+                    _add_ram_reference(con, _facts_relation(appended))
             else:
-                _rebuild_rollups(con, _facts_relation(sorted((staging / "facts").glob("*.parquet"))))
+                _rebuild_rollups(con, all_facts)
+                _rebuild_ram_reference(con, all_facts)
             _compact(con, staging, everything=mode != "incremental")
             con.execute("CHECKPOINT")
             models = con.execute("SELECT count(*) FROM models").fetchall()[0][0]
@@ -817,6 +828,81 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
         SELECT d.grp, any_value(d.organization) AS organization, any_value(d.publisher_country) AS country,
             count(*)::INTEGER AS n_models, sum(s.cum)::BIGINT AS downloads_all_time
         FROM dims d JOIN state s USING (key) GROUP BY d.grp
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE ns_rank AS
+        SELECT g.namespace, sum(b.downloads)::BIGINT AS bound,
+            row_number() OVER (ORDER BY sum(b.downloads) DESC, g.namespace) <= ? AS candidate
+        FROM ns_before b JOIN ns_groups g USING (grp)
+        WHERE b.month = (SELECT max(month) FROM ns_before) GROUP BY g.namespace
+        """,
+        [TOP_CANDIDATES],
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE ns_top_day AS
+        SELECT n.day, n.grp, sum(n.downloads)::BIGINT AS downloads FROM ns_day n
+        WHERE n.grp IN (
+            SELECT grp FROM ns_groups WHERE namespace IN (SELECT namespace FROM ns_rank WHERE candidate)
+        )
+        GROUP BY ALL ORDER BY n.day
+        """
+    )
+
+
+def ram_counts_sql(facts: str, dims: str) -> str:
+    """SQL of (key, size_class, age_days, cum): each model's cleaned all-time count at each age in days.
+
+    A snapshot gives the count at its own date; the days between two reported counts (at most RAM_FILL_DAYS
+    after the earlier one) take the earlier count, which the later row carries as `cum - inc`. Missing
+    counts give nothing, so every model has at most one count per age and a count never moves once set.
+    `dims` needs key, size_class and created.
+    """
+    return f"""
+        SELECT f.key, d.size_class, ((f.date - d.created) - f.back)::INTEGER AS age_days,
+            CASE WHEN f.back = 0 THEN f.cum ELSE f.cum - f.inc END AS cum
+        FROM (
+            SELECT key, date, cum, inc, unnest(
+                CASE WHEN flag IN ({FLAG_OK}, {FLAG_CLAMPED}) AND span > 1
+                    THEN list_prepend(0, range(greatest(1, span - {RAM_FILL_DAYS}), span)) ELSE [0] END
+            ) AS back
+            FROM {facts} WHERE flag <> {FLAG_MISSING}
+        ) f
+        JOIN (
+            SELECT key, size_class, created FROM {dims} WHERE size_class IS NOT NULL AND created IS NOT NULL
+        ) d USING (key)
+        WHERE f.date - f.back::INTEGER >= d.created
+    """
+
+
+def _ram_tops(facts: str) -> str:
+    return (
+        f"SELECT size_class, age_days, max(cum, {RAM_REFERENCE_RANK}) AS top "
+        f"FROM ({ram_counts_sql(facts, 'dims')}) GROUP BY ALL"
+    )
+
+
+def _rebuild_ram_reference(con: duckdb.DuckDBPyConnection, facts: str) -> None:
+    """`ram_reference(size_class, age_days, top)`: the RAM_REFERENCE_RANK highest counts at each age in each
+    size class, highest first (RAM v2's reference is the last of them once there are that many)."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE ram_reference AS "
+        f"SELECT * FROM ({_ram_tops(facts)}) ORDER BY size_class, age_days"
+    )
+
+
+def _add_ram_reference(con: duckdb.DuckDBPyConnection, facts: str) -> None:
+    """Merge new facts into `ram_reference`: the top counts of a union are the top of both tops (exact,
+    because a model's count at an age is set once, by the facts that first reach that age)."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE ram_reference AS
+        SELECT size_class, age_days,
+            list_slice(list_sort(flatten(list(top)), 'DESC'), 1, {RAM_REFERENCE_RANK}) AS top
+        FROM (SELECT * FROM ram_reference UNION ALL {_ram_tops(facts)})
+        GROUP BY ALL ORDER BY size_class, age_days
         """
     )
 

@@ -12,6 +12,7 @@ from dashboards.filters import Filters
 from dashboards.query import open_warehouse
 from pipelines.registry import load_registry
 from pipelines.store import Store
+from pipelines.warehouse import refresh
 from tests.attribution_data import write_registry
 from tests.snapshots import model, write_snapshot
 
@@ -33,21 +34,40 @@ def row(model_id: str, all_time: int, created: dt.date, **columns) -> dict:
     return model(model_id, downloads=all_time, downloads_all_time=all_time, created_at=at(created), **columns)
 
 
-def test_ram_is_downloads_at_an_age_over_the_tenth_best_of_the_size_class_at_that_age(tmp_path, registry):
+def test_ram_curve_is_downloads_at_each_age_over_the_tenth_best_of_the_size_class(tmp_path, registry):
     store = Store(tmp_path / "store")
-    start = dt.date(2025, 3, 1)
+    released = dt.date(2025, 3, 1)
     eleven = [f"Qwen/M{i:02d}-8B" for i in range(1, 12)]
-    for n, day in enumerate(start + dt.timedelta(days=k) for k in range(3)):
-        rows = [row(m, 10 * (i + 1) * n, start, params_total=8_000_000_000) for i, m in enumerate(eleven)]
-        rows.append(row("Qwen/Small-0.5B", 5, start, params_total=500_000_000))
-        write_snapshot(store, day, rows)
-    ram = open_warehouse(store, registry).ram(Filters()).set_index("model_id")
-    # At age 2 the counts are 20, 40, ..., 220: the 10th best is 40.
-    assert ram.loc["Qwen/M11-8B", "downloads_all_time"] == 220
-    assert ram.loc["Qwen/M11-8B", "reference"] == 40
-    assert ram.loc["Qwen/M11-8B", "ram"] == pytest.approx(5.5)
-    assert ram.loc["Qwen/M01-8B", "ram"] == pytest.approx(0.5)
-    assert pd.isna(ram.loc["Qwen/Small-0.5B", "ram"])  # alone in its size class: undefined
+
+    def snapshot(age: int) -> None:
+        big = 8_000_000_000
+        rows = [row(m, 10 * (i + 1) * age, released, params_total=big) for i, m in enumerate(eleven)]
+        rows.append(row("Qwen/Small-0.5B", 5, released, params_total=500_000_000))
+        write_snapshot(store, released + dt.timedelta(days=age), rows)
+
+    snapshot(0)
+    snapshot(1)
+    open_warehouse(store, registry)  # built on two snapshots, then refreshed incrementally twice
+    snapshot(2)
+    open_warehouse(store, registry)
+    snapshot(6)  # a four-day gap: ages 3 to 5 take the age-2 counts
+    warehouse = open_warehouse(store, registry)
+
+    ram = warehouse.ram("Qwen/M11-8B")
+    curve = ram.set_index("age_days")
+    assert curve.index.tolist() == [0, 1, 2, 3, 4, 5, 6]
+    # At age t the counts are 10t, 20t, ..., 110t: the 10th best is 20t; ages 3-5 repeat age 2.
+    assert curve["downloads_all_time"].tolist() == [0, 110, 220, 220, 220, 220, 660]
+    assert curve["reference"].tolist()[1:] == [20, 40, 40, 40, 40, 120]
+    assert curve["ram"].tolist()[1:] == pytest.approx([5.5] * 6)
+    assert pd.isna(curve.loc[0, "ram"])  # every count is 0 at release: undefined, not infinite
+    assert curve.loc[6, "date"] == pd.Timestamp(released + dt.timedelta(days=6))
+    assert warehouse.ram("Qwen/M01-8B")["ram"].tolist()[1:] == pytest.approx([0.5] * 6)
+    assert warehouse.ram("Qwen/Small-0.5B")["reference"].isna().all()  # alone in its size class
+    assert warehouse.ram("nobody/unknown").empty
+
+    refresh(store, registry, rebuild=True)  # from scratch: the same references as built incrementally
+    pd.testing.assert_frame_equal(warehouse.ram("Qwen/M11-8B"), ram)
 
 
 def test_momentum_derivatives_coverage_and_crossover(tmp_path, registry):
