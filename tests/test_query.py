@@ -8,11 +8,13 @@ the attributed country: the obvious way, which the warehouse must agree with.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import pipelines.warehouse
 from dashboards import metrics
 from dashboards.filters import INDIVIDUAL, REST_OF_WORLD, UNATTRIBUTED, UNATTRIBUTED_ORG, Filters
 from dashboards.query import open_warehouse
@@ -101,6 +103,39 @@ def test_top_organisations_for_a_period_match_the_pandas_computation(demo, start
     assert got["downloads"].tolist() == per_namespace.head(10).astype(int).tolist()
     assert set(got["namespace"]) <= set(per_namespace.index[per_namespace >= got["downloads"].min()])
     assert got["share"].iloc[0] == pytest.approx(per_namespace.iloc[0] / per_namespace.sum())
+
+
+@pytest.fixture(scope="module")
+def few_candidates(demo, tmp_path_factory):
+    """The demo's snapshots in a warehouse that keeps daily rows for only 5 candidate organisations."""
+    warehouse, _ = demo
+    store = Store(tmp_path_factory.mktemp("few") / "store")
+    shutil.copytree(warehouse.store.root / "snapshots", store.root / "snapshots")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipelines.warehouse, "TOP_CANDIDATES", 5)
+        return open_warehouse(store, load_registry())
+
+
+@pytest.mark.parametrize("n", [1, 3, 10])
+@pytest.mark.parametrize(
+    ("start", "end"), [(None, None), (dt.date(2026, 6, 10), dt.date(2026, 7, 4))], ids=["all", "a range"]
+)
+def test_top_organisations_are_exact_when_only_some_organisations_are_candidates(
+    demo, few_candidates, n, start, end
+):
+    # The leader over all dates beats every non-candidate's store total (answered from candidates);
+    # ten organisations are more than the five candidates (answered from every organisation).
+    warehouse, rows = demo
+    view = Filters(start=start, end=end)
+    got = few_candidates.top_organisations(view, n=n)
+    pd.testing.assert_frame_equal(got, warehouse.top_organisations(view, n=n))
+    window = rows[
+        (rows["date"] >= pd.Timestamp(start or rows["date"].min()))
+        & (rows["date"] <= pd.Timestamp(end or END))
+    ]
+    per_namespace = window.groupby("namespace")["downloads"].sum().sort_values(ascending=False, kind="stable")
+    assert got["downloads"].tolist() == per_namespace.head(n).astype(int).tolist()
+    assert got["share"].tolist() == pytest.approx((per_namespace.head(n) / per_namespace.sum()).tolist())
 
 
 def test_size_classes_by_country_match_the_pandas_computation(demo):
