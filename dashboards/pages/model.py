@@ -1,8 +1,8 @@
-"""One model: who publishes it, its countries, its download history and how many models derive from it.
+"""One model: who publishes it, its countries, its lineage chain, its download history and how many models
+derive from it.
 
-Not shown yet: the lineage chain and the RAM curve against its size class. The query API has no
-single-model lineage query, and `Warehouse.ram` ranks every model of the store at once (minutes on a
-large store), which a page view cannot afford.
+Not shown yet: the RAM curve against its size class. `Warehouse.ram` ranks every model of the store at once
+(minutes on a large store), which a page view cannot afford.
 """
 
 from __future__ import annotations
@@ -68,6 +68,38 @@ def _derivatives_fact(model_id: str) -> html.Div:
     return fact("Derivatives (as lineage root)", f"{int(mine['derivatives'].sum()):,}")
 
 
+def _lineage(model_id: str, lineage_country: str | None) -> html.Section:
+    """The chain model -> base -> ... -> root, each step with its organisation and publisher country; the
+    arrow between two steps names how the first derives from the second."""
+    chain = app_state().warehouse.lineage_chain(model_id)
+    steps: list[html.Li] = []
+    for index, step in enumerate(chain.itertuples(index=False)):
+        if index:
+            previous = chain.iloc[index - 1]
+            gap = int(step.depth - previous["depth"]) - 1
+            via = f" via {gap} model{'s' * (gap > 1)} outside the store" if gap > 0 else ""
+            steps.append(html.Li(f"{previous['relation'] or 'derived'} of{via} →", className="arrow"))
+        name = dcc.Link(step.model_id, href=f"/models/{step.model_id}") if step.in_store else step.model_id
+        owner = step.organization or step.namespace or "no namespace"
+        country = display_name(step.country, with_flag=True) if step.country else "country unknown"
+        steps.append(html.Li([name, html.Small(f" ({owner}, {country})")], className="lineage-step"))
+    root = (
+        "this model is its own root"
+        if len(chain) < 2
+        else f"the publisher country of {chain.iloc[-1]['model_id']}"
+    )
+    return html.Section(
+        [
+            html.H2("Lineage"),
+            html.Ol(
+                steps, id="model-lineage", className="lineage", style={"listStyle": "none", "padding": 0}
+            ),
+            html.P(f"Lineage country: {display_name(lineage_country or '', with_flag=True)} ({root})."),
+        ],
+        className="panel",
+    )
+
+
 def layout(namespace: str | None = None, name: str | None = None, **_url_values: str) -> html.Div:
     model_id = f"{namespace}/{name}"
     back = dcc.Link("← Search models", href="/models")
@@ -90,6 +122,7 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
             back,
             html.H1(row["model_id"]),
             html.Div(facts, className="entity-facts"),
+            _lineage(row["model_id"], row["lineage_country"]),
             html.Div(
                 [chart_card("model-series", {"model": row["model_id"]}, wide=True)], className="chart-grid"
             ),

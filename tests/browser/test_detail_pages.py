@@ -38,11 +38,12 @@ def test_leaderboard_leads_to_an_organisation_and_its_models(app_page: Page, scr
     wait_for_charts(app_page, ("model-series",))
     for label in ("Publisher country", "Lineage country", "All-time downloads", "Derivatives"):
         expect(app_page.locator(".entity-facts")).to_contain_text(label)
+    expect(app_page.locator("#model-lineage .lineage-step").first).to_contain_text(model_id)
     expect(app_page.locator("#model-history .ag-row").first).to_be_visible()
     app_page.screenshot(path=str(screenshot_dir / "model.png"), full_page=True)
 
 
-def test_model_search_finds_models(app_page: Page) -> None:
+def test_model_search_finds_models_and_a_model_shows_its_lineage(app_page: Page) -> None:
     app_page.goto("/models")
     expect(app_page.locator("#models-grid .ag-row").first).to_be_visible()
     app_page.locator("#models-search").fill("qwen")
@@ -50,6 +51,21 @@ def test_model_search_finds_models(app_page: Page) -> None:
     cells = app_page.locator("#models-grid .ag-row [col-id='model']")
     expect(cells.first).to_contain_text(re.compile("qwen", re.IGNORECASE))
     assert all("qwen" in text.lower() for text in cells.all_inner_texts())
+
+    app_page.locator("#models-search").fill("-GGUF")  # the demo's quantisations: a chain of two steps or more
+    expect(cells.filter(has_not_text="-GGUF")).to_have_count(0)
+    quantisation = cells.first.inner_text()
+    cells.first.locator("a").click()
+    expect(app_page.locator("h1")).to_have_text(quantisation)
+    steps = app_page.locator("#model-lineage .lineage-step")
+    expect(steps.first).to_contain_text(quantisation)
+    assert steps.count() >= 2
+    expect(app_page.locator("#model-lineage .arrow").first).to_have_text(
+        re.compile("^(quantized|finetune|adapter|merge) of")
+    )
+    expect(app_page.locator("#model-page")).to_contain_text(
+        re.compile(r"Lineage country: .+ \(the publisher")
+    )
 
 
 def test_unknown_entities_get_a_page_not_an_error(app_page: Page) -> None:
