@@ -830,26 +830,42 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
         FROM dims d JOIN state s USING (key) GROUP BY d.grp
         """
     )
+    _refresh_candidates(con, since)
+
+
+def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> None:
+    """`ns_rank(namespace, bound, candidate)`: each organisation's downloads in the whole store (a bound of
+    its downloads in any range) and whether it is a top-N candidate; `ns_top_day`: the candidates' rows of
+    `ns_day`. Any candidate set gives exact answers (queries check the bound of the others), so an
+    incremental refresh keeps the set and only adds the candidates' rows from `since` on; a full one takes
+    the TOP_CANDIDATES organisations with the most downloads.
+    """
+    keep = since is not None and since > dt.date.min
+    if keep:
+        con.execute("CREATE OR REPLACE TEMP TABLE kept AS SELECT namespace FROM ns_rank WHERE candidate")
+        candidate = "g.namespace IN (SELECT namespace FROM kept)"
+    else:
+        candidate = f"row_number() OVER (ORDER BY sum(b.downloads) DESC, g.namespace) <= {TOP_CANDIDATES:d}"
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TABLE ns_rank AS
-        SELECT g.namespace, sum(b.downloads)::BIGINT AS bound,
-            row_number() OVER (ORDER BY sum(b.downloads) DESC, g.namespace) <= ? AS candidate
+        SELECT g.namespace, sum(b.downloads)::BIGINT AS bound, {candidate} AS candidate
         FROM ns_before b JOIN ns_groups g USING (grp)
         WHERE b.month = (SELECT max(month) FROM ns_before) GROUP BY g.namespace
-        """,
-        [TOP_CANDIDATES],
-    )
-    con.execute(
         """
-        CREATE OR REPLACE TABLE ns_top_day AS
+    )
+    rows = """
         SELECT n.day, n.grp, sum(n.downloads)::BIGINT AS downloads FROM ns_day n
-        WHERE n.grp IN (
+        WHERE n.day >= ? AND n.grp IN (
             SELECT grp FROM ns_groups WHERE namespace IN (SELECT namespace FROM ns_rank WHERE candidate)
         )
         GROUP BY ALL ORDER BY n.day
-        """
-    )
+    """
+    if keep:
+        con.execute("DELETE FROM ns_top_day WHERE day >= ?", [since])
+        con.execute(f"INSERT INTO ns_top_day {rows}", [since])
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE ns_top_day AS {rows}", [dt.date.min])
 
 
 def ram_counts_sql(facts: str, dims: str) -> str:

@@ -107,12 +107,18 @@ def test_top_organisations_for_a_period_match_the_pandas_computation(demo, start
 
 @pytest.fixture(scope="module")
 def few_candidates(demo, tmp_path_factory):
-    """The demo's snapshots in a warehouse that keeps daily rows for only 5 candidate organisations."""
+    """The demo's snapshots in a warehouse that keeps daily rows for only 5 candidate organisations, chosen
+    when it was built without the last three snapshots (added since by an incremental refresh)."""
     warehouse, _ = demo
     store = Store(tmp_path_factory.mktemp("few") / "store")
-    shutil.copytree(warehouse.store.root / "snapshots", store.root / "snapshots")
+    snapshots = sorted((warehouse.store.root / "snapshots").iterdir())
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipelines.warehouse, "TOP_CANDIDATES", 5)
+        for part in (snapshots[:-3], snapshots[-3:]):
+            for snapshot in part:
+                shutil.copytree(snapshot, store.root / "snapshots" / snapshot.name)
+            report = pipelines.warehouse.refresh(store, load_registry())
+        assert report.mode == "incremental"
         return open_warehouse(store, load_registry())
 
 
