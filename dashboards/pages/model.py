@@ -1,9 +1,6 @@
-"""One model: who publishes it, its countries, its lineage chain, its download history and how many models
-derive from it.
-
-Not shown yet: the RAM curve against its size class. `Warehouse.ram` ranks every model of the store at once
-(minutes on a large store), which a page view cannot afford.
-"""
+"""One model: who publishes it, its countries, its lineage chain, its download history, its Relative Adoption
+Metric against its size class (a lookup in the warehouse's per-age reference table) and how many models
+derive from it."""
 
 from __future__ import annotations
 
@@ -28,6 +25,10 @@ PAGE = {
 #: Enough to list every lineage root in any store when counting one model's derivatives.
 MAX_BASE_MODELS = 1_000_000
 ALL_SNAPSHOTS = "Scope: this model, every snapshot; the view's filters do not apply."
+RAM_SCOPE = (
+    "Scope: this model against every model of its size class in the store, at the same age in days; the "
+    "view's filters do not apply."
+)
 
 
 def find_model(model_id: str) -> pd.Series | None:
@@ -43,15 +44,13 @@ def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
     data = history[["date", "downloads_all_time"]].assign(model=model)[
         ["date", "model", "downloads_all_time"]
     ]
-    row = find_model(model)
-    country = row["publisher_country"] if row is not None else UNATTRIBUTED
     figure = figures.line_by_group(
         data,
         x="date",
         y="downloads_all_time",
         group="model",
         order=[model],
-        colours={model: country_colours([country])[country]},
+        colours={model: _colour(model)},
         names={model: model},
         y_title="All-time downloads",
         log_scale=filters.log_scale,
@@ -59,6 +58,40 @@ def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
     return framed_result(
         "model-series", figure, data, f"All-time downloads: {model}", ("downloads_all_time",), ALL_SNAPSHOTS
     )
+
+
+@detail_chart("model-ram", "model")
+def model_ram(warehouse, filters: Filters, model: str) -> ChartResult:
+    """RAM v2 at every age the model has a count and its size class has ten: 1 is the 10th-best trajectory."""
+    curve = warehouse.ram(model)
+    size = curve["size_class"].iloc[0] if len(curve) else None
+    data = curve.dropna(subset=["ram"]).assign(model=model)[
+        ["age_days", "date", "model", "downloads_all_time", "reference", "ram"]
+    ]
+    figure = figures.line_by_group(
+        data,
+        x="age_days",
+        y="ram",
+        group="model",
+        order=[model],
+        colours={model: _colour(model)},
+        names={model: model},
+        y_title="RAM v2",
+        log_scale=filters.log_scale,
+    )
+    figure.update_traces(hovertemplate="Day %{x}<br>RAM v2: %{y:.2f}<extra></extra>")
+    figure.update_xaxes(title_text="Days since release")
+    if size is not None:
+        figure.add_hline(y=1, line_dash="dot", annotation_text=f"10th-best {size} model at the same age")
+    title = f"Relative Adoption Metric v2: {model} ({size or 'no size class: not comparable'})"
+    return framed_result("model-ram", figure, data, title, ("ram_v2",), RAM_SCOPE)
+
+
+def _colour(model_id: str) -> str:
+    """The colour of the model's publisher country."""
+    row = find_model(model_id)
+    country = row["publisher_country"] if row is not None else UNATTRIBUTED
+    return country_colours([country])[country]
 
 
 def _derivatives_fact(model_id: str) -> html.Div:
@@ -124,7 +157,11 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
             html.Div(facts, className="entity-facts"),
             _lineage(row["model_id"], row["lineage_country"]),
             html.Div(
-                [chart_card("model-series", {"model": row["model_id"]}, wide=True)], className="chart-grid"
+                [
+                    chart_card("model-series", {"model": row["model_id"]}, wide=True),
+                    chart_card("model-ram", {"model": row["model_id"]}, wide=True),
+                ],
+                className="chart-grid",
             ),
             html.Section(
                 [

@@ -35,7 +35,7 @@ def test_leaderboard_leads_to_an_organisation_and_its_models(app_page: Page, scr
     model_link.click()
     expect(app_page).to_have_url(re.compile(rf"/models/{re.escape(model_id)}\?period=week$"))
     expect(app_page.locator("h1")).to_have_text(model_id)
-    wait_for_charts(app_page, ("model-series",))
+    wait_for_charts(app_page, ("model-series", "model-ram"))
     for label in ("Publisher country", "Lineage country", "All-time downloads", "Derivatives"):
         expect(app_page.locator(".entity-facts")).to_contain_text(label)
     expect(app_page.locator("#model-lineage .lineage-step").first).to_contain_text(model_id)
