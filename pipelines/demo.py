@@ -19,6 +19,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,16 @@ _ORIGINAL_ORGS: tuple[tuple[str, str, float, str, str], ...] = (
     ("LiquidAI", "us", 0.6, "2024-10-01", "2026-10-01"),
     ("Snowflake", "us", 0.6, "2024-04-01", "2026-06-01"),
 )
+
+# Organisations whose demand swings over time: a multiplier of the demand for their models and for every
+# derivative of them, linear between the dates. Llama leads until its 2025 fade, Qwen from mid-2025 on and
+# DeepSeek jumps with R1, as public figures describe (../shared/docs/landscape.md: in Feb 2026 Qwen's
+# month beats the next eight organisations combined).
+_ORG_TRENDS: dict[str, tuple[tuple[str, float], ...]] = {
+    "meta-llama": (("2024-01-01", 10.0), ("2025-03-01", 8.0), ("2025-10-01", 1.5), ("2026-06-01", 0.6)),
+    "Qwen": (("2024-01-01", 1.0), ("2024-10-01", 1.5), ("2025-06-01", 6.0), ("2026-03-01", 12.0)),
+    "deepseek-ai": (("2024-12-01", 1.0), ("2025-01-25", 4.0), ("2026-06-01", 2.5)),
+}
 
 # Third-party re-publishers of other organisations' models: (namespace, what they mostly publish).
 _REPUBLISHERS: tuple[tuple[str, str], ...] = (
@@ -215,6 +226,7 @@ class _Catalogue:
         self.relation: list[str | None] = []
         self.popularity: list[float] = []
         self.tier: list[str] = []  # 'atom' | 'original' | 'derivative': calibrated separately
+        self.root_author: list[str] = []  # namespace at the root of the model's derivative chain
         self._taken: set[str] = set()
         self._rng = rng
         self._last_day = last_day
@@ -253,6 +265,7 @@ class _Catalogue:
         self.relation.append(relation)
         self.popularity.append(pop)
         self.tier.append("original" if base < 0 else "derivative")
+        self.root_author.append(author if base < 0 else self.root_author[base])
 
     def _originals(self, count: int) -> None:
         rng = self._rng
@@ -289,7 +302,7 @@ class _Catalogue:
                     params,
                     -1,
                     None,
-                    pop * float(rng.lognormal(0.0, 1.6)),
+                    pop * float(rng.lognormal(0.0, 2.2)),
                 )
         # The long tail of first-party uploads by small labs and individuals.
         for i in range(count - sum(per_org)):
@@ -380,18 +393,48 @@ def _region_shares(day: float) -> dict[str, float]:
     """Target shares of daily downloads by the region of a model's base: China takes off in late 2024.
 
     With `_HISTORY` this puts the monthly crossover of Chinese over US models in October 2024 and the
-    cumulative one of the tracked (ATOM) set in early July 2025, the shape public analyses describe.
+    cumulative one of the tracked (ATOM) set in July 2025, the shape public analyses describe.
     """
     rise = 1.0 / (1.0 + np.exp(-(day - 300.0) / 90.0))  # midpoint late October 2024
     china, us = 0.15 + 0.50 * rise, 0.50 - 0.25 * rise
     return {"china": float(china), "us": float(us), "other": float(1.0 - china - us)}
 
 
-#: Share of all downloads going to each tier of models (kept constant over time).
-_TIER_SHARES = {"atom": 0.40, "original": 0.35, "derivative": 0.25}
+#: Share of all downloads going to each tier of models (kept constant over time). The few named
+#: non-ATOM models (embeddings, BERTs, extra generated names) share the 'original' tier with the long tail;
+#: a larger share there would let one lucky draw among them lead every period.
+_TIER_SHARES = {"atom": 0.60, "original": 0.20, "derivative": 0.20}
 #: Downloads before 2024 per tier, in days of its early-2024 daily total, and their split by region.
 _HISTORY_DAYS = {"atom": 120.0, "original": 900.0, "derivative": 100.0}
 _HISTORY_SHARES = {"china": 0.2, "us": 0.6, "other": 0.2}
+
+
+def _trend_weights(root_author: np.ndarray) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+    """Each model's index into the trend table and a function giving the table's weights on a day (the
+    last entry, 1.0, is for models outside `_ORG_TRENDS`)."""
+    index = np.full(len(root_author), len(_ORG_TRENDS))
+    curves = []
+    for position, (namespace, points) in enumerate(_ORG_TRENDS.items()):
+        index[root_author == namespace] = position
+        curves.append(([_day(d) for d, _ in points], [w for _, w in points]))
+
+    def weights(day: int) -> np.ndarray:
+        return np.array([*(float(np.interp(day, days, values)) for days, values in curves), 1.0])
+
+    return index, weights
+
+
+#: Weight of the 'other' region per tier, before renormalising (the China:US ratio stays `_region_shares`'s):
+#: the few tracked labs outside China and the US (Mistral above all) would otherwise share a third of the
+#: tracked set's downloads and lead 2024.
+_OTHER_WEIGHT = {"atom": 0.4, "original": 1.0, "derivative": 1.0}
+
+
+def _tier_shares(shares: dict[str, float], tier: str) -> dict[str, float]:
+    """One tier's target shares by region on a day (see `_OTHER_WEIGHT`)."""
+    weighted = {**shares, "other": shares["other"] * _OTHER_WEIGHT[tier]}
+    total = sum(weighted.values())
+    return {region: value / total for region, value in weighted.items()}
 
 
 def _total_daily(day: int, models: int) -> float:
@@ -468,6 +511,7 @@ def generate_demo_store(
     popularity = np.array(cat.popularity)[order] * 40.0
     region = np.array(cat.region)[order]
     tier = np.array(cat.tier)[order]
+    trend_index, trend_weights = _trend_weights(np.array(cat.root_author, dtype=object)[order])
     groups = [(t, r, (tier == t) & (region == r)) for t in _TIER_SHARES for r in ("china", "us", "other")]
     last_day = (end - DEFAULT_START).days
     deleted_day = np.where(rng.random(models) < 0.02, rng.integers(0, last_day + 1, models), 10**9)
@@ -476,15 +520,18 @@ def generate_demo_store(
     def calibrated(raw: np.ndarray, total: float, shares: dict[str, float]) -> np.ndarray:
         """Scale each group's demand to its target share of `total` (tier share x region share)."""
         factor = np.zeros(models)
+        per_tier = {t: _tier_shares(shares, t) for t in _TIER_SHARES}
         for t, r, mask in groups:
-            factor[mask] = total * _TIER_SHARES[t] * shares[r] / max(raw[mask].sum(), 1e-9)
+            factor[mask] = total * _TIER_SHARES[t] * per_tier[t][r] / max(raw[mask].sum(), 1e-9)
         return raw * factor
 
     # Downloads before the simulation: the closed-form history of each model, scaled per group.
     start_day = -_WARMUP_DAYS
     cumulative = np.zeros(models)
     for t, r, mask in groups:
-        raw = popularity[mask] * _age_integral(start_day - created[mask])
+        raw = (popularity * trend_weights(start_day)[trend_index])[mask] * _age_integral(
+            start_day - created[mask]
+        )
         target = _HISTORY_DAYS[t] * _TIER_SHARES[t] * _HISTORY_SHARES[r] * _total_daily(start_day, models)
         cumulative[mask] = raw * target / max(raw.sum(), 1e-9)
     window = np.zeros((30, models))  # the last 30 days of downloads (ring buffer)
@@ -498,7 +545,7 @@ def generate_demo_store(
     for day in iterator:
         weekday = 0.85 if (DEFAULT_START + dt.timedelta(days=day)).weekday() >= 5 else 1.05
         noise = rng.lognormal(0.0, 0.25, models)
-        demand = popularity * _age_curve(day - created) * noise
+        demand = popularity * trend_weights(day)[trend_index] * _age_curve(day - created) * noise
         daily = np.floor(calibrated(demand, _total_daily(day, models), _region_shares(day)) * weekday)
         cumulative += daily
         window[day % 30] = daily
