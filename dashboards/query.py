@@ -91,6 +91,7 @@ class Warehouse:
         self._version: Version | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._facts: list[str] = []
+        self._span: tuple[dt.date, dt.date] | None = None
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -109,6 +110,7 @@ class Warehouse:
                 self._con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
                 self._version = latest
                 self._facts = [str(f) for f in latest.facts_files()]
+                self._span = None
             cursor = self._con.cursor()
         cursor.execute("SET TimeZone = 'UTC'")
         return cursor
@@ -194,14 +196,12 @@ class Warehouse:
         return sql, [first_full, after_full, start, first_full, after_full, end]
 
     @staticmethod
-    def _through(day: dt.date, groups: str, daily: str) -> tuple[str, list[Any]]:
-        """Relation (grp, total): downloads before `day` of each group in the relation `groups` (a month's
-        running total from `ns_before` plus the days of the month before `day` from the `daily` table)."""
+    def _through(day: dt.date, prefix: str, sign: int) -> tuple[str, list[Any]]:
+        """Rows (grp, downloads) summing to each group's downloads before `day`, times `sign`: a month's
+        running total from `{prefix}_before` plus the days of the month before `day` from `{prefix}_day`."""
         month = day.replace(day=1)
-        sql = f"""(SELECT grp, sum(downloads) AS total FROM (
-            SELECT grp, downloads FROM ns_before WHERE month = ? AND grp IN (SELECT grp FROM {groups})
-            UNION ALL SELECT grp, downloads FROM {daily}
-                WHERE day >= ? AND day < ? AND grp IN (SELECT grp FROM {groups})) GROUP BY grp)"""
+        sql = f"""SELECT grp, downloads * {sign:d} AS downloads FROM {prefix}_before WHERE month = ?
+            UNION ALL SELECT grp, downloads * {sign:d} FROM {prefix}_day WHERE day >= ? AND day < ?"""
         return sql, [month, month, day]
 
     def _last_date(self, f: Filters) -> dt.date | None:
@@ -357,18 +357,16 @@ class Warehouse:
         every other organisation's store total, an upper bound of its downloads in any range). The share's
         total comes from the rollups."""
         frame = self._ranked_organisations(f, n, marks, candidates=True)
-        cursor = self._cursor()
-        bound = cursor.execute("SELECT max(bound) FROM ns_rank WHERE NOT candidate").fetchone()
-        outside = bound[0] if bound and bound[0] is not None else 0
-        ranked = frame[frame["namespace"] != OTHERS]
-        if outside > 0 and (len(ranked) < n or ranked["downloads"].min() <= outside):
-            return None
         where, params = self._where(f, dated=False)
         source, source_params = self._rows("roll", marks[1], marks[0] - dt.timedelta(days=1))
-        total = cursor.execute(
-            f"SELECT sum(downloads) FROM {source} WHERE {where}", [*source_params, *params]
-        ).fetchone()
-        frame["total"] = total[0] if total and total[0] is not None else 0
+        cursor = self._cursor()
+        outside = cursor.execute("SELECT coalesce(max(bound), 0) FROM ns_rank WHERE NOT candidate").fetchone()
+        ranked = frame[frame["namespace"] != OTHERS]
+        if outside[0] > 0 and (len(ranked) < n or ranked["downloads"].min() <= outside[0]):
+            return None
+        sql = f"SELECT sum(downloads) FROM {source} WHERE {where}"
+        total = cursor.execute(sql, [*source_params, *params])
+        frame["total"] = total.fetchone()[0] or 0
         return frame
 
     def _ranked_organisations(
@@ -377,27 +375,31 @@ class Warehouse:
         """The top `n` organisations (+ an "Others" row) with downloads in [marks[1], marks[0]) and in the
         range before it, from every organisation group or only from the top candidates' groups."""
         where, params = self._where(f, dated=False)
-        if candidates:
-            universe = "namespace IN (SELECT namespace FROM ns_rank WHERE candidate) AND "
-            daily = "ns_top_day"
-        else:
-            universe, daily = "", "ns_day"
-        through = [self._through(day, "groups", daily) for day in marks]
+        unfiltered = f.scope == "all" and not f.task and not f.size_class
+        prefix = ("org_top" if unfiltered else "ns_top") if candidates else "ns"
+        # downloads = before(end) - before(start); previous = before(start) - before(previous start)
+        in_range = [self._through(marks[0], prefix, 1), self._through(marks[1], prefix, -1)]
+        before = [self._through(marks[1], prefix, 1), self._through(marks[2], prefix, -1)]
         sql = f"""
-            WITH groups AS (SELECT grp, namespace FROM ns_groups WHERE {universe}{where}),
-            t_end AS {through[0][0]}, t_start AS {through[1][0]}, t_previous AS {through[2][0]},
+            WITH groups AS (SELECT grp, namespace FROM {prefix}_groups WHERE {where}),
             per_group AS (
-                SELECT g.grp, g.namespace, coalesce(e.total, 0) - coalesce(s.total, 0) AS downloads,
-                    coalesce(s.total, 0) - coalesce(p.total, 0) AS previous
-                FROM groups g LEFT JOIN t_end e USING (grp) LEFT JOIN t_start s USING (grp)
-                LEFT JOIN t_previous p USING (grp)
+                SELECT g.grp, g.namespace,
+                    coalesce(sum(r.downloads) FILTER (WHERE NOT r.previous), 0) AS downloads,
+                    coalesce(sum(r.downloads) FILTER (WHERE r.previous), 0) AS previous
+                FROM groups g LEFT JOIN (
+                    SELECT *, false AS previous FROM ({in_range[0][0]} UNION ALL {in_range[1][0]})
+                    UNION ALL
+                    SELECT *, true FROM ({before[0][0]} UNION ALL {before[1][0]})
+                ) r USING (grp)
+                GROUP BY ALL
             ),
             per_namespace AS (
                 SELECT g.namespace, sum(g.downloads)::BIGINT AS downloads,
                     sum(i.downloads_all_time)::BIGINT AS downloads_all_time,
                     sum(g.previous)::BIGINT AS previous, sum(i.n_models)::INTEGER AS n_models,
                     min(g.grp) AS grp
-                FROM per_group g JOIN ns_info i USING (grp) GROUP BY g.namespace HAVING sum(g.downloads) > 0
+                FROM per_group g JOIN {prefix}_info i USING (grp)
+                GROUP BY g.namespace HAVING sum(g.downloads) > 0
             ),
             ranked AS (
                 SELECT *, row_number() OVER (ORDER BY downloads DESC, namespace) AS rank,
@@ -406,7 +408,7 @@ class Warehouse:
             )
             SELECT r.namespace, i.organization, i.country, r.downloads, r.downloads_all_time, r.previous,
                 r.n_models, r.total
-            FROM ranked r JOIN ns_info i USING (grp) WHERE r.rank <= ?
+            FROM ranked r JOIN {prefix}_info i USING (grp) WHERE r.rank <= ?
             UNION ALL
             SELECT ?, count(*) || ' other organisations', NULL, sum(downloads)::BIGINT,
                 sum(downloads_all_time)::BIGINT, sum(previous)::BIGINT, sum(n_models)::INTEGER,
@@ -414,14 +416,18 @@ class Warehouse:
             FROM ranked WHERE rank > ? HAVING count(*) > 0
             ORDER BY downloads DESC
         """
-        values = [p for _, v in through for p in v]
+        values = [p for _, v in (*in_range, *before) for p in v]
         return self._df(sql, [*params, *values, n, OTHERS, n])
 
     def _range(self, f: Filters) -> tuple[dt.date, dt.date]:
-        row = self._cursor().execute("SELECT min(date), max(date) FROM snapshots").fetchone()
-        if row is None or row[0] is None:
-            raise WarehouseError("the warehouse has no snapshots")
-        return (f.start or row[0]), (f.end or row[1])
+        """The view's dates, open ends filled with the first and last snapshot (read once per version)."""
+        self._cursor()
+        if self._span is None:
+            row = self._cursor().execute("SELECT min(date), max(date) FROM snapshots").fetchone()
+            if row is None or row[0] is None:
+                raise WarehouseError("the warehouse has no snapshots")
+            self._span = (row[0], row[1])
+        return (f.start or self._span[0]), (f.end or self._span[1])
 
     # -- derivatives ----------------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 4
+BUILD_VERSION = 5
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -835,10 +835,11 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
 
 def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> None:
     """`ns_rank(namespace, bound, candidate)`: each organisation's downloads in the whole store (a bound of
-    its downloads in any range) and whether it is a top-N candidate; `ns_top_day`: the candidates' rows of
-    `ns_day`. Any candidate set gives exact answers (queries check the bound of the others), so an
-    incremental refresh keeps the set and only adds the candidates' rows from `since` on; a full one takes
-    the TOP_CANDIDATES organisations with the most downloads.
+    its downloads in any range) and whether it is a top-N candidate; `ns_top_groups`, `ns_top_before`,
+    `ns_top_info` and `ns_top_day`: the candidates' rows of `ns_groups`, `ns_before`, `ns_info`, `ns_day`.
+    Any candidate set gives exact answers (queries check the bound of the others), so an incremental refresh
+    keeps the set and only adds the candidates' daily rows from `since` on; a full one takes the
+    TOP_CANDIDATES organisations with the most downloads.
     """
     keep = since is not None and since > dt.date.min
     if keep:
@@ -854,18 +855,45 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
         WHERE b.month = (SELECT max(month) FROM ns_before) GROUP BY g.namespace
         """
     )
-    rows = """
-        SELECT n.day, n.grp, sum(n.downloads)::BIGINT AS downloads FROM ns_day n
-        WHERE n.day >= ? AND n.grp IN (
-            SELECT grp FROM ns_groups WHERE namespace IN (SELECT namespace FROM ns_rank WHERE candidate)
+    con.execute(
+        "CREATE OR REPLACE TABLE ns_top_groups AS SELECT * FROM ns_groups "
+        "WHERE namespace IN (SELECT namespace FROM ns_rank WHERE candidate) ORDER BY grp"
+    )
+    for table, order in (("before", "month, grp"), ("info", "grp")):
+        con.execute(
+            f"CREATE OR REPLACE TABLE ns_top_{table} AS SELECT * FROM ns_{table} "
+            f"WHERE grp IN (SELECT grp FROM ns_top_groups) ORDER BY {order}"
         )
-        GROUP BY ALL ORDER BY n.day
-    """
-    if keep:
-        con.execute("DELETE FROM ns_top_day WHERE day >= ?", [since])
-        con.execute(f"INSERT INTO ns_top_day {rows}", [since])
-    else:
-        con.execute(f"CREATE OR REPLACE TABLE ns_top_day AS {rows}", [dt.date.min])
+    # Views without filters need only one row per organisation: `org_top_*`, keyed by its lowest group
+    # number (stable: group numbers are only added), the same tables summed over each organisation's groups.
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE org_top_groups AS
+        SELECT min(grp) AS grp, namespace FROM ns_top_groups GROUP BY namespace ORDER BY grp;
+        CREATE OR REPLACE TEMP TABLE org_of AS
+        SELECT g.grp, o.grp AS org FROM ns_top_groups g JOIN org_top_groups o USING (namespace);
+        CREATE OR REPLACE TABLE org_top_before AS
+        SELECT b.month, m.org AS grp, sum(b.downloads)::BIGINT AS downloads
+        FROM ns_top_before b JOIN org_of m USING (grp) GROUP BY ALL ORDER BY month, grp;
+        CREATE OR REPLACE TABLE org_top_info AS
+        SELECT m.org AS grp, arg_min(i.organization, i.grp) AS organization,
+            arg_min(i.country, i.grp) AS country, sum(i.n_models)::INTEGER AS n_models,
+            sum(i.downloads_all_time)::BIGINT AS downloads_all_time
+        FROM ns_top_info i JOIN org_of m USING (grp) GROUP BY m.org ORDER BY grp;
+        """
+    )
+    daily = {
+        "ns_top_day": "SELECT n.day, n.grp, sum(n.downloads)::BIGINT AS downloads FROM ns_day n "
+        "WHERE n.day >= ? AND n.grp IN (SELECT grp FROM ns_top_groups) GROUP BY ALL ORDER BY n.day",
+        "org_top_day": "SELECT n.day, m.org AS grp, sum(n.downloads)::BIGINT AS downloads FROM ns_top_day n "
+        "JOIN org_of m USING (grp) WHERE n.day >= ? GROUP BY ALL ORDER BY n.day",
+    }
+    for table, rows in daily.items():
+        if keep:
+            con.execute(f"DELETE FROM {table} WHERE day >= ?", [since])
+            con.execute(f"INSERT INTO {table} {rows}", [since])
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {rows}", [dt.date.min])
 
 
 def ram_counts_sql(facts: str, dims: str) -> str:
