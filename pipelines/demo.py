@@ -164,6 +164,14 @@ _OTHER_TASKS = (
 )
 _RELATIONS = (("finetune", 0.45), ("quantized", 0.30), ("adapter", 0.15), ("merge", 0.10))
 _PARAMS_RE = re.compile(r"(?:(\d+)x)?(\d+(?:\.\d+)?)([BbMm])(?![a-z])")
+#: Sizes of well-known families whose names omit them (first match wins), so DeepSeek's flagships land in
+#: 250B+ as in the public figures rather than at the 7B default.
+_UNSIZED_FAMILIES = (
+    (re.compile(r"^DeepSeek-.*Lite"), 16e9),
+    (re.compile(r"^DeepSeek-(Coder-)?V2"), 236e9),
+    (re.compile(r"^DeepSeek-(V3|R1|Math-V2)"), 671e9),
+    (re.compile(r"^Kimi-K2"), 1.04e12),
+)
 
 
 @dataclass(frozen=True)
@@ -182,10 +190,11 @@ def _day(value: str) -> int:
 
 
 def _params_from_name(name: str) -> float | None:
-    """Total parameters from names like Qwen2.5-7B, Mixtral-8x7B, SmolLM-135M (first match wins)."""
+    """Total parameters from names like Qwen2.5-7B, Mixtral-8x7B, SmolLM-135M (first match wins), else from
+    `_UNSIZED_FAMILIES`."""
     match = _PARAMS_RE.search(name)
     if not match:
-        return None
+        return next((params for family, params in _UNSIZED_FAMILIES if family.search(name)), None)
     experts, size, unit = match.groups()
     value = float(size) * (1e9 if unit in "Bb" else 1e6)
     return value * (int(experts) if experts else 1)
