@@ -126,18 +126,21 @@ def few_candidates(demo, tmp_path_factory):
 @pytest.mark.parametrize(
     ("start", "end"), [(None, None), (dt.date(2026, 6, 10), dt.date(2026, 7, 4))], ids=["all", "a range"]
 )
+@pytest.mark.parametrize("size", [None, "7-9B"], ids=["every size", "one size class"])
 def test_top_organisations_are_exact_when_only_some_organisations_are_candidates(
-    demo, few_candidates, n, start, end
+    demo, few_candidates, n, start, end, size
 ):
     # The leader over all dates beats every non-candidate's store total (answered from candidates);
     # ten organisations are more than the five candidates (answered from every organisation).
     warehouse, rows = demo
-    view = Filters(start=start, end=end)
+    view = Filters(start=start, end=end, size_class=size)
     got = few_candidates.top_organisations(view, n=n)
+    assert not got.empty
     pd.testing.assert_frame_equal(got, warehouse.top_organisations(view, n=n))
     window = rows[
         (rows["date"] >= pd.Timestamp(start or rows["date"].min()))
         & (rows["date"] <= pd.Timestamp(end or END))
+        & (rows["size_class"] == size if size else True)
     ]
     per_namespace = window.groupby("namespace")["downloads"].sum().sort_values(ascending=False, kind="stable")
     assert got["downloads"].tolist() == per_namespace.head(n).astype(int).tolist()
