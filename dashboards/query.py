@@ -326,9 +326,10 @@ class Warehouse:
         Downloads in the view's date range; growth against the range of the same length just before it;
         share of all downloads in the view. `others=True` adds one row summing every other organisation.
         """
-        start, end = self._range(f)
+        first, last = self._range(Filters())
+        start, end = f.start or first, f.end or last
         after = end + dt.timedelta(days=1)
-        if end >= self._range(Filters())[1]:
+        if end >= last:
             after = _next_month(end)  # nothing is counted after the last snapshot: a month boundary is exact
         if start.day == 1 and after.day == 1:  # whole months: compare with as many months before
             months = (after.year - start.year) * 12 + after.month - start.month
@@ -339,7 +340,7 @@ class Warehouse:
         frame = None if others else self._top_among_candidates(f, n, marks)
         if frame is None:
             frame = self._ranked_organisations(f, n, marks, candidates=False)
-        if previous_start < self._range(Filters())[0]:
+        if previous_start < first:
             frame["previous"] = float("nan")  # the previous range is not covered by snapshots
         frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
         frame["share"] = (frame["downloads"] / frame["total"]).fillna(0.0)
