@@ -196,13 +196,26 @@ class Warehouse:
         return sql, [first_full, after_full, start, first_full, after_full, end]
 
     @staticmethod
-    def _through(day: dt.date, prefix: str, sign: int) -> tuple[str, list[Any]]:
-        """Rows (grp, downloads) summing to each group's downloads before `day`, times `sign`: a month's
-        running total from `{prefix}_before` plus the days of the month before `day` from `{prefix}_day`."""
-        month = day.replace(day=1)
-        sql = f"""SELECT grp, downloads * {sign:d} AS downloads FROM {prefix}_before WHERE month = ?
-            UNION ALL SELECT grp, downloads * {sign:d} FROM {prefix}_day WHERE day >= ? AND day < ?"""
-        return sql, [month, month, day]
+    def _changes(prefix: str, marks: tuple[dt.date, dt.date, dt.date]) -> tuple[str, list[Any]]:
+        """Rows (grp, downloads, previous) summing, per group, to its downloads in [start, end) and in
+        [previous start, start) for marks (end, start, previous start). Downloads before a day are a month's
+        running total (`{prefix}_before`) plus the days of that month before it (`{prefix}_day`), so each
+        range is two such totals apart: one pass over each table, with weights +1/-1 per mark."""
+        months = [day.replace(day=1) for day in marks]
+        in_month = "(day >= ? AND day < ?)"
+        sql = f"""
+            SELECT grp, downloads * ((month = ?)::INT - (month = ?)::INT) AS downloads,
+                downloads * ((month = ?)::INT - (month = ?)::INT) AS previous
+            FROM {prefix}_before WHERE month IN (?, ?, ?)
+            UNION ALL
+            SELECT grp, downloads * ({in_month}::INT - {in_month}::INT),
+                downloads * ({in_month}::INT - {in_month}::INT)
+            FROM {prefix}_day WHERE {in_month} OR {in_month} OR {in_month}
+        """
+        end, start, previous = ([month, day] for month, day in zip(months, marks, strict=True))
+        params = [months[0], months[1], months[1], months[2], *months]
+        params += [*end, *start, *start, *previous, *end, *start, *previous]
+        return sql, params
 
     def _last_date(self, f: Filters) -> dt.date | None:
         """The latest snapshot date within the view."""
@@ -378,20 +391,13 @@ class Warehouse:
         where, params = self._where(f, dated=False)
         unfiltered = f.scope == "all" and not f.task and not f.size_class
         prefix = ("org_top" if unfiltered else "ns_top") if candidates else "ns"
-        # downloads = before(end) - before(start); previous = before(start) - before(previous start)
-        in_range = [self._through(marks[0], prefix, 1), self._through(marks[1], prefix, -1)]
-        before = [self._through(marks[1], prefix, 1), self._through(marks[2], prefix, -1)]
+        changes, change_params = self._changes(prefix, marks)
         sql = f"""
             WITH groups AS (SELECT grp, namespace FROM {prefix}_groups WHERE {where}),
             per_group AS (
-                SELECT g.grp, g.namespace,
-                    coalesce(sum(r.downloads) FILTER (WHERE NOT r.previous), 0) AS downloads,
-                    coalesce(sum(r.downloads) FILTER (WHERE r.previous), 0) AS previous
-                FROM groups g LEFT JOIN (
-                    SELECT *, false AS previous FROM ({in_range[0][0]} UNION ALL {in_range[1][0]})
-                    UNION ALL
-                    SELECT *, true FROM ({before[0][0]} UNION ALL {before[1][0]})
-                ) r USING (grp)
+                SELECT g.grp, g.namespace, coalesce(sum(r.downloads), 0) AS downloads,
+                    coalesce(sum(r.previous), 0) AS previous
+                FROM groups g LEFT JOIN ({changes}) r USING (grp)
                 GROUP BY ALL
             ),
             per_namespace AS (
@@ -417,8 +423,9 @@ class Warehouse:
             FROM ranked WHERE rank > ? HAVING count(*) > 0
             ORDER BY downloads DESC
         """
-        values = [p for _, v in (*in_range, *before) for p in v]
-        return self._df(sql, [*params, *values, n, OTHERS, n])
+        cursor = self._cursor().execute(sql, [*params, *change_params, n, OTHERS, n])
+        columns = [column[0] for column in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)  # 21 rows: faster than Arrow to pandas
 
     def _range(self, f: Filters) -> tuple[dt.date, dt.date]:
         """The view's dates, open ends filled with the first and last snapshot (read once per version)."""
