@@ -76,8 +76,8 @@ def model_ram(warehouse, filters: Filters, model: str) -> ChartResult:
         order=[model],
         colours={model: _colour(model)},
         names={model: model},
-        y_title="RAM v2",
-        log_scale=filters.log_scale,
+        y_title="RAM v2 (log scale)",
+        log_scale=True,  # a ratio: 10x above and 10x below the 10th-best line are equally far from it
     )
     figure.update_traces(hovertemplate="Day %{x}<br>RAM v2: %{y:.2f}<extra></extra>")
     figure.update_xaxes(title_text="Days since release")
