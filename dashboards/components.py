@@ -86,22 +86,11 @@ def chart_card(chart_id: str, params: Mapping[str, str] | None = None, *, wide: 
                 id=part("chart-graph-view"),
             ),
             html.Div(
-                dag.AgGrid(
-                    id=part("chart-table"),
-                    defaultColDef={
-                        "sortable": True,
-                        "resizable": True,
-                        "filter": True,
-                        "flex": 1,
-                        "minWidth": 110,
-                    },
-                    dashGridOptions={
-                        "pagination": True,
-                        "paginationPageSize": 20,
-                        "paginationPageSizeSelector": False,
-                    },
-                    className="ag-theme-alpine chart-table",
-                    style={"height": f"{SCREEN_HEIGHT}px"},
+                data_grid(
+                    part("chart-table"),
+                    height=f"{SCREEN_HEIGHT}px",
+                    column_defaults=FILL_COLUMNS,
+                    class_name="chart-table",
                 ),
                 id=part("chart-table-view"),
                 style={"display": "none"},
@@ -139,6 +128,34 @@ def _download_links(chart_id: str, filters: Filters, params: Mapping[str, str]) 
         )
         for fmt in CARD_FORMATS
     ]
+
+
+#: Column defaults that make a grid's columns share its width (at least 110 px each).
+FILL_COLUMNS = {"flex": 1, "minWidth": 110}
+
+
+def data_grid(
+    grid_id: Any,
+    *,
+    height: str,
+    page_size: int = 20,
+    column_defaults: Mapping[str, Any] | None = None,
+    class_name: str = "",
+    **props: Any,
+) -> dag.AgGrid:
+    """A sortable, filterable, paginated table: every grid of the dashboard looks and pages the same way."""
+    return dag.AgGrid(
+        id=grid_id,
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, **(column_defaults or {})},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": page_size,
+            "paginationPageSizeSelector": False,
+        },
+        className=f"ag-theme-alpine {class_name}".strip(),
+        style={"height": height},
+        **props,
+    )
 
 
 def fact(label: str, value: Any) -> html.Div:

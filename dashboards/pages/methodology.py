@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dash_ag_grid as dag
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from dashboards.colors import display_name
-from dashboards.components import column_defs, register_quick_filter, table_records
+from dashboards.components import column_defs, data_grid, register_quick_filter, table_records
 from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
 from pipelines import definitions
@@ -74,24 +73,14 @@ def layout(**_url_values: str) -> html.Div:
                         debounce=False,
                         className="search-input",
                     ),
-                    dag.AgGrid(
-                        id="registry-grid",
+                    data_grid(
+                        "registry-grid",
+                        height="560px",
+                        page_size=15,
+                        column_defaults={"wrapText": False},
                         rowData=table_records(registry),
                         columnDefs=column_defs(registry),
-                        defaultColDef={
-                            "sortable": True,
-                            "resizable": True,
-                            "filter": True,
-                            "wrapText": False,
-                        },
                         columnSize="responsiveSizeToFit",
-                        dashGridOptions={
-                            "pagination": True,
-                            "paginationPageSize": 15,
-                            "paginationPageSizeSelector": False,
-                        },
-                        className="ag-theme-alpine",
-                        style={"height": "560px"},
                     ),
                 ],
                 className="panel",
@@ -101,17 +90,12 @@ def layout(**_url_values: str) -> html.Div:
                 [
                     html.H2("Snapshots"),
                     html.P(id="snapshot-freshness"),
-                    dag.AgGrid(
-                        id="snapshot-grid",
-                        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1},
+                    data_grid(
+                        "snapshot-grid",
+                        height="520px",
+                        page_size=15,
+                        column_defaults={"flex": 1},
                         columnSize="responsiveSizeToFit",
-                        dashGridOptions={
-                            "pagination": True,
-                            "paginationPageSize": 15,
-                            "paginationPageSizeSelector": False,
-                        },
-                        className="ag-theme-alpine",
-                        style={"height": "520px"},
                     ),
                 ],
                 className="panel",

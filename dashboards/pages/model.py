@@ -4,14 +4,21 @@ derive from it."""
 
 from __future__ import annotations
 
-import dash_ag_grid as dag
 import pandas as pd
 from dash import dcc, html
 
 from dashboards import figures
 from dashboards.charts import ChartResult
 from dashboards.colors import country_colours, display_name
-from dashboards.components import chart_card, column_defs, detail_chart, fact, framed_result, table_records
+from dashboards.components import (
+    chart_card,
+    column_defs,
+    data_grid,
+    detail_chart,
+    fact,
+    framed_result,
+    table_records,
+)
 from dashboards.filters import UNATTRIBUTED, Filters
 from dashboards.state import app_state
 
@@ -166,18 +173,12 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
             html.Section(
                 [
                     html.H2("Snapshot history"),
-                    dag.AgGrid(
-                        id="model-history",
+                    data_grid(
+                        "model-history",
+                        height="560px",
+                        column_defaults={"flex": 1},
                         rowData=table_records(history),
                         columnDefs=column_defs(history),
-                        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1},
-                        dashGridOptions={
-                            "pagination": True,
-                            "paginationPageSize": 20,
-                            "paginationPageSizeSelector": False,
-                        },
-                        className="ag-theme-alpine",
-                        style={"height": "560px"},
                     ),
                 ],
                 className="panel",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import dash_ag_grid as dag
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from dashboards.colors import display_name
+from dashboards.components import FILL_COLUMNS, data_grid
 from dashboards.state import app_state, filters_from_mapping, to_search
 
 PAGE = {"path": "/models", "name": "Models", "title": "Models · Open Weights Tracker", "order": 2}
@@ -50,24 +50,7 @@ def layout(**_url_values: str) -> html.Div:
                 className="search-input",
             ),
             html.P(id="models-count", className="hint"),
-            dag.AgGrid(
-                id="models-grid",
-                columnDefs=COLUMNS,
-                defaultColDef={
-                    "sortable": True,
-                    "resizable": True,
-                    "filter": True,
-                    "flex": 1,
-                    "minWidth": 110,
-                },
-                dashGridOptions={
-                    "pagination": True,
-                    "paginationPageSize": 20,
-                    "paginationPageSizeSelector": False,
-                },
-                className="ag-theme-alpine",
-                style={"height": "640px"},
-            ),
+            data_grid("models-grid", height="640px", column_defaults=FILL_COLUMNS, columnDefs=COLUMNS),
         ]
     )
 

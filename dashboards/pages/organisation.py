@@ -14,7 +14,16 @@ from dash import dcc, html
 from dashboards import figures
 from dashboards.charts import ChartResult
 from dashboards.colors import country_colours, country_name, country_order, display_name
-from dashboards.components import chart_card, column_defs, detail_chart, fact, framed_result, table_records
+from dashboards.components import (
+    FILL_COLUMNS,
+    chart_card,
+    column_defs,
+    data_grid,
+    detail_chart,
+    fact,
+    framed_result,
+    table_records,
+)
 from dashboards.filters import UNATTRIBUTED, Filters
 from dashboards.state import app_state, to_search
 from pipelines.registry import load_registry
@@ -105,14 +114,12 @@ def _models_grid(models: pd.DataFrame, search: str) -> dag.AgGrid:
     rows["model_id"] = [f"[{model_id}](/models/{quote(model_id)}{search})" for model_id in rows["model_id"]]
     columns = column_defs(rows)
     columns[0].update({"cellRenderer": "markdown", "minWidth": 280})
-    return dag.AgGrid(
-        id="organisation-models",
+    return data_grid(
+        "organisation-models",
+        height="560px",
+        column_defaults=FILL_COLUMNS,
         rowData=table_records(rows),
         columnDefs=columns,
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 110},
-        dashGridOptions={"pagination": True, "paginationPageSize": 20, "paginationPageSizeSelector": False},
-        className="ag-theme-alpine",
-        style={"height": "560px"},
     )
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import dash_ag_grid as dag
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from dashboards.colors import display_name
-from dashboards.components import chart_card, register_quick_filter, table_records
+from dashboards.components import chart_card, data_grid, register_quick_filter, table_records
 from dashboards.state import app_state, filters_from_mapping, to_search
 
 PAGE = {
@@ -73,18 +72,11 @@ def layout(**_url_values: str) -> html.Div:
                         placeholder="Search organisations...",
                         className="search-input",
                     ),
-                    dag.AgGrid(
-                        id="organisations-grid",
+                    data_grid(
+                        "organisations-grid",
+                        height="640px",
                         columnDefs=COLUMNS,
-                        defaultColDef={"sortable": True, "resizable": True, "filter": True},
                         columnSize="responsiveSizeToFit",
-                        dashGridOptions={
-                            "pagination": True,
-                            "paginationPageSize": 20,
-                            "paginationPageSizeSelector": False,
-                        },
-                        className="ag-theme-alpine",
-                        style={"height": "640px"},
                     ),
                 ],
                 className="panel",
