@@ -1,59 +1,61 @@
 """`python -m pipelines <command>`: the pipelines' command line.
 
-Each command lives in its own module, which exposes `add_arguments(parser)` and `run(args) -> int`; the
-first line of the module docstring is the command's one-line help, the rest its description.
+Each command lives in its own module, which exposes `add_arguments(parser)` and `run(args) -> int`; its
+module docstring is the command's description in `python -m pipelines COMMAND --help`.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
-import importlib.util
 import sys
-from pathlib import Path
 
-#: command name -> module implementing it, in the order `--help` lists them.
-COMMANDS: dict[str, str] = {
-    "snapshot": "pipelines.snapshot",
-    "schedule": "pipelines.schedule",
-    "status": "pipelines.status",
-    "verify": "pipelines.verify",
-    "orgs": "pipelines.orgs",
-    "attribution": "pipelines.attribution_cli",
-    "demo": "pipelines.demo",
-    "warehouse": "pipelines.warehouse",
-    "backfill": "pipelines.backfill",
+#: command name -> (module implementing it, one-line help), in the order `--help` lists them. The help
+#: lines live here so that only the command being run is imported (imports cost a second: pandas, pyarrow).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "snapshot": ("pipelines.snapshot", "Take a dated snapshot of Hub download statistics into the store."),
+    "schedule": ("pipelines.schedule", "Run the pipelines unattended: daily snapshot, configured jobs."),
+    "status": ("pipelines.status", "Show the store's health: last runs, coverage, gaps, size, freshness."),
+    "verify": ("pipelines.verify", "Check every data file against its snapshot's recorded checksum."),
+    "orgs": ("pipelines.orgs", "Curate the org registry: `orgs check` validates, `orgs audit` advises."),
+    "attribution": ("pipelines.attribution_cli", "Write the per-model attribution of one snapshot to CSV."),
+    "demo": ("pipelines.demo", "Write a synthetic demo store, every snapshot marked synthetic."),
+    "warehouse": ("pipelines.warehouse", "Build the warehouse: compact facts, dimensions and rollups."),
+    "backfill": ("pipelines.backfill", "Import historical Hub dumps as ordinary dated snapshots."),
 }
 
 
-def _docstring(module_name: str) -> str:
-    """A command module's docstring, read without importing it (imports cost a second: pandas, pyarrow)."""
-    spec = importlib.util.find_spec(module_name)
-    source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
-    return (ast.get_docstring(ast.parse(source)) or "").strip()
+def _requested_command(argv: list[str]) -> str | None:
+    """The command `argv` runs, or None when the top-level help is asked for (it lists every command)."""
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only `command`'s module is imported (every command's, when `command` is None)."""
+    """The parser; only `command`'s module is imported (none, when `command` is None)."""
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
         description="Open Weights Tracker pipelines: take Hub snapshots, attribute models to countries, "
         "and keep the store healthy.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module_name in COMMANDS.items():
-        doc = _docstring(module_name)
+    for name, (module_name, help_line) in COMMANDS.items():
+        if name != command:
+            subparsers.add_parser(name, help=help_line)
+            continue
+        module = importlib.import_module(module_name)
         sub = subparsers.add_parser(
             name,
-            help=doc.partition("\n")[0],
-            description=doc,
+            help=help_line,
+            description=(module.__doc__ or help_line).strip(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        if command in (None, name):
-            module = importlib.import_module(module_name)
-            module.add_arguments(sub)
-            sub.set_defaults(handler=module.run)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
     return parser
 
 
@@ -62,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.stdout, sys.stderr = RedactedOutput(sys.stdout), RedactedOutput(sys.stderr)  # never print a token
     argv = sys.argv[1:] if argv is None else argv
-    command = next((arg for arg in argv if not arg.startswith("-")), None)
-    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    args = build_parser(_requested_command(argv)).parse_args(argv)
     return args.handler(args)
 
 
