@@ -368,13 +368,18 @@ class Warehouse:
     ) -> pd.DataFrame | None:
         """Top `n` computed over the candidates only (`pipelines.warehouse.TOP_CANDIDATES` organisations
         with the most downloads in the store); None when that cannot be exact (the n-th of them does not beat
-        every other organisation's store total, an upper bound of its downloads in any range). The share's
-        total comes from the rollups."""
+        an upper bound of every other organisation's downloads in the range: the sum, over the months the
+        range touches, of the most any of them downloaded in the month). The share's total comes from the
+        rollups."""
         frame = self._ranked_organisations(f, n, marks, candidates=True)
         where, params = self._where(f, dated=False)
         source, source_params = self._rows("roll", marks[1], marks[0] - dt.timedelta(days=1))
         cursor = self._cursor()
-        outside = cursor.execute("SELECT coalesce(max(bound), 0) FROM ns_rank WHERE NOT candidate").fetchone()
+        outside = cursor.execute(
+            "SELECT coalesce(sum(bound), 0) FROM ns_month_bound "
+            "WHERE month < ? AND month > ? - INTERVAL 1 MONTH",
+            [marks[0], marks[1]],
+        ).fetchone()
         ranked = frame[frame["namespace"] != OTHERS]
         if outside[0] > 0 and (len(ranked) < n or ranked["downloads"].min() <= outside[0]):
             return None

@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 5
+BUILD_VERSION = 6
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -834,12 +834,13 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
 
 
 def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> None:
-    """`ns_rank(namespace, bound, candidate)`: each organisation's downloads in the whole store (a bound of
-    its downloads in any range) and whether it is a top-N candidate; `ns_top_groups`, `ns_top_before`,
-    `ns_top_info` and `ns_top_day`: the candidates' rows of `ns_groups`, `ns_before`, `ns_info`, `ns_day`.
-    Any candidate set gives exact answers (queries check the bound of the others), so an incremental refresh
-    keeps the set and only adds the candidates' daily rows from `since` on; a full one takes the
-    TOP_CANDIDATES organisations with the most downloads.
+    """`ns_rank(namespace, candidate)`: whether each organisation is a top-N candidate; `ns_month_bound(month,
+    bound)`: the most any non-candidate organisation downloaded in each month, so the sum over the months a
+    range touches bounds every non-candidate's downloads in that range (tight for short ranges, unlike a
+    whole-store total); `ns_top_groups`, `ns_top_before`, `ns_top_info` and `ns_top_day`: the candidates' rows
+    of `ns_groups`, `ns_before`, `ns_info`, `ns_day`. Any candidate set gives exact answers (queries check the
+    bound of the others), so an incremental refresh keeps the set and only adds the candidates' daily rows
+    from `since` on; a full one takes the TOP_CANDIDATES organisations with the most downloads.
     """
     keep = since is not None and since > dt.date.min
     if keep:
@@ -850,9 +851,22 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
     con.execute(
         f"""
         CREATE OR REPLACE TABLE ns_rank AS
-        SELECT g.namespace, sum(b.downloads)::BIGINT AS bound, {candidate} AS candidate
+        SELECT g.namespace, {candidate} AS candidate
         FROM ns_before b JOIN ns_groups g USING (grp)
         WHERE b.month = (SELECT max(month) FROM ns_before) GROUP BY g.namespace
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE ns_month_bound AS
+        SELECT month, max(downloads)::BIGINT AS bound
+        FROM (
+            SELECT m.month, g.namespace, sum(m.downloads) AS downloads
+            FROM ns_month m JOIN ns_groups g USING (grp)
+            WHERE g.namespace IN (SELECT namespace FROM ns_rank WHERE NOT candidate)
+            GROUP BY ALL
+        )
+        GROUP BY month ORDER BY month
         """
     )
     con.execute(

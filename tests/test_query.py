@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -124,7 +125,9 @@ def few_candidates(demo, tmp_path_factory):
 
 @pytest.mark.parametrize("n", [1, 3, 10])
 @pytest.mark.parametrize(
-    ("start", "end"), [(None, None), (dt.date(2026, 6, 10), dt.date(2026, 7, 4))], ids=["all", "a range"]
+    ("start", "end"),
+    [(None, None), (dt.date(2026, 6, 10), dt.date(2026, 7, 4)), (dt.date(2026, 7, 1), END)],
+    ids=["all", "a range", "the latest part-month"],
 )
 @pytest.mark.parametrize("size", [None, "7-9B"], ids=["every size", "one size class"])
 def test_top_organisations_are_exact_when_only_some_organisations_are_candidates(
@@ -145,6 +148,20 @@ def test_top_organisations_are_exact_when_only_some_organisations_are_candidates
     per_namespace = window.groupby("namespace")["downloads"].sum().sort_values(ascending=False, kind="stable")
     assert got["downloads"].tolist() == per_namespace.head(n).astype(int).tolist()
     assert got["share"].tolist() == pytest.approx((per_namespace.head(n) / per_namespace.sum()).tolist())
+
+
+def test_the_bound_on_other_organisations_is_their_largest_month(demo, few_candidates):
+    # Top-N is answered from the candidates when the N-th of them beats this bound summed over the months
+    # the range touches: a short range needs only its own months' bound, not the whole store's.
+    _, rows = demo
+    with duckdb.connect(str(few_candidates.version.tables), read_only=True) as con:
+        candidates = {ns for (ns,) in con.execute("SELECT namespace FROM ns_rank WHERE candidate").fetchall()}
+        bounds = dict(con.execute("SELECT month, bound FROM ns_month_bound").fetchall())
+    others = rows[~rows["namespace"].isin(candidates)]
+    monthly = others.groupby([others["date"].dt.to_period("M").dt.start_time, "namespace"])["downloads"].sum()
+    largest = monthly[monthly > 0].groupby(level=0).max()
+    assert len(candidates) == 5
+    assert bounds == {month.date(): int(value) for month, value in largest.items()}
 
 
 def test_size_classes_by_country_match_the_pandas_computation(demo):
