@@ -333,35 +333,33 @@ class Warehouse:
         """relation (original, finetune, quantized, adapter, merge, ...), country, downloads, share."""
         return self._breakdown(f, "relation", None)
 
-    def top_organisations(self, f: Filters, n: int = 20, *, others: bool = False) -> pd.DataFrame:
+    def top_organisations(self, f: Filters, n: int = 20) -> pd.DataFrame:
         """namespace, organization, country, downloads, downloads_all_time, growth, n_models, share.
 
         Downloads in the view's date range; growth against the range of the same length just before it;
-        share of all downloads in the view. `others=True` adds one row summing every other organisation.
+        share of all downloads in the view.
         """
         first, last = self._range(Filters())
         start, end = f.start or first, f.end or last
-        after = end + dt.timedelta(days=1)
-        if end >= last:
-            after = _next_month(end)  # nothing is counted after the last snapshot: a month boundary is exact
-        if start.day == 1 and after.day == 1:  # whole months: compare with as many months before
-            months = (after.year - start.year) * 12 + after.month - start.month
+        day_after = end + dt.timedelta(days=1)
+        if start.day == 1 and day_after.day == 1:  # whole months: compare with as many months before
+            months = (day_after.year - start.year) * 12 + day_after.month - start.month
             previous_start = _add_months(start, -months)
-        else:
-            previous_start = start - (after - start)
+        else:  # as many days before (a month so far is compared with as many days, not the whole month)
+            previous_start = start - (day_after - start)
+        # Nothing is counted after the last snapshot, so a range reaching it may end at a month boundary,
+        # which needs no daily rows.
+        after = _next_month(end) if end >= last else day_after
         marks = (after, start, previous_start)
-        frame = None if others else self._top_among_candidates(f, n, marks)
+        frame = self._top_among_candidates(f, n, marks)
         if frame is None:
             frame = self._ranked_organisations(f, n, marks, candidates=False)
         if previous_start < first:
             frame["previous"] = float("nan")  # the previous range is not covered by snapshots
         frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
         frame["share"] = (frame["downloads"] / frame["total"]).fillna(0.0)
-        top = frame[frame["namespace"] != OTHERS]
-        if others:
-            top = pd.concat([top, frame[frame["namespace"] == OTHERS]], ignore_index=True)
         columns = ["namespace", "organization", "country", "downloads", "downloads_all_time", "growth"]
-        return top[[*columns, "n_models", "share"]].reset_index(drop=True)
+        return frame[[*columns, "n_models", "share"]]
 
     def _top_among_candidates(
         self, f: Filters, n: int, marks: tuple[dt.date, dt.date, dt.date]
@@ -369,66 +367,59 @@ class Warehouse:
         """Top `n` computed over the candidates only (`pipelines.warehouse.TOP_CANDIDATES` organisations
         with the most downloads in the store); None when that cannot be exact (the n-th of them does not beat
         an upper bound of every other organisation's downloads in the range: the sum, over the months the
-        range touches, of the most any of them downloaded in the month). The share's total comes from the
-        rollups."""
+        range touches, of the most any of them downloaded in the month)."""
         frame = self._ranked_organisations(f, n, marks, candidates=True)
-        where, params = self._where(f, dated=False)
-        source, source_params = self._rows("roll", marks[1], marks[0] - dt.timedelta(days=1))
-        cursor = self._cursor()
-        outside = cursor.execute(
-            "SELECT coalesce(sum(bound), 0) FROM ns_month_bound "
-            "WHERE month < ? AND month > ? - INTERVAL 1 MONTH",
-            [marks[0], marks[1]],
-        ).fetchone()
-        ranked = frame[frame["namespace"] != OTHERS]
-        if outside[0] > 0 and (len(ranked) < n or ranked["downloads"].min() <= outside[0]):
+        outside = int(frame["outside"].iat[0]) if len(frame) else None
+        if outside != 0 and (len(frame) < n or frame["downloads"].iat[-1] <= (outside or 0)):
             return None
-        sql = f"SELECT sum(downloads) FROM {source} WHERE {where}"
-        total = cursor.execute(sql, [*source_params, *params])
-        frame["total"] = total.fetchone()[0] or 0
         return frame
 
     def _ranked_organisations(
         self, f: Filters, n: int, marks: tuple[dt.date, dt.date, dt.date], *, candidates: bool
     ) -> pd.DataFrame:
-        """The top `n` organisations (+ an "Others" row) with downloads in [marks[1], marks[0]) and in the
-        range before it, from every organisation group or only from the top candidates' groups."""
+        """namespace, organization, country, downloads, downloads_all_time, previous, n_models, total,
+        outside: the top `n` organisations by downloads in [marks[1], marks[0]) with their downloads in the
+        range before it; `total` is every organisation's downloads in the range. From every organisation
+        group, or only from the candidates' groups (then `total` comes from the rollups and `outside` bounds
+        any other organisation's downloads in the range)."""
         where, params = self._where(f, dated=False)
         unfiltered = f.scope == "all" and not f.task and not f.size_class
         prefix = ("org_top" if unfiltered else "ns_top") if candidates else "ns"
+        organisation = {"org_top": "grp", "ns_top": "org", "ns": "min(grp) OVER (PARTITION BY namespace)"}
         changes, change_params = self._changes(prefix, marks)
+        if candidates:
+            source, source_params = self._rows("roll", marks[1], marks[0] - dt.timedelta(days=1))
+            total = f"(SELECT sum(downloads) FROM {source} WHERE {where})"
+            outside = (
+                "(SELECT coalesce(sum(bound), 0) FROM ns_month_bound "
+                "WHERE month < ? AND month > ? - INTERVAL 1 MONTH)"
+            )
+            bound_params = [*source_params, *params, marks[0], marks[1]]
+        else:
+            total, outside, bound_params = "(SELECT sum(downloads) FROM ranked)", "0", []
         sql = f"""
-            WITH groups AS (SELECT grp, namespace FROM {prefix}_groups WHERE {where}),
-            per_group AS (
-                SELECT g.grp, g.namespace, coalesce(sum(r.downloads), 0) AS downloads,
-                    coalesce(sum(r.previous), 0) AS previous
-                FROM groups g LEFT JOIN ({changes}) r USING (grp)
-                GROUP BY ALL
-            ),
-            per_namespace AS (
-                SELECT g.namespace, sum(g.downloads)::BIGINT AS downloads,
-                    sum(i.downloads_all_time)::BIGINT AS downloads_all_time,
-                    sum(g.previous)::BIGINT AS previous, sum(i.n_models)::INTEGER AS n_models,
-                    min(g.grp) AS grp
-                FROM per_group g JOIN {prefix}_info i USING (grp)
-                GROUP BY g.namespace HAVING sum(g.downloads) > 0
+            WITH groups AS (SELECT grp, {organisation[prefix]} AS org FROM {prefix}_groups WHERE {where}),
+            changed AS (
+                SELECT g.org, sum(r.downloads)::BIGINT AS downloads, sum(r.previous)::BIGINT AS previous
+                FROM ({changes}) r JOIN groups g USING (grp) GROUP BY g.org
             ),
             ranked AS (
-                SELECT *, row_number() OVER (ORDER BY downloads DESC, namespace) AS rank,
-                    sum(downloads) OVER () AS total
-                FROM per_namespace
+                SELECT c.*, o.namespace, row_number() OVER (ORDER BY c.downloads DESC, o.namespace) AS rank
+                FROM changed c JOIN {prefix}_groups o ON o.grp = c.org WHERE c.downloads > 0
+            ),
+            kept AS (SELECT * FROM ranked WHERE rank <= ?),
+            info AS (
+                SELECT g.org, sum(i.downloads_all_time)::BIGINT AS downloads_all_time,
+                    sum(i.n_models)::INTEGER AS n_models, arg_min(i.organization, i.grp) AS organization,
+                    arg_min(i.country, i.grp) AS country
+                FROM groups g JOIN {prefix}_info i USING (grp)
+                WHERE g.org IN (SELECT org FROM kept) GROUP BY g.org
             )
-            SELECT r.namespace, i.organization, i.country, r.downloads, r.downloads_all_time, r.previous,
-                r.n_models, r.total
-            FROM ranked r JOIN {prefix}_info i USING (grp) WHERE r.rank <= ?
-            UNION ALL
-            SELECT ?, count(*) || ' other organisations', NULL, sum(downloads)::BIGINT,
-                sum(downloads_all_time)::BIGINT, sum(previous)::BIGINT, sum(n_models)::INTEGER,
-                any_value(total)
-            FROM ranked WHERE rank > ? HAVING count(*) > 0
-            ORDER BY downloads DESC
+            SELECT k.namespace, i.organization, i.country, k.downloads, i.downloads_all_time, k.previous,
+                i.n_models, {total} AS total, {outside} AS outside
+            FROM kept k JOIN info i USING (org) ORDER BY k.rank
         """
-        cursor = self._cursor().execute(sql, [*params, *change_params, n, OTHERS, n])
+        cursor = self._cursor().execute(sql, [*params, *change_params, n, *bound_params])
         columns = [column[0] for column in cursor.description]
         return pd.DataFrame(cursor.fetchall(), columns=columns)  # 21 rows: faster than Arrow to pandas
 

@@ -838,7 +838,8 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
     bound)`: the most any non-candidate organisation downloaded in each month, so the sum over the months a
     range touches bounds every non-candidate's downloads in that range (tight for short ranges, unlike a
     whole-store total); `ns_top_groups`, `ns_top_before`, `ns_top_info` and `ns_top_day`: the candidates' rows
-    of `ns_groups`, `ns_before`, `ns_info`, `ns_day`. Any candidate set gives exact answers (queries check the
+    of `ns_groups` (plus `org`, the namespace's lowest group number: an integer key to aggregate organisations
+    by), `ns_before`, `ns_info`, `ns_day`. Any candidate set gives exact answers (queries check the
     bound of the others), so an incremental refresh keeps the set and only adds the candidates' daily rows
     from `since` on; a full one takes the TOP_CANDIDATES organisations with the most downloads.
     """
@@ -870,8 +871,8 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
         """
     )
     con.execute(
-        "CREATE OR REPLACE TABLE ns_top_groups AS SELECT * FROM ns_groups "
-        "WHERE namespace IN (SELECT namespace FROM ns_rank WHERE candidate) ORDER BY grp"
+        "CREATE OR REPLACE TABLE ns_top_groups AS SELECT *, min(grp) OVER (PARTITION BY namespace) AS org "
+        "FROM ns_groups WHERE namespace IN (SELECT namespace FROM ns_rank WHERE candidate) ORDER BY grp"
     )
     for table, order in (("before", "month, grp"), ("info", "grp")):
         con.execute(
@@ -883,9 +884,8 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
     con.execute(
         """
         CREATE OR REPLACE TABLE org_top_groups AS
-        SELECT min(grp) AS grp, namespace FROM ns_top_groups GROUP BY namespace ORDER BY grp;
-        CREATE OR REPLACE TEMP TABLE org_of AS
-        SELECT g.grp, o.grp AS org FROM ns_top_groups g JOIN org_top_groups o USING (namespace);
+        SELECT DISTINCT org AS grp, namespace FROM ns_top_groups ORDER BY grp;
+        CREATE OR REPLACE TEMP TABLE org_of AS SELECT grp, org FROM ns_top_groups;
         CREATE OR REPLACE TABLE org_top_before AS
         SELECT b.month, m.org AS grp, sum(b.downloads)::BIGINT AS downloads
         FROM ns_top_before b JOIN org_of m USING (grp) GROUP BY ALL ORDER BY month, grp;

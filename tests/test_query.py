@@ -150,6 +150,27 @@ def test_top_organisations_are_exact_when_only_some_organisations_are_candidates
     assert got["share"].tolist() == pytest.approx((per_namespace.head(n) / per_namespace.sum()).tolist())
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "previous_start"),
+    [
+        (dt.date(2026, 7, 1), END, dt.date(2026, 6, 21)),  # the month so far: as many days before
+        (dt.date(2026, 6, 20), dt.date(2026, 6, 29), dt.date(2026, 6, 10)),
+        (dt.date(2026, 7, 1), dt.date(2026, 7, 31), dt.date(2026, 6, 1)),  # a whole month: the month before
+    ],
+    ids=["month so far", "ten days", "whole month"],
+)
+def test_organisation_growth_compares_with_the_same_span_just_before(demo, start, end, previous_start):
+    warehouse, rows = demo
+    got = warehouse.top_organisations(Filters(start=start, end=end), n=5).set_index("namespace")
+    before = rows[(rows["date"] >= pd.Timestamp(previous_start)) & (rows["date"] < pd.Timestamp(start))]
+    previous = before.groupby("namespace")["downloads"].sum()
+    current = rows[(rows["date"] >= pd.Timestamp(start)) & (rows["date"] <= pd.Timestamp(end))]
+    current = current.groupby("namespace")["downloads"].sum()
+    want = (current / previous - 1).reindex(got.index)
+    assert len(got) == 5 and got["growth"].notna().all()
+    assert got["growth"].tolist() == pytest.approx(want.tolist())
+
+
 def test_the_bound_on_other_organisations_is_their_largest_month(demo, few_candidates):
     # Top-N is answered from the candidates when the N-th of them beats this bound summed over the months
     # the range touches: a short range needs only its own months' bound, not the whole store's.
