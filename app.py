@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import flask
 from dash import Dash
 from filelock import FileLock
 
@@ -35,6 +36,8 @@ ASSETS_DIR = PROJECT_DIR / "dashboards" / "assets"
 DEMO_MODELS = 1000
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
+#: How long browsers may keep an asset: its URL carries the file's modification time (a new file, a new URL).
+ASSET_MAX_AGE_S = 365 * 24 * 3600
 
 log = logging.getLogger("owt.app")
 
@@ -93,7 +96,19 @@ def create_app(
     layout.register_callbacks(app)
     components.register_callbacks(app)
     components.register_routes(app.server)
+    app.server.after_request(_cache_versioned_assets)
     return app
+
+
+def _cache_versioned_assets(response: flask.Response) -> flask.Response:
+    """Let browsers keep `/assets/...?m=<mtime>` files (the stylesheet, plotly.js) instead of asking again on
+    every page load: Dash gives a changed file a new URL."""
+    versioned = flask.request.path.startswith("/assets/") and "m" in flask.request.args
+    if versioned and response.status_code == 200:
+        response.cache_control.no_cache = None  # Flask's default for files: ask again every time
+        response.cache_control.public = True
+        response.cache_control.max_age = ASSET_MAX_AGE_S
+    return response
 
 
 def __getattr__(name: str) -> object:

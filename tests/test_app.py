@@ -81,6 +81,20 @@ def test_responses_are_compressed(client: FlaskClient) -> None:
     assert script.status_code == 200 and script.headers["Content-Encoding"] == "gzip"
 
 
+def test_pages_load_plotly_basic_from_a_versioned_asset_that_browsers_keep(client: FlaskClient) -> None:
+    """The charts only use scatter and bar traces: plotly.js's basic bundle (1/4 of the full one to load), in
+    the page from the start, under a URL that changes with the file, so browsers keep it between visits."""
+    page = client.get("/").get_data(as_text=True)
+    source = re.search(r'<script src="(/assets/plotly-basic\.min\.js\?m=[^"]+)"', page)
+    assert source, "the page should load plotly.js's basic bundle itself"
+    script = client.get(source.group(1))
+    assert b"plotly.js (basic" in script.get_data()[:200]
+    assert script.headers["Cache-Control"] == "public, max-age=31536000"
+    unversioned = client.get("/assets/style.css")
+    unversioned.get_data()
+    assert "max-age=31536000" not in unversioned.headers["Cache-Control"]
+
+
 def test_an_empty_store_shows_the_demo_store_with_a_banner(tmp_path: Path, store: Store) -> None:
     empty = Store(tmp_path / "empty")
     app = create_app(empty, demo_store=store.root)
