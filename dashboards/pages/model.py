@@ -20,7 +20,7 @@ from dashboards.components import (
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
-from dashboards.state import app_state
+from dashboards.state import app_state, filters_from_mapping
 
 PAGE = {
     "path_template": "/models/<namespace>/<name>",
@@ -140,7 +140,7 @@ def _lineage(model_id: str, lineage_country: str | None) -> html.Section:
     )
 
 
-def layout(namespace: str | None = None, name: str | None = None, **_url_values: str) -> html.Div:
+def layout(namespace: str | None = None, name: str | None = None, **url_values: str) -> html.Div:
     model_id = f"{namespace}/{name}"
     back = dcc.Link("← Search models", href="/models")
     row = find_model(model_id)
@@ -149,6 +149,7 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
             [back, html.H1(model_id), html.P(f"No model {model_id!r} in this store.")], id="model-page"
         )
     history = app_state().warehouse.model_history(row["model_id"])
+    params = {"model": row["model_id"]}
     facts = [
         fact("Publisher", dcc.Link(row["namespace"], href=f"/organisations/{row['namespace']}")),
         fact("Publisher country", display_name(row["publisher_country"] or "", with_flag=True)),
@@ -165,8 +166,8 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
             _lineage(row["model_id"], row["lineage_country"]),
             html.Div(
                 [
-                    chart_card("model-series", {"model": row["model_id"]}, wide=True),
-                    chart_card("model-ram", {"model": row["model_id"]}, wide=True),
+                    chart_card("model-series", params, wide=True, view=filters_from_mapping(url_values)),
+                    chart_card("model-ram", params, wide=True),
                 ],
                 className="chart-grid",
             ),
