@@ -30,6 +30,8 @@ from pipelines.store import Store, resolve_store
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEMO_STORE_DIR = PROJECT_DIR / "data" / "demo-store"
+#: Served to every page: the stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the
+#: version plotly.py bundles; scatter and bar traces, all the charts use), a quarter of the full one to load.
 ASSETS_DIR = PROJECT_DIR / "dashboards" / "assets"
 #: The demo store: enough models for every chart to look like the real thing, every day since 2024-01-01 (so
 #: the 2025 crossover is in it); about half a minute to generate and index on a laptop, once.
