@@ -25,16 +25,17 @@ import dataclasses
 import datetime as dt
 import json
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from types import NoneType
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx2
 import pyarrow as pa
+import pyarrow.compute as pc
 from huggingface_hub import ModelInfo, constants, set_client_factory
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, parse_ratelimit_headers
 from huggingface_hub.utils._http import default_client_factory  # the library's documented timeout recipe
@@ -65,6 +66,8 @@ _SORT_PARAM = {"created_at": "createdAt", "last_modified": "lastModified", "tren
 PAGES_AHEAD = 4
 #: Seconds without a page after which `HubClient.crawl` calls its `on_wait` (and again every as many).
 IDLE_AFTER = 0.1
+#: GIL switch interval (seconds) while a crawl runs (Python's default is 0.005).
+FETCH_SWITCH_INTERVAL = 0.0005
 
 #: Examples of skipped items kept for provenance (enough to diagnose, small enough to read).
 MAX_SKIPPED_EXAMPLES = 5
@@ -212,6 +215,10 @@ class HubClient:
         """
         fetched: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=PAGES_AHEAD)
         stop = threading.Event()
+        # The fetching thread needs the GIL back after every socket read; by default a busy caller keeps
+        # it for up to 5 ms each time, which leaves the Hub idle: hand it over sooner while crawling.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, FETCH_SWITCH_INTERVAL))
         # A daemon thread: a run stopped by SIGTERM exits at once instead of waiting for a request.
         threading.Thread(
             target=self._fetch, args=(listings, fetched, stop), name="hub-fetch", daemon=True
@@ -232,6 +239,7 @@ class HubClient:
                 yield page
         finally:
             stop.set()
+            sys.setswitchinterval(switch_interval)
 
     def _fetch(
         self,
@@ -428,15 +436,21 @@ def _require(values: list[Any], kind: type, key: str) -> list[Any]:
     return values
 
 
-def _ends_with_z(value: str) -> bool:
-    return value.endswith("Z")
+def _ints(values: list[Any], key: str) -> pa.Array:
+    return pa.array(_require(values, int, key), pa.int64())  # pyarrow alone would take 2.0 as 2
+
+
+def _strings(values: list[Any]) -> pa.Array:
+    """Strings or nulls. pyarrow refuses every other type JSON can hold (numbers, booleans, lists, objects),
+    exactly as `snapshot_row` does."""
+    return pa.array(values, pa.string())
 
 
 def _hub_dates(items: list[dict[str, Any]], key: str) -> pa.Array:
-    values = _require([item.get(key) for item in items], str, key)
-    if not all(map(_ends_with_z, [value for value in values if value is not None])):
+    values = _strings([item.get(key) for item in items])
+    if pc.any(pc.invert(pc.ends_with(values, "Z"))).as_py():
         raise ValueError(f"a {key} on this page is not a Hub date")
-    return pa.array(values, pa.string()).cast(_TIMESTAMP)  # ISO 8601 with milliseconds; anything else raises
+    return values.cast(_TIMESTAMP)  # ISO 8601 with milliseconds; anything else raises
 
 
 def snapshot_table(items: list[Any]) -> pa.Table:
@@ -456,28 +470,35 @@ def snapshot_table(items: list[Any]) -> pa.Table:
     if not all(s is None or (type(s) is dict and "parameters" in s and "total" in s) for s in safetensors):
         raise TypeError("a safetensors on this page lacks parameters or total")
     tags = _require([item.get("tags") for item in items], list, "tags")
-    _require(list(chain.from_iterable(filter(None, tags))), str, "tag")
-    # Only items with a base_model tag need the per-tag scan (one C-level join finds them).
-    no_parents: tuple[list[str], None] = ([], None)
-    lineage = [base_model_relations(t) if t and "base_model:" in "\x1f".join(t) else no_parents for t in tags]
-    columns = {
-        "model_id": ids,
-        "author": [author or model_id.split("/")[0] for author, model_id in zip(authors, ids, strict=True)],
-        "downloads_30d": _require([item.get("downloads") for item in items], int, "downloads"),
-        "downloads_all_time": _require(
-            [item.get("downloadsAllTime") for item in items], int, "downloadsAllTime"
+    tag_lists = pa.array(tags, pa.list_(pa.string()))  # a tag that is not a string raises, or is null:
+    tag_values = tag_lists.flatten()
+    if tag_values.null_count:
+        raise TypeError("a tag on this page is null")
+    # Only the items with a base_model tag need the per-tag scan (found in one vectorised pass).
+    parents: list[list[str]] = [[]] * len(items)
+    relations: list[str | None] = [None] * len(items)
+    has_parent = pc.starts_with(tag_values, "base_model:")
+    for index in set(pc.list_parent_indices(tag_lists).filter(has_parent).to_pylist()):
+        parents[index], relations[index] = base_model_relations(tags[index])
+    arrays = {
+        "model_id": _strings(ids),
+        "author": _strings(
+            [author or model_id.split("/")[0] for author, model_id in zip(authors, ids, strict=True)]
         ),
-        "likes": _require([item.get("likes") for item in items], int, "likes"),
+        "downloads_30d": _ints([item.get("downloads") for item in items], "downloads"),
+        "downloads_all_time": _ints([item.get("downloadsAllTime") for item in items], "downloadsAllTime"),
+        "likes": _ints([item.get("likes") for item in items], "likes"),
         "created_at": _hub_dates(items, "createdAt"),
         "last_modified": _hub_dates(items, "lastModified"),
-        "pipeline_tag": _require([item.get("pipeline_tag") for item in items], str, "pipeline_tag"),
-        "library_name": _require([item.get("library_name") for item in items], str, "library_name"),
-        "params_total": _require([s["total"] if s is not None else None for s in safetensors], int, "total"),
-        "gated": [None if g is None else str(g).lower() for g in (item.get("gated") for item in items)],
-        "tags": tags,
-        "base_models": [list(parents) for parents, _ in lineage],
-        "base_relation": [relation for _, relation in lineage],
-        "hub_id": _require([item.get("_id") for item in items], str, "_id"),
+        "pipeline_tag": _strings([item.get("pipeline_tag") for item in items]),
+        "library_name": _strings([item.get("library_name") for item in items]),
+        "params_total": _ints([s["total"] if s is not None else None for s in safetensors], "total"),
+        "gated": _strings(
+            [None if g is None else str(g).lower() for g in (item.get("gated") for item in items)]
+        ),
+        "tags": tag_lists,
+        "base_models": pa.array(parents, pa.list_(pa.string())),
+        "base_relation": _strings(relations),
+        "hub_id": _strings([item.get("_id") for item in items]),
     }
-    arrays = [pa.array(columns[f.name], f.type) for f in SNAPSHOT_SCHEMA]
-    return pa.Table.from_arrays(arrays, schema=SNAPSHOT_SCHEMA)
+    return pa.Table.from_arrays([arrays[name] for name in SNAPSHOT_SCHEMA.names], schema=SNAPSHOT_SCHEMA)

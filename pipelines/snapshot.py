@@ -33,6 +33,7 @@ from typing import Any
 import filelock
 import httpx2
 import huggingface_hub
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -296,7 +297,7 @@ class _Run:
         return sorted(self.raw.glob(f"part-*{RAW_SUFFIX}"))
 
     def _write_part(self, number: int, table: pa.Table, first_seq: int) -> None:
-        seq = pa.array(range(first_seq, first_seq + table.num_rows), pa.int64())
+        seq = pa.array(np.arange(first_seq, first_seq + table.num_rows, dtype=np.int64))
         table = table.append_column(_RAW_SCHEMA.field(_SEQ), seq)
         path = self.raw / f"part-{number:06d}{RAW_SUFFIX}"
         with pa.ipc.new_file(path, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
