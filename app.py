@@ -30,15 +30,18 @@ from pipelines.store import Store, resolve_store
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEMO_STORE_DIR = PROJECT_DIR / "data" / "demo-store"
-#: Served to every page: the stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the
-#: version plotly.py bundles; scatter and bar traces, all the charts use), a quarter of the full one to load.
+#: The stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the version plotly.py bundles;
+#: scatter and bar traces, all the charts use), a quarter of the full one to load. The bundle is not in every
+#: page: plotly-basic.js points dcc.Graph at it, which loads it with the first chart.
 ASSETS_DIR = PROJECT_DIR / "dashboards" / "assets"
+LAZY_ASSETS = r"plotly-basic\.min\.js$"
 #: The demo store: enough models for every chart to look like the real thing, every day since 2024-01-01 (so
 #: the 2025 crossover is in it); about half a minute to generate and index on a laptop, once.
 DEMO_MODELS = 1000
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
-#: How long browsers may keep an asset: its URL carries the file's modification time (a new file, a new URL).
+#: How long browsers may keep an asset whose URL carries its file's modification time (`?m=`, Dash's) or
+#: version (`?v=`): a new file, a new URL.
 ASSET_MAX_AGE_S = 365 * 24 * 3600
 
 log = logging.getLogger("owt.app")
@@ -78,6 +81,7 @@ def create_app(
         use_pages=True,
         pages_folder="",
         assets_folder=str(ASSETS_DIR),
+        assets_ignore=LAZY_ASSETS,
         compress=True,
         title="Open Weights Tracker",
         update_title=None,
@@ -103,9 +107,10 @@ def create_app(
 
 
 def _cache_versioned_assets(response: flask.Response) -> flask.Response:
-    """Let browsers keep `/assets/...?m=<mtime>` files (the stylesheet, plotly.js) instead of asking again on
-    every page load: Dash gives a changed file a new URL."""
-    versioned = flask.request.path.startswith("/assets/") and "m" in flask.request.args
+    """Let browsers keep versioned `/assets/` files (the stylesheet, plotly.js) instead of asking again on
+    every page load."""
+    args = flask.request.args
+    versioned = flask.request.path.startswith("/assets/") and ("m" in args or "v" in args)
     if versioned and response.status_code == 200:
         response.cache_control.no_cache = None  # Flask's default for files: ask again every time
         response.cache_control.public = True
