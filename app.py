@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import flask
 from dash import Dash
 from filelock import FileLock
 
@@ -29,12 +30,19 @@ from pipelines.store import Store, resolve_store
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEMO_STORE_DIR = PROJECT_DIR / "data" / "demo-store"
+#: The stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the version plotly.py bundles;
+#: scatter and bar traces, all the charts use), a quarter of the full one to load. The bundle is not in every
+#: page: plotly-basic.js points dcc.Graph at it, which loads it with the first chart.
 ASSETS_DIR = PROJECT_DIR / "dashboards" / "assets"
+LAZY_ASSETS = r"plotly-basic\.min\.js$"
 #: The demo store: enough models for every chart to look like the real thing, every day since 2024-01-01 (so
 #: the 2025 crossover is in it); about half a minute to generate and index on a laptop, once.
 DEMO_MODELS = 1000
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
+#: How long browsers may keep an asset whose URL carries its file's modification time (`?m=`, Dash's) or
+#: version (`?v=`): a new file, a new URL.
+ASSET_MAX_AGE_S = 365 * 24 * 3600
 
 log = logging.getLogger("owt.app")
 
@@ -73,6 +81,7 @@ def create_app(
         use_pages=True,
         pages_folder="",
         assets_folder=str(ASSETS_DIR),
+        assets_ignore=LAZY_ASSETS,
         compress=True,
         title="Open Weights Tracker",
         update_title=None,
@@ -93,7 +102,20 @@ def create_app(
     layout.register_callbacks(app)
     components.register_callbacks(app)
     components.register_routes(app.server)
+    app.server.after_request(_cache_versioned_assets)
     return app
+
+
+def _cache_versioned_assets(response: flask.Response) -> flask.Response:
+    """Let browsers keep versioned `/assets/` files (the stylesheet, plotly.js) instead of asking again on
+    every page load."""
+    args = flask.request.args
+    versioned = flask.request.path.startswith("/assets/") and ("m" in args or "v" in args)
+    if versioned and response.status_code == 200:
+        response.cache_control.no_cache = None  # Flask's default for files: ask again every time
+        response.cache_control.public = True
+        response.cache_control.max_age = ASSET_MAX_AGE_S
+    return response
 
 
 def __getattr__(name: str) -> object:

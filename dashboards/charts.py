@@ -12,6 +12,7 @@ Ids are part of the public interface (URLs, scheduled exports): never rename one
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
@@ -511,7 +512,15 @@ class SourceInfo:
 
 
 def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
-    """The snapshots behind a view (dates, kinds, synthetic or not) and its coverage under each rule."""
+    """The snapshots behind a view (dates, kinds, synthetic or not) and its coverage under each rule.
+
+    Kept per warehouse version and view: every chart of a page needs the same one (three queries), and a
+    refresh makes a new version, so a kept one is never out of date."""
+    return _source_info(warehouse, warehouse.version.path.name, filters)
+
+
+@functools.lru_cache(maxsize=64)
+def _source_info(warehouse: Warehouse, _version: str, filters: Filters) -> SourceInfo:
     snapshots = warehouse.snapshots()
     dates = pd.to_datetime(snapshots["date"]).dt.date
     used = snapshots[(dates >= (filters.start or dt.date.min)) & (dates <= (filters.end or dt.date.max))]

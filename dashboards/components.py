@@ -21,6 +21,7 @@ import flask
 import pandas as pd
 import plotly.graph_objects as go
 from dash import MATCH, Dash, Input, Output, Patch, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboards import figures
 from dashboards.charts import SYNTHETIC_WARNING, ChartResult, chart_ids, render_chart, scope_text, source_info
@@ -47,22 +48,41 @@ def card_key(chart_id: str, params: Mapping[str, str] | None = None) -> str:
     return chart_id + (f"?{urlencode(sorted(params.items()))}" if params else "")
 
 
-def chart_card(chart_id: str, params: Mapping[str, str] | None = None, *, wide: bool = False) -> html.Section:
-    """An empty card; `render_card` fills it once the view is known (and again whenever it changes)."""
+def chart_card(
+    chart_id: str,
+    params: Mapping[str, str] | None = None,
+    *,
+    wide: bool = False,
+    view: Filters | None = None,
+) -> html.Section:
+    """A card for one chart. Given the `view`, it is drawn with the page (a page's first chart: one round trip
+    sooner, and not queued behind the others); otherwise `render_card` fills it once the view is known. Either
+    way `render_card` redraws it whenever the view changes."""
     key = card_key(chart_id, params)
+    spec: dict[str, Any] = {"chart": chart_id, "params": dict(params or {})}
+    shown: dict[str, Any] = {}
+    if view is not None:
+        spec["view"] = view.to_params()
+        shown = card_contents(render(chart_id, view, params), view, spec["params"])
+
+    def given(name: str, prop: str) -> dict[str, Any]:
+        """`prop=` the part when drawn; an empty card leaves the component's own default (not None)."""
+        return {prop: shown[name]} if name in shown else {}
 
     def part(kind: str) -> dict[str, str]:
         return {"type": kind, "card": key}
 
     return html.Section(
         [
-            dcc.Store(id=part("chart-spec"), data={"chart": chart_id, "params": dict(params or {})}),
+            dcc.Store(id=part("chart-spec"), data=spec),
             html.Div(
                 [
                     html.Div(
                         [
-                            html.H3(id=part("chart-title"), className="chart-title"),
-                            html.P(id=part("chart-subtitle"), className="chart-subtitle"),
+                            html.H3(shown.get("title"), id=part("chart-title"), className="chart-title"),
+                            html.P(
+                                shown.get("subtitle"), id=part("chart-subtitle"), className="chart-subtitle"
+                            ),
                         ],
                         className="chart-heading",
                     ),
@@ -82,6 +102,7 @@ def chart_card(chart_id: str, params: Mapping[str, str] | None = None, *, wide: 
                     config=GRAPH_CONFIG,
                     className="chart-graph",
                     style={"height": f"{SCREEN_HEIGHT}px"},
+                    **given("figure", "figure"),
                 ),
                 id=part("chart-graph-view"),
             ),
@@ -91,14 +112,16 @@ def chart_card(chart_id: str, params: Mapping[str, str] | None = None, *, wide: 
                     height=f"{SCREEN_HEIGHT}px",
                     column_defaults=FILL_COLUMNS,
                     class_name="chart-table",
+                    **given("rows", "rowData"),
+                    **given("columns", "columnDefs"),
                 ),
                 id=part("chart-table-view"),
                 style={"display": "none"},
             ),
             html.Div(
                 [
-                    html.P(id=part("chart-source"), className="chart-source"),
-                    html.Div(id=part("chart-downloads"), className="chart-downloads"),
+                    html.P(shown.get("source"), id=part("chart-source"), className="chart-source"),
+                    html.Div(shown.get("downloads"), id=part("chart-downloads"), className="chart-downloads"),
                 ],
                 className="chart-footer",
             ),
@@ -106,6 +129,31 @@ def chart_card(chart_id: str, params: Mapping[str, str] | None = None, *, wide: 
         className="chart-card chart-card--wide" if wide else "chart-card",
         **{"data-chart": chart_id},
     )
+
+
+#: What a card shows of a rendered chart: its parts' names, and the (component type, property) each fills.
+CARD_PARTS: dict[str, tuple[str, str]] = {
+    "figure": ("chart-graph", "figure"),
+    "title": ("chart-title", "children"),
+    "subtitle": ("chart-subtitle", "children"),
+    "source": ("chart-source", "children"),
+    "rows": ("chart-table", "rowData"),
+    "columns": ("chart-table", "columnDefs"),
+    "downloads": ("chart-downloads", "children"),
+}
+
+
+def card_contents(result: ChartResult, filters: Filters, params: Mapping[str, str]) -> dict[str, Any]:
+    """Each part of a card (CARD_PARTS) for a rendered chart."""
+    return {
+        "figure": for_screen(result),
+        "title": result.title,
+        "subtitle": result.subtitle,
+        "source": result.source,
+        "rows": table_records(result.data),
+        "columns": column_defs(result.data),
+        "downloads": _download_links(result.chart_id, filters, params),
+    }
 
 
 def chart_url(chart_id: str, fmt: str, filters: Filters, params: Mapping[str, str] | None = None) -> str:
@@ -266,28 +314,18 @@ def register_callbacks(app: Dash) -> None:
     """Fill each card when the view changes; flip between chart and table without a server round trip."""
 
     @app.callback(
-        Output({"type": "chart-graph", "card": MATCH}, "figure"),
-        Output({"type": "chart-title", "card": MATCH}, "children"),
-        Output({"type": "chart-subtitle", "card": MATCH}, "children"),
-        Output({"type": "chart-source", "card": MATCH}, "children"),
-        Output({"type": "chart-table", "card": MATCH}, "rowData"),
-        Output({"type": "chart-table", "card": MATCH}, "columnDefs"),
-        Output({"type": "chart-downloads", "card": MATCH}, "children"),
+        Output({"type": "chart-spec", "card": MATCH}, "data"),
+        *(Output({"type": kind, "card": MATCH}, prop) for kind, prop in CARD_PARTS.values()),
         Input("filters", "data"),
         State({"type": "chart-spec", "card": MATCH}, "data"),
     )
     def render_card(filter_params: dict | None, spec: dict) -> tuple:
         filters = filters_from_mapping(filter_params or {})
-        result = render(spec["chart"], filters, spec["params"])
-        return (
-            for_screen(result),
-            result.title,
-            result.subtitle,
-            result.source,
-            table_records(result.data),
-            column_defs(result.data),
-            _download_links(result.chart_id, filters, spec["params"]),
-        )
+        view = filters.to_params()
+        if spec.get("view") == view:
+            raise PreventUpdate  # drawn for this view already, with the page
+        shown = card_contents(render(spec["chart"], filters, spec["params"]), filters, spec["params"])
+        return ({**spec, "view": view}, *(shown[name] for name in CARD_PARTS))
 
     app.clientside_callback(
         """

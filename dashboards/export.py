@@ -1,23 +1,28 @@
 """Export rendered charts as files: PNG/SVG/PDF (kaleido + the system chromium), CSV, self-contained HTML,
 and reports (one PDF or one HTML holding several charts with their definitions and sources).
 
-kaleido's sync server keeps one chromium for the whole process (first export ~1.5 s, then ~0.15 s) but is not
-thread-safe: concurrent calls can receive each other's images. Every static export therefore holds
-`_EXPORT_LOCK`, which makes it safe from Dash's threaded callbacks. MathJax is off because its CDN is not
-reachable offline (and would make every export seconds slower). See ../shared/docs/dash-stack.md §2.
+One kaleido chromium serves the whole process (first export ~1.5 s to start it), driven from its own
+event-loop thread. Every static export holds `_EXPORT_LOCK`, which makes it safe from Dash's threaded
+callbacks and lets a crashed browser be replaced by the next caller. kaleido reloads its page (4.8 MB of
+plotly.js) after every render, two thirds of a warm export; `_WarmKaleido` reloads only every
+`RENDERS_PER_RELOAD` renders.
+MathJax is off because its CDN is not reachable offline (and would make every export seconds slower). See
+../shared/docs/dash-stack.md §2.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import datetime as dt
 import html
 import io
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -56,36 +61,106 @@ def _import_kaleido() -> ModuleType:
 
 kaleido = _import_kaleido()
 _EXPORT_LOCK = threading.Lock()
-_server_started = False
+#: kaleido's page draws each figure in a fresh element that plotly purges, and a PDF resets the image and page
+#: style it prints, so renders do not depend on each other; a reload now and then bounds what a page open for
+#: days could accumulate.
+RENDERS_PER_RELOAD = 100
+#: Longer than kaleido's own limit for one render (90 s), so its error, not ours, says what went wrong.
+_CALL_TIMEOUT_S = 120
+Result = TypeVar("Result")
 
 
 class ExportError(ValueError):
     """An export that cannot be made (unknown format, no chromium, ...), with what to do about it."""
 
 
-def _start_browser() -> None:
-    """Start the process-wide kaleido server once (callers hold _EXPORT_LOCK)."""
-    global _server_started
-    if _server_started:
-        return
-    # Without a browser kaleido's server thread dies and every later export would wait forever: look first.
+class _WarmKaleido(kaleido.Kaleido):
+    """kaleido's browser, keeping its page (and plotly.js in it) loaded between renders."""
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
+        self._renders_since_reload = 0
+
+    async def _return_kaleido_tab(self, tab: object) -> None:
+        self._renders_since_reload += 1
+        if self._renders_since_reload < RENDERS_PER_RELOAD:
+            await self.tabs_ready.put(tab)
+            return
+        self._renders_since_reload = 0
+        await super()._return_kaleido_tab(tab)
+
+
+class _Browser:
+    """One kaleido chromium and the event-loop thread that drives it (callers hold _EXPORT_LOCK)."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido", daemon=True)
+        self._thread.start()
+        try:
+            self._kaleido: _WarmKaleido = self._call(self._open())
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    @staticmethod
+    async def _open() -> _WarmKaleido:
+        browser = _WarmKaleido(mathjax=False)
+        await browser.open()
+        return browser
+
+    def _call(self, coroutine: Coroutine[Any, Any, Result]) -> Result:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(_CALL_TIMEOUT_S)
+
+    def render(self, spec: dict, opts: dict) -> bytes:
+        return self._call(self._kaleido.calc_fig(spec, opts=opts))
+
+    def close(self) -> None:
+        try:
+            self._call(self._kaleido.close())
+        except Exception:  # a crashed browser has nothing left to close
+            pass
+        finally:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(_CALL_TIMEOUT_S)
+
+
+_browser: _Browser | None = None
+
+
+def _start_browser() -> _Browser:
+    """The process-wide browser, started on first use (callers hold _EXPORT_LOCK)."""
+    global _browser
+    if _browser is not None:
+        return _browser
+    # Without a browser kaleido fails deep inside its start-up: look first and say what to install.
     from choreographer.browsers.chromium import Chromium
 
-    browser = Chromium.find_browser(skip_local=False)
-    if not browser or not os.access(browser, os.X_OK):
+    path = Chromium.find_browser(skip_local=False)
+    if not path or not os.access(path, os.X_OK):
         raise ExportError(
-            f"no Chrome/Chromium for image export (found {browser!r}); install it with "
+            f"no Chrome/Chromium for image export (found {path!r}); install it with "
             "`apt-get install chromium`, or set BROWSER_PATH to a Chrome/Chromium binary"
         )
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    _server_started = True
+    _browser = _Browser()
+    return _browser
 
 
 def _stop_browser() -> None:
-    """Stop the kaleido server (callers hold _EXPORT_LOCK); the next export starts a fresh browser."""
-    global _server_started
-    kaleido.stop_sync_server(silence_warnings=True)
-    _server_started = False
+    """Stop the browser (callers hold _EXPORT_LOCK); the next export starts a fresh one."""
+    global _browser
+    if _browser is not None:
+        _browser.close()
+        _browser = None
+
+
+@atexit.register
+def _stop_browser_at_exit() -> None:
+    with _EXPORT_LOCK:
+        _stop_browser()
 
 
 def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
@@ -112,10 +187,10 @@ def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
 
 
 def _render_once(spec: dict, opts: dict) -> bytes:
-    """One render (callers hold _EXPORT_LOCK); on failure the server stops, so the next render restarts it."""
-    _start_browser()
+    """One render (callers hold _EXPORT_LOCK); on failure the browser stops, so the next one restarts it."""
+    browser = _start_browser()
     try:
-        return kaleido.calc_fig_sync(spec, opts=opts)
+        return browser.render(spec, opts)
     except Exception:
         _stop_browser()
         raise

@@ -563,9 +563,11 @@ class Warehouse:
                 if len(periods) > 1:
                     out["change"][country] = float(now.get(country, 0.0) - before.get(country, 0.0))
         if len(f.countries) >= 2:
-            crossing = self.crossover(f, f.countries[0], f.countries[1])
-            hit = crossing[crossing["measure"] == "downloads_period"]["period"]
-            out["crossover"] = hit.iloc[0] if len(hit) and pd.notna(hit.iloc[0]) else None
+            # Only the per-period crossover is a headline; `crossover` would also read the cumulative and
+            # 30-day series (three times the time of this whole method).
+            a, b = f.countries[:2]
+            periods = self.downloads_by_country(Filters(**{**f.__dict__, "countries": (a, b)}))
+            out["crossover"] = metrics.first_crossover(periods.rename(columns={"period": "time"}), a, b)
         if out["period"] is not None:
             last = Filters(
                 **{**f.__dict__, "start": out["period"], "end": _period_end(out["period"], f.period)}
@@ -628,15 +630,24 @@ class Warehouse:
         return cursor.execute(sql, [model_id, self._facts]).df()
 
     def model_search(self, text: str, limit: int = 20) -> pd.DataFrame:
-        """model_id, namespace, publisher_country, lineage_country, downloads_30d, downloads_all_time."""
-        sql = """
+        """model_id, namespace, publisher_country, lineage_country, downloads_30d, downloads_all_time.
+
+        Without a text (the Models page as it opens) only models at least as downloaded as the `limit`-th
+        can be listed; saying so in SQL spares joining every model's names (20 ms instead of 100 on 300k
+        models). With fewer counted models than `limit`, the general query also lists the uncounted ones.
+        """
+        select = """
             SELECT d.model_id, d.namespace, d.publisher_country, d.lineage_country,
                 s.last_d30 AS downloads_30d, s.cum AS downloads_all_time
             FROM dims d JOIN state s USING (key)
-            WHERE d.model_id ILIKE '%' || ? || '%'
-            ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ?
         """
-        return self._df(sql, [text, limit])
+        order = "ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ?"
+        if not text and limit > 0:
+            bound = "SELECT cum FROM state WHERE cum IS NOT NULL ORDER BY cum DESC LIMIT 1 OFFSET ?"
+            most = self._df(f"{select} WHERE s.cum >= ({bound}) {order}", [limit - 1, limit])
+            if len(most) == limit:
+                return most
+        return self._df(f"{select} WHERE d.model_id ILIKE '%' || ? || '%' {order}", [text, limit])
 
     def organisation(self, namespace: str) -> dict[str, pd.DataFrame]:
         """'models' (its models), 'series' (its monthly downloads) and 'derivatives' (others' models built

@@ -7,8 +7,8 @@ docs: ../shared/docs/hf-hub-api.md §1.5-1.7, §5). This module keeps the librar
 token handling, `ModelInfo` parsing) and adds:
 
 - a forced per-request timeout (a request hook on the shared client, the library's documented recipe);
-- `HubClient.pages()`: the listing page by page, each with its absolute next-page URL to checkpoint, the
-  next page fetched while the caller stores the current one;
+- `HubClient.crawl()` (`pages()` for one listing): listings page by page, each page with its absolute
+  next-page URL to checkpoint, fetched by one thread a few pages ahead while the caller stores them;
 - tolerant parsing (`HubClient.parse_items`): an item that cannot be parsed is skipped, counted and an
   example kept; `snapshot_row` (one item) and `snapshot_table` (a clean page at once) give snapshot rows;
 - `HubClient.model_info()`: the same request as `HfApi.model_info`, retried like the listing;
@@ -20,20 +20,22 @@ token file), sent as a header and never logged, stored, or put in an error messa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
+import queue
+import sys
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from types import NoneType
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx2
 import pyarrow as pa
+import pyarrow.compute as pc
 from huggingface_hub import ModelInfo, constants, set_client_factory
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, parse_ratelimit_headers
 from huggingface_hub.utils._http import default_client_factory  # the library's documented timeout recipe
@@ -59,6 +61,13 @@ SNAPSHOT_EXPAND = (
 
 #: `list_models(sort=...)` spelling -> the query value the library sends.
 _SORT_PARAM = {"created_at": "createdAt", "last_modified": "lastModified", "trending_score": "trendingScore"}
+
+#: Pages fetched and decoded ahead of the caller (memory: a few pages of 1,000 items).
+PAGES_AHEAD = 4
+#: Seconds without a page after which `HubClient.crawl` calls its `on_wait` (and again every as many).
+IDLE_AFTER = 0.1
+#: GIL switch interval (seconds) while a crawl runs (Python's default is 0.005).
+FETCH_SWITCH_INTERVAL = 0.0005
 
 #: Examples of skipped items kept for provenance (enough to diagnose, small enough to read).
 MAX_SKIPPED_EXAMPLES = 5
@@ -103,6 +112,17 @@ class Page:
     url: str
     items: list[Any]
     next_url: str | None
+    listing: int = 0  # index of its listing in `HubClient.crawl`
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One listing to crawl: its query, the checkpointed next URL to resume from, and `more(items)`: False
+    makes a page the last one fetched (its `next_url` is None)."""
+
+    params: dict[str, Any]
+    resume_url: str | None = None
+    more: Callable[[list[Any]], bool] | None = None
 
 
 def list_params(
@@ -161,11 +181,13 @@ class HubClient:
         elif retry_after.isdigit():
             self.stats.rate_limit_waits += int(retry_after) + 1
 
-    def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx2.Response:
+    def _get(
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> httpx2.Response:
         """One logical GET: retried by huggingface_hub on 408/429/5xx, timeouts and dropped connections."""
         before = self.stats.requests
         try:
-            response = http_backoff("GET", url, params=params, headers=build_hf_headers())
+            response = http_backoff("GET", url, params=params, headers=headers or build_hf_headers())
             hf_raise_for_status(response)
             return response
         finally:
@@ -176,43 +198,80 @@ class HubClient:
         params: dict[str, Any],
         resume_url: str | None = None,
         more: Callable[[list[Any]], bool] | None = None,
-        on_wait: Callable[[], None] | None = None,
     ) -> Iterator[Page]:
-        """The listing `params` page by page, starting at `resume_url` (a checkpointed next URL) if given.
+        """The listing `params` page by page (see `crawl`), starting at `resume_url` if given."""
+        return self.crawl([Listing(params, resume_url, more)])
 
-        The Hub's next link already carries the whole query and the cursor, so a resumed crawl sends
-        exactly what an uninterrupted one would. `more(items)` False makes this page the last (its
-        `next_url` is None). `on_wait()` runs when the next page is not there yet: idle time, in which a
-        caller can save its progress for free.
+    def crawl(self, listings: Sequence[Listing], on_wait: Callable[[], None] | None = None) -> Iterator[Page]:
+        """Every page of every listing, in order (`Page.listing` says whose).
 
-        The next page is requested while the caller works on this one (one request in flight, never
-        more), so the Hub's time to build a page and ours to store the previous one overlap.
+        The Hub's next link already carries the whole query and the cursor, so a listing resumed from a
+        checkpointed next URL sends exactly what an uninterrupted one would. One thread fetches and decodes
+        the pages, one request in flight at a time, up to PAGES_AHEAD pages ahead of the caller and across
+        listings, so the Hub's time to build a page and ours to store the previous one overlap.
+        `on_wait()` runs when the next page is late: idle time, in which a caller can save its progress
+        for free; it runs once the next page has been awaited IDLE_AFTER seconds, and again every
+        IDLE_AFTER seconds until it comes. A fetch error is raised here, after the pages before it.
         """
-        url = resume_url or f"{self.endpoint}/api/models"
-        pending: Future[httpx2.Response] | None = self._prefetch(url, None if resume_url else params)
-        while pending is not None:
-            if on_wait is not None and not pending.done():
-                on_wait()
-            response = pending.result()
-            self.stats.pages += 1
-            items = self._decode_page(response)
-            next_url = self._next_url(response) if more is None or more(items) else None
-            pending = self._prefetch(next_url, None) if next_url else None
-            self.stats.items += len(items)
-            yield Page(url=str(response.url), items=items, next_url=next_url)
+        fetched: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=PAGES_AHEAD)
+        stop = threading.Event()
+        # The fetching thread needs the GIL back after every socket read; by default a busy caller keeps
+        # it for up to 5 ms each time, which leaves the Hub idle: hand it over sooner while crawling.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, FETCH_SWITCH_INTERVAL))
+        # A daemon thread: a run stopped by SIGTERM exits at once instead of waiting for a request.
+        threading.Thread(
+            target=self._fetch, args=(listings, fetched, stop), name="hub-fetch", daemon=True
+        ).start()
+        try:
+            while True:
+                try:
+                    page = fetched.get(timeout=IDLE_AFTER if on_wait is not None else None)
+                except queue.Empty:
+                    on_wait()  # type: ignore[misc]
+                    continue
+                if page is None:
+                    return
+                if isinstance(page, BaseException):
+                    raise page
+                self.stats.pages += 1
+                self.stats.items += len(page.items)
+                yield page
+        finally:
+            stop.set()
+            sys.setswitchinterval(switch_interval)
 
-    def _prefetch(self, url: str, params: dict[str, Any] | None) -> Future[httpx2.Response]:
-        """GET `url` in a daemon thread: a run stopped by SIGTERM exits at once instead of waiting for it."""
-        future: Future[httpx2.Response] = Future()
+    def _fetch(
+        self,
+        listings: Sequence[Listing],
+        fetched: queue.Queue[Page | BaseException | None],
+        stop: threading.Event,
+    ) -> None:
+        """`crawl`'s fetching thread: pages (then None, or the error that ended the crawl) into `fetched`."""
 
-        def fetch() -> None:
-            try:
-                future.set_result(self._get(url, params))
-            except BaseException as error:
-                future.set_exception(error)
+        def hand_over(item: Page | BaseException | None) -> bool:
+            while not stop.is_set():
+                with contextlib.suppress(queue.Full):
+                    fetched.put(item, timeout=0.1)
+                    return True
+            return False
 
-        threading.Thread(target=fetch, name="hub-prefetch", daemon=True).start()
-        return future
+        try:
+            headers = build_hf_headers()  # once: it reads the token and builds the user agent each time
+            for index, listing in enumerate(listings):
+                url: str | None = listing.resume_url or f"{self.endpoint}/api/models"
+                params = None if listing.resume_url else listing.params
+                while url is not None:
+                    response = self._get(url, params, headers)
+                    items = self._decode_page(response)
+                    more = listing.more is None or listing.more(items)
+                    next_url = self._next_url(response) if more else None
+                    if not hand_over(Page(str(response.url), items, next_url, index)):
+                        return
+                    url, params = next_url, None
+            hand_over(None)
+        except BaseException as error:
+            hand_over(error)
 
     def _next_url(self, response: httpx2.Response) -> str | None:
         link = response.links.get("next", {}).get("url")
@@ -377,15 +436,21 @@ def _require(values: list[Any], kind: type, key: str) -> list[Any]:
     return values
 
 
-def _ends_with_z(value: str) -> bool:
-    return value.endswith("Z")
+def _ints(values: list[Any], key: str) -> pa.Array:
+    return pa.array(_require(values, int, key), pa.int64())  # pyarrow alone would take 2.0 as 2
+
+
+def _strings(values: list[Any]) -> pa.Array:
+    """Strings or nulls. pyarrow refuses every other type JSON can hold (numbers, booleans, lists, objects),
+    exactly as `snapshot_row` does."""
+    return pa.array(values, pa.string())
 
 
 def _hub_dates(items: list[dict[str, Any]], key: str) -> pa.Array:
-    values = _require([item.get(key) for item in items], str, key)
-    if not all(map(_ends_with_z, [value for value in values if value is not None])):
+    values = _strings([item.get(key) for item in items])
+    if pc.any(pc.invert(pc.ends_with(values, "Z"))).as_py():
         raise ValueError(f"a {key} on this page is not a Hub date")
-    return pa.array(values, pa.string()).cast(_TIMESTAMP)  # ISO 8601 with milliseconds; anything else raises
+    return values.cast(_TIMESTAMP)  # ISO 8601 with milliseconds; anything else raises
 
 
 def snapshot_table(items: list[Any]) -> pa.Table:
@@ -405,28 +470,35 @@ def snapshot_table(items: list[Any]) -> pa.Table:
     if not all(s is None or (type(s) is dict and "parameters" in s and "total" in s) for s in safetensors):
         raise TypeError("a safetensors on this page lacks parameters or total")
     tags = _require([item.get("tags") for item in items], list, "tags")
-    _require(list(chain.from_iterable(filter(None, tags))), str, "tag")
-    # Only items with a base_model tag need the per-tag scan (one C-level join finds them).
-    no_parents: tuple[list[str], None] = ([], None)
-    lineage = [base_model_relations(t) if t and "base_model:" in "\x1f".join(t) else no_parents for t in tags]
-    columns = {
-        "model_id": ids,
-        "author": [author or model_id.split("/")[0] for author, model_id in zip(authors, ids, strict=True)],
-        "downloads_30d": _require([item.get("downloads") for item in items], int, "downloads"),
-        "downloads_all_time": _require(
-            [item.get("downloadsAllTime") for item in items], int, "downloadsAllTime"
+    tag_lists = pa.array(tags, pa.list_(pa.string()))  # a tag that is not a string raises, or is null:
+    tag_values = tag_lists.flatten()
+    if tag_values.null_count:
+        raise TypeError("a tag on this page is null")
+    # Only the items with a base_model tag need the per-tag scan (found in one vectorised pass).
+    parents: list[list[str]] = [[]] * len(items)
+    relations: list[str | None] = [None] * len(items)
+    has_parent = pc.starts_with(tag_values, "base_model:")
+    for index in set(pc.list_parent_indices(tag_lists).filter(has_parent).to_pylist()):
+        parents[index], relations[index] = base_model_relations(tags[index])
+    arrays = {
+        "model_id": _strings(ids),
+        "author": _strings(
+            [author or model_id.split("/")[0] for author, model_id in zip(authors, ids, strict=True)]
         ),
-        "likes": _require([item.get("likes") for item in items], int, "likes"),
+        "downloads_30d": _ints([item.get("downloads") for item in items], "downloads"),
+        "downloads_all_time": _ints([item.get("downloadsAllTime") for item in items], "downloadsAllTime"),
+        "likes": _ints([item.get("likes") for item in items], "likes"),
         "created_at": _hub_dates(items, "createdAt"),
         "last_modified": _hub_dates(items, "lastModified"),
-        "pipeline_tag": _require([item.get("pipeline_tag") for item in items], str, "pipeline_tag"),
-        "library_name": _require([item.get("library_name") for item in items], str, "library_name"),
-        "params_total": _require([s["total"] if s is not None else None for s in safetensors], int, "total"),
-        "gated": [None if g is None else str(g).lower() for g in (item.get("gated") for item in items)],
-        "tags": tags,
-        "base_models": [list(parents) for parents, _ in lineage],
-        "base_relation": [relation for _, relation in lineage],
-        "hub_id": _require([item.get("_id") for item in items], str, "_id"),
+        "pipeline_tag": _strings([item.get("pipeline_tag") for item in items]),
+        "library_name": _strings([item.get("library_name") for item in items]),
+        "params_total": _ints([s["total"] if s is not None else None for s in safetensors], "total"),
+        "gated": _strings(
+            [None if g is None else str(g).lower() for g in (item.get("gated") for item in items)]
+        ),
+        "tags": tag_lists,
+        "base_models": pa.array(parents, pa.list_(pa.string())),
+        "base_relation": _strings(relations),
+        "hub_id": _strings([item.get("_id") for item in items]),
     }
-    arrays = [pa.array(columns[f.name], f.type) for f in SNAPSHOT_SCHEMA]
-    return pa.Table.from_arrays(arrays, schema=SNAPSHOT_SCHEMA)
+    return pa.Table.from_arrays([arrays[name] for name in SNAPSHOT_SCHEMA.names], schema=SNAPSHOT_SCHEMA)

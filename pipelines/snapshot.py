@@ -24,23 +24,32 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, reduce
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import filelock
 import httpx2
 import huggingface_hub
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from huggingface_hub.errors import HfHubHTTPError
 from tqdm import tqdm
 
-from pipelines.hub import HubClient, HubPageError, HubStats, Page, list_params, snapshot_row, snapshot_table
+from pipelines.hub import (
+    HubClient,
+    HubPageError,
+    HubStats,
+    Listing,
+    Page,
+    list_params,
+    snapshot_row,
+    snapshot_table,
+)
 from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
 from pipelines.runs import Interrupted, record_run
@@ -52,15 +61,18 @@ DEFAULT_TIMEOUT = 60.0
 PAGE_SIZE = 1000  # the Hub's largest page
 ROWS_PER_FILE = 1_000_000  # published part files
 CHECKPOINT_FILE = "checkpoint.json"
-CHECKPOINT_FORMAT = 2  # 2: checkpoints saved while waiting for pages
+CHECKPOINT_FORMAT = 3  # 2: checkpoints saved while waiting for pages; 3: raw parts in Arrow IPC
 _RAW_DIR = "raw"
-_RAW_SUFFIX = ".parquet"
+RAW_SUFFIX = ".arrow"  # Arrow IPC files, lz4: ten times cheaper to write and read back than Parquet
 _PUBLISH_DIR = "publish"
 _SEQ = "_seq"  # order of first sight: decides which copy of a model seen twice is kept
 _RAW_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
-_FINALIZE_MEMORY = "128MB"
-_FINALIZE_BATCH_ROWS = 10_000  # rows per Arrow batch (and published row group) out of the final sort
-#: Checkpoints are saved while the next page is on its way (idle time), or at least this often (seconds).
+_FINALIZE_BATCH_ROWS = 10_000  # rows per published row group
+#: The final deduplication and sort work on model id ranges of about this many fetched rows, one at a time.
+_BUCKET_ROWS = 50_000
+_SAMPLE_PARTS = 64  # the id ranges are cut from a sample of the ids: every _SAMPLE_EVERY-th of <= 64 parts
+_SAMPLE_EVERY = 16
+#: Checkpoints are saved while the crawl waits for a late page (idle time), or at least this often (seconds).
 #: A page fetched but not yet checkpointed when the run is killed is simply fetched again.
 _SAVE_EVERY = 1.0
 
@@ -156,6 +168,11 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _read_part(path: Path) -> pa.Table:
+    """A raw part or spill file (Arrow IPC), memory-mapped (the map lives as long as the table's buffers)."""
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
 def _all_above(items: list[Any], floor: int) -> bool:
     """Whether a page sorted by downloads may be followed by more models at or above `floor`."""
     last = items[-1].get("downloads") if items and isinstance(items[-1], dict) else None
@@ -171,9 +188,9 @@ class _Run:
         self.staging = store.staging_dir(date)
         self.raw = self.staging / _RAW_DIR
         self._saved_at = time.monotonic()
-        self._unsaved_rows = False
         wanted = Checkpoint(date.isoformat(), scope.to_dict(), client.endpoint, page_size, _utc_now())
         self.checkpoint = self._resume_or_start(wanted)
+        self._position = (self.checkpoint.phase, self.checkpoint.next_url)  # after the last page taken
         client.stats = HubStats.from_dict(self.checkpoint.stats)
 
     def _resume_or_start(self, wanted: Checkpoint) -> Checkpoint:
@@ -203,7 +220,7 @@ class _Run:
         for leftover in parts[checkpoint.parts :]:
             leftover.unlink()  # its page is fetched again
         try:
-            rows = sum(pq.read_metadata(part).num_rows for part in parts[: checkpoint.parts])
+            rows = sum(_read_part(part).num_rows for part in parts[: checkpoint.parts])
         except (OSError, pa.ArrowException):
             return False
         return len(parts) >= checkpoint.parts and rows == checkpoint.rows
@@ -218,47 +235,56 @@ class _Run:
         tmp.write_text(json.dumps(checkpoint.__dict__), encoding="utf-8")
         os.replace(tmp, path)
         self._saved_at = time.monotonic()
-        self._unsaved_rows = False
 
     def _save_if_unsaved(self) -> None:
-        if self._unsaved_rows:
+        if self._position != (self.checkpoint.phase, self.checkpoint.next_url):
+            self.checkpoint.phase, self.checkpoint.next_url = self._position
             self._save()
 
     def crawl(self, on_page: Callable[[int], None]) -> None:
         """Fetch every remaining page of every remaining phase, one raw part file per page."""
+        ckpt = self.checkpoint
+        first = ckpt.phase
+        listings = [
+            Listing(
+                phase.params,
+                ckpt.next_url if number == first else None,
+                None if phase.min_downloads is None else partial(_all_above, floor=phase.min_downloads),
+            )
+            for number, phase in enumerate(self.phases[first:], start=first)
+        ]
         try:
-            while not self.checkpoint.finalizing and self.checkpoint.phase < len(self.phases):
-                self._crawl_phase(self.phases[self.checkpoint.phase], on_page)
+            if not ckpt.finalizing:
+                for page in self.client.crawl(listings, on_wait=self._save_if_unsaved):
+                    on_page(self._store_page(first + page.listing, page))
+                    if time.monotonic() - self._saved_at >= _SAVE_EVERY:
+                        self._save_if_unsaved()
+            self._save_if_unsaved()
         except BaseException:
             # Stopped by a fault, a full disk or a signal: keep the pages already stored for the next run.
             with contextlib.suppress(OSError):
                 self._save_if_unsaved()
             raise
-        self.checkpoint.finalizing = True
+        ckpt.finalizing = True
         self._save()
 
-    def _crawl_phase(self, phase: Phase, on_page: Callable[[int], None]) -> None:
+    def _store_page(self, number: int, page: Page) -> int:
+        """Write the page's rows as the next part file; returns how many it holds. They count (and the crawl
+        moves past the page) in the next checkpoint saved."""
+        phase = self.phases[number]
+        table = self._page_table(page)
+        if phase.min_downloads is not None:  # sorted by downloads: drop the tail below the floor
+            downloads = pc.fill_null(table["downloads_30d"], 0)
+            table = table.filter(pc.greater_equal(downloads, phase.min_downloads))
+        rows = table.num_rows
         ckpt = self.checkpoint
-        more = None if phase.min_downloads is None else partial(_all_above, floor=phase.min_downloads)
-        for page in self.client.pages(phase.params, ckpt.next_url, more=more, on_wait=self._save_if_unsaved):
-            table = self._page_table(page)
-            if phase.min_downloads is not None:  # sorted by downloads: drop the tail below the floor
-                downloads = pc.fill_null(table["downloads_30d"], 0)
-                table = table.filter(pc.greater_equal(downloads, phase.min_downloads))
-            rows = table.num_rows
-            if rows:
-                self._write_part(ckpt.parts, table, ckpt.rows)
-                ckpt.parts += 1
-                ckpt.rows += rows
-                ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + rows
-                self._unsaved_rows = True
-            if page.next_url is None:
-                ckpt.phase, ckpt.next_url = ckpt.phase + 1, None
-            else:
-                ckpt.next_url = page.next_url
-            if time.monotonic() - self._saved_at >= _SAVE_EVERY:
-                self._save()
-            on_page(rows)
+        if rows:
+            self._write_part(ckpt.parts, table, ckpt.rows)
+            ckpt.parts += 1
+            ckpt.rows += rows
+            ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + rows
+        self._position = (number + 1, None) if page.next_url is None else (number, page.next_url)
+        return rows
 
     def _page_table(self, page: Page) -> pa.Table:
         """The page's rows: all at once when the page is clean, else item by item, skipping bad items."""
@@ -268,15 +294,14 @@ class _Run:
             return pa.Table.from_pylist(self.client.parse_items(page, snapshot_row), schema=SNAPSHOT_SCHEMA)
 
     def _raw_parts(self) -> list[Path]:
-        return sorted(self.raw.glob(f"part-*{_RAW_SUFFIX}"))
+        return sorted(self.raw.glob(f"part-*{RAW_SUFFIX}"))
 
     def _write_part(self, number: int, table: pa.Table, first_seq: int) -> None:
-        seq = pa.array(range(first_seq, first_seq + table.num_rows), pa.int64())
+        seq = pa.array(np.arange(first_seq, first_seq + table.num_rows, dtype=np.int64))
         table = table.append_column(_RAW_SCHEMA.field(_SEQ), seq)
-        path = self.raw / f"part-{number:06d}{_RAW_SUFFIX}"
-        # Parquet, not Arrow IPC: DuckDB's final sort spills Parquet sources in bounded memory (IPC sources
-        # cost ~100 MB more at 200k models). The file counts once the checkpoint says so.
-        pq.write_table(table, path, compression="snappy")
+        path = self.raw / f"part-{number:06d}{RAW_SUFFIX}"
+        with pa.ipc.new_file(path, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+            writer.write_table(table)  # the file counts once the checkpoint says so
 
     def finalize(self) -> Path:
         """Raw parts -> one row per model (first sighting wins), sorted by model id, into publish/."""
@@ -289,24 +314,65 @@ class _Run:
             shutil.rmtree(out)
         out.mkdir()
         spill = self.staging / "spill"
-        con = duckdb.connect(
-            config={"memory_limit": _FINALIZE_MEMORY, "threads": 1, "temp_directory": str(spill)}
-        )
+        shutil.rmtree(spill, ignore_errors=True)  # left by a run killed while finalizing
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            columns = ", ".join(f'r."{name}"' for name in SNAPSHOT_SCHEMA.names)
-            parts = "read_parquet('{}')".format(str(self.raw / f"part-*{_RAW_SUFFIX}").replace("'", "''"))
-            # A narrow first-sighting table, then one spillable sort: about half the memory of a window.
-            reader = con.sql(
-                f"WITH keep AS (SELECT min({_SEQ}) AS seq FROM {parts} GROUP BY model_id) "
-                f"SELECT {columns} FROM {parts} AS r SEMI JOIN keep ON r.{_SEQ} = keep.seq "
-                "ORDER BY r.model_id"
-            ).to_arrow_reader(_FINALIZE_BATCH_ROWS)
-            self._write_published(reader, out)
+            self._write_published(self._first_sightings(spill), out)
         finally:
-            con.close()
             shutil.rmtree(spill, ignore_errors=True)
         return out
+
+    def _first_sightings(self, spill: Path) -> Iterator[pa.RecordBatch]:
+        """One row per model, the copy seen first (lowest _seq), in model id order."""
+        for bucket in self._buckets(spill):
+            if not bucket.num_rows:
+                continue
+            order = pc.sort_indices(bucket, sort_keys=[("model_id", "ascending"), (_SEQ, "ascending")])
+            ids = bucket["model_id"].take(order).combine_chunks()
+            first = pa.concat_arrays([pa.array([True]), pc.not_equal(ids[1:], ids[:-1])])  # of each model
+            rows = bucket.take(order.filter(first)).drop_columns([_SEQ])
+            yield from rows.to_batches(_FINALIZE_BATCH_ROWS)
+
+    def _buckets(self, spill: Path) -> Iterator[pa.Table]:
+        """The raw rows split by model id range, in id order, each range about _BUCKET_ROWS rows: every copy
+        of a model is in one bucket, so deduplicating and sorting bucket by bucket holds only one in memory
+        however many models the snapshot has. A single bucket is read directly, without the spill files."""
+        parts = self._raw_parts()[: self.checkpoint.parts]
+        count = -(-self.checkpoint.rows // _BUCKET_ROWS)
+        if count <= 1:
+            yield pa.concat_tables([_read_part(part) for part in parts])
+            return
+        bounds = pa.array(self._bucket_bounds(parts, count), pa.string())
+        spill.mkdir()
+        paths = [spill / f"bucket-{number:04d}{RAW_SUFFIX}" for number in range(len(bounds) + 1)]
+        with contextlib.ExitStack() as stack:
+            writers: list[pa.ipc.RecordBatchFileWriter] = []
+            for part in parts:
+                table = _read_part(part)
+                if not writers:  # uncompressed: written once, read once, deleted
+                    writers = [stack.enter_context(pa.ipc.new_file(path, table.schema)) for path in paths]
+                ids = table["model_id"]
+                bucket = reduce(
+                    pc.add, [pc.cast(pc.greater_equal(ids, bound), pa.int32()) for bound in bounds]
+                )
+                table = table.take(pc.sort_indices(bucket))  # grouped by bucket, then cut into slices
+                sizes = pc.value_counts(bucket).flatten()
+                start = 0
+                for number, size in sorted(zip(sizes[0].to_pylist(), sizes[1].to_pylist(), strict=True)):
+                    writers[number].write_table(table.slice(start, size))
+                    start += size
+        for path in paths:
+            yield _read_part(path)
+
+    @staticmethod
+    def _bucket_bounds(parts: list[Path], count: int) -> list[str]:
+        """Model ids that cut the rows into `count` ranges of about equal size, from a sample of the ids."""
+        step = max(len(parts) // _SAMPLE_PARTS, 1)
+        sample: list[str] = []
+        for part in parts[::step]:
+            ids = _read_part(part)["model_id"]
+            sample += ids.take(pa.array(range(0, len(ids), _SAMPLE_EVERY))).to_pylist()
+        sample.sort()
+        return sorted({sample[len(sample) * number // count] for number in range(1, count)})
 
     @staticmethod
     def _write_published(reader: pa.RecordBatchReader, out: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from plotly.offline import get_plotlyjs_version
 
 from app import create_app, ensure_demo_store
 from dashboards.state import STALE_AFTER_DAYS, parse_search, state_of
@@ -79,6 +80,25 @@ def test_responses_are_compressed(client: FlaskClient) -> None:
         "/_dash-component-suites/plotly/package_data/plotly.min.js", headers={"Accept-Encoding": "gzip"}
     )
     assert script.status_code == 200 and script.headers["Content-Encoding"] == "gzip"
+
+
+def test_charts_load_plotly_basic_from_a_versioned_asset_that_browsers_keep(client: FlaskClient) -> None:
+    """The charts only use scatter and bar traces: dcc.Graph is pointed at plotly.js's basic bundle (1/4 of
+    the full one to load) of plotly.py's version, at a URL browsers may keep; no page loads it upfront."""
+    page = client.get("/").get_data(as_text=True)
+    assert "plotly-basic.min.js" not in page and "plotly.min" not in page
+    shim = re.search(r'<script src="(/assets/plotly-basic\.js\?m=[^"]+)"', page)
+    assert shim, "the page should point dcc.Graph at the basic bundle"
+    shim_text = client.get(shim.group(1)).get_data(as_text=True)
+    bundle_url = re.search(r'"(/assets/plotly-basic\.min\.js\?v=[^"]+)"', shim_text)
+    assert bundle_url, "the shim should name the bundle's versioned URL"
+    bundle = client.get(bundle_url.group(1))
+    assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}" in bundle.get_data()[:200].decode()
+    assert bundle_url.group(1).endswith(f"?v={get_plotlyjs_version()}")
+    assert bundle.headers["Cache-Control"] == "public, max-age=31536000"
+    unversioned = client.get("/assets/style.css")
+    unversioned.get_data()
+    assert "max-age=31536000" not in unversioned.headers["Cache-Control"]
 
 
 def test_an_empty_store_shows_the_demo_store_with_a_banner(tmp_path: Path, store: Store) -> None:

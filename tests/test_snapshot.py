@@ -147,6 +147,18 @@ def test_a_model_in_several_phases_appears_once(hub, tmp_path):
     assert len(ids) == len(set(ids)) == len(hub.models)
 
 
+def test_a_snapshot_of_many_id_ranges_is_the_same_as_one_done_at_once(hub, tmp_path, monkeypatch):
+    """The final deduplication holds one model id range in memory at a time (flat memory at any size)."""
+    scope = Scope(("Qwen", "google"), min_downloads=0, full=True)  # most models are fetched twice or more
+    whole = Store(tmp_path / "whole")
+    snap(whole, scope)
+    monkeypatch.setattr("pipelines.snapshot._BUCKET_ROWS", 20)  # ~300 rows fetched: ~15 ranges
+    ranges = Store(tmp_path / "ranges")
+    snap(ranges, scope)
+    assert snapshot_rows(ranges) == snapshot_rows(whole)
+    assert len(snapshot_rows(ranges)) == len(hub.models)
+
+
 def test_the_top_listing_stops_at_the_download_floor(hub, tmp_path):
     store = Store(tmp_path / "store")
     snap(store, Scope((), min_downloads=100))

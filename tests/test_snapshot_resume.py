@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.snapshot import CHECKPOINT_FILE
+from pipelines.snapshot import CHECKPOINT_FILE, RAW_SUFFIX
 from pipelines.store import Store, parse_date
 from tests.fakehub import FakeHub, Fault, make_models
 
@@ -85,7 +85,7 @@ def test_killed_twice_then_resumed_gives_the_rows_of_an_uninterrupted_run(hub, h
     assert Store(store).dates() == [] and not (store / "snapshots").exists()
     checkpoint = checkpoint_of(staging)  # pages stored before Qwen's listing are kept
     # A part written after the last checkpoint (killed between the two writes) must not count twice.
-    (staging / "raw" / f"part-{checkpoint['parts']:06d}.parquet").write_bytes(b"half a page")
+    (staging / "raw" / f"part-{checkpoint['parts']:06d}{RAW_SUFFIX}").write_bytes(b"half a page")
 
     hub.inject("list", Fault.stall(120), page=3, query=TOP_LISTING)  # kill point 2: inside the top listing
     process = start_snapshot(store, hf_env, tmp_path / "b.log")

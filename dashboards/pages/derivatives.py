@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import html
 
 from dashboards.components import chart_card
+from dashboards.state import filters_from_mapping
 
 PAGE = {
     "path": "/derivatives",
@@ -14,7 +15,7 @@ PAGE = {
 }
 
 
-def layout(**_url_values: str) -> html.Div:
+def layout(**url_values: str) -> html.Div:
     return html.Div(
         [
             html.H1("Derivatives"),
@@ -26,7 +27,7 @@ def layout(**_url_values: str) -> html.Div:
             ),
             html.Div(
                 [
-                    chart_card("derivatives-by-country"),
+                    chart_card("derivatives-by-country", view=filters_from_mapping(url_values)),
                     chart_card("derivatives-by-relation"),
                     chart_card("top-base-models", wide=True),
                 ],

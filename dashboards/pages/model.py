@@ -4,8 +4,10 @@ derive from it."""
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
-from dash import dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboards import figures
 from dashboards.charts import ChartResult
@@ -20,7 +22,7 @@ from dashboards.components import (
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
-from dashboards.state import app_state
+from dashboards.state import app_state, filters_from_mapping
 
 PAGE = {
     "path_template": "/models/<namespace>/<name>",
@@ -39,10 +41,29 @@ RAM_SCOPE = (
 
 
 def find_model(model_id: str) -> pd.Series | None:
-    """The model's row in the search index (exact id, any case), or None."""
-    found = app_state().warehouse.model_search(model_id, limit=50)
+    """The model's row in the search index (exact id, any case), or None; looked up once per warehouse
+    version, as the page and both its charts need it."""
+    warehouse = app_state().warehouse
+    return _find_model(warehouse, warehouse.version.path.name, model_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _find_model(warehouse, _version: str, model_id: str) -> pd.Series | None:
+    found = warehouse.model_search(model_id, limit=50)
     exact = found[found["model_id"].str.lower() == model_id.lower()]
     return exact.iloc[0] if len(exact) else None
+
+
+def _derivative_counts() -> pd.DataFrame:
+    """Derivatives per lineage root over the whole store (every model page counts its own in it), once per
+    warehouse version."""
+    warehouse = app_state().warehouse
+    return _derivatives_per_root(warehouse, warehouse.version.path.name)
+
+
+@functools.lru_cache(maxsize=4)
+def _derivatives_per_root(warehouse, _version: str) -> pd.DataFrame:
+    return warehouse.top_base_models(Filters(), n=MAX_BASE_MODELS)
 
 
 @detail_chart("model-series", "model")
@@ -103,12 +124,25 @@ def _colour(model_id: str) -> str:
 
 def _derivatives_fact(model_id: str) -> html.Div:
     """Models whose lineage root is this model (all dates); models built on a derivative count too."""
-    roots = app_state().warehouse.top_base_models(Filters(), n=MAX_BASE_MODELS)
+    roots = _derivative_counts()
     mine = roots[roots["base_model"] == model_id]
     return fact("Derivatives (as lineage root)", f"{int(mine['derivatives'].sum()):,}")
 
 
-def _lineage(model_id: str, lineage_country: str | None) -> html.Section:
+def _lineage_panel(model_id: str, lineage_country: str | None) -> html.Section:
+    """Where the lineage goes; `show_lineage` fills it after the page is drawn, as the chain is the page's
+    slowest query (0.2 s on 300k models) and the charts need not wait for it."""
+    return html.Section(
+        [
+            html.H2("Lineage"),
+            dcc.Store(id="model-lineage-of", data={"model": model_id, "country": lineage_country}),
+            html.Div(id="model-lineage-chain"),
+        ],
+        className="panel",
+    )
+
+
+def _lineage(model_id: str, lineage_country: str | None) -> list[html.Ol | html.P]:
     """The chain model -> base -> ... -> root, each step with its organisation and publisher country; the
     arrow between two steps names how the first derives from the second."""
     chain = app_state().warehouse.lineage_chain(model_id)
@@ -128,19 +162,13 @@ def _lineage(model_id: str, lineage_country: str | None) -> html.Section:
         if len(chain) < 2
         else f"the publisher country of {chain.iloc[-1]['model_id']}"
     )
-    return html.Section(
-        [
-            html.H2("Lineage"),
-            html.Ol(
-                steps, id="model-lineage", className="lineage", style={"listStyle": "none", "padding": 0}
-            ),
-            html.P(f"Lineage country: {display_name(lineage_country or '', with_flag=True)} ({root})."),
-        ],
-        className="panel",
-    )
+    return [
+        html.Ol(steps, id="model-lineage", className="lineage", style={"listStyle": "none", "padding": 0}),
+        html.P(f"Lineage country: {display_name(lineage_country or '', with_flag=True)} ({root})."),
+    ]
 
 
-def layout(namespace: str | None = None, name: str | None = None, **_url_values: str) -> html.Div:
+def layout(namespace: str | None = None, name: str | None = None, **url_values: str) -> html.Div:
     model_id = f"{namespace}/{name}"
     back = dcc.Link("← Search models", href="/models")
     row = find_model(model_id)
@@ -149,6 +177,7 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
             [back, html.H1(model_id), html.P(f"No model {model_id!r} in this store.")], id="model-page"
         )
     history = app_state().warehouse.model_history(row["model_id"])
+    params = {"model": row["model_id"]}
     facts = [
         fact("Publisher", dcc.Link(row["namespace"], href=f"/organisations/{row['namespace']}")),
         fact("Publisher country", display_name(row["publisher_country"] or "", with_flag=True)),
@@ -162,11 +191,11 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
             back,
             html.H1(row["model_id"]),
             html.Div(facts, className="entity-facts"),
-            _lineage(row["model_id"], row["lineage_country"]),
+            _lineage_panel(row["model_id"], row["lineage_country"]),
             html.Div(
                 [
-                    chart_card("model-series", {"model": row["model_id"]}, wide=True),
-                    chart_card("model-ram", {"model": row["model_id"]}, wide=True),
+                    chart_card("model-series", params, wide=True, view=filters_from_mapping(url_values)),
+                    chart_card("model-ram", params, wide=True),
                 ],
                 className="chart-grid",
             ),
@@ -186,3 +215,9 @@ def layout(namespace: str | None = None, name: str | None = None, **_url_values:
         ],
         id="model-page",
     )
+
+
+def register_callbacks(app: Dash) -> None:
+    @app.callback(Output("model-lineage-chain", "children"), Input("model-lineage-of", "data"))
+    def show_lineage(model: dict) -> list[html.Ol | html.P]:
+        return _lineage(model["model"], model["country"])

@@ -133,7 +133,8 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
             [back, html.H1(namespace), html.P(f"No organisation {namespace!r} in this store.")],
             id="organisation-page",
         )
-    search = to_search(Filters.from_params(url_values)[0])
+    view = Filters.from_params(url_values)[0]
+    search = to_search(view)
     facts = [
         fact("Country", display_name(org.country, with_flag=True) if org else "not in the registry"),
         fact("Kind", org.kind if org else "–"),
@@ -149,7 +150,10 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
             html.Div(facts, className="entity-facts"),
             html.P(f"Registry source: {org.source}", className="hint") if org else None,
             html.Div(
-                [chart_card("organisation-series", params), chart_card("organisation-derivatives", params)],
+                [
+                    chart_card("organisation-series", params, view=view),
+                    chart_card("organisation-derivatives", params),
+                ],
                 className="chart-grid",
             ),
             html.Section([html.H2("Models"), _models_grid(models, search)], className="panel"),

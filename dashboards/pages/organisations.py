@@ -52,7 +52,7 @@ COLUMNS: list[dict] = [
 ]
 
 
-def layout(**_url_values: str) -> html.Div:
+def layout(**url_values: str) -> html.Div:
     return html.Div(
         [
             html.H1("Organisations"),
@@ -62,7 +62,10 @@ def layout(**_url_values: str) -> html.Div:
                 "models, series and derivatives.",
                 className="lede",
             ),
-            html.Div([chart_card("top-organisations", wide=True)], className="chart-grid"),
+            html.Div(
+                [chart_card("top-organisations", wide=True, view=filters_from_mapping(url_values))],
+                className="chart-grid",
+            ),
             html.Section(
                 [
                     html.H2("Leaderboard"),

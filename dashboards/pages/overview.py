@@ -16,7 +16,7 @@ from dashboards.state import app_state, filters_from_mapping
 PAGE = {"path": "/", "name": "Overview", "title": "Open Weights Tracker", "order": 0}
 
 
-def layout(**_url_values: str) -> html.Div:
+def layout(**url_values: str) -> html.Div:
     return html.Div(
         [
             html.H1("Open models by origin country"),
@@ -28,7 +28,7 @@ def layout(**_url_values: str) -> html.Div:
             html.Div(id="headline-cards", className="headline-cards"),
             html.Div(
                 [
-                    chart_card("cumulative-by-country", wide=True),
+                    chart_card("cumulative-by-country", wide=True, view=filters_from_mapping(url_values)),
                     chart_card("downloads-by-country"),
                     chart_card("share-by-country"),
                 ],

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dash import html
 
 from dashboards.components import chart_card
+from dashboards.state import filters_from_mapping
 
 PAGE = {"path": "/segments", "name": "Segments", "title": "Segments · Open Weights Tracker", "order": 5}
 
 
-def layout(**_url_values: str) -> html.Div:
+def layout(**url_values: str) -> html.Div:
     return html.Div(
         [
             html.H1("Segments"),
@@ -18,7 +19,7 @@ def layout(**_url_values: str) -> html.Div:
             ),
             html.Div(
                 [
-                    chart_card("size-by-country", wide=True),
+                    chart_card("size-by-country", wide=True, view=filters_from_mapping(url_values)),
                     chart_card("task-by-country"),
                     chart_card("library-by-country"),
                 ],

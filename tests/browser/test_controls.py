@@ -30,6 +30,9 @@ def test_controls_change_the_charts_and_the_url_and_history_replays_them(app_pag
     downloads = chart(app_page, "downloads-by-country")
     title = downloads.locator(".chart-title")
     expect(title).to_have_text("Downloads per month by publisher country")
+    # The page's first chart is drawn with the page, the others by callbacks: both must follow the view.
+    first_title = chart(app_page, "cumulative-by-country").locator(".chart-title")
+    expect(first_title).to_have_text("All-time downloads by publisher country")
 
     choose(app_page, "control-period", "Week")
     expect(app_page).to_have_url(re.compile(r"/\?period=week$"))
@@ -38,6 +41,7 @@ def test_controls_change_the_charts_and_the_url_and_history_replays_them(app_pag
     choose(app_page, "control-attribution", "Lineage")
     expect(app_page).to_have_url(re.compile(r"/\?period=week&attribution=lineage$"))
     expect(title).to_have_text("Downloads per week by lineage country")
+    expect(first_title).to_have_text("All-time downloads by lineage country")
     expect(downloads.locator("a.download-link[data-format=csv]")).to_have_attribute(
         "href", re.compile(r"period=week&attribution=lineage")
     )
@@ -56,9 +60,11 @@ def test_controls_change_the_charts_and_the_url_and_history_replays_them(app_pag
     expect(app_page).to_have_url(re.compile(r"/\?period=week$"))
     expect(app_page.locator("#control-attribution input[value=publisher]")).to_be_checked()
     expect(title).to_have_text("Downloads per week by publisher country")
+    expect(first_title).to_have_text("All-time downloads by publisher country")
     app_page.go_forward()
     expect(app_page.locator("#control-attribution input[value=lineage]")).to_be_checked()
     expect(title).to_have_text("Downloads per week by lineage country")
+    expect(first_title).to_have_text("All-time downloads by lineage country")
 
     app_page.locator("#control-size").click()
     app_page.get_by_role("option", name="7-9B", exact=True).click()
@@ -80,6 +86,13 @@ def test_a_shared_url_restores_the_view_and_navigation_keeps_it(app_page: Page) 
     expect(app_page.locator(f"input#{DATE_RANGE_ID}")).to_have_value("2026-01-05")
     graph = ".chart-card[data-chart='downloads-by-country'] .js-plotly-plot"
     assert app_page.evaluate(f'() => document.querySelector("{graph}")._fullLayout.yaxis.type') == "log"
+
+    # The first chart was drawn with the page for this view; away from it and back, it must follow.
+    first_title = chart(app_page, "cumulative-by-country").locator(".chart-title")
+    choose(app_page, "control-attribution", "Publisher")
+    expect(first_title).to_have_text("All-time downloads by publisher country")
+    choose(app_page, "control-attribution", "Lineage")
+    expect(first_title).to_have_text("All-time downloads by lineage country")
 
     app_page.locator(".nav").get_by_text("Derivatives", exact=True).click()
     expect(app_page).to_have_url(
