@@ -150,6 +150,18 @@ def test_top_organisations_are_exact_when_only_some_organisations_are_candidates
     assert got["share"].tolist() == pytest.approx((per_namespace.head(n) / per_namespace.sum()).tolist())
 
 
+def test_top_organisations_with_others_fold_the_rest_into_one_last_row(demo):
+    warehouse, rows = demo
+    got = warehouse.top_organisations(Filters(), n=3, others=True)
+    per_namespace = rows.groupby("namespace")["downloads"].sum()
+    per_namespace = per_namespace[per_namespace > 0].sort_values(ascending=False, kind="stable")
+    assert got["namespace"].tolist() == [*per_namespace.index[:3], "Others"]
+    assert got["downloads"].iloc[-1] == per_namespace.iloc[3:].sum()
+    assert got["organization"].iloc[-1] == f"{len(per_namespace) - 3} other organisations"
+    assert got["share"].sum() == pytest.approx(1.0)
+    assert got["n_models"].sum() == rows[rows["namespace"].isin(per_namespace.index)]["model_id"].nunique()
+
+
 @pytest.mark.parametrize(
     ("start", "end", "previous_start"),
     [
