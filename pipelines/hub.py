@@ -64,7 +64,7 @@ _SORT_PARAM = {"created_at": "createdAt", "last_modified": "lastModified", "tren
 
 #: Pages fetched and decoded ahead of the caller (memory: a few pages of 1,000 items).
 PAGES_AHEAD = 4
-#: Seconds without an item after which `run_ahead` calls its `on_wait` (and again every as many).
+#: While `run_ahead` waits for an item, it calls its `on_wait` again every this many seconds.
 IDLE_AFTER = 0.1
 #: GIL switch interval (seconds) while a crawl runs (Python's default is 0.005).
 FETCH_SWITCH_INTERVAL = 0.0005
@@ -153,9 +153,9 @@ def run_ahead(
     items: Iterator[T], depth: int, on_wait: Callable[[], None] | None = None, *, name: str = "run-ahead"
 ) -> Iterator[T]:
     """`items`, produced by a daemon thread up to `depth` items ahead of the caller; an error raised by
-    `items` is raised here, after the items before it. `on_wait()` runs once the next item has been
-    awaited IDLE_AFTER seconds, and again every IDLE_AFTER seconds until it comes. The thread stops when
-    the caller does (a daemon: a process stopped by a signal does not wait for it)."""
+    `items` is raised here, after the items before it. `on_wait()` runs whenever the next item is not
+    there yet, and again every IDLE_AFTER seconds until it comes. The thread stops when the caller does (a
+    daemon: a process stopped by a signal does not wait for it)."""
     ready: queue.Queue[tuple[Any, BaseException | None, bool]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -178,10 +178,11 @@ def run_ahead(
     threading.Thread(target=produce, name=name, daemon=True).start()
     try:
         while True:
+            if on_wait is not None and ready.empty():
+                on_wait()
             try:
                 item, error, done = ready.get(timeout=IDLE_AFTER if on_wait is not None else None)
             except queue.Empty:
-                on_wait()  # type: ignore[misc]
                 continue
             if error is not None:
                 raise error
@@ -252,8 +253,8 @@ class HubClient:
         checkpointed next URL sends exactly what an uninterrupted one would. One thread fetches and decodes
         the pages, one request in flight at a time, up to PAGES_AHEAD pages ahead of the caller and across
         listings, so the Hub's time to build a page and ours to store the previous one overlap.
-        `on_wait()` runs when the next page is late (see `run_ahead`): idle time, in which a caller can save
-        its progress for free. A fetch error is raised here, after the pages before it.
+        `on_wait()` runs when the next page is not there yet (see `run_ahead`): idle time, in which a caller
+        can save its progress for free. A fetch error is raised here, after the pages before it.
         """
         # The fetching thread needs the GIL back after every socket read; by default a busy caller keeps
         # it for up to 5 ms each time, which leaves the Hub idle: hand it over sooner while crawling.

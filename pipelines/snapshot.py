@@ -74,7 +74,7 @@ _BATCHES_AHEAD = 8  # batches sorted ahead of the Parquet writer: about one id r
 _BUCKET_ROWS = 50_000
 _SAMPLE_PARTS = 64  # the id ranges are cut from a sample of the ids: every _SAMPLE_EVERY-th of <= 64 parts
 _SAMPLE_EVERY = 16
-#: Checkpoints are saved while the crawl waits for a late page (idle time), or at least this often (seconds).
+#: Checkpoints are saved while the next page is on its way (idle time), or at least this often (seconds).
 #: A page fetched but not yet checkpointed when the run is killed is simply fetched again.
 _SAVE_EVERY = 1.0
 
