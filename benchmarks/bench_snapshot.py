@@ -4,8 +4,8 @@ For each size (default 50,000 and 200,000 models) and each run, measured in the 
   (a) a plain HTTP client (httpx2) GETs every page of the same crawl (same listings, following Link headers);
   (b) the full `python -m pipelines snapshot` in a subprocess (start-up, crawl, parse, stage, publish).
 Prints medians: seconds of (a) and (b), the ratio (b)/(a) (target <= 1.5), peak RSS of the snapshot process
-(target <= 400 MB, flat from 50k to 200k models), and published bytes per model. Each run also shows the
-snapshot's CPU seconds and the load average: on a busy machine wall times stretch, the CPU does not.
+(target <= 400 MB, flat from 50k to 200k models), published bytes per model, the snapshot's CPU seconds and
+the load average: on a busy machine (2 cores shared) wall times stretch, the CPU does not.
 
     .venv/bin/python benchmarks/bench_snapshot.py --runs 3 --models 200000
 """
@@ -114,7 +114,7 @@ def main() -> int:
             fake, url = start_fake_hub(size)
             try:
                 crawl_plain(url, scope)  # warm the fake's sort caches so neither side pays for them
-                plain, snap, rss = [], [], []
+                plain, snap, rss, cpus, loads = [], [], [], [], []
                 for run in range(args.runs):
                     seconds, pages = crawl_plain(url, scope)
                     plain.append(seconds)
@@ -122,11 +122,13 @@ def main() -> int:
                     seconds, peak, cpu, provenance = run_snapshot(url, env, store)
                     snap.append(seconds)
                     rss.append(peak)
+                    cpus.append(cpu)
+                    loads.append(os.getloadavg()[0])
                     size_bytes = sum(f["bytes"] for f in provenance["files"])
                     print(
-                        f"  {size} models run {run + 1}: plain {plain[-1]:.2f} s, snapshot {seconds:.2f} s, "
-                        f"(CPU {cpu:.2f} s), peak RSS {peak:.0f} MB, {provenance['rows']} rows, "
-                        f"{provenance['pages']} pages; load average {os.getloadavg()[0]:.1f}",
+                        f"  {size} models run {run + 1}: plain {plain[-1]:.2f} s, snapshot {seconds:.2f} s "
+                        f"(x{seconds / plain[-1]:.2f}, CPU {cpu:.2f} s), peak RSS {peak:.0f} MB, "
+                        f"{provenance['rows']} rows, {provenance['pages']} pages; load {loads[-1]:.1f}",
                         flush=True,
                     )
                 results.append(
@@ -137,6 +139,8 @@ def main() -> int:
                         statistics.median(snap),
                         statistics.median(rss),
                         size_bytes / provenance["rows"],
+                        statistics.median(cpus),
+                        statistics.median(loads),
                     )
                 )
             finally:
@@ -145,12 +149,12 @@ def main() -> int:
     print(f"\nmedians of {args.runs} runs (1,000 models per page)")
     print(
         f"{'models':>8} {'pages':>6} {'(a) plain s':>12} {'(b) snapshot s':>15} {'(b)/(a)':>8} "
-        f"{'peak RSS MB':>12} {'bytes/model':>12}"
+        f"{'peak RSS MB':>12} {'bytes/model':>12} {'(b) CPU s':>10} {'load avg':>9}"
     )
-    for size, pages, plain_s, snap_s, rss_mb, per_model in results:
+    for size, pages, plain_s, snap_s, rss_mb, per_model, cpu_s, load in results:
         print(
             f"{size:>8} {pages:>6} {plain_s:>12.2f} {snap_s:>15.2f} {snap_s / plain_s:>8.2f} {rss_mb:>12.0f} "
-            f"{per_model:>12.1f}"
+            f"{per_model:>12.1f} {cpu_s:>10.2f} {load:>9.1f}"
         )
     print("targets: (b)/(a) <= 1.5; peak RSS <= 400 MB and flat between sizes")
     return 0

@@ -20,7 +20,7 @@ import dash_ag_grid as dag
 import flask
 import pandas as pd
 import plotly.graph_objects as go
-from dash import MATCH, Dash, Input, Output, Patch, State, dcc, html
+from dash import MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboards import figures
@@ -65,10 +65,6 @@ def chart_card(
         spec["view"] = view.to_params()
         shown = card_contents(render(chart_id, view, params), view, spec["params"])
 
-    def given(name: str, prop: str) -> dict[str, Any]:
-        """`prop=` the part when drawn; an empty card leaves the component's own default (not None)."""
-        return {prop: shown[name]} if name in shown else {}
-
     def part(kind: str) -> dict[str, str]:
         return {"type": kind, "card": key}
 
@@ -102,22 +98,13 @@ def chart_card(
                     config=GRAPH_CONFIG,
                     className="chart-graph",
                     style={"height": f"{SCREEN_HEIGHT}px"},
-                    **given("figure", "figure"),
+                    **({"figure": shown["figure"]} if shown else {}),  # not None: the graph's default
                 ),
                 id=part("chart-graph-view"),
             ),
-            html.Div(
-                data_grid(
-                    part("chart-table"),
-                    height=f"{SCREEN_HEIGHT}px",
-                    column_defaults=FILL_COLUMNS,
-                    class_name="chart-table",
-                    **given("rows", "rowData"),
-                    **given("columns", "columnDefs"),
-                ),
-                id=part("chart-table-view"),
-                style={"display": "none"},
-            ),
+            # The table is made when first asked for (`show_table`): a grid is costly to create in the
+            # browser, and most visitors look at the chart.
+            html.Div(id=part("chart-table-view"), style={"display": "none"}),
             html.Div(
                 [
                     html.P(shown.get("source"), id=part("chart-source"), className="chart-source"),
@@ -137,8 +124,6 @@ CARD_PARTS: dict[str, tuple[str, str]] = {
     "title": ("chart-title", "children"),
     "subtitle": ("chart-subtitle", "children"),
     "source": ("chart-source", "children"),
-    "rows": ("chart-table", "rowData"),
-    "columns": ("chart-table", "columnDefs"),
     "downloads": ("chart-downloads", "children"),
 }
 
@@ -150,8 +135,6 @@ def card_contents(result: ChartResult, filters: Filters, params: Mapping[str, st
         "title": result.title,
         "subtitle": result.subtitle,
         "source": result.source,
-        "rows": table_records(result.data),
-        "columns": column_defs(result.data),
         "downloads": _download_links(result.chart_id, filters, params),
     }
 
@@ -326,6 +309,28 @@ def register_callbacks(app: Dash) -> None:
             raise PreventUpdate  # drawn for this view already, with the page
         shown = card_contents(render(spec["chart"], filters, spec["params"]), filters, spec["params"])
         return ({**spec, "view": view}, *(shown[name] for name in CARD_PARTS))
+
+    @app.callback(
+        Output({"type": "chart-table-view", "card": MATCH}, "children"),
+        Input({"type": "chart-view", "card": MATCH}, "value"),
+        Input({"type": "chart-spec", "card": MATCH}, "data"),
+        State("filters", "data"),
+        prevent_initial_call=True,
+    )
+    def show_table(shown_as: str, spec: dict, filter_params: dict | None) -> dag.AgGrid:
+        """The card's points as a table, made when the table is first shown and again when the view changes
+        (`render_card` records each view in the card's spec)."""
+        if shown_as != "table":
+            raise PreventUpdate
+        data = render(spec["chart"], filters_from_mapping(filter_params or {}), spec["params"]).data
+        return data_grid(
+            {"type": "chart-table", "card": ctx.outputs_list["id"]["card"]},
+            height=f"{SCREEN_HEIGHT}px",
+            column_defaults=FILL_COLUMNS,
+            class_name="chart-table",
+            rowData=table_records(data),
+            columnDefs=column_defs(data),
+        )
 
     app.clientside_callback(
         """

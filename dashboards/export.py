@@ -159,8 +159,13 @@ def _stop_browser() -> None:
 
 @atexit.register
 def _stop_browser_at_exit() -> None:
-    with _EXPORT_LOCK:
+    """Close chromium with the process; an export still running then is abandoned rather than waited for."""
+    locked = _EXPORT_LOCK.acquire(timeout=5)
+    try:
         _stop_browser()
+    finally:
+        if locked:
+            _EXPORT_LOCK.release()
 
 
 def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:

@@ -64,7 +64,7 @@ _SORT_PARAM = {"created_at": "createdAt", "last_modified": "lastModified", "tren
 
 #: Pages fetched and decoded ahead of the caller (memory: a few pages of 1,000 items).
 PAGES_AHEAD = 4
-#: Seconds without a page after which `HubClient.crawl` calls its `on_wait` (and again every as many).
+#: While `run_ahead` waits for an item, it calls its `on_wait` again every this many seconds.
 IDLE_AFTER = 0.1
 #: GIL switch interval (seconds) while a crawl runs (Python's default is 0.005).
 FETCH_SWITCH_INTERVAL = 0.0005
@@ -149,6 +149,50 @@ def parse_model_info(item: dict[str, Any]) -> ModelInfo:
     return ModelInfo(**{"siblings": None, **item})
 
 
+def run_ahead(
+    items: Iterator[T], depth: int, on_wait: Callable[[], None] | None = None, *, name: str = "run-ahead"
+) -> Iterator[T]:
+    """`items`, produced by a daemon thread up to `depth` items ahead of the caller; an error raised by
+    `items` is raised here, after the items before it. `on_wait()` runs whenever the next item is not
+    there yet, and again every IDLE_AFTER seconds until it comes. The thread stops when the caller does (a
+    daemon: a process stopped by a signal does not wait for it)."""
+    ready: queue.Queue[tuple[Any, BaseException | None, bool]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(entry: tuple[Any, BaseException | None, bool]) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ready.put(entry, timeout=0.1)
+                return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not hand_over((item, None, False)):
+                    return
+            hand_over((None, None, True))
+        except BaseException as error:
+            hand_over((None, error, True))
+
+    threading.Thread(target=produce, name=name, daemon=True).start()
+    try:
+        while True:
+            if on_wait is not None and ready.empty():
+                on_wait()
+            try:
+                item, error, done = ready.get(timeout=IDLE_AFTER if on_wait is not None else None)
+            except queue.Empty:
+                continue
+            if error is not None:
+                raise error
+            if done:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
 class HubClient:
     """Talks to one Hub endpoint through huggingface_hub's shared session, with a forced timeout."""
 
@@ -209,69 +253,34 @@ class HubClient:
         checkpointed next URL sends exactly what an uninterrupted one would. One thread fetches and decodes
         the pages, one request in flight at a time, up to PAGES_AHEAD pages ahead of the caller and across
         listings, so the Hub's time to build a page and ours to store the previous one overlap.
-        `on_wait()` runs when the next page is late: idle time, in which a caller can save its progress
-        for free; it runs once the next page has been awaited IDLE_AFTER seconds, and again every
-        IDLE_AFTER seconds until it comes. A fetch error is raised here, after the pages before it.
+        `on_wait()` runs when the next page is not there yet (see `run_ahead`): idle time, in which a caller
+        can save its progress for free. A fetch error is raised here, after the pages before it.
         """
-        fetched: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=PAGES_AHEAD)
-        stop = threading.Event()
         # The fetching thread needs the GIL back after every socket read; by default a busy caller keeps
         # it for up to 5 ms each time, which leaves the Hub idle: hand it over sooner while crawling.
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, FETCH_SWITCH_INTERVAL))
-        # A daemon thread: a run stopped by SIGTERM exits at once instead of waiting for a request.
-        threading.Thread(
-            target=self._fetch, args=(listings, fetched, stop), name="hub-fetch", daemon=True
-        ).start()
         try:
-            while True:
-                try:
-                    page = fetched.get(timeout=IDLE_AFTER if on_wait is not None else None)
-                except queue.Empty:
-                    on_wait()  # type: ignore[misc]
-                    continue
-                if page is None:
-                    return
-                if isinstance(page, BaseException):
-                    raise page
+            for page in run_ahead(self._fetch(listings), PAGES_AHEAD, on_wait, name="hub-fetch"):
                 self.stats.pages += 1
                 self.stats.items += len(page.items)
                 yield page
         finally:
-            stop.set()
             sys.setswitchinterval(switch_interval)
 
-    def _fetch(
-        self,
-        listings: Sequence[Listing],
-        fetched: queue.Queue[Page | BaseException | None],
-        stop: threading.Event,
-    ) -> None:
-        """`crawl`'s fetching thread: pages (then None, or the error that ended the crawl) into `fetched`."""
-
-        def hand_over(item: Page | BaseException | None) -> bool:
-            while not stop.is_set():
-                with contextlib.suppress(queue.Full):
-                    fetched.put(item, timeout=0.1)
-                    return True
-            return False
-
-        try:
-            headers = build_hf_headers()  # once: it reads the token and builds the user agent each time
-            for index, listing in enumerate(listings):
-                url: str | None = listing.resume_url or f"{self.endpoint}/api/models"
-                params = None if listing.resume_url else listing.params
-                while url is not None:
-                    response = self._get(url, params, headers)
-                    items = self._decode_page(response)
-                    more = listing.more is None or listing.more(items)
-                    next_url = self._next_url(response) if more else None
-                    if not hand_over(Page(str(response.url), items, next_url, index)):
-                        return
-                    url, params = next_url, None
-            hand_over(None)
-        except BaseException as error:
-            hand_over(error)
+    def _fetch(self, listings: Sequence[Listing]) -> Iterator[Page]:
+        """`crawl`'s pages, fetched and decoded (in `run_ahead`'s thread)."""
+        headers = build_hf_headers()  # once: it reads the token and builds the user agent each time
+        for index, listing in enumerate(listings):
+            url: str | None = listing.resume_url or f"{self.endpoint}/api/models"
+            params = None if listing.resume_url else listing.params
+            while url is not None:
+                response = self._get(url, params, headers)
+                items = self._decode_page(response)
+                more = listing.more is None or listing.more(items)
+                next_url = self._next_url(response) if more else None
+                yield Page(str(response.url), items, next_url, index)
+                url, params = next_url, None
 
     def _next_url(self, response: httpx2.Response) -> str | None:
         link = response.links.get("next", {}).get("url")

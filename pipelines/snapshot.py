@@ -47,6 +47,7 @@ from pipelines.hub import (
     Listing,
     Page,
     list_params,
+    run_ahead,
     snapshot_row,
     snapshot_table,
 )
@@ -68,11 +69,12 @@ _PUBLISH_DIR = "publish"
 _SEQ = "_seq"  # order of first sight: decides which copy of a model seen twice is kept
 _RAW_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
 _FINALIZE_BATCH_ROWS = 10_000  # rows per published row group
+_BATCHES_AHEAD = 8  # batches sorted ahead of the Parquet writer: about one id range
 #: The final deduplication and sort work on model id ranges of about this many fetched rows, one at a time.
 _BUCKET_ROWS = 50_000
 _SAMPLE_PARTS = 64  # the id ranges are cut from a sample of the ids: every _SAMPLE_EVERY-th of <= 64 parts
 _SAMPLE_EVERY = 16
-#: Checkpoints are saved while the crawl waits for a late page (idle time), or at least this often (seconds).
+#: Checkpoints are saved while the next page is on its way (idle time), or at least this often (seconds).
 #: A page fetched but not yet checkpointed when the run is killed is simply fetched again.
 _SAVE_EVERY = 1.0
 
@@ -316,7 +318,10 @@ class _Run:
         spill = self.staging / "spill"
         shutil.rmtree(spill, ignore_errors=True)  # left by a run killed while finalizing
         try:
-            self._write_published(self._first_sightings(spill), out)
+            # The next id range is sorted while this one is compressed and written (both release the GIL).
+            self._write_published(
+                run_ahead(self._first_sightings(spill), _BATCHES_AHEAD, name="finalize"), out
+            )
         finally:
             shutil.rmtree(spill, ignore_errors=True)
         return out
@@ -375,7 +380,7 @@ class _Run:
         return sorted({sample[len(sample) * number // count] for number in range(1, count)})
 
     @staticmethod
-    def _write_published(reader: pa.RecordBatchReader, out: Path) -> None:
+    def _write_published(reader: Iterator[pa.RecordBatch], out: Path) -> None:
         writer: pq.ParquetWriter | None = None
         number = rows_in_file = 0
         try:

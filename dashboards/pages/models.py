@@ -5,10 +5,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pandas as pd
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboards.colors import display_name
 from dashboards.components import FILL_COLUMNS, data_grid
+from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
 
 PAGE = {"path": "/models", "name": "Models", "title": "Models · Open Weights Tracker", "order": 2}
@@ -34,7 +36,11 @@ COLUMNS: list[dict] = [
 ]
 
 
-def layout(**_url_values: str) -> html.Div:
+def layout(**url_values: str) -> html.Div:
+    """The page with the most downloaded models already listed (no search text yet): the list does not wait
+    for a callback, nor for the grid's code to load before one may be sent."""
+    view = filters_from_mapping(url_values)
+    rows, count = search_results("", view)
     return html.Div(
         [
             html.H1("Models"),
@@ -49,8 +55,11 @@ def layout(**_url_values: str) -> html.Div:
                 debounce=0.3,
                 className="search-input",
             ),
-            html.P(id="models-count", className="hint"),
-            data_grid("models-grid", height="640px", column_defaults=FILL_COLUMNS, columnDefs=COLUMNS),
+            dcc.Store(id="models-shown", data={"text": "", "view": view.to_params()}),
+            html.P(count, id="models-count", className="hint"),
+            data_grid(
+                "models-grid", height="640px", column_defaults=FILL_COLUMNS, columnDefs=COLUMNS, rowData=rows
+            ),
         ]
     )
 
@@ -64,15 +73,26 @@ def result_rows(found: pd.DataFrame, search: str) -> list[dict]:
     return rows[[c["field"] for c in COLUMNS]].to_dict("records")
 
 
+def search_results(text: str, view: Filters) -> tuple[list[dict], str]:
+    """Grid rows of the models matching `text` (links keep the view), and how many there are."""
+    found = app_state().warehouse.model_search(text, limit=RESULT_LIMIT)
+    rows = result_rows(found, to_search(view))
+    more = " (the first ones; refine the search)" if len(rows) == RESULT_LIMIT else ""
+    return rows, f"{len(rows):,} models{more}"
+
+
 def register_callbacks(app: Dash) -> None:
     @app.callback(
         Output("models-grid", "rowData"),
         Output("models-count", "children"),
+        Output("models-shown", "data"),
         Input("models-search", "value"),
         Input("filters", "data"),
+        State("models-shown", "data"),
     )
-    def search_models(text: str | None, filter_params: dict | None) -> tuple[list[dict], str]:
-        found = app_state().warehouse.model_search((text or "").strip(), limit=RESULT_LIMIT)
-        rows = result_rows(found, to_search(filters_from_mapping(filter_params or {})))
-        more = " (the first ones; refine the search)" if len(rows) == RESULT_LIMIT else ""
-        return rows, f"{len(rows):,} models{more}"
+    def search_models(text: str | None, filter_params: dict | None, shown: dict) -> tuple:
+        view = filters_from_mapping(filter_params or {})
+        wanted = {"text": (text or "").strip(), "view": view.to_params()}
+        if wanted == shown:
+            raise PreventUpdate  # listed with the page already
+        return *search_results(wanted["text"], view), wanted

@@ -33,10 +33,16 @@ def test_controls_change_the_charts_and_the_url_and_history_replays_them(app_pag
     # The page's first chart is drawn with the page, the others by callbacks: both must follow the view.
     first_title = chart(app_page, "cumulative-by-country").locator(".chart-title")
     expect(first_title).to_have_text("All-time downloads by publisher country")
+    downloads.get_by_text("Table", exact=True).click()  # the table is made when shown, and follows the view
+    rows_shown = downloads.locator(".ag-paging-row-summary-panel")
+    expect(rows_shown).to_contain_text(" of ")
+    monthly_rows = rows_shown.inner_text()
 
     choose(app_page, "control-period", "Week")
     expect(app_page).to_have_url(re.compile(r"/\?period=week$"))
     expect(title).to_have_text("Downloads per week by publisher country")
+    expect(rows_shown).not_to_have_text(monthly_rows)
+    downloads.get_by_text("Chart", exact=True).click()
 
     choose(app_page, "control-attribution", "Lineage")
     expect(app_page).to_have_url(re.compile(r"/\?period=week&attribution=lineage$"))
