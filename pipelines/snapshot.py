@@ -190,6 +190,7 @@ class _Run:
         self.staging = store.staging_dir(date)
         self.raw = self.staging / _RAW_DIR
         self._saved_at = time.monotonic()
+        self._unsaved_rows = False
         wanted = Checkpoint(date.isoformat(), scope.to_dict(), client.endpoint, page_size, _utc_now())
         self.checkpoint = self._resume_or_start(wanted)
         self._position = (self.checkpoint.phase, self.checkpoint.next_url)  # after the last page taken
@@ -237,11 +238,18 @@ class _Run:
         tmp.write_text(json.dumps(checkpoint.__dict__), encoding="utf-8")
         os.replace(tmp, path)
         self._saved_at = time.monotonic()
+        self._unsaved_rows = False
 
     def _save_if_unsaved(self) -> None:
         if self._position != (self.checkpoint.phase, self.checkpoint.next_url):
             self.checkpoint.phase, self.checkpoint.next_url = self._position
             self._save()
+
+    def _save_new_rows(self) -> None:
+        """The idle-time save: only when pages with rows wait (the hundreds of empty registry listings are
+        saved by the timer: a save costs a few milliseconds)."""
+        if self._unsaved_rows:
+            self._save_if_unsaved()
 
     def crawl(self, on_page: Callable[[int], None]) -> None:
         """Fetch every remaining page of every remaining phase, one raw part file per page."""
@@ -257,7 +265,7 @@ class _Run:
         ]
         try:
             if not ckpt.finalizing:
-                for page in self.client.crawl(listings, on_wait=self._save_if_unsaved):
+                for page in self.client.crawl(listings, on_wait=self._save_new_rows):
                     on_page(self._store_page(first + page.listing, page))
                     if time.monotonic() - self._saved_at >= _SAVE_EVERY:
                         self._save_if_unsaved()
@@ -285,6 +293,7 @@ class _Run:
             ckpt.parts += 1
             ckpt.rows += rows
             ckpt.phase_rows[phase.name] = ckpt.phase_rows.get(phase.name, 0) + rows
+            self._unsaved_rows = True
         self._position = (number + 1, None) if page.next_url is None else (number, page.next_url)
         return rows
 
