@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 7
+BUILD_VERSION = 8
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -909,15 +909,29 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
         else:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {rows}", [dt.date.min])
     # `org_top_cum(day, grp, cum)`: each candidate's downloads before each day, from the first snapshot's
-    # month to the month after the last, so an unfiltered top-N reads three rows per organisation.
+    # month to the month after the last, so an unfiltered top-N reads three rows per organisation;
+    # `roll_cum(day, cum)`: every organisation's, for the share of the total.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE days AS
+        SELECT unnest(range(min(month), max(month) + INTERVAL 1 DAY, INTERVAL 1 DAY))::DATE AS day
+        FROM org_top_before;
+        CREATE OR REPLACE TABLE roll_cum AS
+        SELECT day, coalesce(sum(downloads) OVER (
+            ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::BIGINT AS cum
+        FROM (
+            SELECT day, sum(downloads) AS downloads FROM (
+                SELECT day, downloads FROM roll_day UNION ALL SELECT day, 0 FROM days
+            ) GROUP BY day
+        )
+        QUALIFY day >= (SELECT min(day) FROM days) AND day <= (SELECT max(day) FROM days)
+        ORDER BY day
+        """
+    )
     con.execute(
         """
         CREATE OR REPLACE TABLE org_top_cum AS
-        WITH days AS (
-            SELECT unnest(range(min(month), max(month) + INTERVAL 1 DAY, INTERVAL 1 DAY))::DATE AS day
-            FROM org_top_before
-        ),
-        daily AS (
+        WITH daily AS (
             SELECT d.day, g.grp, coalesce(t.downloads, 0) AS downloads
             FROM days d CROSS JOIN org_top_groups g LEFT JOIN org_top_day t USING (day, grp)
         )
