@@ -36,6 +36,7 @@ from pipelines.registry import Registry
 from pipelines.store import Store
 from pipelines.warehouse import (
     FLAG_CLAMPED,
+    POINTER,
     Version,
     WarehouseError,
     current_name,
@@ -43,9 +44,19 @@ from pipelines.warehouse import (
     plan,
     ram_counts_sql,
     refresh,
+    warehouse_root,
 )
 
 log = logging.getLogger(__name__)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of a file, None when it is missing."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
 
 _COUNTRY_COLUMNS = {a: f"{a}_country" for a in ATTRIBUTIONS}
 _SCOPE_CONDITION = {"all": "true", "first-party": "first_party", "atom": "atom"}
@@ -92,13 +103,20 @@ class Warehouse:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._facts: list[str] = []
         self._span: tuple[dt.date, dt.date] | None = None
+        self._pointer: tuple[int, int] | None = None
 
     # -- plumbing -------------------------------------------------------------------------------------
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor on the current version (re-opened when a refresh swapped the pointer)."""
+        """A cursor on the current version (re-opened when a refresh swapped the pointer).
+
+        A refresh replaces the pointer file by a rename, so while its inode and mtime stay the same it
+        names the same version: a stat per query instead of reading and parsing it."""
         with self._lock:
-            if self._version is None or current_name(self.store) != self._version.path.name:
+            pointer = _identity(warehouse_root(self.store) / POINTER)
+            if self._version is None or (
+                pointer != self._pointer and current_name(self.store) != self._version.path.name
+            ):
                 latest = current_version(self.store)
                 if latest is None:
                     raise WarehouseError(
@@ -107,13 +125,13 @@ class Warehouse:
                 if self._con is not None:
                     self._con.close()
                 self._con = duckdb.connect(str(latest.tables), read_only=True)
-                self._con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+                # GLOBAL: every cursor (a connection of its own) starts in UTC.
+                self._con.execute("SET GLOBAL TimeZone = 'UTC'; SET enable_progress_bar = false")
                 self._version = latest
                 self._facts = [str(f) for f in latest.facts_files()]
                 self._span = None
-            cursor = self._con.cursor()
-        cursor.execute("SET TimeZone = 'UTC'")
-        return cursor
+            self._pointer = pointer
+            return self._con.cursor()
 
     def _df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return self._cursor().execute(sql, list(params)).df()
