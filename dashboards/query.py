@@ -422,18 +422,17 @@ class Warehouse:
         if prefix == "org_top" and first.replace(day=1) <= marks[1] and marks[0] <= _next_month(last):
             # Unfiltered: three running totals per organisation, no aggregation. A previous range starting
             # before the data is not shown (see top_organisations), so its start may be clamped.
-            at_day = "(SELECT grp, cum FROM org_top_cum WHERE day = ?)"
+            at = "cum[? - first_day + 1]"
             total_at = "(SELECT cum FROM roll_cum WHERE day = ?)"
             sql = f"""
-                SELECT g.namespace, i.organization, i.country, (e.cum - s.cum)::BIGINT AS downloads,
-                    i.downloads_all_time, (s.cum - p.cum)::BIGINT AS previous, i.n_models,
-                    {total_at} - {total_at} AS total, {outside} AS outside  -- both: (end, start)
-                FROM {at_day} e JOIN {at_day} s USING (grp) JOIN {at_day} p USING (grp)
-                    JOIN org_top_groups g USING (grp) JOIN org_top_info i USING (grp)
-                WHERE e.cum > s.cum ORDER BY downloads DESC, g.namespace LIMIT ?
+                WITH t AS (SELECT {total_at} - {total_at} AS total, {outside} AS outside)
+                SELECT namespace, organization, country, ({at} - {at})::BIGINT AS downloads,
+                    downloads_all_time, ({at} - {at})::BIGINT AS previous, n_models, t.total, t.outside
+                FROM org_top_cum CROSS JOIN t WHERE {at} > {at} ORDER BY downloads DESC, namespace LIMIT ?
             """
-            days = [marks[0], marks[1], max(marks[2], first.replace(day=1))]
-            return self._frame(sql, [marks[0], marks[1], marks[0], marks[1], *days, n])
+            end, start, previous = marks[0], marks[1], max(marks[2], first.replace(day=1))
+            days = [end, start, start, previous, end, start]
+            return self._frame(sql, [end, start, end, start, *days, n])
         sql = f"""
             WITH groups AS (SELECT grp, {organisation[prefix]} AS org FROM {prefix}_groups WHERE {where}),
             changed AS (

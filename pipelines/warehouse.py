@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 8
+BUILD_VERSION = 9
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -908,9 +908,10 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
             con.execute(f"INSERT INTO {table} {rows}", [since])
         else:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {rows}", [dt.date.min])
-    # `org_top_cum(day, grp, cum)`: each candidate's downloads before each day, from the first snapshot's
-    # month to the month after the last, so an unfiltered top-N reads three rows per organisation;
-    # `roll_cum(day, cum)`: every organisation's, for the share of the total.
+    # `org_top_cum`: per candidate, its name, country, models, all-time downloads and `cum`, a list of its
+    # downloads before each day from `first_day` (the first snapshot's month) to the month after the last:
+    # an unfiltered top-N is one scan of 2,000 rows with three list lookups each, no join, no aggregation.
+    # `roll_cum(day, cum)`: every organisation's downloads before each day, for the share of the total.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE days AS
@@ -934,12 +935,17 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
         WITH daily AS (
             SELECT d.day, g.grp, coalesce(t.downloads, 0) AS downloads
             FROM days d CROSS JOIN org_top_groups g LEFT JOIN org_top_day t USING (day, grp)
+        ),
+        running AS (
+            SELECT d.day, d.grp, (b.downloads + coalesce(sum(d.downloads) OVER (
+                PARTITION BY d.grp, date_trunc('month', d.day) ORDER BY d.day
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::BIGINT AS cum
+            FROM daily d JOIN org_top_before b ON b.grp = d.grp AND b.month = date_trunc('month', d.day)
         )
-        SELECT d.day, d.grp, (b.downloads + coalesce(sum(d.downloads) OVER (
-            PARTITION BY d.grp, date_trunc('month', d.day) ORDER BY d.day
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::BIGINT AS cum
-        FROM daily d JOIN org_top_before b ON b.grp = d.grp AND b.month = date_trunc('month', d.day)
-        ORDER BY d.day, d.grp
+        SELECT r.grp, g.namespace, i.organization, i.country, i.downloads_all_time, i.n_models,
+            min(r.day) AS first_day, list(r.cum ORDER BY r.day) AS cum
+        FROM running r JOIN org_top_groups g USING (grp) JOIN org_top_info i USING (grp)
+        GROUP BY ALL ORDER BY r.grp
         """
     )
 
