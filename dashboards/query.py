@@ -14,10 +14,12 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from dashboards import metrics
@@ -48,6 +50,19 @@ from pipelines.warehouse import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _RunningTotals:
+    """Unfiltered top-N in memory: `cum[i, d]` is candidate i's downloads before `first_day` + d days
+    (rows in namespace order, `names` alike), `total[d]` everyone's; `bound` per month in `bound_months`."""
+
+    first_day: dt.date
+    names: pd.DataFrame
+    cum: np.ndarray
+    total: np.ndarray
+    bound_months: np.ndarray
+    bound: np.ndarray
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -103,6 +118,7 @@ class Warehouse:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._facts: list[str] = []
         self._span: tuple[dt.date, dt.date] | None = None
+        self._totals: _RunningTotals | None = None
         self._pointer: tuple[int, int] | None = None
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -130,6 +146,7 @@ class Warehouse:
                 self._version = latest
                 self._facts = [str(f) for f in latest.facts_files()]
                 self._span = None
+                self._totals = None
             self._pointer = pointer
             return self._con.cursor()
 
@@ -386,11 +403,60 @@ class Warehouse:
         with the most downloads in the store); None when that cannot be exact (the n-th of them does not beat
         an upper bound of every other organisation's downloads in the range: the sum, over the months the
         range touches, of the most any of them downloaded in the month)."""
-        frame = self._ranked_organisations(f, n, marks, candidates=True, others=False)
+        unfiltered = f.scope == "all" and not f.task and not f.size_class
+        frame = self._top_unfiltered(n, marks) if unfiltered else None
+        if frame is None:
+            frame = self._ranked_organisations(f, n, marks, candidates=True, others=False)
         outside = int(frame["outside"].iat[0]) if len(frame) else None
         if outside != 0 and (len(frame) < n or frame["downloads"].iat[-1] <= (outside or 0)):
             return None
         return frame
+
+    def _top_unfiltered(self, n: int, marks: tuple[dt.date, dt.date, dt.date]) -> pd.DataFrame | None:
+        """`_ranked_organisations` over the candidates for an unfiltered view, from `_running_totals`: three
+        columns of a matrix, no query. None when the range is not covered by them."""
+        totals = self._running_totals()
+        end, start = ((day - totals.first_day).days for day in marks[:2])
+        if start < 0 or end >= totals.cum.shape[1]:
+            return None
+        previous = max((marks[2] - totals.first_day).days, 0)  # an earlier start is not shown anyway
+        downloads = totals.cum[:, end] - totals.cum[:, start]
+        rank = np.argsort(-downloads, kind="stable")[:n]  # rows are in namespace order: ties by name
+        rank = rank[downloads[rank] > 0]
+        touched = (totals.bound_months < np.datetime64(marks[0])) & (
+            totals.bound_months > np.datetime64(_add_months(marks[1], -1))
+        )
+        frame = totals.names.iloc[rank].reset_index(drop=True)
+        frame.insert(3, "downloads", downloads[rank])
+        frame.insert(5, "previous", totals.cum[rank, start] - totals.cum[rank, previous])
+        frame["total"] = int(totals.total[end] - totals.total[start])
+        frame["outside"] = int(totals.bound[touched].sum())
+        return frame
+
+    def _running_totals(self) -> _RunningTotals:
+        """The candidates' running totals (`org_top_cum`), all downloads' (`roll_cum`) and the monthly bound
+        on the others (`ns_month_bound`), read once per warehouse version: a 2,000 x ~450 matrix."""
+        cursor = self._cursor()
+        with self._lock:
+            if self._totals is not None:
+                return self._totals
+        columns = "namespace, organization, country, downloads_all_time, n_models"
+        order = "ORDER BY namespace"
+        names = self._frame(f"SELECT {columns} FROM org_top_cum {order}", [])  # dtypes as from SQL paths
+        rows = cursor.execute(f"SELECT first_day, cum FROM org_top_cum {order}").df()
+        total = cursor.execute("SELECT cum FROM roll_cum ORDER BY day").fetchnumpy()["cum"]
+        bound = cursor.execute("SELECT month, bound FROM ns_month_bound ORDER BY month").fetchnumpy()
+        totals = _RunningTotals(
+            first_day=rows["first_day"].iat[0].date() if len(rows) else dt.date.min,
+            names=names,
+            cum=np.stack(rows["cum"].to_numpy()) if len(rows) else np.zeros((0, 0), dtype="int64"),
+            total=np.asarray(total, dtype="int64"),
+            bound_months=np.asarray(bound["month"], dtype="datetime64[D]"),
+            bound=np.asarray(bound["bound"], dtype="int64"),
+        )
+        with self._lock:
+            self._totals = totals
+        return totals
 
     def _ranked_organisations(
         self, f: Filters, n: int, marks: tuple[dt.date, dt.date, dt.date], *, candidates: bool, others: bool
@@ -401,8 +467,7 @@ class Warehouse:
         downloads in the range. From every organisation group, or only from the candidates' groups (then
         `total` comes from the rollups and `outside` bounds any other organisation's downloads in the range).
         Organisations are summed under an integer key, their lowest group number: DuckDB aggregates integers
-        several times faster than names, which are joined for the rows shown only. Unfiltered candidates
-        need no aggregation at all: `org_top_cum` holds each one's downloads before every day."""
+        several times faster than names, which are joined for the rows shown only."""
         where, params = self._where(f, dated=False)
         unfiltered = f.scope == "all" and not f.task and not f.size_class
         prefix = ("org_top" if unfiltered else "ns_top") if candidates else "ns"
@@ -418,21 +483,6 @@ class Warehouse:
             bound_params = [*source_params, *params, marks[0], marks[1]]
         else:
             total, outside, bound_params = "(SELECT sum(downloads) FROM ranked)", "0", []
-        first, last = self._range(Filters())
-        if prefix == "org_top" and first.replace(day=1) <= marks[1] and marks[0] <= _next_month(last):
-            # Unfiltered: three running totals per organisation, no aggregation. A previous range starting
-            # before the data is not shown (see top_organisations), so its start may be clamped.
-            at = "cum[? - first_day + 1]"
-            total_at = "(SELECT cum FROM roll_cum WHERE day = ?)"
-            sql = f"""
-                WITH t AS (SELECT {total_at} - {total_at} AS total, {outside} AS outside)
-                SELECT namespace, organization, country, ({at} - {at})::BIGINT AS downloads,
-                    downloads_all_time, ({at} - {at})::BIGINT AS previous, n_models, t.total, t.outside
-                FROM org_top_cum CROSS JOIN t WHERE {at} > {at} ORDER BY downloads DESC, namespace LIMIT ?
-            """
-            end, start, previous = marks[0], marks[1], max(marks[2], first.replace(day=1))
-            days = [end, start, start, previous, end, start]
-            return self._frame(sql, [end, start, end, start, *days, n])
         sql = f"""
             WITH groups AS (SELECT grp, {organisation[prefix]} AS org FROM {prefix}_groups WHERE {where}),
             changed AS (
