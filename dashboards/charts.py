@@ -12,7 +12,6 @@ Ids are part of the public interface (URLs, scheduled exports): never rename one
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
@@ -30,6 +29,7 @@ from dashboards.colors import (
     display_group,
 )
 from dashboards.filters import REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
+from dashboards.query import per_version
 from pipelines import definitions
 
 if TYPE_CHECKING:  # charts only call the warehouse's query methods
@@ -511,16 +511,10 @@ class SourceInfo:
         return " ".join(parts)
 
 
+@per_version(maxsize=64)
 def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
-    """The snapshots behind a view (dates, kinds, synthetic or not) and its coverage under each rule.
-
-    Kept per warehouse version and view: every chart of a page needs the same one (three queries), and a
-    refresh makes a new version, so a kept one is never out of date."""
-    return _source_info(warehouse, warehouse.version.path.name, filters)
-
-
-@functools.lru_cache(maxsize=64)
-def _source_info(warehouse: Warehouse, _version: str, filters: Filters) -> SourceInfo:
+    """The snapshots behind a view (dates, kinds, synthetic or not) and its coverage under each rule; kept
+    per warehouse version and view, as every chart of a page needs the same one (three queries)."""
     snapshots = warehouse.snapshots()
     dates = pd.to_datetime(snapshots["date"]).dt.date
     used = snapshots[(dates >= (filters.start or dt.date.min)) & (dates <= (filters.end or dt.date.max))]

@@ -11,12 +11,13 @@ international organisations) and "Unattributed" (unregistered organisations and 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -50,6 +51,7 @@ from pipelines.warehouse import (
 )
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,24 @@ _SCOPE_CONDITION = {"all": "true", "first-party": "first_party", "atom": "atom"}
 _UNATTRIBUTED_CODES = [UNATTRIBUTED_ORG, INDIVIDUAL]
 _TOP_CATEGORIES = 12
 OTHERS = "Others"
+
+
+def per_version(maxsize: int) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Keep `function(warehouse, *args)`'s results per warehouse version: several callbacks of one page ask
+    the same question at once, and a refresh makes a new version, so a kept result is never out of date."""
+
+    def decorate(function: Callable[..., R]) -> Callable[..., R]:
+        @functools.lru_cache(maxsize=maxsize)
+        def kept(warehouse: Warehouse, _version: str, *args: Any) -> R:
+            return function(warehouse, *args)
+
+        @functools.wraps(function)
+        def per_current_version(warehouse: Warehouse, *args: Any) -> R:
+            return kept(warehouse, warehouse.version.path.name, *args)
+
+        return per_current_version
+
+    return decorate
 
 
 def open_warehouse(

@@ -4,9 +4,8 @@ derive from it."""
 
 from __future__ import annotations
 
-import functools
-
 import pandas as pd
+import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
 from dashboards import figures
@@ -22,6 +21,7 @@ from dashboards.components import (
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
+from dashboards.query import per_version
 from dashboards.state import app_state, filters_from_mapping
 
 PAGE = {
@@ -43,12 +43,11 @@ RAM_SCOPE = (
 def find_model(model_id: str) -> pd.Series | None:
     """The model's row in the search index (exact id, any case), or None; looked up once per warehouse
     version, as the page and both its charts need it."""
-    warehouse = app_state().warehouse
-    return _find_model(warehouse, warehouse.version.path.name, model_id)
+    return _find_model(app_state().warehouse, model_id)
 
 
-@functools.lru_cache(maxsize=256)
-def _find_model(warehouse, _version: str, model_id: str) -> pd.Series | None:
+@per_version(maxsize=256)
+def _find_model(warehouse, model_id: str) -> pd.Series | None:
     found = warehouse.model_search(model_id, limit=50)
     exact = found[found["model_id"].str.lower() == model_id.lower()]
     return exact.iloc[0] if len(exact) else None
@@ -57,12 +56,11 @@ def _find_model(warehouse, _version: str, model_id: str) -> pd.Series | None:
 def _derivative_counts() -> pd.DataFrame:
     """Derivatives per lineage root over the whole store (every model page counts its own in it), once per
     warehouse version."""
-    warehouse = app_state().warehouse
-    return _derivatives_per_root(warehouse, warehouse.version.path.name)
+    return _derivatives_per_root(app_state().warehouse)
 
 
-@functools.lru_cache(maxsize=4)
-def _derivatives_per_root(warehouse, _version: str) -> pd.DataFrame:
+@per_version(maxsize=4)
+def _derivatives_per_root(warehouse) -> pd.DataFrame:
     return warehouse.top_base_models(Filters(), n=MAX_BASE_MODELS)
 
 
@@ -72,17 +70,7 @@ def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
     data = history[["date", "downloads_all_time"]].assign(model=model)[
         ["date", "model", "downloads_all_time"]
     ]
-    figure = figures.line_by_group(
-        data,
-        x="date",
-        y="downloads_all_time",
-        group="model",
-        order=[model],
-        colours={model: _colour(model)},
-        names={model: model},
-        y_title="All-time downloads",
-        log_scale=filters.log_scale,
-    )
+    figure = _model_line(data, "date", "downloads_all_time", model, "All-time downloads", filters.log_scale)
     return framed_result(
         "model-series", figure, data, f"All-time downloads: {model}", ("downloads_all_time",), ALL_SNAPSHOTS
     )
@@ -96,23 +84,29 @@ def model_ram(warehouse, filters: Filters, model: str) -> ChartResult:
     data = curve.dropna(subset=["ram"]).assign(model=model)[
         ["age_days", "date", "model", "downloads_all_time", "reference", "ram"]
     ]
-    figure = figures.line_by_group(
-        data,
-        x="age_days",
-        y="ram",
-        group="model",
-        order=[model],
-        colours={model: _colour(model)},
-        names={model: model},
-        y_title="RAM v2 (log scale)",
-        log_scale=True,  # a ratio: 10x above and 10x below the 10th-best line are equally far from it
-    )
+    # A ratio, on a log scale: 10x above and 10x below the 10th-best line are equally far from it.
+    figure = _model_line(data, "age_days", "ram", model, "RAM v2 (log scale)", log_scale=True)
     figure.update_traces(hovertemplate="Day %{x}<br>RAM v2: %{y:.2f}<extra></extra>")
     figure.update_xaxes(title_text="Days since release")
     if size is not None:
         figure.add_hline(y=1, line_dash="dot", annotation_text=f"10th-best {size} model at the same age")
     title = f"Relative Adoption Metric v2: {model} ({size or 'no size class: not comparable'})"
     return framed_result("model-ram", figure, data, title, ("ram_v2",), RAM_SCOPE)
+
+
+def _model_line(data: pd.DataFrame, x: str, y: str, model: str, y_title: str, log_scale: bool) -> go.Figure:
+    """One line for the model, in its publisher country's colour."""
+    return figures.line_by_group(
+        data,
+        x=x,
+        y=y,
+        group="model",
+        order=[model],
+        colours={model: _colour(model)},
+        names={model: model},
+        y_title=y_title,
+        log_scale=log_scale,
+    )
 
 
 def _colour(model_id: str) -> str:

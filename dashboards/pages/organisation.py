@@ -3,8 +3,6 @@ others built on its models."""
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 from urllib.parse import quote
 
 import dash_ag_grid as dag
@@ -25,6 +23,7 @@ from dashboards.components import (
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
+from dashboards.query import per_version
 from dashboards.state import app_state, to_search
 from pipelines.registry import load_registry
 
@@ -44,14 +43,10 @@ def organisation_name(namespace: str) -> tuple[str, str]:
     return (org.organization, org.country) if org else (namespace, "")
 
 
+@per_version(maxsize=64)
 def organisation_tables(warehouse, namespace: str) -> dict[str, pd.DataFrame]:
     """`Warehouse.organisation`, asked once per warehouse version: the page and its two charts (three
     requests at once) all need it, and on a large store it is the slowest query the page makes."""
-    return _organisation_tables(warehouse, warehouse.version.path, namespace)
-
-
-@functools.lru_cache(maxsize=64)
-def _organisation_tables(warehouse, version: Path, namespace: str) -> dict[str, pd.DataFrame]:
     return warehouse.organisation(namespace)
 
 
