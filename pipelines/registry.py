@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas costs 0.7 s to import: the pipelines that only read the registry skip it
+    import pandas as pd
 
 SHIPPED_REGISTRY = Path(__file__).resolve().parent.parent / "data" / "orgs.csv"
 OVERRIDE_ENV = "OWT_REGISTRY"
@@ -167,6 +168,8 @@ class Registry:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per namespace, with the registry's columns, sorted by namespace."""
+        import pandas as pd
+
         rows = sorted(self.orgs.values(), key=lambda org: org.namespace.lower())
         return pd.DataFrame([[getattr(org, c) for c in COLUMNS] for org in rows], columns=list(COLUMNS))
 

@@ -22,12 +22,14 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow.parquet as pq
 
 from pipelines.schema import SCHEMA_VERSION
+
+if TYPE_CHECKING:  # pandas costs 0.7 s to import: only readers pay for it
+    import pandas as pd
 
 DEFAULT_STORE = Path(__file__).resolve().parent.parent / "data" / "store"
 PROVENANCE_FILE = "provenance.json"
