@@ -8,7 +8,8 @@ token handling, `ModelInfo` parsing) and adds:
 
 - a forced per-request timeout (a request hook on the shared client, the library's documented recipe);
 - `HubClient.crawl()` (`pages()` for one listing): listings page by page, each page with its absolute
-  next-page URL to checkpoint, fetched by one thread a few pages ahead while the caller stores them;
+  next-page URL to checkpoint, requested by one thread and decoded by another a few pages ahead while
+  the caller stores them;
 - tolerant parsing (`HubClient.parse_items`): an item that cannot be parsed is skipped, counted and an
   example kept; `snapshot_row` (one item) and `snapshot_table` (a clean page at once) give snapshot rows;
 - `HubClient.model_info()`: the same request as `HfApi.model_info`, retried like the listing;
@@ -64,6 +65,10 @@ _SORT_PARAM = {"created_at": "createdAt", "last_modified": "lastModified", "tren
 
 #: Pages fetched and decoded ahead of the caller (memory: a few pages of 1,000 items).
 PAGES_AHEAD = 4
+#: Responses received ahead of their decoding.
+RESPONSES_AHEAD = 1
+#: Longest wait for the next request to be written before a page is decoded or handed over (seconds).
+SEND_WAIT = 0.05
 #: While `run_ahead` waits for an item, it calls its `on_wait` again every this many seconds.
 IDLE_AFTER = 0.1
 #: GIL switch interval (seconds) while a crawl runs (Python's default is 0.005).
@@ -193,6 +198,38 @@ def run_ahead(
         stop.set()
 
 
+class _SendGate:
+    """Counts the requests written, so that a page is decoded once the next request is out.
+
+    Decoding a page (`json.loads`) holds the GIL for milliseconds: started while the next request is still
+    being written, it holds that request back and the Hub idles meanwhile. Waiting for the request to be out
+    (httpx's trace event `receive_response_headers.started`), at most SEND_WAIT, lets the Hub's time on it
+    cover ours."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.written = 0
+        self._requesting = False
+
+    def on_trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpx's `trace` request extension: a request is out once its response is awaited."""
+        if event.endswith("receive_response_headers.started"):
+            with self._condition:
+                self.written += 1
+                self._condition.notify_all()
+
+    def requesting(self, requesting: bool) -> None:
+        """Whether more requests will come (False: nobody waits for one)."""
+        with self._condition:
+            self._requesting = requesting
+            self._condition.notify_all()
+
+    def wait_past(self, written: int) -> None:
+        """Until more than `written` requests are out, or no more will come; at most SEND_WAIT."""
+        with self._condition:
+            self._condition.wait_for(lambda: self.written > written or not self._requesting, SEND_WAIT)
+
+
 class HubClient:
     """Talks to one Hub endpoint through huggingface_hub's shared session, with a forced timeout."""
 
@@ -200,6 +237,7 @@ class HubClient:
         self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
         self.timeout = timeout
         self.stats = stats or HubStats()
+        self._send_gate = _SendGate()
         set_client_factory(self._client_factory)
 
     def _client_factory(self) -> httpx2.Client:
@@ -211,6 +249,7 @@ class HubClient:
     def _on_request(self, request: httpx2.Request) -> None:
         # `list_models`/`http_backoff` pass timeout=None per request, which overrides any client default.
         request.extensions["timeout"] = httpx2.Timeout(self.timeout).as_dict()
+        request.extensions["trace"] = self._send_gate.on_trace
         self.stats.requests += 1
 
     def _on_response(self, response: httpx2.Response) -> None:
@@ -250,9 +289,10 @@ class HubClient:
         """Every page of every listing, in order (`Page.listing` says whose).
 
         The Hub's next link already carries the whole query and the cursor, so a listing resumed from a
-        checkpointed next URL sends exactly what an uninterrupted one would. One thread fetches and decodes
-        the pages, one request in flight at a time, up to PAGES_AHEAD pages ahead of the caller and across
-        listings, so the Hub's time to build a page and ours to store the previous one overlap.
+        checkpointed next URL sends exactly what an uninterrupted one would. One thread requests the pages,
+        one request in flight at a time, and another decodes them, up to PAGES_AHEAD pages ahead of the
+        caller and across listings, so the Hub's time to build a page and ours to decode and store the
+        previous ones overlap.
         `on_wait()` runs when the next page is not there yet (see `run_ahead`): idle time, in which a caller
         can save its progress for free. A fetch error is raised here, after the pages before it.
         """
@@ -269,18 +309,51 @@ class HubClient:
             sys.setswitchinterval(switch_interval)
 
     def _fetch(self, listings: Sequence[Listing]) -> Iterator[Page]:
-        """`crawl`'s pages, fetched and decoded (in `run_ahead`'s thread)."""
-        headers = build_hf_headers()  # once: it reads the token and builds the user agent each time
-        for index, listing in enumerate(listings):
-            url: str | None = listing.resume_url or f"{self.endpoint}/api/models"
-            params = None if listing.resume_url else listing.params
-            while url is not None:
-                response = self._get(url, params, headers)
+        """`crawl`'s pages, decoded (in `run_ahead`'s thread) while the next one is being requested.
+
+        The requests run one page ahead in a thread of their own, so the Hub builds the next page while this
+        one is decoded; a listing that `more` ends may thus cost one or two requests past its end, whose
+        answers are dropped.
+        """
+        ended: set[int] = set()  # listings `more` has ended: the requests stop following their links
+        responses = run_ahead(self._responses(listings, ended), RESPONSES_AHEAD, name="hub-request")
+        try:
+            for index, written, response, next_url, link_error in responses:
+                if index in ended:
+                    continue  # requested ahead, past the end of its listing
+                self._send_gate.wait_past(written)
+                listing = listings[index]
                 items = self._decode_page(response)
-                more = listing.more is None or listing.more(items)
-                next_url = self._next_url(response) if more else None
+                if listing.more is not None and not listing.more(items):
+                    ended.add(index)
+                    next_url = link_error = None
+                if link_error is not None:
+                    raise link_error
                 yield Page(str(response.url), items, next_url, index)
-                url, params = next_url, None
+        finally:
+            responses.close()
+
+    def _responses(
+        self, listings: Sequence[Listing], ended: set[int]
+    ) -> Iterator[tuple[int, int, httpx2.Response, str | None, HubPageError | None]]:
+        """Each page's listing, the count of requests written so far, its response and its next URL (or why
+        it cannot be followed), listing after listing."""
+        headers = build_hf_headers()  # once: it reads the token and builds the user agent each time
+        self._send_gate.requesting(True)
+        try:
+            for index, listing in enumerate(listings):
+                url: str | None = listing.resume_url or f"{self.endpoint}/api/models"
+                params = None if listing.resume_url else listing.params
+                while url is not None and index not in ended:
+                    response = self._get(url, params, headers)
+                    try:
+                        next_url, link_error = self._next_url(response), None
+                    except HubPageError as error:
+                        next_url, link_error = None, error
+                    yield index, self._send_gate.written, response, next_url, link_error
+                    url, params = next_url, None
+        finally:
+            self._send_gate.requesting(False)
 
     def _next_url(self, response: httpx2.Response) -> str | None:
         link = response.links.get("next", {}).get("url")
