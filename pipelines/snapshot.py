@@ -64,7 +64,9 @@ ROWS_PER_FILE = 1_000_000  # published part files
 CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = 3  # 2: checkpoints saved while waiting for pages; 3: raw parts in Arrow IPC
 _RAW_DIR = "raw"
-RAW_SUFFIX = ".arrow"  # Arrow IPC files, lz4: ten times cheaper to write and read back than Parquet
+#: Raw parts are uncompressed Arrow IPC files: written once, memory-mapped back without a copy, then deleted
+#: (lz4 halves their size but doubles the cost of writing them and makes reading them a decompression).
+RAW_SUFFIX = ".arrow"
 _PUBLISH_DIR = "publish"
 _SEQ = "_seq"  # order of first sight: decides which copy of a model seen twice is kept
 _RAW_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
@@ -173,6 +175,21 @@ def _fsync(path: Path) -> None:
 def _read_part(path: Path) -> pa.Table:
     """A raw part or spill file (Arrow IPC), memory-mapped (the map lives as long as the table's buffers)."""
     return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+def _grouped(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """`tables` concatenated into tables of at least `rows` rows (the last may hold fewer): a page's
+    thousand rows are too few to pay for a round of compute calls each."""
+    group: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        group.append(table)
+        count += table.num_rows
+        if count >= rows:
+            yield pa.concat_tables(group).combine_chunks()
+            group, count = [], 0
+    if group:
+        yield pa.concat_tables(group).combine_chunks()
 
 
 def _all_above(items: list[Any], floor: int) -> bool:
@@ -311,7 +328,7 @@ class _Run:
         seq = pa.array(np.arange(first_seq, first_seq + table.num_rows, dtype=np.int64))
         table = table.append_column(_RAW_SCHEMA.field(_SEQ), seq)
         path = self.raw / f"part-{number:06d}{RAW_SUFFIX}"
-        with pa.ipc.new_file(path, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+        with pa.ipc.new_file(path, table.schema) as writer:
             writer.write_table(table)  # the file counts once the checkpoint says so
 
     def finalize(self) -> Path:
@@ -360,8 +377,7 @@ class _Run:
         paths = [spill / f"bucket-{number:04d}{RAW_SUFFIX}" for number in range(len(bounds) + 1)]
         with contextlib.ExitStack() as stack:
             writers: list[pa.ipc.RecordBatchFileWriter] = []
-            for part in parts:
-                table = _read_part(part)
+            for table in _grouped(map(_read_part, parts), _BUCKET_ROWS):
                 if not writers:  # uncompressed: written once, read once, deleted
                     writers = [stack.enter_context(pa.ipc.new_file(path, table.schema)) for path in paths]
                 ids = table["model_id"]
