@@ -2,12 +2,14 @@
 
 For each size (default 50,000 and 200,000 models) and each run, measured in the same session:
   (a) a plain HTTP client (httpx2) GETs every page of the same crawl (same listings, following Link headers);
-  (b) the full `python -m pipelines snapshot` in a subprocess (start-up, crawl, parse, stage, publish).
-Prints medians: seconds of (a) and (b), the ratio (b)/(a) (target <= 1.5), peak RSS of the snapshot process
-(target <= 400 MB, flat from 50k to 200k models), published bytes per model, the snapshot's CPU seconds and
-the load average: on a busy machine (2 cores shared) wall times stretch, the CPU does not.
+  (b) the full `python -m pipelines snapshot` in a subprocess (start-up, crawl, parse, stage, publish);
+(a) first in odd runs, (b) first in even ones.
+Prints medians: seconds of (a) and (b), the ratio (b)/(a) of each run's pair (target <= 1.5), peak RSS
+of the snapshot process (target <= 400 MB, flat from 50k to 200k models), published bytes per model, the
+snapshot's CPU seconds and the load average: on a busy machine (2 cores shared) wall times stretch, the CPU
+does not.
 
-    .venv/bin/python benchmarks/bench_snapshot.py --runs 3 --models 200000
+    .venv/bin/python -m benchmarks.bench_snapshot --runs 5 --models 200000
 """
 
 from __future__ import annotations
@@ -116,10 +118,15 @@ def main() -> int:
                 crawl_plain(url, scope)  # warm the fake's sort caches so neither side pays for them
                 plain, snap, rss, cpus, loads = [], [], [], [], []
                 for run in range(args.runs):
-                    seconds, pages = crawl_plain(url, scope)
-                    plain.append(seconds)
-                    store = Path(tmp) / f"store-{size}-{run}"
-                    seconds, peak, cpu, provenance = run_snapshot(url, env, store)
+                    # Alternate which goes first: the fake Hub's speed drifts over a session, and a fixed
+                    # order would hand that drift to one side.
+                    if run % 2:
+                        seconds, peak, cpu, provenance = run_snapshot(url, env, Path(tmp) / f"s-{size}-{run}")
+                        plain_seconds, pages = crawl_plain(url, scope)
+                    else:
+                        plain_seconds, pages = crawl_plain(url, scope)
+                        seconds, peak, cpu, provenance = run_snapshot(url, env, Path(tmp) / f"s-{size}-{run}")
+                    plain.append(plain_seconds)
                     snap.append(seconds)
                     rss.append(peak)
                     cpus.append(cpu)
@@ -137,6 +144,7 @@ def main() -> int:
                         pages,
                         statistics.median(plain),
                         statistics.median(snap),
+                        statistics.median(b / a for a, b in zip(plain, snap, strict=True)),
                         statistics.median(rss),
                         size_bytes / provenance["rows"],
                         statistics.median(cpus),
@@ -151,9 +159,9 @@ def main() -> int:
         f"{'models':>8} {'pages':>6} {'(a) plain s':>12} {'(b) snapshot s':>15} {'(b)/(a)':>8} "
         f"{'peak RSS MB':>12} {'bytes/model':>12} {'(b) CPU s':>10} {'load avg':>9}"
     )
-    for size, pages, plain_s, snap_s, rss_mb, per_model, cpu_s, load in results:
+    for size, pages, plain_s, snap_s, ratio, rss_mb, per_model, cpu_s, load in results:
         print(
-            f"{size:>8} {pages:>6} {plain_s:>12.2f} {snap_s:>15.2f} {snap_s / plain_s:>8.2f} {rss_mb:>12.0f} "
+            f"{size:>8} {pages:>6} {plain_s:>12.2f} {snap_s:>15.2f} {ratio:>8.2f} {rss_mb:>12.0f} "
             f"{per_model:>12.1f} {cpu_s:>10.2f} {load:>9.1f}"
         )
     print("targets: (b)/(a) <= 1.5; peak RSS <= 400 MB and flat between sizes")
