@@ -554,6 +554,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # pyarrow's default allocator (mimalloc) keeps what one thread frees of another's allocations, and the
+    # finalize step hands every batch from a sorting thread to the writing one: its peak RSS grew with the
+    # number of models (+30 MB from 50k to 200k). The system allocator reuses it.
+    pa.set_memory_pool(pa.system_memory_pool())
     try:
         date = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date()
         store = resolve_store(args.store)
