@@ -189,6 +189,33 @@ def data_grid(
     )
 
 
+def rows_after_charts(grid_id: str, request: Mapping[str, str]) -> html.Div:
+    """Stores that ask for `grid_id`'s rows once the browser is idle, that is after the page's charts are
+    drawn: a page's thousands of rows, parsed and laid out first, held its first chart back by ~0.3 s.
+    `request` is what the grid's row callback (`register_rows_after_charts`) is given."""
+    return html.Div(
+        [
+            dcc.Store(id={"type": "rows-request", "grid": grid_id}, data=dict(request)),
+            dcc.Store(id={"type": "rows-wanted", "grid": grid_id}),
+        ]
+    )
+
+
+def register_rows_after_charts(
+    app: Dash, grid_id: str, rows: Callable[[dict[str, str]], list[dict[str, Any]]]
+) -> None:
+    """Fill `grid_id` with `rows(request)` when its `rows_after_charts` stores ask for them."""
+
+    @app.callback(
+        Output(grid_id, "rowData"),
+        Input({"type": "rows-wanted", "grid": grid_id}, "data"),
+        State({"type": "rows-request", "grid": grid_id}, "data"),
+        prevent_initial_call=True,
+    )
+    def fill_rows(_wanted: Any, request: dict[str, str]) -> list[dict[str, Any]]:
+        return rows(request)
+
+
 def fact(label: str, value: Any) -> html.Div:
     """A labelled value in a page's fact row (text or a component such as a link)."""
     return html.Div([html.Span(label), html.Span(value)])
@@ -331,6 +358,19 @@ def register_callbacks(app: Dash) -> None:
             rowData=table_records(data),
             columnDefs=column_defs(data),
         )
+
+    app.clientside_callback(
+        """
+        function(request) {
+            return new Promise(resolve => {
+                const ask = () => resolve(Date.now());
+                window.requestIdleCallback ? requestIdleCallback(ask, {timeout: 3000}) : setTimeout(ask, 300);
+            });
+        }
+        """,
+        Output({"type": "rows-wanted", "grid": MATCH}, "data"),
+        Input({"type": "rows-request", "grid": MATCH}, "data"),
+    )
 
     app.clientside_callback(
         """

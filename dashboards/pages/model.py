@@ -18,6 +18,8 @@ from dashboards.components import (
     detail_chart,
     fact,
     framed_result,
+    register_rows_after_charts,
+    rows_after_charts,
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
@@ -200,9 +202,10 @@ def layout(namespace: str | None = None, name: str | None = None, **url_values: 
                         "model-history",
                         height="560px",
                         column_defaults={"flex": 1},
-                        rowData=table_records(history),
+                        rowData=[],
                         columnDefs=column_defs(history),
                     ),
+                    rows_after_charts("model-history", params),
                 ],
                 className="panel",
             ),
@@ -212,6 +215,12 @@ def layout(namespace: str | None = None, name: str | None = None, **url_values: 
 
 
 def register_callbacks(app: Dash) -> None:
+    register_rows_after_charts(
+        app,
+        "model-history",
+        lambda request: table_records(app_state().warehouse.model_history(request["model"])),
+    )
+
     @app.callback(Output("model-lineage-chain", "children"), Input("model-lineage-of", "data"))
     def show_lineage(model: dict) -> list[html.Ol | html.P]:
         return _lineage(model["model"], model["country"])

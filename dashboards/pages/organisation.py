@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import dash_ag_grid as dag
 import pandas as pd
-from dash import dcc, html
+from dash import Dash, dcc, html
 
 from dashboards import figures
 from dashboards.charts import ChartResult
@@ -20,6 +19,8 @@ from dashboards.components import (
     detail_chart,
     fact,
     framed_result,
+    register_rows_after_charts,
+    rows_after_charts,
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
@@ -104,17 +105,33 @@ def organisation_derivatives(warehouse, filters: Filters, namespace: str) -> Cha
     )
 
 
-def _models_grid(models: pd.DataFrame, search: str) -> dag.AgGrid:
+def _model_rows(models: pd.DataFrame, search: str) -> pd.DataFrame:
+    """The organisation's models, each id a link to its page (keeping the view)."""
     rows = models.copy()
     rows["model_id"] = [f"[{model_id}](/models/{quote(model_id)}{search})" for model_id in rows["model_id"]]
-    columns = column_defs(rows)
+    return rows
+
+
+def _models_grid(models: pd.DataFrame, namespace: str, search: str) -> html.Div:
+    """The models table; its rows come after the charts (`rows_after_charts`)."""
+    columns = column_defs(_model_rows(models.head(0), search))
     columns[0].update({"cellRenderer": "markdown", "minWidth": 280})
-    return data_grid(
+    grid = data_grid(
+        "organisation-models", height="560px", column_defaults=FILL_COLUMNS, rowData=[], columnDefs=columns
+    )
+    request = {"namespace": namespace, "search": search}
+    return html.Div([grid, rows_after_charts("organisation-models", request)])
+
+
+def register_callbacks(app: Dash) -> None:
+    register_rows_after_charts(
+        app,
         "organisation-models",
-        height="560px",
-        column_defaults=FILL_COLUMNS,
-        rowData=table_records(rows),
-        columnDefs=columns,
+        lambda request: table_records(
+            _model_rows(
+                organisation_tables(app_state().warehouse, request["namespace"])["models"], request["search"]
+            )
+        ),
     )
 
 
@@ -151,7 +168,7 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
                 ],
                 className="chart-grid",
             ),
-            html.Section([html.H2("Models"), _models_grid(models, search)], className="panel"),
+            html.Section([html.H2("Models"), _models_grid(models, namespace, search)], className="panel"),
         ],
         id="organisation-page",
     )

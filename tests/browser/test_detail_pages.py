@@ -28,6 +28,10 @@ def test_leaderboard_leads_to_an_organisation_and_its_models(app_page: Page, scr
     expect(app_page.locator("h1")).to_have_text(organisation)
     wait_for_charts(app_page, ("organisation-series",))
     expect(app_page.locator("#organisation-models .ag-row").first).to_be_visible()
+    models = app_page.locator(".entity-facts > div", has_text="Models").locator("span").nth(1).inner_text()
+    # The rows come after the charts, all of them: the pager counts as many as the Models fact.
+    pager = app_page.locator("#organisation-models .ag-paging-row-summary-panel")
+    expect(pager).to_contain_text(f"of {models}")
     app_page.screenshot(path=str(screenshot_dir / "organisation.png"), full_page=True)
 
     model_link = app_page.locator("#organisation-models .ag-row[row-index='0'] a").first
