@@ -189,31 +189,32 @@ def data_grid(
     )
 
 
-def rows_after_charts(grid_id: str, request: Mapping[str, str]) -> html.Div:
-    """Stores that ask for `grid_id`'s rows once the browser is idle, that is after the page's charts are
-    drawn: a page's thousands of rows, parsed and laid out first, held its first chart back by ~0.3 s.
-    `request` is what the grid's row callback (`register_rows_after_charts`) is given."""
+def table_after_charts(table_id: str, request: Mapping[str, str]) -> html.Div:
+    """A place for the table `table_id`, made once the browser is idle, that is after the page's charts are
+    drawn: a table's thousands of rows, and ag-grid's code, parsed and laid out first held the first chart
+    back by ~0.3 s. `request` is what the table's maker (`register_table_after_charts`) is given."""
     return html.Div(
         [
-            dcc.Store(id={"type": "rows-request", "grid": grid_id}, data=dict(request)),
-            dcc.Store(id={"type": "rows-wanted", "grid": grid_id}),
+            html.Div(id=f"{table_id}-slot"),
+            dcc.Store(id={"type": "table-request", "table": table_id}, data=dict(request)),
+            dcc.Store(id={"type": "table-wanted", "table": table_id}),
         ]
     )
 
 
-def register_rows_after_charts(
-    app: Dash, grid_id: str, rows: Callable[[dict[str, str]], list[dict[str, Any]]]
+def register_table_after_charts(
+    app: Dash, table_id: str, make_table: Callable[[dict[str, str]], dag.AgGrid]
 ) -> None:
-    """Fill `grid_id` with `rows(request)` when its `rows_after_charts` stores ask for them."""
+    """Put `make_table(request)` in the place `table_after_charts` made, when its stores ask for it."""
 
     @app.callback(
-        Output(grid_id, "rowData"),
-        Input({"type": "rows-wanted", "grid": grid_id}, "data"),
-        State({"type": "rows-request", "grid": grid_id}, "data"),
+        Output(f"{table_id}-slot", "children"),
+        Input({"type": "table-wanted", "table": table_id}, "data"),
+        State({"type": "table-request", "table": table_id}, "data"),
         prevent_initial_call=True,
     )
-    def fill_rows(_wanted: Any, request: dict[str, str]) -> list[dict[str, Any]]:
-        return rows(request)
+    def fill_table(_wanted: Any, request: dict[str, str]) -> dag.AgGrid:
+        return make_table(request)
 
 
 def fact(label: str, value: Any) -> html.Div:
@@ -368,8 +369,8 @@ def register_callbacks(app: Dash) -> None:
             });
         }
         """,
-        Output({"type": "rows-wanted", "grid": MATCH}, "data"),
-        Input({"type": "rows-request", "grid": MATCH}, "data"),
+        Output({"type": "table-wanted", "table": MATCH}, "data"),
+        Input({"type": "table-request", "table": MATCH}, "data"),
     )
 
     app.clientside_callback(

@@ -4,6 +4,7 @@ derive from it."""
 
 from __future__ import annotations
 
+import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
@@ -18,8 +19,8 @@ from dashboards.components import (
     detail_chart,
     fact,
     framed_result,
-    register_rows_after_charts,
-    rows_after_charts,
+    register_table_after_charts,
+    table_after_charts,
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
@@ -172,7 +173,6 @@ def layout(namespace: str | None = None, name: str | None = None, **url_values: 
         return html.Div(
             [back, html.H1(model_id), html.P(f"No model {model_id!r} in this store.")], id="model-page"
         )
-    history = app_state().warehouse.model_history(row["model_id"])
     params = {"model": row["model_id"]}
     facts = [
         fact("Publisher", dcc.Link(row["namespace"], href=f"/organisations/{row['namespace']}")),
@@ -198,14 +198,7 @@ def layout(namespace: str | None = None, name: str | None = None, **url_values: 
             html.Section(
                 [
                     html.H2("Snapshot history"),
-                    data_grid(
-                        "model-history",
-                        height="560px",
-                        column_defaults={"flex": 1},
-                        rowData=[],
-                        columnDefs=column_defs(history),
-                    ),
-                    rows_after_charts("model-history", params),
+                    table_after_charts("model-history", params),
                 ],
                 className="panel",
             ),
@@ -214,12 +207,20 @@ def layout(namespace: str | None = None, name: str | None = None, **url_values: 
     )
 
 
-def register_callbacks(app: Dash) -> None:
-    register_rows_after_charts(
-        app,
+def _history_grid(request: dict[str, str]) -> dag.AgGrid:
+    """The model's row in every snapshot."""
+    history = app_state().warehouse.model_history(request["model"])
+    return data_grid(
         "model-history",
-        lambda request: table_records(app_state().warehouse.model_history(request["model"])),
+        height="560px",
+        column_defaults={"flex": 1},
+        rowData=table_records(history),
+        columnDefs=column_defs(history),
     )
+
+
+def register_callbacks(app: Dash) -> None:
+    register_table_after_charts(app, "model-history", _history_grid)
 
     @app.callback(Output("model-lineage-chain", "children"), Input("model-lineage-of", "data"))
     def show_lineage(model: dict) -> list[html.Ol | html.P]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import dash_ag_grid as dag
 import pandas as pd
 from dash import Dash, dcc, html
 
@@ -19,8 +20,8 @@ from dashboards.components import (
     detail_chart,
     fact,
     framed_result,
-    register_rows_after_charts,
-    rows_after_charts,
+    register_table_after_charts,
+    table_after_charts,
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
@@ -105,34 +106,24 @@ def organisation_derivatives(warehouse, filters: Filters, namespace: str) -> Cha
     )
 
 
-def _model_rows(models: pd.DataFrame, search: str) -> pd.DataFrame:
+def _models_grid(request: dict[str, str]) -> dag.AgGrid:
     """The organisation's models, each id a link to its page (keeping the view)."""
-    rows = models.copy()
+    rows = organisation_tables(app_state().warehouse, request["namespace"])["models"].copy()
+    search = request["search"]
     rows["model_id"] = [f"[{model_id}](/models/{quote(model_id)}{search})" for model_id in rows["model_id"]]
-    return rows
-
-
-def _models_grid(models: pd.DataFrame, namespace: str, search: str) -> html.Div:
-    """The models table; its rows come after the charts (`rows_after_charts`)."""
-    columns = column_defs(_model_rows(models.head(0), search))
+    columns = column_defs(rows)
     columns[0].update({"cellRenderer": "markdown", "minWidth": 280})
-    grid = data_grid(
-        "organisation-models", height="560px", column_defaults=FILL_COLUMNS, rowData=[], columnDefs=columns
+    return data_grid(
+        "organisation-models",
+        height="560px",
+        column_defaults=FILL_COLUMNS,
+        rowData=table_records(rows),
+        columnDefs=columns,
     )
-    request = {"namespace": namespace, "search": search}
-    return html.Div([grid, rows_after_charts("organisation-models", request)])
 
 
 def register_callbacks(app: Dash) -> None:
-    register_rows_after_charts(
-        app,
-        "organisation-models",
-        lambda request: table_records(
-            _model_rows(
-                organisation_tables(app_state().warehouse, request["namespace"])["models"], request["search"]
-            )
-        ),
-    )
+    register_table_after_charts(app, "organisation-models", _models_grid)
 
 
 def layout(namespace: str | None = None, **url_values: str) -> html.Div:
@@ -168,7 +159,13 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
                 ],
                 className="chart-grid",
             ),
-            html.Section([html.H2("Models"), _models_grid(models, namespace, search)], className="panel"),
+            html.Section(
+                [
+                    html.H2("Models"),
+                    table_after_charts("organisation-models", {"namespace": namespace, "search": search}),
+                ],
+                className="panel",
+            ),
         ],
         id="organisation-page",
     )
