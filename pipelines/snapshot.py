@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import datetime as dt
 import json
 import os
@@ -553,11 +554,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    # pyarrow's default allocator (mimalloc) keeps what one thread frees of another's allocations, and the
-    # finalize step hands every batch from a sorting thread to the writing one: its peak RSS grew with the
-    # number of models (+30 MB from 50k to 200k). The system allocator reuses it.
+#: glibc's mallopt parameter for the size from which allocations are mmapped (and unmapped when freed).
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 128 * 1024  # glibc's default, kept fixed
+
+
+def _allocate_flat() -> None:
+    """Make the process's peak memory independent of the number of models it handles.
+
+    pyarrow's default allocator (mimalloc) keeps what one thread frees of another's allocations, and the
+    final pass hands every batch from a sorting thread to the writing one; so the system allocator. glibc in
+    turn raises its mmap threshold each time a large block is freed, after which blocks of that size come from
+    the heap and stay there: fixing the threshold keeps large blocks mmapped and returned when freed. Peak RSS
+    then measured 224 MB at both 50,000 and 200,000 models (against 246 and 275 MB with mimalloc).
+    """
     pa.set_memory_pool(pa.system_memory_pool())
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its own policy applies
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+
+
+def run(args: argparse.Namespace) -> int:
+    _allocate_flat()
     try:
         date = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date()
         store = resolve_store(args.store)
