@@ -296,7 +296,7 @@ class HubClient:
         `on_wait()` runs when the next page is not there yet (see `run_ahead`): idle time, in which a caller
         can save its progress for free. A fetch error is raised here, after the pages before it.
         """
-        # The fetching thread needs the GIL back after every socket read; by default a busy caller keeps
+        # The request thread needs the GIL back after every socket read; by default a busy caller keeps
         # it for up to 5 ms each time, which leaves the Hub idle: hand it over sooner while crawling.
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, FETCH_SWITCH_INTERVAL))

@@ -67,9 +67,15 @@ def _derivatives_per_root(warehouse) -> pd.DataFrame:
     return warehouse.top_base_models(Filters(), n=MAX_BASE_MODELS)
 
 
+@per_version(maxsize=256)
+def _model_history(warehouse, model_id: str) -> pd.DataFrame:
+    """`Warehouse.model_history`, once per warehouse version: the page's chart and its table both need it."""
+    return warehouse.model_history(model_id)
+
+
 @detail_chart("model-series", "model")
 def model_series(warehouse, filters: Filters, model: str) -> ChartResult:
-    history = warehouse.model_history(model)
+    history = _model_history(warehouse, model)
     data = history[["date", "downloads_all_time"]].assign(model=model)[
         ["date", "model", "downloads_all_time"]
     ]
@@ -209,7 +215,7 @@ def layout(namespace: str | None = None, name: str | None = None, **url_values: 
 
 def _history_grid(request: dict[str, str]) -> dag.AgGrid:
     """The model's row in every snapshot."""
-    history = app_state().warehouse.model_history(request["model"])
+    history = _model_history(app_state().warehouse, request["model"])
     return data_grid(
         "model-history",
         height="560px",
