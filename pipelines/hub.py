@@ -69,6 +69,8 @@ PAGES_AHEAD = 4
 RESPONSES_AHEAD = 1
 #: Longest wait for the next request to be written before a page is decoded or handed over (seconds).
 SEND_WAIT = 0.05
+#: How long a stopped `run_ahead` waits for its thread to finish the item in hand (a request in flight).
+STOP_WAIT = 10.0
 #: While `run_ahead` waits for an item, it calls its `on_wait` again every this many seconds.
 IDLE_AFTER = 0.1
 #: GIL switch interval (seconds) while a crawl runs (Python's default is 0.005).
@@ -159,8 +161,12 @@ def run_ahead(
 ) -> Iterator[T]:
     """`items`, produced by a daemon thread up to `depth` items ahead of the caller; an error raised by
     `items` is raised here, after the items before it. `on_wait()` runs whenever the next item is not
-    there yet, and again every IDLE_AFTER seconds until it comes. The thread stops when the caller does (a
-    daemon: a process stopped by a signal does not wait for it)."""
+    there yet, and again every IDLE_AFTER seconds until it comes.
+
+    The thread stops when the caller does: it finishes the item in hand (a request in flight) and closes
+    `items`. The caller waits for that, up to STOP_WAIT, so that nothing of a failed run goes on alongside
+    the next one in the same process (a new `HubClient` closes the shared session, which would break such
+    a request). A process being stopped (Ctrl-C, SIGTERM, exit) does not wait: the thread is a daemon."""
     ready: queue.Queue[tuple[Any, BaseException | None, bool]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -179,8 +185,14 @@ def run_ahead(
             hand_over((None, None, True))
         except BaseException as error:
             hand_over((None, error, True))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator's own clean-up runs in the thread that ran it
 
-    threading.Thread(target=produce, name=name, daemon=True).start()
+    producer = threading.Thread(target=produce, name=name, daemon=True)
+    producer.start()
+    stopping = False
     try:
         while True:
             if on_wait is not None and ready.empty():
@@ -194,8 +206,13 @@ def run_ahead(
             if done:
                 return
             yield item
+    except BaseException as error:
+        stopping = not isinstance(error, Exception | GeneratorExit)
+        raise
     finally:
         stop.set()
+        if not stopping:
+            producer.join(STOP_WAIT)
 
 
 class _SendGate:

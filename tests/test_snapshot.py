@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -174,9 +175,12 @@ def test_the_top_listing_stops_at_the_download_floor(hub, tmp_path):
 def test_a_page_of_invalid_json_fails_clearly_and_publishes_nothing(hub, tmp_path):
     store = Store(tmp_path / "store")
     hub.inject("list", Fault.broken_json(), page=2)
+    hub.inject("list", Fault.stall(0.5), page=3)  # requested ahead while page 2 is decoded: still in flight
     with pytest.raises(HubPageError, match="not valid JSON"):
         snap(store, Scope((), min_downloads=0))
     assert store.dates() == [] and not store.snapshot_dir(DATE).exists()
+    # The failed run waited for its last request: nothing of it goes on to break the next run's session.
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("hub-")]
     first_run = len(hub.requests_to("list"))  # pages 1, 2 and perhaps 3, requested while 2 was decoded
     result = snap(store, Scope((), min_downloads=0))  # the same command again resumes at page 2
     assert result.rows == len(hub.models)
