@@ -120,12 +120,12 @@ def main() -> int:
                 for run in range(args.runs):
                     # Alternate which goes first: the fake Hub's speed drifts over a session, and a fixed
                     # order would hand that drift to one side.
+                    store = Path(tmp) / f"s-{size}-{run}"
                     if run % 2:
-                        seconds, peak, cpu, provenance = run_snapshot(url, env, Path(tmp) / f"s-{size}-{run}")
-                        plain_seconds, pages = crawl_plain(url, scope)
+                        snapshot, plain_crawl = run_snapshot(url, env, store), crawl_plain(url, scope)
                     else:
-                        plain_seconds, pages = crawl_plain(url, scope)
-                        seconds, peak, cpu, provenance = run_snapshot(url, env, Path(tmp) / f"s-{size}-{run}")
+                        plain_crawl, snapshot = crawl_plain(url, scope), run_snapshot(url, env, store)
+                    (plain_seconds, pages), (seconds, peak, cpu, provenance) = plain_crawl, snapshot
                     plain.append(plain_seconds)
                     snap.append(seconds)
                     rss.append(peak)

@@ -75,6 +75,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
         return None
     return stat.st_ino, stat.st_mtime_ns
 
+
 _COUNTRY_COLUMNS = {a: f"{a}_country" for a in ATTRIBUTIONS}
 _SCOPE_CONDITION = {"all": "true", "first-party": "first_party", "atom": "atom"}
 _UNATTRIBUTED_CODES = [UNATTRIBUTED_ORG, INDIVIDUAL]

@@ -28,7 +28,7 @@ import json
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import NoneType
 from typing import Any, TypeVar
@@ -157,7 +157,11 @@ def parse_model_info(item: dict[str, Any]) -> ModelInfo:
 
 
 def run_ahead(
-    items: Iterator[T], depth: int, on_wait: Callable[[], None] | None = None, *, name: str = "run-ahead"
+    items: Generator[T, None, None],
+    depth: int,
+    on_wait: Callable[[], None] | None = None,
+    *,
+    name: str = "run-ahead",
 ) -> Iterator[T]:
     """`items`, produced by a daemon thread up to `depth` items ahead of the caller; an error raised by
     `items` is raised here, after the items before it. `on_wait()` runs whenever the next item is not
@@ -186,9 +190,7 @@ def run_ahead(
         except BaseException as error:
             hand_over((None, error, True))
         finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()  # a generator's own clean-up runs in the thread that ran it
+            items.close()  # its own clean-up runs in the thread that ran it
 
     producer = threading.Thread(target=produce, name=name, daemon=True)
     producer.start()

@@ -885,22 +885,21 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
         """
         CREATE OR REPLACE TABLE org_top_groups AS
         SELECT DISTINCT org AS grp, namespace FROM ns_top_groups ORDER BY grp;
-        CREATE OR REPLACE TEMP TABLE org_of AS SELECT grp, org FROM ns_top_groups;
         CREATE OR REPLACE TABLE org_top_before AS
         SELECT b.month, m.org AS grp, sum(b.downloads)::BIGINT AS downloads
-        FROM ns_top_before b JOIN org_of m USING (grp) GROUP BY ALL ORDER BY month, grp;
+        FROM ns_top_before b JOIN ns_top_groups m USING (grp) GROUP BY ALL ORDER BY month, grp;
         CREATE OR REPLACE TABLE org_top_info AS
         SELECT m.org AS grp, arg_min(i.organization, i.grp) AS organization,
             arg_min(i.country, i.grp) AS country, sum(i.n_models)::INTEGER AS n_models,
             sum(i.downloads_all_time)::BIGINT AS downloads_all_time
-        FROM ns_top_info i JOIN org_of m USING (grp) GROUP BY m.org ORDER BY grp;
+        FROM ns_top_info i JOIN ns_top_groups m USING (grp) GROUP BY m.org ORDER BY grp;
         """
     )
     daily = {
         "ns_top_day": "SELECT n.day, n.grp, sum(n.downloads)::BIGINT AS downloads FROM ns_day n "
         "WHERE n.day >= ? AND n.grp IN (SELECT grp FROM ns_top_groups) GROUP BY ALL ORDER BY n.day",
         "org_top_day": "SELECT n.day, m.org AS grp, sum(n.downloads)::BIGINT AS downloads FROM ns_top_day n "
-        "JOIN org_of m USING (grp) WHERE n.day >= ? GROUP BY ALL ORDER BY n.day",
+        "JOIN ns_top_groups m USING (grp) WHERE n.day >= ? GROUP BY ALL ORDER BY n.day",
     }
     for table, rows in daily.items():
         if keep:
