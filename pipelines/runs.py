@@ -173,7 +173,9 @@ def read_runs(store: Store) -> list[dict[str, Any]]:
         if dead or (run.get("locked") and lock_free):
             run["outcome"] = "crashed"
             run.setdefault("error", "the process ended without recording an outcome (killed or crashed)")
-    return sorted(merged.values(), key=lambda run: (run.get("started_at") or "", run["run_id"]))
+    # A stable sort on the start time alone: runs started in the same millisecond keep journal order
+    # (the order their start records were appended), not the order of their random run ids.
+    return sorted(merged.values(), key=lambda run: run.get("started_at") or "")
 
 
 class Interrupted(BaseException):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.lock import LockHeld
-from pipelines.runs import read_runs, record_run, redact, runs_path, utc_today
+from pipelines.runs import append_record, read_runs, record_run, redact, runs_path, utc_today
 from pipelines.store import Store
 from tests.ops_support import PROJECT_ROOT
 
@@ -37,6 +37,15 @@ def test_a_failed_run_records_the_error_and_reraises(tmp_path: Path) -> None:
     [recorded] = read_runs(store)
     assert recorded["outcome"] == "failed"
     assert recorded["error"] == "ValueError: invalid JSON on page 7"
+
+
+def test_runs_started_in_the_same_millisecond_keep_the_order_they_were_recorded_in(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    same_moment = "2026-03-06T12:00:00.000+00:00"
+    for run_id, outcome in (("20260306T120000Z-ffffff", "ok"), ("20260306T120000Z-000000", "failed")):
+        append_record(store, {"run_id": run_id, "started_at": same_moment, "outcome": "running"})
+        append_record(store, {"run_id": run_id, "finished_at": same_moment, "outcome": outcome})
+    assert [run["outcome"] for run in read_runs(store)] == ["ok", "failed"], "not sorted by the random id"
 
 
 def test_two_writing_runs_never_overlap(tmp_path: Path) -> None:
