@@ -22,6 +22,7 @@ import fcntl
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,34 @@ def _inherited_fd(path: Path) -> int | None:
     return fd if _same_file(fd, path) else None
 
 
+#: How long `acquire` keeps trying while only `holder` probes (shared locks held for microseconds) block it.
+PROBE_PATIENCE = 2.0
+
+
+def _lock_exclusive(fd: int) -> bool:
+    """Lock `fd` exclusively without waiting for a holder; False when another process holds the lock.
+
+    A `holder` probe (say `status`, run at that moment) holds a shared lock for a few microseconds. That
+    is not a holder, so while a shared lock can be had the exclusive one is tried again, for at most
+    PROBE_PATIENCE seconds; a real holder (exclusive) refuses the shared lock too, and is reported at once.
+    """
+    deadline = time.monotonic() + PROBE_PATIENCE
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+
+
 class FileLock:
     """An exclusive, non-blocking, crash-safe lock: `with FileLock(path, command="snapshot"): ...`.
 
@@ -109,11 +138,9 @@ class FileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _lock_exclusive(fd):
                 os.close(fd)
-                raise LockHeld(self.path, _read_note(self.path)) from None
+                raise LockHeld(self.path, _read_note(self.path))
             if _same_file(fd, self.path):
                 break
             os.close(fd)  # the file was replaced between open and flock: lock the current one

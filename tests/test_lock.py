@@ -81,3 +81,29 @@ def test_a_child_handed_the_lock_shares_it_instead_of_waiting(tmp_path: Path) ->
         assert holder(lock_path)["command"] == "schedule", (
             "the child's exit keeps it held"
         )
+
+
+PROBE_FOREVER = """
+import sys
+from pathlib import Path
+from pipelines.lock import holder
+print("probing", flush=True)
+while True:
+    holder(Path(sys.argv[1]))
+"""
+
+
+def test_someone_asking_who_holds_the_lock_never_makes_taking_it_fail(tmp_path: Path) -> None:
+    """`status` probes the run lock; a run starting at that very moment must still get it."""
+    lock_path = tmp_path / "run.lock"
+    FileLock(lock_path).acquire().release()
+    probe = [sys.executable, "-c", PROBE_FOREVER, str(lock_path)]
+    prober = subprocess.Popen(probe, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert prober.stdout is not None and prober.stdout.readline().strip() == "probing"
+        for _ in range(300):
+            with FileLock(lock_path, command="snapshot"):
+                pass
+    finally:
+        prober.kill()
+        prober.wait()
