@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from huggingface_hub import set_client_factory
+from huggingface_hub.utils._http import default_client_factory  # not re-exported
 
 from tests.fakehub import FakeHub
 
@@ -104,6 +106,14 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
 
 
 # ------------------------------------------------------------------------------ registry (attribution helper)
+
+
+@pytest.fixture(autouse=True)
+def default_hub_session() -> Iterator[None]:
+    """Each test starts from huggingface_hub's own session: a `HubClient` installs its client factory
+    process-wide (timeout, hooks), and must not carry into the next test whatever order tests run in."""
+    yield
+    set_client_factory(default_client_factory)
 
 
 @pytest.fixture(autouse=True)

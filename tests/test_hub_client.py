@@ -86,8 +86,8 @@ def test_bursts_of_server_errors_and_408_are_retried(hub, no_sleep):
 
 
 def test_a_stalled_response_times_out_and_is_retried(hub, no_sleep):
-    hub.inject("list", Fault.stall(5), page=2)
-    client = HubClient(timeout=0.3)
+    hub.inject("list", Fault.stall(30), page=2)  # the fake releases a stall when it stops
+    client = HubClient(timeout=1.0)  # long enough that a loaded machine does not time out a normal page
     assert len(crawl(client, list_params(limit=10))) == 30
     assert client.stats.retries == 1
     assert [r.fault for r in hub.requests_to("list")] == [None, "stall", None, None]

@@ -44,7 +44,7 @@ def test_recoverable_faults_on_many_pages_leave_the_snapshot_exactly_as_a_clean_
     faults = {
         1: storm,
         2: [Fault.status(503), Fault.status(502), Fault.status(500), Fault.status(504), Fault.status(408)],
-        3: [Fault.stall(1.5), Fault.stall(1.5)],  # longer than the 0.3 s timeout: timed out, retried
+        3: [Fault.stall(30), Fault.stall(30)],  # longer than the 1 s timeout: timed out, retried
         4: [Fault.short_body(), Fault.short_body(), Fault.short_body()],  # connection dropped mid-body
         5: [Fault.rate_limited(ratelimit=False, retry_after=True, reset=0), Fault.status(503)],
     }
@@ -52,7 +52,7 @@ def test_recoverable_faults_on_many_pages_leave_the_snapshot_exactly_as_a_clean_
         fake_hub.inject("list", queued, page=page)
     store = Store(tmp_path / "store")
 
-    result = take_small_snapshot(store, DAY, fake_hub.url, timeout=0.3)
+    result = take_small_snapshot(store, DAY, fake_hub.url, timeout=1.0)
 
     injected = sum(len(queued) for queued in faults.values())
     assert fake_hub.pending_faults() == 0, "every fault was served"
@@ -71,7 +71,7 @@ def test_recoverable_faults_on_many_pages_leave_the_snapshot_exactly_as_a_clean_
         pytest.param([Fault.html()], HubPageError, id="html-error-page"),
         pytest.param([Fault.status(500)] * 6, HfHubHTTPError, id="5xx-beyond-retries"),
         pytest.param([Fault.rate_limited()] * 6, HfHubHTTPError, id="429-beyond-retries"),
-        pytest.param([Fault.stall(1.0)] * 6, httpx2.TimeoutException, id="stalls-beyond-retries"),
+        pytest.param([Fault.stall(30)] * 6, httpx2.TimeoutException, id="stalls-beyond-retries"),
     ],
 )
 def test_an_unrecoverable_page_fails_cleanly_and_a_rerun_resumes_from_it(
@@ -81,7 +81,7 @@ def test_an_unrecoverable_page_fails_cleanly_and_a_rerun_resumes_from_it(
     store = Store(tmp_path / "store")
 
     with pytest.raises(error):
-        take_small_snapshot(store, DAY, fake_hub.url, timeout=0.2)
+        take_small_snapshot(store, DAY, fake_hub.url, timeout=1.0)
 
     assert store.dates() == [], "nothing is published"
     checkpoint = json.loads((store.staging_dir(DAY) / CHECKPOINT_FILE).read_text())
@@ -90,7 +90,7 @@ def test_an_unrecoverable_page_fails_cleanly_and_a_rerun_resumes_from_it(
     assert checkpoint["rows"] > 0, "pages before the failure are kept"
     served = len(fake_hub.requests)
 
-    take_small_snapshot(store, DAY, fake_hub.url, timeout=0.2)
+    take_small_snapshot(store, DAY, fake_hub.url, timeout=1.0)
 
     first_resumed = fake_hub.requests[served]
     assert first_resumed.param("cursor") == next_query["cursor"][0], "resumed at the failed page, not page 1"

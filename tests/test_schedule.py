@@ -24,7 +24,7 @@ from pipelines.runs import RUN_LOCK_FILE, append_record, read_runs
 from pipelines.schedule import ConfigError, Job, Scheduler, cron_trigger, load_jobs
 from pipelines.status import SCHEDULER_LOCK_FILE
 from pipelines.store import Store
-from tests.fakehub import FakeHub, make_models
+from tests.fakehub import FakeHub, Fault, make_models
 from tests.ops_support import PROJECT_ROOT, publish_small_snapshot, run_cli
 
 UTC = dt.UTC
@@ -165,7 +165,10 @@ def test_a_fast_schedule_survives_a_kill_and_a_restart_and_status_tells_it_all(
     first = start_scheduler(store, env, first_log)
     try:
         wait_for(lambda: len(store.dates()) >= 2, 60, "two scheduled snapshots")
-        wait_for(lambda: any(store.staging_root.glob("date=*/checkpoint.json")), 30, "a run in progress")
+        # Hold the next run mid-crawl, so the kill cannot land between a publish and its end record.
+        fake_hub.inject("list", Fault.stall(60), page=1, query={"author": None, "sort": "downloads"})
+        wait_for(lambda: any(r.fault == "stall" for r in fake_hub.requests), 30, "a run held mid-crawl")
+        assert any(store.staging_root.glob("date=*/checkpoint.json")), "the held run has a checkpoint"
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
