@@ -51,7 +51,7 @@ def test_gunicorn_serves_the_dashboard_compressed(store: Store) -> None:
     try:
         port = _listening_port(process)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Accept-Encoding": "gzip"})
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=120) as response:  # the worker builds its warehouse
             assert response.status == 200
             assert response.headers["Content-Encoding"] == "gzip"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=60) as response:

@@ -3,6 +3,7 @@ the lock that keeps concurrent exports from receiving each other's images."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -116,16 +117,22 @@ def test_concurrent_exports_each_get_their_own_image(chart_warehouse):
         assert all(other.title not in svg for other in results if other.title != result.title)
 
 
+def _cmdline(process: psutil.Process) -> list[str]:
+    """Its command line, or nothing if it has just exited."""
+    try:
+        return process.cmdline()
+    except psutil.NoSuchProcess:
+        return []
+
+
 def test_a_crashed_browser_is_replaced_and_the_export_still_succeeds(share):
     """If kaleido's chromium dies (OOM killer, crash), the next export restarts it instead of hanging."""
     assert export_chart(share, "png").startswith(SIGNATURES["png"])
-    wrappers = [
-        child
-        for child in psutil.Process().children()
-        if any("choreographer" in part for part in child.cmdline())
-    ]
+    children = psutil.Process().children()
+    wrappers = [child for child in children if "choreographer" in " ".join(_cmdline(child))]
     assert wrappers, "kaleido's browser should be a child of this process"
     for wrapper in wrappers:
         for process in [*wrapper.children(recursive=True), wrapper]:
-            process.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):  # a child may exit with its parent first
+                process.kill()
     assert export_chart(share, "svg").decode("utf-8").lstrip().startswith("<svg")

@@ -28,8 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-#: Generous for a loaded 2-core machine; a passing test never waits this long.
-TIMEOUT_MS = 15_000
+#: Generous for a loaded 2-core machine, where a download waits for the server's whole render (the
+#: first one also starts kaleido's chromium); a passing test never waits this long.
+TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
