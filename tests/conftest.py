@@ -105,15 +105,15 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
     return recorder
 
 
-# ------------------------------------------------------------------------------ registry (attribution helper)
-
-
 @pytest.fixture(autouse=True)
 def default_hub_session() -> Iterator[None]:
     """Each test starts from huggingface_hub's own session: a `HubClient` installs its client factory
     process-wide (timeout, hooks), and must not carry into the next test whatever order tests run in."""
     yield
     set_client_factory(default_client_factory)
+
+
+# ------------------------------------------------------------------------------ registry (attribution helper)
 
 
 @pytest.fixture(autouse=True)
