@@ -69,6 +69,11 @@ class Filters:
         """The attributed-table column that this view groups by."""
         return f"{self.attribution}_country"
 
+    @property
+    def every_model(self) -> bool:
+        """Whether every model counts: no scope, task or size-class filter (dates and countries aside)."""
+        return self.scope == "all" and not self.task and not self.size_class
+
     @classmethod
     def from_params(cls, params: Mapping[str, ParamValue]) -> tuple[Filters, list[str]]:
         """Parse URL query / command-line values (names in PARAM_NAMES) into Filters, never failing.

@@ -424,8 +424,7 @@ class Warehouse:
         with the most downloads in the store); None when that cannot be exact (the n-th of them does not beat
         an upper bound of every other organisation's downloads in the range: the sum, over the months the
         range touches, of the most any of them downloaded in the month)."""
-        unfiltered = f.scope == "all" and not f.task and not f.size_class
-        frame = self._top_unfiltered(n, marks) if unfiltered else None
+        frame = self._top_unfiltered(n, marks) if f.every_model else None
         if frame is None:
             frame = self._ranked_organisations(f, n, marks, candidates=True, others=False)
         outside = int(frame["outside"].iat[0]) if len(frame) else None
@@ -490,8 +489,7 @@ class Warehouse:
         Organisations are summed under an integer key, their lowest group number: DuckDB aggregates integers
         several times faster than names, which are joined for the rows shown only."""
         where, params = self._where(f, dated=False)
-        unfiltered = f.scope == "all" and not f.task and not f.size_class
-        prefix = ("org_top" if unfiltered else "ns_top") if candidates else "ns"
+        prefix = ("org_top" if f.every_model else "ns_top") if candidates else "ns"
         organisation = {"org_top": "grp", "ns_top": "org", "ns": "min(grp) OVER (PARTITION BY namespace)"}
         changes, change_params = self._changes(prefix, marks)
         if candidates:
