@@ -2,7 +2,8 @@
 
 The store comes from `--store`, else env `OWT_STORE`, else `data/store`. While that store has no snapshot,
 the dashboard serves a generated demo store (`data/demo-store`, made once on first start) and says so on
-every page, with the commands that pull real data.
+every page, with the commands that pull real data (`dashboards.serving`, the rule `python -m dashboards
+export` follows too). A store named by `--store` or `OWT_STORE` that does not exist is an error.
 
 It listens on 127.0.0.1 only by default. The dashboard is read-only and has no login; to share it, keep it
 on loopback and put a TLS reverse proxy (nginx, Caddy) with whatever access control you need in front of
@@ -14,30 +15,24 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import flask
 from dash import Dash
-from filelock import FileLock
 
 from dashboards import components, layout, pages
 from dashboards.query import open_warehouse
+from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (ensure_demo_store: re-exported)
 from dashboards.state import AppState, install_app_state, state_of
-from pipelines.demo import generate_demo_store
-from pipelines.store import Store, resolve_store
+from pipelines.store import Store, StoreError
 
 PROJECT_DIR = Path(__file__).resolve().parent
-DEMO_STORE_DIR = PROJECT_DIR / "data" / "demo-store"
 #: The stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the version plotly.py bundles;
 #: scatter and bar traces, all the charts use), a quarter of the full one to load. The bundle is not in every
 #: page: plotly-basic.js points dcc.Graph at it, which loads it with the first chart.
 ASSETS_DIR = PROJECT_DIR / "dashboards" / "assets"
 LAZY_ASSETS = r"plotly-basic\.min\.js$"
-#: The demo store: enough models for every chart to look like the real thing, every day since 2024-01-01 (so
-#: the 2025 crossover is in it); about half a minute to generate and index on a laptop, once.
-DEMO_MODELS = 1000
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 #: How long browsers may keep an asset whose URL carries its file's modification time (`?m=`, Dash's) or
@@ -47,34 +42,13 @@ ASSET_MAX_AGE_S = 365 * 24 * 3600
 log = logging.getLogger("owt.app")
 
 
-def ensure_demo_store(
-    target: Path = DEMO_STORE_DIR, *, models: int = DEMO_MODELS, days: int | None = None
-) -> Store:
-    """The demo store, generated on first use into a temporary directory and renamed into place.
-
-    A file lock makes concurrent first starts (several gunicorn workers) generate it once; the rename means
-    an interrupted generation never leaves a half-made store behind.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if Store(target).dates():
-            return Store(target)
-        staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(target, ignore_errors=True)
-        log.warning("store is empty: generating the synthetic demo store in %s (once)", target)
-        generate_demo_store(Store(staging), models=models, days=days, progress=True)
-        os.rename(staging, target)
-    return Store(target)
-
-
 def create_app(
-    store: Store | str | os.PathLike[str] | None = None, *, demo_store: Path = DEMO_STORE_DIR
+    store: Store | str | os.PathLike[str] | None = None, *, demo_store: Path | None = None
 ) -> Dash:
     """The dashboard over `store` (path, Store, or None for OWT_STORE / data/store); while that store has no
-    snapshot, over the demo store at `demo_store` (generated on first use)."""
-    configured = store if isinstance(store, Store) else resolve_store(store)
-    serving = configured if configured.dates() else ensure_demo_store(demo_store)
+    snapshot, over the demo store at `demo_store` (default `data/demo-store`, generated on first use)."""
+    chosen = serving_store(store, demo_store=demo_store)
+    serving, configured = chosen.store, chosen.configured
     warehouse = open_warehouse(serving)
     app = Dash(
         __name__,
@@ -92,7 +66,7 @@ def create_app(
         AppState(
             store=serving,
             warehouse=warehouse,
-            demo=serving != configured,
+            demo=chosen.demo,
             configured_store=configured,
             tasks=tuple(warehouse.tasks()),
         ),
@@ -148,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="Dash dev tools and reload (never when exposed)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(args.store)
+    try:
+        app = create_app(args.store)
+    except StoreError as error:
+        parser.error(str(error))
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning(
             "listening on %s: anyone who can reach this port sees the dashboard (no login, no TLS)", args.host

@@ -5,7 +5,16 @@ Examples::
     python -m dashboards export --list
     python -m dashboards export --chart share-by-country --format png --out share.png --from 2025-01-01
     python -m dashboards export --chart all --format pdf --out report.pdf --countries CN,US,FR --period week
-    python -m dashboards export --chart all --format csv --out charts/          # one file per chart
+    python -m dashboards export --chart all --format csv --out charts/          # one <id>.zip per chart
+    python -m dashboards export --chart share-by-country --format csv --out share.csv   # the bare CSV
+
+A chart's CSV comes as a package, `<chart-id>.zip`: the tidy CSV, metadata.json (definitions, source,
+filters, snapshot dates, synthetic flag, version, licence) and a README; an --out ending in .csv gets the
+bare CSV alone.
+
+The store is the dashboard's: --store, else env OWT_STORE, else data/store; while it has no snapshot, the
+synthetic demo store stands in (said on the command line and in every file). A --store that does not exist
+is an error.
 
 Filter values go through the same parser as the dashboard's URL parameters (`Filters.from_params`), so a
 view exported here is the view `?from=...&countries=...` shows in the browser; here an invalid value is an
@@ -22,7 +31,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from dashboards.export import CHART_FORMATS, REPORT_FORMATS
-from dashboards.filters import ATTRIBUTIONS, PARAM_NAMES, PERIODS, SCOPES, SIZE_CLASSES, Filters, parse_params
+from dashboards.filters import (
+    ATTRIBUTIONS,
+    PARAM_NAMES,
+    PERIODS,
+    SCOPES,
+    SIZE_CLASSES,
+    Filters,
+    check_task,
+    parse_params,
+)
 
 #: Filters field (also the argparse dest) -> command-line option, for the options that are filter values.
 _FILTER_FIELDS: dict[str, str] = {
@@ -55,13 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="chart id(s) from --list, comma-separated, or 'all'. One chart -> one file; several with "
         "--format pdf|html -> one report; several with png|svg|csv -> one file per chart in --out (a folder)",
     )
-    export.add_argument("--format", choices=CHART_FORMATS, help="file format")
+    export.add_argument(
+        "--format",
+        choices=CHART_FORMATS,
+        help="file format; csv writes a package <chart-id>.zip (CSV, metadata.json, README), or the bare CSV "
+        "for an --out ending in .csv",
+    )
     export.add_argument(
         "--out",
         type=Path,
         help="output file, or a directory (files named <chart-id>.<format>, a report report.<format>)",
     )
-    export.add_argument("--store", help="snapshot store (default: env OWT_STORE, else data/store)")
+    export.add_argument(
+        "--store",
+        help="snapshot store (default: env OWT_STORE, else data/store; an empty store: the demo store)",
+    )
     view = export.add_argument_group(
         "view (same values as the dashboard's URL parameters; defaults: all dates)"
     )
@@ -120,6 +146,11 @@ def _chosen_charts(parser: argparse.ArgumentParser, value: str) -> list[str]:
     return chosen
 
 
+def _file_suffix(fmt: str, bare_csv: bool) -> str:
+    """The file a format makes: a chart's CSV is a zip package unless the bare CSV was asked for."""
+    return "zip" if fmt == "csv" and not bare_csv else fmt
+
+
 def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.list:
         return _list_charts()
@@ -128,29 +159,38 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error(f"missing {', '.join('--' + option for option in missing)} (or use --list)")
     chosen = _chosen_charts(parser, args.chart)
     one_file_each = len(chosen) > 1 and args.format not in REPORT_FORMATS
-    if one_file_each and args.out.suffix.lower() == f".{args.format}":
+    if one_file_each and args.out.suffix.lower() in (f".{args.format}", ".zip"):
         parser.error(f"--out {args.out}: several {args.format} charts need a directory, e.g. --out charts/")
     filters, notes = filters_from_args(args)
     if notes:
         parser.error("; ".join(notes))
 
     from dashboards.charts import describe_view, render_chart, source_info
-    from dashboards.export import ExportError, export_chart, export_report
+    from dashboards.export import ExportError, bare_csv, chart_package, export_chart, export_report
     from dashboards.query import open_warehouse
-    from pipelines.store import resolve_store
+    from dashboards.serving import serving_store
+    from pipelines.store import StoreError
 
-    store = resolve_store(args.store)
-    if not store.dates():
-        print(
-            f"error: no snapshots in {store.root}. Make some with `python -m pipelines snapshot` (real data) "
-            f"or `python -m pipelines demo --store {store.root}` (synthetic), or pass --store.",
-            file=sys.stderr,
-        )
-        return 1
+    try:
+        chosen_store = serving_store(args.store)
+    except StoreError as error:
+        parser.error(str(error))
+    demo_note = (
+        f"The store {chosen_store.configured.root} has no snapshot, so these files come from the synthetic "
+        f"demo store {chosen_store.store.root}."
+        if chosen_store.demo
+        else ""
+    )
+    if demo_note:
+        print(f"note: {demo_note}", file=sys.stderr)
     started = time.monotonic()
     report = len(chosen) > 1 and not one_file_each
     target_dir = args.out if (args.out.is_dir() or one_file_each) else None
-    warehouse = open_warehouse(store)
+    bare = args.format == "csv" and target_dir is None and args.out.suffix.lower() == ".csv"
+    warehouse = open_warehouse(chosen_store.store)
+    _, task_problems = check_task(filters, warehouse.tasks())
+    if task_problems:
+        parser.error(f"--task {task_problems[0].value!r}: {task_problems[0].message}")
     source = source_info(warehouse, filters)
     results = []
     for chart_id in tqdm(chosen, desc="charts", unit="chart", disable=not sys.stderr.isatty()):
@@ -158,20 +198,33 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     try:
         if report:
             payloads = {"report": export_report(results, args.format, view=describe_view(filters))}
+        elif args.format == "csv":
+            payloads = {
+                result.chart_id: bare_csv(result, filters)
+                if bare
+                else chart_package([result], filters, source, demo_note=demo_note)
+                for result in results
+            }
         else:
             payloads = {result.chart_id: export_chart(result, args.format) for result in results}
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    suffix = _file_suffix(args.format, bare)
     written = []
     for name, payload in payloads.items():
-        path = target_dir / f"{name}.{args.format}" if target_dir else args.out
+        path = target_dir / f"{name}.{suffix}" if target_dir else args.out
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(payload)
         written.append(path)
     what = f"a {args.format.upper()} report of {len(results)} charts" if report else f"{len(written)} file(s)"
     where = target_dir if target_dir and len(written) > 1 else written[0]
     print(f"wrote {what} to {where} in {time.monotonic() - started:.1f} s ({describe_view(filters)})")
+    if bare:
+        print(
+            "bare CSV: no definitions, source or synthetic flag travel with it; for the package (CSV, "
+            "metadata.json, README) give --out a directory or a .zip file"
+        )
     return 0
 
 

@@ -25,9 +25,16 @@ from dash.exceptions import PreventUpdate
 
 from dashboards import figures
 from dashboards.charts import SYNTHETIC_WARNING, ChartResult, chart_ids, render_chart, scope_text, source_info
-from dashboards.export import CHART_FORMATS, MEDIA_TYPES, REPORT_FORMATS, export_chart, export_report
+from dashboards.export import (
+    CHART_FORMATS,
+    MEDIA_TYPES,
+    REPORT_FORMATS,
+    chart_package,
+    export_chart,
+    export_report,
+)
 from dashboards.figures import SOURCE_ANNOTATION
-from dashboards.filters import Filters
+from dashboards.filters import Filters, check_task, parse_params
 from dashboards.state import app_state, filters_from_mapping, to_search
 from pipelines import definitions
 
@@ -154,7 +161,11 @@ def _download_links(chart_id: str, filters: Filters, params: Mapping[str, str]) 
             href=chart_url(chart_id, fmt, filters, params),
             download="",
             className="download-link",
-            title=f"Download this view as {fmt.upper()}",
+            title=(
+                "Download this view's data as CSV, in a zip with its metadata.json and README"
+                if fmt == "csv"
+                else f"Download this view as {fmt.upper()}"
+            ),
             **{"data-format": fmt},
         )
         for fmt in CARD_FORMATS
@@ -403,6 +414,32 @@ def view_data(filters: Filters) -> pd.DataFrame:
     return combined[["chart", *(c for c in combined.columns if c != "chart")]]
 
 
+def _bad_request(message: str) -> flask.Response:
+    """A 400 whose plain-text body says which parameter is wrong and why (scripts print it as it is)."""
+    return flask.Response(f"{message}\n", status=400, mimetype="text/plain")
+
+
+def _view_of_request(args: Mapping[str, Any]) -> Filters:
+    """The view a download URL asks for; any parameter that cannot be used aborts with a 400 naming it (a
+    download must be the view asked for, never a default in its place)."""
+    filters, problems = parse_params(args)
+    filters, task_problems = check_task(filters, app_state().tasks)
+    problems += task_problems
+    if problems:
+        flask.abort(_bad_request("; ".join(f"{p.param}={p.value!r}: {p.message}" for p in problems)))
+    return filters
+
+
+def _demo_note() -> str:
+    state = app_state()
+    if not state.demo:
+        return ""
+    return (
+        f"The store {state.configured_store.root} has no snapshot, so these files come from the synthetic "
+        f"demo store {state.store.root}."
+    )
+
+
 def _attachment(body: bytes, fmt: str, stem: str) -> flask.Response:
     response = flask.Response(body, mimetype=MEDIA_TYPES.get(fmt, "application/vnd.apache.parquet"))
     safe_stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem)
@@ -422,37 +459,46 @@ def register_routes(server: flask.Flask) -> None:
     @server.get("/download/chart/<chart_id>.<fmt>")
     def download_chart(chart_id: str, fmt: str) -> flask.Response:
         if not known_chart(chart_id):
-            flask.abort(404, f"unknown chart {chart_id!r}; known: {', '.join(chart_ids())}")
+            return _bad_request(f"unknown chart id {chart_id!r}; known: {', '.join(chart_ids())}")
         if fmt not in CHART_FORMATS:
-            flask.abort(404, f"unknown format {fmt!r}; use one of {', '.join(CHART_FORMATS)}")
-        filters, _ = Filters.from_params(flask.request.args)
+            return _bad_request(f"unknown format {fmt!r}; use one of {', '.join(CHART_FORMATS)}")
+        filters = _view_of_request(flask.request.args)
         params = chart_params(chart_id, flask.request.args)
         result = render(chart_id, filters, params)
         stem = _view_stem("_".join([chart_id, *params.values()]), filters)
+        if fmt == "csv":  # the CSV with what it is: a zip package (see dashboards.export)
+            source = source_info(app_state().warehouse, filters)
+            return _attachment(chart_package([result], filters, source, demo_note=_demo_note()), "zip", stem)
         return _attachment(export_chart(result, fmt), fmt, stem)
 
     @server.get("/download/data.<fmt>")
     def download_view_data(fmt: str) -> flask.Response:
         if fmt not in DATA_FORMATS:
-            flask.abort(404, f"unknown data format {fmt!r}; use one of {', '.join(DATA_FORMATS)}")
-        filters, _ = Filters.from_params(flask.request.args)
-        frame = view_data(filters)
-        if fmt == "csv":
-            body = frame.to_csv(index=False).encode("utf-8")
-        else:
-            buffer = io.BytesIO()
-            frame.to_parquet(buffer, index=False)
-            body = buffer.getvalue()
-        return _attachment(body, fmt, _view_stem("view-data", filters))
+            return _bad_request(f"unknown data format {fmt!r}; use one of {', '.join(DATA_FORMATS)}")
+        filters = _view_of_request(flask.request.args)
+        stem = _view_stem("view-data", filters)
+        if fmt == "csv":  # one tidy CSV per chart, with metadata.json and a README, in a zip
+            results = [render(chart_id, filters) for chart_id in chart_ids()]
+            source = source_info(app_state().warehouse, filters)
+            return _attachment(chart_package(results, filters, source, demo_note=_demo_note()), "zip", stem)
+        buffer = io.BytesIO()
+        view_data(filters).to_parquet(buffer, index=False)
+        return _attachment(buffer.getvalue(), fmt, stem)
 
     @server.get("/download/report.<fmt>")
     def download_report(fmt: str) -> flask.Response:
         if fmt not in REPORT_FORMATS:
-            flask.abort(404, f"unknown report format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
-        filters, _ = Filters.from_params(flask.request.args)
-        chosen = [c for c in flask.request.args.get("charts", "").split(",") if c in chart_ids()]
+            return _bad_request(f"unknown report format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
+        filters = _view_of_request(flask.request.args)
+        asked = [c.strip() for c in flask.request.args.get("charts", "").split(",") if c.strip()]
+        unknown = [c for c in asked if c not in chart_ids()]
+        if unknown:
+            known = ", ".join(chart_ids())
+            return _bad_request(f"charts: unknown chart id(s) {', '.join(unknown)}; known: {known}")
+        chosen = list(dict.fromkeys(asked))
         if not chosen:
-            flask.abort(400, "choose at least one chart, e.g. ?charts=cumulative-by-country,share-by-country")
+            example = "?charts=cumulative-by-country,top-organisations"
+            return _bad_request(f"charts: choose at least one chart id, e.g. {example}")
         results = [render(chart_id, filters) for chart_id in chosen]
         body = export_report(results, fmt, view=scope_text(filters))
         return _attachment(body, fmt, _view_stem("report", filters))

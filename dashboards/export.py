@@ -1,6 +1,11 @@
 """Export rendered charts as files: PNG/SVG/PDF (kaleido + the system chromium), CSV, self-contained HTML,
 and reports (one PDF or one HTML holding several charts with their definitions and sources).
 
+A chart's CSV is a package, as Our World in Data ships its downloads: a zip of the tidy CSV (ISO or fixed
+bucket codes in `country` beside a `country_name`, whole numbers as integers, categories in their natural
+order), `metadata.json` (title, definitions, source, filters, snapshot dates, synthetic flag, version,
+licence) and a README, so the file says what it is wherever it travels (`chart_package`, `tidy_data`).
+
 One kaleido chromium serves the whole process (first export ~1.5 s to start it), driven from its own
 event-loop thread. Every static export holds `_EXPORT_LOCK`, which makes it safe from Dash's threaded
 callbacks and lets a crashed browser be replaced by the next caller. kaleido reloads its page (4.8 MB of
@@ -17,20 +22,37 @@ import atexit
 import datetime as dt
 import html
 import io
+import json
 import os
 import sys
 import threading
+import tomllib
+import zipfile
 from collections.abc import Coroutine, Sequence
+from functools import cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from pypdf import PdfWriter
 
 from dashboards import figures
-from dashboards.charts import SYNTHETIC_WARNING, ChartResult
+from dashboards.charts import (
+    SYNTHETIC_WARNING,
+    UNKNOWN_CATEGORY,
+    ChartResult,
+    SourceInfo,
+    UnknownChartError,
+    describe_view,
+    get_chart,
+)
+from dashboards.colors import RELATION_COLOURS, country_name, country_order
+from dashboards.filters import PARAM_NAMES, REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
+from pipelines import definitions
 
 ChartFormat = Literal["png", "svg", "pdf", "csv", "html"]
 ReportFormat = Literal["pdf", "html"]
@@ -42,6 +64,7 @@ MEDIA_TYPES: dict[str, str] = {
     "pdf": "application/pdf",
     "csv": "text/csv",
     "html": "text/html",
+    "zip": "application/zip",
 }
 #: PNG is rendered at twice the CSS size: crisp on high-density screens and in print.
 PNG_SCALE = 2
@@ -202,9 +225,10 @@ def _render_once(spec: dict, opts: dict) -> bytes:
 
 
 def export_chart(result: ChartResult, fmt: str) -> bytes:
-    """One chart as a file's bytes. CSV is exactly `result.data`; HTML embeds plotly.js (works offline)."""
+    """One chart as an image or HTML file's bytes; HTML embeds plotly.js (works offline). A CSV needs the
+    view it shows: `chart_package` (or `bare_csv`)."""
     if fmt == "csv":
-        return result.data.to_csv(index=False).encode("utf-8")
+        raise ExportError("a chart's CSV is made by chart_package (the zip) or bare_csv, with its view")
     if fmt == "html":
         return pio.to_html(
             result.figure, include_plotlyjs=True, full_html=True, config={"displaylogo": False}
@@ -314,3 +338,223 @@ section {{ margin-top: 3em; page-break-before: always; }}
 </body></html>
 """
     return page.encode("utf-8")
+
+
+# ---- CSV packages ----------------------------------------------------------------------------------------
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+#: The display groups' codes in exported files: `country` always holds a code (ISO 3166-1 alpha-2, a registry
+#: bucket such as INTL, or one of these), `country_name` the name shown on the chart.
+GROUP_CODES: dict[str, str] = {REST_OF_WORLD: "REST_OF_WORLD", UNATTRIBUTED: "UNATTRIBUTED"}
+#: Columns that count downloads or models: exact integers in every file.
+COUNT_COLUMNS: tuple[str, ...] = ("downloads", "downloads_all_time", "new_derivatives", "derivatives")
+COLUMN_TEXT: dict[str, str] = {
+    "date": "snapshot date (UTC), YYYY-MM-DD",
+    "period": "first day of the period (day; week starting Monday; month), YYYY-MM-DD",
+    "complete": "true when the snapshots cover the whole period; false for a period still running or cut "
+    "by the selected dates (its total is low for that reason)",
+    "country": "ISO 3166-1 alpha-2 code, or a bucket: REST_OF_WORLD (countries not selected, international "
+    "organisations), UNATTRIBUTED (unregistered organisations and individuals), INTL, UNATTRIBUTED_ORG, "
+    "INDIVIDUAL",
+    "country_name": "the name the chart shows for `country`",
+    "group": "the series (country code or bucket) the row is drawn in",
+    "downloads": "downloads (an integer count)",
+    "downloads_all_time": "all-time downloads at the snapshot (an integer count)",
+    "new_derivatives": "derivative models created in the period (an integer count)",
+    "derivatives": "derivative models created in the selected dates (an integer count)",
+    "share": "share of the period's downloads, 0 to 1",
+    "size_class": "ATOM size class by total parameters (unknown: no parameter count)",
+    "measure": "hhi (Herfindahl-Hirschman index, 0-10,000) or gini (Gini coefficient, 0-1)",
+    "value": "the measure's value",
+}
+#: What may be done with the numbers: they are derived from public Hub metadata; the project, and the
+#: registry it attributes with (partly ATOM's, Apache-2.0), are Apache-2.0.
+DATA_LICENCE = (
+    "Derived from public Hugging Face Hub model metadata (download counters), subject to the Hub's terms of "
+    "service; Open Weights Tracker and its organisation registry (data/orgs.csv, partly from ATOM "
+    "tracked-models) are Apache-2.0. Cite as: Open Weights Tracker, from Hugging Face Hub snapshots."
+)
+
+
+@cache
+def project_version() -> str:
+    """The project's version, from pyproject.toml (the project is run from its checkout, not installed)."""
+    with open(PROJECT_DIR / "pyproject.toml", "rb") as handle:
+        return str(tomllib.load(handle)["project"]["version"])
+
+
+def _category_ranks(frame: pd.DataFrame, column: str, filters: Filters) -> pd.Series:
+    """Each row's position in its column's natural order: countries as the legend lists them, size classes
+    by size, relations as the chart stacks them, tasks and libraries by total downloads as charted."""
+    values = frame[column]
+    if column == "country":
+        order = country_order([c for c in filters.countries if c in set(values)] + list(values))
+    elif column == "size_class":
+        order = [*SIZE_CLASSES, UNKNOWN_CATEGORY]
+    elif column == "relation":
+        order = list(RELATION_COLOURS)
+    elif column in ("task", "library") and "downloads" in frame:
+        order = list(frame.groupby(column, sort=False)["downloads"].sum().sort_values(ascending=False).index)
+    else:
+        order = list(dict.fromkeys(values))
+    position = {value: rank for rank, value in enumerate(order)}
+    return values.map(lambda value: position.get(value, len(position)))
+
+
+def tidy_data(result: ChartResult, filters: Filters) -> pd.DataFrame:
+    """The chart's points as a tidy table: one row per plotted point, time first, categories in their natural
+    order (rankings keep their rank order), codes beside display names, counts as integers."""
+    data = result.data.copy()
+    ranking = "group" in data.columns
+    if not ranking:
+        keys = [c for c in ("date", "period") if c in data.columns]
+        keys += [c for c in ("size_class", "task", "library", "relation", "measure", "country") if c in data]
+        ranked = {key: (_category_ranks(data, key, filters) if key not in ("date", "period") else data[key])
+                  for key in keys}
+        if keys:
+            order = pd.DataFrame(ranked).sort_values(keys, kind="stable").index
+            data = data.loc[order].reset_index(drop=True)
+    for column in ("date", "period"):
+        if column in data.columns:
+            data[column] = pd.to_datetime(data[column]).dt.strftime("%Y-%m-%d")
+    for column in COUNT_COLUMNS:
+        if column in data.columns:
+            data[column] = data[column].round().astype("Int64")
+    if "country" in data.columns:
+        names = data["country"].map(lambda code: country_name(code) if isinstance(code, str) else "")
+        data["country"] = data["country"].map(lambda code: GROUP_CODES.get(code, code))
+        data.insert(data.columns.get_loc("country") + 1, "country_name", names)
+    if ranking:
+        data["group"] = data["group"].map(lambda code: GROUP_CODES.get(code, code))
+    return data
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def bare_csv(result: ChartResult, filters: Filters) -> bytes:
+    """Only the tidy table (`python -m dashboards export` writes it for an --out ending in .csv)."""
+    return _csv(tidy_data(result, filters))
+
+
+def _attribution(result: ChartResult) -> str | None:
+    """The country rule a chart groups by (its measures name it), None when it is not by country."""
+    rules = [m.removesuffix("_country") for m in result.measure_ids if m.endswith("_country")]
+    return rules[0] if rules else None
+
+
+def _description(result: ChartResult) -> str:
+    try:
+        return get_chart(result.chart_id).description
+    except UnknownChartError:  # a chart of one organisation or model page
+        return result.subtitle
+
+
+def package_metadata(
+    results: Sequence[ChartResult], filters: Filters, source: SourceInfo, *, demo_note: str = ""
+) -> dict[str, object]:
+    """What `metadata.json` says about the package's charts: enough to read the numbers without the app."""
+    synthetic = any(result.synthetic for result in results)
+    view = {param: None for param in PARAM_NAMES.values()} | {
+        PARAM_NAMES[name]: value for name, value in _all_params(filters).items()
+    }
+    return {
+        "title": results[0].title if len(results) == 1 else "Open Weights Tracker data",
+        "charts": [
+            {
+                "id": result.chart_id,
+                "file": f"{result.chart_id}.csv",
+                "title": result.title,
+                "subtitle": result.subtitle,
+                "description": _description(result),
+                "definitions": [
+                    {"label": label, "definition": text} for label, text in result.explanations
+                ],
+                "attribution": _attribution(result),
+                "source": result.source,
+                "columns": {
+                    column: COLUMN_TEXT.get(column, "")
+                    for column in tidy_data(result, filters).columns
+                },
+            }
+            for result in results
+        ],
+        "filters": view,
+        "view": describe_view(filters),
+        "snapshots": {
+            "first": source.first.isoformat() if source.first else None,
+            "last": source.last.isoformat() if source.last else None,
+            "described": source.span,
+            "kinds": source.kinds,
+        },
+        "synthetic": synthetic,
+        "synthetic_warning": SYNTHETIC_WARNING if synthetic else None,
+        "demo_store": demo_note or None,
+        "source": "Hugging Face Hub model metadata (download counters), dated snapshots",
+        "attribution_rules": {
+            rule: definitions.measure(f"{rule}_country").definition for rule in ("publisher", "lineage")
+        },
+        "project": {"name": "Open Weights Tracker", "version": project_version()},
+        "licence": DATA_LICENCE,
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _all_params(filters: Filters) -> dict[str, object]:
+    """Every view field (defaults included) as the value a URL parameter would carry."""
+    params: dict[str, object] = {}
+    for name in PARAM_NAMES:
+        value = getattr(filters, name)
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        params[name] = list(value) if isinstance(value, tuple) else value
+    return params
+
+
+def _readme(metadata: dict[str, object]) -> str:
+    charts: list[dict[str, str]] = metadata["charts"]  # type: ignore[assignment]
+    project: dict[str, str] = metadata["project"]  # type: ignore[assignment]
+    lines = [f"# {metadata['title']}", ""]
+    if metadata["synthetic"]:
+        lines += [f"**{SYNTHETIC_WARNING}**", ""]
+    if metadata["demo_store"]:
+        lines += [str(metadata["demo_store"]), ""]
+    lines += ["Files:", ""]
+    lines += [f"- `{chart['file']}`: {chart['title']}. {chart['description']}" for chart in charts]
+    lines += [
+        "- `metadata.json`: definitions, source, filters, snapshot dates, synthetic flag, version, licence.",
+        "",
+        f"View: {metadata['view']}",
+        "",
+        charts[0]["source"],
+        "",
+        "Counts are exact integers. `country` holds ISO 3166-1 alpha-2 codes or fixed bucket codes "
+        "(REST_OF_WORLD, UNATTRIBUTED, INTL, UNATTRIBUTED_ORG, INDIVIDUAL); `country_name` the chart's "
+        "label. A `complete` column, where present, is false for a period the snapshots cover only in part.",
+        "",
+        f"Licence: {metadata['licence']}",
+        "",
+        f"Open Weights Tracker {project['version']}, generated {metadata['generated_at']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def chart_package(
+    results: Sequence[ChartResult], filters: Filters, source: SourceInfo, *, demo_note: str = ""
+) -> bytes:
+    """A zip of each chart's tidy CSV (`<chart-id>.csv`), `metadata.json` and `README.md`.
+
+    `source` is the view's `charts.source_info`; `demo_note` says when the demo store stood in for an empty
+    one. One chart makes a chart's download, every chart the view's data (Methodology & data)."""
+    if not results:
+        raise ExportError("a package needs at least one chart")
+    metadata = package_metadata(results, filters, source, demo_note=demo_note)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for result in results:
+            archive.writestr(f"{result.chart_id}.csv", _csv(tidy_data(result, filters)))
+        archive.writestr("metadata.json", json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+        archive.writestr("README.md", _readme(metadata))
+    return buffer.getvalue()

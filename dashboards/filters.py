@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES, UNATTRIBUTED_ORG  # noqa: F401  (re-exported for the pages)
@@ -133,6 +133,17 @@ def parse_params(params: Mapping[str, ParamValue]) -> tuple[Filters, list[ParamP
         problems.append(problem)
         del values["start"], values["end"]
     return Filters(**values), problems  # type: ignore[arg-type]
+
+
+def check_task(filters: Filters, known_tasks: Sequence[str]) -> tuple[Filters, list[ParamProblem]]:
+    """The view with a task that no model in the store has replaced by all tasks, and the problem found: a
+    well-formed but unknown task would show empty charts, and no control can show it."""
+    if not filters.task or filters.task in known_tasks:
+        return filters, []
+    shown = ", ".join(known_tasks[:12]) + (", ..." if len(known_tasks) > 12 else "")
+    message = f"no model in the store has this task (known: {shown})"
+    problem = ParamProblem(PARAM_NAMES["task"], filters.task, message, "using all tasks")
+    return replace(filters, task=None), [problem]
 
 
 def _last(value: ParamValue) -> str | None:

@@ -270,7 +270,7 @@ def register_callbacks(app: Dash) -> None:
     def sync_url_and_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
         unchanged = (no_update,) * len(_CONTROL_PROPS)
         if ctx.triggered_id in (None, URL_ID):
-            filters, notes = parse_search(search)
+            filters, notes = parse_search(search, app_state().tasks)
             shown = control_values(filters)
             return (
                 no_update,

@@ -8,14 +8,14 @@ moves values between the three places they live.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import flask
 
-from dashboards.filters import Filters
+from dashboards.filters import Filters, check_task, parse_params
 from pipelines.store import Store
 
 #: Id of each page control, keyed by the `Filters` field it edits (the date range edits start and end).
@@ -31,10 +31,17 @@ CONTROL_IDS: dict[str, str] = {
 DATE_RANGE_ID = "control-dates"
 
 
-def parse_search(search: str | None) -> tuple[Filters, list[str]]:
-    """The view a query string (`?from=...&countries=CN,US`) asks for, and notes on ignored values."""
+def parse_search(
+    search: str | None, known_tasks: Sequence[str] | None = None
+) -> tuple[Filters, list[str]]:
+    """The view a query string (`?from=...&countries=CN,US`) asks for, and notes on ignored values; given
+    the store's tasks, a task none of its models has is one of them (it would show empty charts)."""
     query = (search or "").lstrip("?")
-    return Filters.from_params(parse_qs(query, keep_blank_values=True))
+    filters, problems = parse_params(parse_qs(query, keep_blank_values=True))
+    if known_tasks is not None:
+        filters, task_problems = check_task(filters, known_tasks)
+        problems += task_problems
+    return filters, [problem.note for problem in problems]
 
 
 def filters_from_mapping(params: Mapping[str, Any]) -> Filters:

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from pipelines.definitions import atom_dir
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, resolve_store
+from pipelines.store import Store, demo_store_path, is_synthetic, resolve_store
 
 DEFAULT_MODELS = 3000
 DEFAULT_START = dt.date(2024, 1, 1)
@@ -646,12 +646,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
     parser.add_argument(
-        "--store", default=None, help="store directory (default: $OWT_STORE, else data/store)"
+        "--store",
+        default=None,
+        help="store directory (default: $OWT_DEMO_STORE, else data/demo-store: the one the dashboard and "
+        "`python -m dashboards export` fall back to; never a store holding real snapshots)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    store = resolve_store(args.store)
+    store = resolve_store(args.store or demo_store_path())
+    real = [date for date in store.dates() if not is_synthetic(store, date)]
+    if real:
+        print(
+            f"error: {store.root} holds {len(real)} real snapshot(s) ({real[0]} ...): synthetic snapshots "
+            "would take their place in its series; choose another --store",
+            file=sys.stderr,
+        )
+        return 1
     result = generate_demo_store(store, args.models, args.days, args.seed, args.end, progress=True)
     print(
         f"demo: wrote {len(result.written)} synthetic snapshots ({len(result.skipped)} already present) of "

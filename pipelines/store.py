@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # pandas costs 0.7 s to import: only readers pay for it
     import pandas as pd
 
 DEFAULT_STORE = Path(__file__).resolve().parent.parent / "data" / "store"
+#: Where synthetic demo snapshots go (env `OWT_DEMO_STORE` overrides): never the real store, whose dates the
+#: demo's would take.
+DEMO_STORE = Path(__file__).resolve().parent.parent / "data" / "demo-store"
 PROVENANCE_FILE = "provenance.json"
 _PARTITION_PREFIX = "date="
 
@@ -44,6 +47,26 @@ def resolve_store(path: str | os.PathLike[str] | None = None) -> Store:
     """The store to use: an explicit path, else env `OWT_STORE`, else `data/store` in the project."""
     chosen = path or os.environ.get("OWT_STORE") or DEFAULT_STORE
     return Store(Path(chosen).expanduser().resolve())
+
+
+def existing_store(path: str | os.PathLike[str] | None = None) -> Store:
+    """`resolve_store` for commands that read a store: a path that does not exist is an error, not an empty
+    store (a typo in --store would otherwise report "0 snapshots" and leave a new directory behind)."""
+    store = resolve_store(path)
+    if not store.root.is_dir():
+        named = "--store" if path else ("OWT_STORE" if os.environ.get("OWT_STORE") else "the default store")
+        raise StoreError(f"no store at {store.root} ({named}): the directory does not exist")
+    return store
+
+
+def demo_store_path() -> Path:
+    """The synthetic demo store's directory: env `OWT_DEMO_STORE`, else `data/demo-store`."""
+    return Path(os.environ.get("OWT_DEMO_STORE") or DEMO_STORE).expanduser().resolve()
+
+
+def is_synthetic(store: Store, date: dt.date) -> bool:
+    """Whether the snapshot of `date` was generated (`pipelines demo`) rather than taken from the Hub."""
+    return bool(store.provenance(date).get("synthetic"))
 
 
 def parse_date(value: str | dt.date) -> dt.date:

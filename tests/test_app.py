@@ -4,6 +4,7 @@ store shows the demo store, and no URL a visitor can type makes it answer with a
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import random
@@ -13,13 +14,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from flask.testing import FlaskClient
 from plotly.offline import get_plotlyjs_version
 
 from app import create_app, ensure_demo_store
+from dashboards.charts import chart_ids
 from dashboards.state import STALE_AFTER_DAYS, parse_search, state_of
 from pipelines.demo import generate_demo_store
 from pipelines.store import Store
@@ -109,6 +113,31 @@ def test_an_empty_store_shows_the_demo_store_with_a_banner(tmp_path: Path, store
     layout = json.dumps(app.server.test_client().get("/_dash-layout").get_json())
     assert f"The store {empty.root} is empty" in layout
     assert "python -m pipelines snapshot" in layout and "python -m pipelines backfill" in layout
+    package = app.server.test_client().get("/download/chart/share-by-country.csv").get_data()
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        metadata = json.loads(archive.read("metadata.json"))
+    assert metadata["synthetic"] is True
+    assert f"The store {empty.root} has no snapshot" in metadata["demo_store"]
+
+
+def test_a_store_named_that_does_not_exist_is_an_error_not_the_demo(tmp_path: Path) -> None:
+    typo = tmp_path / "no-such-store"
+    result = subprocess.run(
+        [sys.executable, "app.py", "--store", str(typo)], cwd=PROJECT_DIR, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and f"no store at {typo}" in result.stderr
+    assert not typo.exists()
+
+
+def test_a_task_no_model_has_gets_a_note_in_the_page(client: FlaskClient) -> None:
+    """`/segments?task=nonsense`: the view falls back to all tasks and the page says why (the task control
+    cannot show a task the store does not have)."""
+    sync = _sync_callback_request(client)
+    response = client.post("/_dash-update-component", json=sync("?task=nonsense")).get_json()["response"]
+    assert response["filters"]["data"] == {}
+    note = json.dumps(response["url-notes"]["children"])
+    assert "task='nonsense': no model in the store has this task" in note and "using all tasks" in note
 
 
 def test_old_snapshots_get_a_stale_data_banner(tmp_path: Path) -> None:
@@ -184,20 +213,65 @@ def test_url_parameter_fuzz_never_gives_a_server_error(client: FlaskClient) -> N
         search = "?" + "&".join(f"{name}={value}" for name, value in query.items())
         for path in (*PAGE_CHARTS, "/organisations/Qwen", "/models/Qwen/none"):
             assert client.get(path + search).status_code == 200, (path, search)
-        assert client.get(f"/download/chart/share-by-country.csv{search}").status_code == 200, search
+        assert client.get(f"/download/chart/share-by-country.csv{search}").status_code in (200, 400), search
         assert client.get(f"/download/report.html{search}").status_code in (200, 400), search
-        filters, _ = parse_search(search)
+        filters, _ = parse_search(search, state_of(client.application).tasks)
         response = client.post("/_dash-update-component", json=sync(search))
         assert response.status_code == 200, (search, response.get_data(as_text=True)[:500])
         stored = response.get_json()["response"]["filters"]["data"]
         assert stored == filters.to_params(), search
 
 
-def test_unknown_downloads_are_404_with_a_reason(client: FlaskClient) -> None:
-    missing = client.get("/download/chart/no-such-chart.png")
-    assert missing.status_code == 404 and "unknown chart" in missing.get_data(as_text=True)
-    assert client.get("/download/chart/share-by-country.exe").status_code == 404
-    assert client.get("/download/report.pdf").status_code == 400
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("/download/chart/no-such-chart.png", "unknown chart id 'no-such-chart'"),
+        ("/download/chart/share-by-country.exe", "unknown format 'exe'"),
+        ("/download/chart/share-by-country.png?period=fortnight", "period='fortnight': must be one of day"),
+        ("/download/chart/share-by-country.csv?task=nonsense", "task='nonsense': no model in the store"),
+        ("/download/chart/size-by-country.svg?size=huge", "size='huge': must be one of <1B"),
+        ("/download/chart/share-by-country.pdf?countries=CN,XX", "countries='CN,XX': XX: not ISO"),
+        ("/download/chart/share-by-country.pdf?scope=mine", "scope='mine'"),
+        ("/download/data.csv?attribution=owner", "attribution='owner'"),
+        ("/download/data.xlsx", "unknown data format 'xlsx'"),
+        ("/download/report.pdf", "charts: choose at least one chart id"),
+        ("/download/report.pdf?charts=share-by-country,china-vs-usa", "unknown chart id(s) china-vs-usa"),
+        ("/download/report.gif?charts=share-by-country", "unknown report format 'gif'"),
+    ],
+)
+def test_a_bad_download_parameter_is_a_400_naming_it(client: FlaskClient, url: str, named: str) -> None:
+    """A download is the view asked for or nothing: never a default chart in place of a bad parameter."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert named in response.get_data(as_text=True)
+
+
+def test_a_chart_csv_download_is_a_package_that_says_what_it_holds(client: FlaskClient) -> None:
+    response = client.get("/download/chart/size-by-country.csv?countries=CN,US,FR")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"].endswith('.zip"')
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+        assert sorted(archive.namelist()) == ["README.md", "metadata.json", "size-by-country.csv"]
+        metadata = json.loads(archive.read("metadata.json"))
+        data = pd.read_csv(archive.open("size-by-country.csv"), keep_default_na=False)
+        readme = archive.read("README.md").decode("utf-8")
+    assert metadata["synthetic"] is True and "SYNTHETIC DEMO DATA" in readme
+    assert metadata["filters"]["countries"] == ["CN", "US", "FR"] and metadata["filters"]["period"] == "month"
+    assert metadata["demo_store"] is None  # the store asked for had snapshots
+    assert list(data.columns) == ["size_class", "country", "country_name", "downloads"]
+    assert data["downloads"].dtype == "int64"
+
+
+def test_the_view_data_is_one_tidy_csv_per_chart(client: FlaskClient) -> None:
+    response = client.get("/download/data.csv?period=week")
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+        names = archive.namelist()
+        metadata = json.loads(archive.read("metadata.json"))
+        downloads = pd.read_csv(archive.open("downloads-by-country.csv"), keep_default_na=False)
+    assert {f"{chart_id}.csv" for chart_id in chart_ids()} <= set(names)
+    assert [chart["id"] for chart in metadata["charts"]] == chart_ids()
+    assert list(downloads.columns)[:4] == ["period", "country", "country_name", "downloads"]
+    assert not downloads["downloads"].astype(str).str.contains(r"\.").any(), "counts are integers"
 
 
 def _sync_callback_request(client: FlaskClient):

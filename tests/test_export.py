@@ -14,9 +14,8 @@ import pytest
 from pypdf import PdfReader
 
 from dashboards.charts import render_chart
-from dashboards.export import ExportError, export_chart, export_report
+from dashboards.export import ExportError, bare_csv, export_chart, export_report
 from dashboards.filters import Filters
-from tests.test_charts import assert_plots_exactly
 
 SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
 
@@ -40,12 +39,27 @@ def test_png_svg_pdf_have_their_signatures_and_the_chart_title(share):
     assert share.title in pdf_text(pdf)
 
 
+#: The display groups' codes in files, written out here (not taken from the code under test).
+GROUP_LABELS = {"REST_OF_WORLD": "Rest of world", "UNATTRIBUTED": "Unattributed"}
+
+
 def test_csv_holds_exactly_the_plotted_points(chart_warehouse):
+    view = Filters(countries=("CN", "US", "FR"))
     for chart_id in ("cumulative-by-country", "top-organisations", "size-by-country"):
-        result = render_chart(chart_id, chart_warehouse, Filters(countries=("CN", "US", "FR")))
-        from_csv = pd.read_csv(io.BytesIO(export_chart(result, "csv")), keep_default_na=False)
-        assert list(from_csv.columns) == list(result.data.columns)
-        assert_plots_exactly(result, from_csv)
+        result = render_chart(chart_id, chart_warehouse, view)
+        from_csv = pd.read_csv(io.BytesIO(bare_csv(result, view)), keep_default_na=False)
+        columns = list(from_csv.columns)
+        assert columns[columns.index("country") + 1] == "country_name"
+        assert set(from_csv["country_name"]) >= {"China", "United States"}
+        written = from_csv.drop(columns="country_name").replace(
+            {"country": GROUP_LABELS, "group": GROUP_LABELS}
+        )[list(result.data.columns)]
+        plotted = result.data.astype(str)  # the charts' own test proves `data` is exactly what is plotted
+        for column in ("date", "period"):
+            if column in plotted:
+                plotted[column] = plotted[column].str[:10]
+        # The same rows, in natural order in the file (the figure's traces may list categories otherwise).
+        assert sorted(map(tuple, written.astype(str).values)) == sorted(map(tuple, plotted.values))
 
 
 def test_html_is_self_contained(share):

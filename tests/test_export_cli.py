@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -53,12 +55,29 @@ def test_every_chart_as_csv_files_for_a_view(chart_store: Path, tmp_path: Path, 
     assert code == 0, printed.err
     assert f"wrote {len(chart_ids())} file(s) to {out}" in printed.out
     assert "Attribution: lineage country. Period: week." in printed.out
-    assert sorted(p.stem for p in out.iterdir()) == sorted(chart_ids())
-    downloads = pd.read_csv(out / "downloads-by-country.csv", keep_default_na=False)
-    assert list(downloads.columns) == ["period", "country", "downloads"]
-    assert set(downloads["country"]) <= {"CN", "US", "FR", "Rest of world", "Unattributed"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{chart_id}.zip" for chart_id in chart_ids())
+    for package in out.iterdir():
+        with zipfile.ZipFile(package) as archive:
+            assert json.loads(archive.read("metadata.json"))["synthetic"] is True, package.name
+    with zipfile.ZipFile(out / "downloads-by-country.zip") as archive:
+        downloads = pd.read_csv(archive.open("downloads-by-country.csv"), keep_default_na=False)
+    assert list(downloads.columns)[:4] == ["period", "country", "country_name", "downloads"]
+    assert set(downloads["country"]) <= {"CN", "US", "FR", "REST_OF_WORLD", "UNATTRIBUTED"}
     weeks = pd.to_datetime(downloads["period"])
     assert (weeks.dt.day_of_week == 0).all()  # weekly periods start on Mondays
+
+
+def test_an_out_file_ending_in_csv_gets_the_bare_csv(chart_store: Path, tmp_path: Path, capsys):
+    out = tmp_path / "size.csv"
+    code = main(["export", "--chart", "size-by-country", "--format", "csv", "--out", str(out),
+                 "--store", str(chart_store)])  # fmt: skip
+    assert code == 0
+    assert "give --out a directory or a .zip file" in capsys.readouterr().out
+    sizes = pd.read_csv(out, keep_default_na=False)
+    assert list(sizes.columns) == ["size_class", "country", "country_name", "downloads"]
+    natural = ["<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+", "unknown"]
+    shown = list(dict.fromkeys(sizes["size_class"]))
+    assert shown == [size for size in natural if size in shown]
 
 
 def test_a_pdf_report_of_chosen_charts(chart_store: Path, tmp_path: Path):
@@ -97,12 +116,45 @@ def test_bad_arguments_exit_2_with_a_clear_message(args, message, tmp_path: Path
     assert not any(tmp_path.iterdir())
 
 
-def test_an_empty_store_says_how_to_fill_it(tmp_path: Path, capsys):
-    out = tmp_path / "r.pdf"
-    code = main(["export", "--chart", "all", "--format", "pdf", "--out", str(out), "--store", str(tmp_path)])
-    assert code == 1
-    assert "python -m pipelines demo" in capsys.readouterr().err
-    assert not out.exists()
+def test_an_empty_store_exports_from_the_demo_store_and_says_so(
+    chart_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """The dashboard's rule: no --store, an empty data/store (here OWT_STORE) -> the demo store stands in;
+    the command line and every package say so. (OWT_DEMO_STORE points at a ready-made demo store.)"""
+    empty = tmp_path / "empty-store"
+    empty.mkdir()
+    monkeypatch.setenv("OWT_STORE", str(empty))
+    monkeypatch.setenv("OWT_DEMO_STORE", str(chart_store))
+    out = tmp_path / "csv"
+    code = main(["export", "--chart", "all", "--format", "csv", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert f"The store {empty} has no snapshot" in printed.err and str(chart_store) in printed.err
+    with zipfile.ZipFile(out / "share-by-country.zip") as archive:
+        metadata = json.loads(archive.read("metadata.json"))
+        readme = archive.read("README.md").decode("utf-8")
+    assert metadata["synthetic"] is True and f"The store {empty} has no snapshot" in metadata["demo_store"]
+    assert "SYNTHETIC DEMO DATA" in readme
+    assert not any(empty.iterdir()), "nothing is written into the empty store"
+
+
+def test_a_store_that_does_not_exist_is_an_error_and_stays_absent(tmp_path: Path, capsys):
+    typo = tmp_path / "stroe"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--chart", "all", "--format", "csv", "--out", str(tmp_path / "o"),
+              "--store", str(typo)])  # fmt: skip
+    assert exit_info.value.code == 2
+    assert f"no store at {typo}" in capsys.readouterr().err
+    assert not typo.exists() and not (tmp_path / "o").exists()
+
+
+def test_a_task_no_model_has_is_refused(chart_store: Path, tmp_path: Path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--chart", "all", "--format", "csv", "--out", str(tmp_path / "o"),
+              "--store", str(chart_store), "--task", "nonsense"])  # fmt: skip
+    assert exit_info.value.code == 2
+    assert "--task 'nonsense': no model in the store has this task" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_without_a_browser_image_export_fails_fast_saying_what_to_install(chart_store: Path, tmp_path: Path):
