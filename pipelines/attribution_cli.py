@@ -31,7 +31,7 @@ from pipelines.orgs import (
     snapshot_date,
 )
 from pipelines.registry import RegistryError
-from pipelines.store import StoreError, resolve_store
+from pipelines.store import StoreError, existing_store
 
 CSV_COLUMNS = (
     "model_id",
@@ -69,8 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = resolve_store(args.store)
     try:
+        store = existing_store(args.store)
         registry = registry_from_args(args)
         date = snapshot_date(store, args.date)
     except (RegistryError, StoreError) as exc:

@@ -30,7 +30,7 @@ from pipelines.registry import (
     load_registry,
     resolve_override,
 )
-from pipelines.store import Store, StoreError, parse_date, resolve_store
+from pipelines.store import Store, StoreError, existing_store, parse_date
 
 
 def add_registry_arguments(parser: argparse.ArgumentParser) -> None:
@@ -156,8 +156,8 @@ def format_coverage(cover: Coverage) -> str:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    store = resolve_store(args.store)
     try:
+        store = existing_store(args.store)
         registry = registry_from_args(args)
         date = snapshot_date(store, args.date)
     except (RegistryError, StoreError) as exc:

@@ -56,7 +56,7 @@ from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
 from pipelines.runs import Interrupted, record_run
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, StoreError, parse_date, resolve_store
+from pipelines.store import Store, StoreError, is_synthetic, parse_date, resolve_store
 
 DEFAULT_MIN_DOWNLOADS = 100
 DEFAULT_TIMEOUT = 60.0
@@ -488,6 +488,12 @@ def take_snapshot(
     except filelock.Timeout:
         raise SnapshotError(f"another snapshot run for {date} is in progress on {store.root}") from None
     try:
+        if store.has_snapshot(date) and not force and is_synthetic(store, date):
+            raise SnapshotError(
+                f"the snapshot of {date} in {store.root} is synthetic (written by `pipelines demo`), not "
+                "taken from the Hub: refusing to treat it as the real one. Use a store without demo data, "
+                "or --force to replace it with a real snapshot"
+            )
         if store.has_snapshot(date) and not force:
             shutil.rmtree(store.staging_dir(date), ignore_errors=True)  # a run killed just after publishing
             return SnapshotResult(date, None, 0, HubStats(), 0.0)

@@ -16,13 +16,14 @@ import argparse
 import datetime as dt
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipelines.lock import describe_holder, holder
 from pipelines.runs import RUN_LOCK_FILE, read_runs, utc_now
-from pipelines.store import Store, StoreError, resolve_store
+from pipelines.store import Store, StoreError, existing_store
 
 #: The scheduler's own lock (one scheduler per store); `pipelines.schedule` takes it.
 SCHEDULER_LOCK_FILE = "schedule.lock"
@@ -219,6 +220,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    facts = collect(resolve_store(args.store), args.max_age, args.runs)
+    try:
+        store = existing_store(args.store)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    facts = collect(store, args.max_age, args.runs)
     print(json.dumps(facts, indent=2, default=str) if args.json else render(facts))
     return 0 if facts["fresh"] else 1

@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipelines.runs import record_run
-from pipelines.store import PROVENANCE_FILE, Store, parse_date, resolve_store, sha256_file
+from pipelines.store import PROVENANCE_FILE, Store, StoreError, existing_store, parse_date, sha256_file
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = resolve_store(args.store)
+    try:
+        store = existing_store(args.store)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     with record_run(store, "verify", lock=False) as run_record:
         report = verify_store(store, args.date)
         run_record.counts.update(

@@ -194,7 +194,8 @@ def plan(store: Store, registry: Registry, parents: ParentCache | None = None) -
     dates = store.dates()
     if not dates:
         raise WarehouseError(
-            f"no snapshots in {store.root}: take one, backfill, or run `python -m pipelines demo`"
+            f"no snapshots in {store.root}: take one (`python -m pipelines snapshot`) or backfill "
+            "(`python -m pipelines backfill`)"
         )
     version = current_version(store)
     if version is None:
@@ -1070,9 +1071,13 @@ def add_arguments(parser: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from pipelines.store import resolve_store
+    from pipelines.store import StoreError, existing_store
 
-    store = resolve_store(args.store)
+    try:
+        store = existing_store(args.store)
+    except StoreError as error:
+        print(f"warehouse: {error}", file=sys.stderr)
+        return 2
     registry = load_registry(override=Path(args.registry) if args.registry else None)
     try:
         if args.check:

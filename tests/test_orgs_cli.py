@@ -184,6 +184,7 @@ def test_a_bad_registry_stops_before_anything_is_written(store: Store, tmp_path:
 
 def test_missing_snapshots_are_named_clearly(tmp_path: Path, registry_file: Path, capsys) -> None:
     empty = tmp_path / "empty-store"
+    empty.mkdir()  # a store that does not exist at all is an error (tests/test_store_paths.py)
     assert run("orgs", "audit", "--store", empty, "--base-registry", registry_file) == 1
     assert "no snapshot in" in capsys.readouterr().err
 

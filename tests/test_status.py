@@ -68,6 +68,7 @@ def test_a_stale_store_exits_one_for_monitoring(store: Store) -> None:
 
 
 def test_an_empty_store_is_stale(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()  # a store that does not exist at all is an error (tests/test_store_paths.py)
     result = run_cli("status", "--store", str(tmp_path / "empty"))
     assert result.returncode == 1
     assert "no snapshot yet" in result.stdout
