@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from dash import MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboards import figures
+from dashboards import figures, numbers
 from dashboards.charts import SYNTHETIC_WARNING, ChartResult, chart_ids, render_chart, scope_text, source_info
 from dashboards.export import (
     CHART_FORMATS,
@@ -234,15 +234,14 @@ def fact(label: str, value: Any) -> html.Div:
 
 
 def column_defs(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """AgGrid columns for a result frame: readable headers, numbers right-aligned with separators."""
+    """AgGrid columns for a result frame: readable headers, numbers right-aligned and written by the app's
+    one rule (`dashboards.numbers`: counts exact, shares as percentages)."""
     defs = []
     for column in frame.columns:
         spec: dict[str, Any] = {"field": column, "headerName": column.replace("_", " ")}
         if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
             spec["type"] = "rightAligned"
-            spec["valueFormatter"] = {
-                "function": "params.value == null ? '' : d3.format(',.4~r')(params.value)"
-            }
+            spec["valueFormatter"] = numbers.grid_formatter(numbers.column_kind(column, frame[column]))
         defs.append(spec)
     return defs
 

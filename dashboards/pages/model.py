@@ -24,6 +24,7 @@ from dashboards.components import (
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
+from dashboards.numbers import count
 from dashboards.query import per_version
 from dashboards.state import app_state, filters_from_mapping
 
@@ -129,7 +130,7 @@ def _derivatives_fact(model_id: str) -> html.Div:
     """Models whose lineage root is this model (all dates); models built on a derivative count too."""
     roots = _derivative_counts()
     mine = roots[roots["base_model"] == model_id]
-    return fact("Derivatives (as lineage root)", f"{int(mine['derivatives'].sum()):,}")
+    return fact("Derivatives (as lineage root)", count(mine["derivatives"].sum()))
 
 
 def _lineage_panel(model_id: str, lineage_country: str | None) -> html.Section:
@@ -184,8 +185,8 @@ def layout(namespace: str | None = None, name: str | None = None, **url_values: 
         fact("Publisher", dcc.Link(row["namespace"], href=f"/organisations/{row['namespace']}")),
         fact("Publisher country", display_name(row["publisher_country"] or "", with_flag=True)),
         fact("Lineage country", display_name(row["lineage_country"] or "", with_flag=True)),
-        fact("30-day downloads", f"{int(row['downloads_30d'] or 0):,}"),
-        fact("All-time downloads", f"{int(row['downloads_all_time'] or 0):,}"),
+        fact("30-day downloads", count(row["downloads_30d"])),
+        fact("All-time downloads", count(row["downloads_all_time"])),
         _derivatives_fact(row["model_id"]),
     ]
     return html.Div(

@@ -11,11 +11,12 @@ from dash.exceptions import PreventUpdate
 from dashboards.colors import display_name
 from dashboards.components import FILL_COLUMNS, data_grid
 from dashboards.filters import Filters
+from dashboards.numbers import grid_formatter
 from dashboards.state import app_state, filters_from_mapping, to_search
 
 PAGE = {"path": "/models", "name": "Models", "title": "Models · Open Weights Tracker", "order": 2}
 RESULT_LIMIT = 200
-_NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
+_NUMBER = grid_formatter("count")
 COLUMNS: list[dict] = [
     {"field": "model", "headerName": "Model", "cellRenderer": "markdown", "minWidth": 320},
     {"field": "publisher_country", "headerName": "Publisher country", "minWidth": 150},

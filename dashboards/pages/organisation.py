@@ -25,6 +25,7 @@ from dashboards.components import (
     table_records,
 )
 from dashboards.filters import UNATTRIBUTED, Filters
+from dashboards.numbers import count
 from dashboards.query import per_version
 from dashboards.state import app_state, to_search
 from pipelines.registry import load_registry
@@ -141,8 +142,8 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
     facts = [
         fact("Country", display_name(org.country, with_flag=True) if org else "not in the registry"),
         fact("Kind", org.kind if org else "–"),
-        fact("Models", f"{len(models):,}"),
-        fact("All-time downloads", f"{int(models['downloads_all_time'].fillna(0).sum()):,}"),
+        fact("Models", count(len(models))),
+        fact("All-time downloads", count(models["downloads_all_time"].fillna(0).sum())),
     ]
     params = {"namespace": namespace}
     return html.Div(

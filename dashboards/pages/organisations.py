@@ -9,6 +9,8 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboards.colors import display_name
 from dashboards.components import chart_card, data_grid, register_quick_filter, table_records
+from dashboards.filters import Filters
+from dashboards.numbers import grid_formatter
 from dashboards.state import app_state, filters_from_mapping, to_search
 
 PAGE = {
@@ -18,9 +20,15 @@ PAGE = {
     "order": 1,
 }
 LEADERBOARD_SIZE = 500
-_NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
-_PERCENT = {"function": "params.value == null ? '' : d3.format('+.1%')(params.value)"}
-_SHARE = {"function": "params.value == null ? '' : d3.format('.1%')(params.value)"}
+_NUMBER = grid_formatter("count")
+_PERCENT = grid_formatter("change")
+_SHARE = grid_formatter("share")
+#: Why a Growth cell can be empty (the column's tooltip, and a note when the whole column is).
+GROWTH_RULE = (
+    "Growth compares the selected dates with as many days (whole months: as many months) just before them. "
+    "It is empty where the snapshots do not cover that earlier range, or the organisation had no downloads "
+    "in it."
+)
 
 COLUMNS: list[dict] = [
     {
@@ -46,7 +54,13 @@ COLUMNS: list[dict] = [
         "valueFormatter": _NUMBER,
         "type": "rightAligned",
     },
-    {"field": "growth", "headerName": "Growth", "valueFormatter": _PERCENT, "type": "rightAligned"},
+    {
+        "field": "growth",
+        "headerName": "Growth",
+        "headerTooltip": GROWTH_RULE,
+        "valueFormatter": _PERCENT,
+        "type": "rightAligned",
+    },
     {"field": "n_models", "headerName": "Models", "valueFormatter": _NUMBER, "type": "rightAligned"},
     {"field": "share", "headerName": "Share", "valueFormatter": _SHARE, "type": "rightAligned"},
 ]
@@ -69,6 +83,7 @@ def layout(**url_values: str) -> html.Div:
             html.Section(
                 [
                     html.H2("Leaderboard"),
+                    html.P(id="organisations-growth-note", className="chart-subtitle"),
                     dcc.Input(
                         id="organisations-search",
                         type="search",
@@ -103,8 +118,24 @@ def leaderboard_rows(frame: pd.DataFrame, search: str) -> list[dict]:
 def register_callbacks(app: Dash) -> None:
     register_quick_filter(app, "organisations-search", "organisations-grid")
 
-    @app.callback(Output("organisations-grid", "rowData"), Input("filters", "data"))
-    def fill_leaderboard(filter_params: dict | None) -> list[dict]:
+    @app.callback(
+        Output("organisations-grid", "rowData"),
+        Output("organisations-growth-note", "children"),
+        Input("filters", "data"),
+    )
+    def fill_leaderboard(filter_params: dict | None) -> tuple[list[dict], str]:
         filters = filters_from_mapping(filter_params or {})
         frame = app_state().warehouse.top_organisations(filters, n=LEADERBOARD_SIZE)
-        return leaderboard_rows(frame, to_search(filters))
+        return leaderboard_rows(frame, to_search(filters)), growth_note(frame, filters)
+
+
+def growth_note(frame: pd.DataFrame, filters: Filters) -> str:
+    """Why the Growth column is empty, when all of it is (else its header's tooltip says the rule)."""
+    if frame.empty or frame["growth"].notna().any():
+        return ""
+    hint = (
+        " Choose a start date (Dates) with snapshots before it to see growth."
+        if filters.start is None
+        else " Choose a later start date to see growth."
+    )
+    return f"{GROWTH_RULE}{hint}"
