@@ -129,3 +129,12 @@ def test_invalid_url_parameters_fall_back_to_defaults_with_a_note(app_page: Page
     expect(chart(app_page, "downloads-by-country").locator(".chart-title")).to_have_text(
         "Downloads per month by publisher country"
     )
+
+
+def test_a_task_no_model_has_is_noted_on_the_page(app_page: Page) -> None:
+    """`/segments?task=nonsense` used to rewrite the URL without a word: the task control cannot show it."""
+    app_page.goto("/segments?task=nonsense")
+    wait_for_charts(app_page, ("size-by-country",))
+    note = app_page.locator("#url-notes")
+    expect(note).to_contain_text("task='nonsense': no model in the store has this task")
+    expect(note).to_contain_text("using all tasks")

@@ -1,12 +1,14 @@
 """Every download link returns a real file of the view on screen: PNG/SVG/PDF by their signatures, the CSV
-row for row what the chart plots, and the report builder's PDF and self-contained HTML."""
+package's table row for row what the chart plots, and the report builder's PDF and self-contained HTML."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,6 +20,8 @@ pytestmark = pytest.mark.browser
 SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
 VIEW = "/?period=week&countries=CN,US,FR"
 CHART = "downloads-by-country"
+#: The display groups' codes in files (the chart's legend shows the names).
+GROUP_LABELS = {"REST_OF_WORLD": "Rest of world", "UNATTRIBUTED": "Unattributed"}
 
 
 def download(page: Page, link) -> tuple[str, bytes]:
@@ -55,12 +59,18 @@ def test_chart_downloads_are_valid_files_of_the_view(app_page: Page) -> None:
     }
 
     for fmt, (name, body) in files.items():
-        assert name == f"{CHART}_publisher_week_first_to_latest.{fmt}"
+        suffix = "zip" if fmt == "csv" else fmt  # a chart's CSV comes packaged with its metadata
+        assert name == f"{CHART}_publisher_week_first_to_latest.{suffix}"
         if fmt in SIGNATURES:
             assert body.startswith(SIGNATURES[fmt]), fmt
     assert b"<svg" in files["svg"][1][:500]
 
-    rows = list(csv.DictReader(io.StringIO(files["csv"][1].decode("utf-8"))))
+    with zipfile.ZipFile(io.BytesIO(files["csv"][1])) as package:
+        assert json.loads(package.read("metadata.json"))["synthetic"] is True
+        table = package.read(f"{CHART}.csv").decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(table)))
+    for row in rows:
+        row["country"] = GROUP_LABELS.get(row["country"], row["country"])
     traces = plotted_traces(app_page, CHART)
     assert {trace["meta"]["key"] for trace in traces} >= {"CN", "US", "FR"}
     covered = 0
