@@ -39,6 +39,7 @@ from pipelines.registry import Registry
 from pipelines.store import Store
 from pipelines.warehouse import (
     FLAG_CLAMPED,
+    ORG_KEY_SQL,
     POINTER,
     Version,
     WarehouseError,
@@ -490,7 +491,11 @@ class Warehouse:
         several times faster than names, which are joined for the rows shown only."""
         where, params = self._where(f, dated=False)
         prefix = ("org_top" if f.every_model else "ns_top") if candidates else "ns"
-        organisation = {"org_top": "grp", "ns_top": "org", "ns": "min(grp) OVER (PARTITION BY namespace)"}
+        organisation = {
+            "org_top": "grp",
+            "ns_top": "org",
+            "ns": f"min(grp) OVER (PARTITION BY {ORG_KEY_SQL})",
+        }
         changes, change_params = self._changes(prefix, marks)
         if candidates:
             source, source_params = self._rows("roll", marks[1], marks[0] - dt.timedelta(days=1))
@@ -594,7 +599,7 @@ class Warehouse:
     # -- metrics --------------------------------------------------------------------------------------
 
     def concentration(self, f: Filters) -> pd.DataFrame:
-        """period, hhi, gini: concentration of downloads across organisations (namespaces) per period."""
+        """period, hhi, gini: concentration of downloads across organisations (`ORG_KEY_SQL`) per period."""
         where, params = self._where(f, dated=False)
         start, end = self._range(f)
         if self._period(f) == "month":
@@ -603,8 +608,9 @@ class Warehouse:
             source, source_params = "(SELECT * FROM ns_day WHERE day >= ? AND day <= ?)", [start, end]
         sql = f"""
             WITH per AS (
-                SELECT date_trunc(?, n.day)::DATE AS period, g.namespace, sum(n.downloads)::DOUBLE AS x
-                FROM {source} n JOIN (SELECT grp, namespace FROM ns_groups WHERE {where}) g USING (grp)
+                SELECT date_trunc(?, n.day)::DATE AS period, g.org_key, sum(n.downloads)::DOUBLE AS x
+                FROM {source} n
+                JOIN (SELECT grp, {ORG_KEY_SQL} AS org_key FROM ns_groups WHERE {where}) g USING (grp)
                 GROUP BY ALL HAVING sum(n.downloads) > 0
             ), ranked AS (
                 SELECT period, x, row_number() OVER (PARTITION BY period ORDER BY x) AS i,
@@ -767,35 +773,46 @@ class Warehouse:
         return self._df(f"{select} WHERE d.model_id ILIKE '%' || ? || '%' {order}", [text, limit])
 
     def organisation(self, namespace: str) -> dict[str, pd.DataFrame]:
-        """'models' (its models), 'series' (its monthly downloads) and 'derivatives' (others' models built
-        on its roots, by relation and publisher country)."""
+        """The organisation `namespace` belongs to, all its namespaces together (renamed namespaces share one
+        registry `organization`): 'namespaces', 'models' (its models), 'series' (its monthly downloads) and
+        'derivatives' (others' models built on its roots, by relation and publisher country)."""
+        namespaces = self._df(
+            f"""
+            SELECT DISTINCT namespace FROM ns_groups WHERE {ORG_KEY_SQL} IN (
+                SELECT {ORG_KEY_SQL} FROM ns_groups WHERE lower(namespace) = lower(?)
+            ) ORDER BY lower(namespace)
+            """,
+            [namespace],
+        )
+        mine = [name.lower() for name in namespaces["namespace"]] or [namespace.lower()]
         models = self._df(
             """
             SELECT d.model_id, d.task, d.size_class, d.relation, d.created, s.cum AS downloads_all_time,
                 s.last_d30 AS downloads_30d
-            FROM dims d JOIN state s USING (key) WHERE lower(d.namespace) = lower(?)
+            FROM dims d JOIN state s USING (key) WHERE list_contains(?::VARCHAR[], lower(d.namespace))
             ORDER BY s.cum DESC NULLS LAST, d.model_id
             """,
-            [namespace],
+            [mine],
         )
         series = self._df(
             """
             SELECT date_trunc('month', n.day)::DATE AS period, sum(n.downloads)::BIGINT AS downloads
-            FROM ns_day n JOIN ns_groups g USING (grp) WHERE lower(g.namespace) = lower(?)
+            FROM ns_day n JOIN ns_groups g USING (grp) WHERE list_contains(?::VARCHAR[], lower(g.namespace))
             GROUP BY ALL ORDER BY period
             """,
-            [namespace],
+            [mine],
         )
         derivatives = self._df(
             """
             SELECT d.relation, d.publisher_country, count(*)::INTEGER AS models
             FROM dims d JOIN dims r ON r.model_id = d.lineage_root
-            WHERE lower(r.namespace) = lower(?) AND lower(d.namespace) <> lower(?)
+            WHERE list_contains(?::VARCHAR[], lower(r.namespace))
+                AND NOT list_contains(?::VARCHAR[], lower(d.namespace))
             GROUP BY ALL ORDER BY models DESC
             """,
-            [namespace, namespace],
+            [mine, mine],
         )
-        return {"models": models, "series": series, "derivatives": derivatives}
+        return {"namespaces": namespaces, "models": models, "series": series, "derivatives": derivatives}
 
     def snapshots(self) -> pd.DataFrame:
         """date, rows, source_kind, synthetic, source (JSON), provenance (JSON summary)."""

@@ -4,6 +4,11 @@
 `namespace,organization,country,region,kind,source,notes`). A user's own override file, named by
 `--registry FILE` or env `OWT_REGISTRY`, has the same columns; its rows replace or add namespaces.
 
+`organization` is the organisation's identity, not a label of the namespace: namespaces of one organisation
+(renamed ones such as THUDM -> zai-org, moved checkpoints such as google-bert, a company's several
+namespaces) carry exactly the same value (compared case-insensitively), and the dashboard counts them as one
+organisation. They must then agree on the country.
+
 Attribution is derived from this file at read time, never baked into snapshots, so correcting one row
 changes every result for every past snapshot. `Registry.digest` identifies the effective content and is the
 cache key of every derived table.
@@ -209,6 +214,24 @@ def _decode_lines(path: Path, problems: list[Problem]) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def _organisation_conflicts(orgs: list[tuple[int, Org]]) -> list[tuple[int, str]]:
+    """(line of the last row involved, message) for each organisation whose namespaces disagree on the
+    country: one organisation is counted under one country."""
+    members: dict[str, list[tuple[int, Org]]] = {}
+    for line, org in orgs:
+        members.setdefault(org.organization.casefold(), []).append((line, org))
+    conflicts = []
+    for rows in members.values():
+        if len({org.attributed_country for _, org in rows}) > 1:
+            listed = ", ".join(f"{org.namespace} ({org.attributed_country})" for _, org in rows)
+            conflicts.append((
+                max(line for line, _ in rows),
+                f"organization {rows[0][1].organization!r} has namespaces in different countries: {listed}; "
+                "give them one country, or name the organisations differently",
+            ))  # fmt: skip
+    return conflicts
+
+
 def _check_row(path: Path, line: int, row: dict[str, str], problems: list[Problem]) -> None:
     def error(message: str) -> None:
         problems.append(Problem(path, line, message))
@@ -277,6 +300,7 @@ def _parse(path: Path) -> tuple[list[tuple[int, Org]], list[Problem]]:
             first_seen[key] = line
         if not any(p.severity == "error" for p in problems[count_before:]):
             rows.append((line, Org(**row)))
+    problems += [Problem(path, line, message) for line, message in _organisation_conflicts(rows)]
     return rows, sorted(problems, key=lambda p: p.line)
 
 
@@ -301,6 +325,9 @@ def load_registry(path: Path | None = None, override: Path | None = None) -> Reg
         rows, problems = _parse(file)
         errors += [p for p in problems if p.severity == "error"]
         orgs.update((org.namespace.lower(), org) for _, org in rows)
+    if not errors and len(files) > 1:  # an override may move one namespace of an organisation, not the others
+        merged = [(0, org) for org in orgs.values()]
+        errors += [Problem(files[-1], 0, message) for _, message in _organisation_conflicts(merged)]
     if errors:
         raise RegistryError(errors)
     return Registry(orgs=orgs, files=tuple(files))

@@ -50,7 +50,7 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 9
+BUILD_VERSION = 10
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -92,7 +92,11 @@ ROLLUP_DIMS = (
     "relation",
 )
 #: Dimensions of the per-organisation rollup (what top-N by organisation can filter on).
-NAMESPACE_DIMS = ("namespace", "first_party", "atom", "size_class", "task")
+NAMESPACE_DIMS = ("namespace", "organization", "first_party", "atom", "size_class", "task")
+#: SQL of the organisation a row of `ns_groups` (or `dims`) belongs to: the registry's `organization`, which
+#: namespaces of one organisation share (THUDM and zai-org, google and google-bert), else its own namespace.
+#: The attribution's first-party rule keys organisations the same way.
+ORG_KEY_SQL = "coalesce('organization:' || lower(organization), 'namespace:' || lower(namespace))"
 #: Organisations with the most downloads in the store whose daily rows are kept in a small table, so top-N
 #: over any date range reads them only (exact while their N-th beats every other organisation's store total).
 TOP_CANDIDATES = 2000
@@ -650,7 +654,7 @@ def _refresh_dims(
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE new_dims AS SELECT * FROM fresh_dims")
     con.execute("DROP TABLE fresh_dims")
-    grouping = ", ".join((*ROLLUP_DIMS, "namespace"))
+    grouping = ", ".join(dict.fromkeys((*ROLLUP_DIMS, *NAMESPACE_DIMS)))
     if exists:
         con.execute(
             f"""
@@ -846,34 +850,35 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
     """
     keep = since is not None and since > dt.date.min
     if keep:
-        con.execute("CREATE OR REPLACE TEMP TABLE kept AS SELECT namespace FROM ns_rank WHERE candidate")
-        candidate = "g.namespace IN (SELECT namespace FROM kept)"
+        con.execute("CREATE OR REPLACE TEMP TABLE kept AS SELECT org_key FROM ns_rank WHERE candidate")
+        candidate = "g.org_key IN (SELECT org_key FROM kept)"
     else:
-        candidate = f"row_number() OVER (ORDER BY sum(b.downloads) DESC, g.namespace) <= {TOP_CANDIDATES:d}"
+        candidate = f"row_number() OVER (ORDER BY sum(b.downloads) DESC, g.org_key) <= {TOP_CANDIDATES:d}"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE ns_rank AS
-        SELECT g.namespace, {candidate} AS candidate
-        FROM ns_before b JOIN ns_groups g USING (grp)
-        WHERE b.month = (SELECT max(month) FROM ns_before) GROUP BY g.namespace
+        SELECT g.org_key, {candidate} AS candidate
+        FROM ns_before b JOIN (SELECT grp, {ORG_KEY_SQL} AS org_key FROM ns_groups) g USING (grp)
+        WHERE b.month = (SELECT max(month) FROM ns_before) GROUP BY g.org_key
         """
     )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TABLE ns_month_bound AS
         SELECT month, max(downloads)::BIGINT AS bound
         FROM (
-            SELECT m.month, g.namespace, sum(m.downloads) AS downloads
+            SELECT m.month, {ORG_KEY_SQL} AS org_key, sum(m.downloads) AS downloads
             FROM ns_month m JOIN ns_groups g USING (grp)
-            WHERE g.namespace IN (SELECT namespace FROM ns_rank WHERE NOT candidate)
+            WHERE {ORG_KEY_SQL} IN (SELECT org_key FROM ns_rank WHERE NOT candidate)
             GROUP BY ALL
         )
         GROUP BY month ORDER BY month
         """
     )
     con.execute(
-        "CREATE OR REPLACE TABLE ns_top_groups AS SELECT *, min(grp) OVER (PARTITION BY namespace) AS org "
-        "FROM ns_groups WHERE namespace IN (SELECT namespace FROM ns_rank WHERE candidate) ORDER BY grp"
+        f"CREATE OR REPLACE TABLE ns_top_groups AS "
+        f"SELECT *, min(grp) OVER (PARTITION BY {ORG_KEY_SQL}) AS org FROM ns_groups "
+        f"WHERE {ORG_KEY_SQL} IN (SELECT org_key FROM ns_rank WHERE candidate) ORDER BY grp"
     )
     for table, order in (("before", "month, grp"), ("info", "grp")):
         con.execute(
@@ -885,7 +890,7 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
     con.execute(
         """
         CREATE OR REPLACE TABLE org_top_groups AS
-        SELECT DISTINCT org AS grp, namespace FROM ns_top_groups ORDER BY grp;
+        SELECT org AS grp, arg_min(namespace, grp) AS namespace FROM ns_top_groups GROUP BY org ORDER BY grp;
         CREATE OR REPLACE TABLE org_top_before AS
         SELECT b.month, m.org AS grp, sum(b.downloads)::BIGINT AS downloads
         FROM ns_top_before b JOIN ns_top_groups m USING (grp) GROUP BY ALL ORDER BY month, grp;

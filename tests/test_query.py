@@ -54,8 +54,20 @@ def expected_downloads(store: Store, registry) -> pd.DataFrame:
     attributed = attribute(latest, registry).set_index("model_id")
     rows["country"] = rows["model_id"].map(attributed["publisher_country"])
     rows["namespace"] = rows["model_id"].map(attributed["namespace"])
+    # Organisations: the registry's `organization` (renamed namespaces share it), else the namespace alone.
+    organization = rows["model_id"].map(attributed["organization"])
+    rows["organisation"] = np.where(
+        organization.notna(),
+        "organization:" + organization.str.lower(),
+        "namespace:" + rows["namespace"].str.lower(),
+    )
     rows["size_class"] = rows["model_id"].map(attributed["params_total"]).map(size_class)
     return rows
+
+
+def organisation_of(rows: pd.DataFrame) -> pd.Series:
+    """namespace -> its organisation key in `rows`."""
+    return rows.drop_duplicates("namespace").set_index("namespace")["organisation"]
 
 
 def display(country: str) -> str:
@@ -100,9 +112,12 @@ def test_top_organisations_for_a_period_match_the_pandas_computation(demo, start
     warehouse, rows = demo
     got = warehouse.top_organisations(Filters(start=start, end=end), n=10)
     window = rows[(rows["date"] >= pd.Timestamp(start)) & (rows["date"] <= pd.Timestamp(end))]
-    per_namespace = window.groupby("namespace")["downloads"].sum().sort_values(ascending=False, kind="stable")
+    per_namespace = window.groupby("organisation")["downloads"].sum()
+    per_namespace = per_namespace.sort_values(ascending=False, kind="stable")
     assert got["downloads"].tolist() == per_namespace.head(10).astype(int).tolist()
-    assert set(got["namespace"]) <= set(per_namespace.index[per_namespace >= got["downloads"].min()])
+    assert set(got["namespace"].map(organisation_of(rows))) <= set(
+        per_namespace.index[per_namespace >= got["downloads"].min()]
+    )
     assert got["share"].iloc[0] == pytest.approx(per_namespace.iloc[0] / per_namespace.sum())
 
 
@@ -145,7 +160,8 @@ def test_top_organisations_are_exact_when_only_some_organisations_are_candidates
         & (rows["date"] <= pd.Timestamp(end or END))
         & (rows["size_class"] == size if size else True)
     ]
-    per_namespace = window.groupby("namespace")["downloads"].sum().sort_values(ascending=False, kind="stable")
+    per_namespace = window.groupby("organisation")["downloads"].sum()
+    per_namespace = per_namespace.sort_values(ascending=False, kind="stable")
     assert got["downloads"].tolist() == per_namespace.head(n).astype(int).tolist()
     assert got["share"].tolist() == pytest.approx((per_namespace.head(n) / per_namespace.sum()).tolist())
 
@@ -153,13 +169,14 @@ def test_top_organisations_are_exact_when_only_some_organisations_are_candidates
 def test_top_organisations_with_others_fold_the_rest_into_one_last_row(demo):
     warehouse, rows = demo
     got = warehouse.top_organisations(Filters(), n=3, others=True)
-    per_namespace = rows.groupby("namespace")["downloads"].sum()
+    per_namespace = rows.groupby("organisation")["downloads"].sum()
     per_namespace = per_namespace[per_namespace > 0].sort_values(ascending=False, kind="stable")
-    assert got["namespace"].tolist() == [*per_namespace.index[:3], "Others"]
+    assert got["namespace"].iloc[:3].map(organisation_of(rows)).tolist() == [*per_namespace.index[:3]]
+    assert got["namespace"].iloc[-1] == "Others"
     assert got["downloads"].iloc[-1] == per_namespace.iloc[3:].sum()
     assert got["organization"].iloc[-1] == f"{len(per_namespace) - 3} other organisations"
     assert got["share"].sum() == pytest.approx(1.0)
-    assert got["n_models"].sum() == rows[rows["namespace"].isin(per_namespace.index)]["model_id"].nunique()
+    assert got["n_models"].sum() == rows[rows["organisation"].isin(per_namespace.index)]["model_id"].nunique()
 
 
 @pytest.mark.parametrize(
@@ -173,11 +190,12 @@ def test_top_organisations_with_others_fold_the_rest_into_one_last_row(demo):
 )
 def test_organisation_growth_compares_with_the_same_span_just_before(demo, start, end, previous_start):
     warehouse, rows = demo
-    got = warehouse.top_organisations(Filters(start=start, end=end), n=5).set_index("namespace")
+    got = warehouse.top_organisations(Filters(start=start, end=end), n=5)
+    got = got.set_index(got["namespace"].map(organisation_of(rows)))
     before = rows[(rows["date"] >= pd.Timestamp(previous_start)) & (rows["date"] < pd.Timestamp(start))]
-    previous = before.groupby("namespace")["downloads"].sum()
+    previous = before.groupby("organisation")["downloads"].sum()
     current = rows[(rows["date"] >= pd.Timestamp(start)) & (rows["date"] <= pd.Timestamp(end))]
-    current = current.groupby("namespace")["downloads"].sum()
+    current = current.groupby("organisation")["downloads"].sum()
     want = (current / previous - 1).reindex(got.index)
     assert len(got) == 5 and got["growth"].notna().all()
     assert got["growth"].tolist() == pytest.approx(want.tolist())
@@ -188,10 +206,11 @@ def test_the_bound_on_other_organisations_is_their_largest_month(demo, few_candi
     # the range touches: a short range needs only its own months' bound, not the whole store's.
     _, rows = demo
     with duckdb.connect(str(few_candidates.version.tables), read_only=True) as con:
-        candidates = {ns for (ns,) in con.execute("SELECT namespace FROM ns_rank WHERE candidate").fetchall()}
+        candidates = {key for (key,) in con.execute("SELECT org_key FROM ns_rank WHERE candidate").fetchall()}
         bounds = dict(con.execute("SELECT month, bound FROM ns_month_bound").fetchall())
-    others = rows[~rows["namespace"].isin(candidates)]
-    monthly = others.groupby([others["date"].dt.to_period("M").dt.start_time, "namespace"])["downloads"].sum()
+    others = rows[~rows["organisation"].isin(candidates)]
+    month = others["date"].dt.to_period("M").dt.start_time
+    monthly = others.groupby([month, "organisation"])["downloads"].sum()
     largest = monthly[monthly > 0].groupby(level=0).max()
     assert len(candidates) == 5
     assert bounds == {month.date(): int(value) for month, value in largest.items()}
@@ -214,7 +233,7 @@ def test_concentration_matches_hhi_and_gini_of_organisations(demo):
     got = got.set_index(pd.to_datetime(got["period"]))
     rows = rows.assign(period=rows["date"].dt.to_period("M").dt.start_time)
     for period, month in rows.groupby("period"):
-        per_namespace = month.groupby("namespace")["downloads"].sum()
+        per_namespace = month.groupby("organisation")["downloads"].sum()
         per_namespace = per_namespace[per_namespace > 0]
         assert got.loc[period, "hhi"] == pytest.approx(metrics.hhi(per_namespace))
         assert got.loc[period, "gini"] == pytest.approx(metrics.gini(per_namespace))

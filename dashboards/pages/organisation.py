@@ -130,7 +130,8 @@ def register_callbacks(app: Dash) -> None:
 def layout(namespace: str | None = None, **url_values: str) -> html.Div:
     namespace = namespace or ""
     org = load_registry().lookup(namespace)
-    models = organisation_tables(app_state().warehouse, namespace)["models"]
+    tables = organisation_tables(app_state().warehouse, namespace)
+    models = tables["models"]
     back = dcc.Link("← All organisations", href="/organisations")
     if org is None and models.empty:
         return html.Div(
@@ -142,6 +143,7 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
     facts = [
         fact("Country", display_name(org.country, with_flag=True) if org else "not in the registry"),
         fact("Kind", org.kind if org else "–"),
+        fact("Namespaces", ", ".join(tables["namespaces"]["namespace"]) or namespace),
         fact("Models", count(len(models))),
         fact("All-time downloads", count(models["downloads_all_time"].fillna(0).sum())),
     ]
