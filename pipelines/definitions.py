@@ -151,9 +151,10 @@ _ALL: tuple[Measure, ...] = (
         "Concentration (HHI)",
         "index 0-10,000",
         "Herfindahl-Hirschman index of organisations' download shares in each period (0-10,000).",
-        "Sum of squared percentage shares of downloads across publishing organisations (namespaces) in each "
-        "period. 10,000 means one organisation has every download; below 1,500 is usually called "
-        "unconcentrated.",
+        "Sum of squared percentage shares of downloads across publishing organisations in each period (the "
+        "registry's organization: renamed namespaces such as THUDM and zai-org count as one; an unregistered "
+        "namespace is its own). 10,000 means one organisation has every download; below 1,500 is usually "
+        "called unconcentrated.",
         HUB_API,
     ),
     Measure(
