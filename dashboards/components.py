@@ -463,6 +463,9 @@ def register_routes(server: flask.Flask) -> None:
             return _bad_request(f"unknown format {fmt!r}; use one of {', '.join(CHART_FORMATS)}")
         filters = _view_of_request(flask.request.args)
         params = chart_params(chart_id, flask.request.args)
+        missing = [name for name in _DETAIL_CHARTS.get(chart_id, ((),))[0] if not params.get(name)]
+        if missing:
+            return _bad_request(f"{chart_id} shows one entity: missing parameter {', '.join(missing)}")
         result = render(chart_id, filters, params)
         stem = _view_stem("_".join([chart_id, *params.values()]), filters)
         if fmt == "csv":  # the CSV with what it is: a zip package (see dashboards.export)

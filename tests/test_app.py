@@ -237,6 +237,7 @@ def test_url_parameter_fuzz_never_gives_a_server_error(client: FlaskClient) -> N
         ("/download/report.pdf", "charts: choose at least one chart id"),
         ("/download/report.pdf?charts=share-by-country,china-vs-usa", "unknown chart id(s) china-vs-usa"),
         ("/download/report.gif?charts=share-by-country", "unknown report format 'gif'"),
+        ("/download/chart/organisation-series.png", "missing parameter namespace"),
     ],
 )
 def test_a_bad_download_parameter_is_a_400_naming_it(client: FlaskClient, url: str, named: str) -> None:
