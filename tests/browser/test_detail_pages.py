@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -90,8 +92,12 @@ def test_methodology_defines_everything_and_offers_the_view_data(app_page: Page)
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("moonshotai")
 
-    _, body = download(app_page, app_page.locator("#data-csv"))
-    data = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
-    assert {"cumulative-by-country", "downloads-by-country", "share-by-country"} <= {r["chart"] for r in data}
+    name, body = download(app_page, app_page.locator("#data-csv"))
+    assert name.endswith(".zip")  # one tidy CSV per chart, with metadata.json and a README
+    with zipfile.ZipFile(io.BytesIO(body)) as package:
+        charts = [chart["id"] for chart in json.loads(package.read("metadata.json"))["charts"]]
+        shares = list(csv.DictReader(io.StringIO(package.read("share-by-country.csv").decode("utf-8"))))
+    assert {"cumulative-by-country", "downloads-by-country", "share-by-country"} <= set(charts)
+    assert shares and {"period", "country", "country_name", "share"} <= set(shares[0])
     _, parquet = download(app_page, app_page.locator("#data-parquet"))
     assert parquet.startswith(b"PAR1")
