@@ -194,3 +194,22 @@ def test_invalid_url_parameters_fall_back_to_defaults_with_a_note_each():
     view, notes = Filters.from_params({"from": "2025-06-01", "to": "2025-01-01"})
     assert (view.start, view.end) == (None, None)
     assert notes == ["from='2025-06-01': is after the end date 2025-01-01; showing all dates"]
+
+
+def test_without_store_options_an_absent_default_store_is_the_demo_store(
+    chart_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """A fresh clone has no data/store: no --store, no OWT_STORE -> the demo store, as the dashboard does
+    (the default store's path is pointed into tmp_path, so no developer's real store is read)."""
+    import pipelines.store
+
+    absent = tmp_path / "data" / "store"
+    monkeypatch.setattr(pipelines.store, "DEFAULT_STORE", absent)
+    monkeypatch.delenv("OWT_STORE", raising=False)
+    monkeypatch.setenv("OWT_DEMO_STORE", str(chart_store))
+    out = tmp_path / "share.zip"
+    assert main(["export", "--chart", "share-by-country", "--format", "csv", "--out", str(out)]) == 0
+    assert f"The store {absent} has no snapshot" in capsys.readouterr().err
+    with zipfile.ZipFile(out) as archive:
+        assert json.loads(archive.read("metadata.json"))["synthetic"] is True
+    assert not absent.exists()
