@@ -32,6 +32,7 @@ from dashboards.export import (
     chart_package,
     export_chart,
     export_report,
+    tidy_data,
 )
 from dashboards.figures import SOURCE_ANNOTATION
 from dashboards.filters import Filters, check_task, parse_params
@@ -407,8 +408,11 @@ def register_quick_filter(app: Dash, input_id: str, grid_id: str) -> None:
 
 
 def view_data(filters: Filters) -> pd.DataFrame:
-    """Every registered chart's plotted data for the view, long form, with the chart id as first column."""
-    frames = [render(chart_id, filters).data.assign(chart=chart_id) for chart_id in chart_ids()]
+    """Every registered chart's tidy data for the view (`export.tidy_data`: codes and names, counts as
+    integers), long form, with the chart id as first column (the Parquet download)."""
+    frames = [
+        tidy_data(render(chart_id, filters), filters).assign(chart=chart_id) for chart_id in chart_ids()
+    ]
     combined = pd.concat(frames, ignore_index=True)
     return combined[["chart", *(c for c in combined.columns if c != "chart")]]
 

@@ -273,6 +273,8 @@ def test_the_view_data_is_one_tidy_csv_per_chart(client: FlaskClient) -> None:
     assert [chart["id"] for chart in metadata["charts"]] == chart_ids()
     assert list(downloads.columns)[:4] == ["period", "country", "country_name", "downloads"]
     assert not downloads["downloads"].astype(str).str.contains(r"\.").any(), "counts are integers"
+    parquet = pd.read_parquet(io.BytesIO(client.get("/download/data.parquet?period=week").get_data()))
+    assert str(parquet["downloads"].dtype) == "Int64" and "country_name" in parquet.columns
 
 
 def _sync_callback_request(client: FlaskClient):

@@ -148,8 +148,8 @@ def _view_downloads(filters: Filters) -> list:
             "Every chart's plotted data for the view set above (dates, period, countries, attribution, "
             "scope, task, size). CSV: a zip with one tidy CSV per chart (integer counts, country codes "
             "beside their names), metadata.json (definitions, source, filters, snapshot dates, synthetic "
-            "flag, version, licence) and a README; each chart's own package is on its card. Parquet: long "
-            "form with a `chart` column."
+            "flag, version, licence) and a README; each chart's own package is on its card. Parquet: the "
+            "same tables in one, with a `chart` column."
         ),
         html.A(
             "Download CSV", href=f"/download/data.csv{search}", download="", className="button", id="data-csv"
