@@ -16,10 +16,11 @@ import logging
 import os
 import shutil
 import sys
+from html import escape
 from pathlib import Path
 
 import flask
-from dash import Dash
+from dash import Dash, html
 from filelock import FileLock
 
 from dashboards import components, layout, pages
@@ -75,7 +76,12 @@ def create_app(
     snapshot, over the demo store at `demo_store` (generated on first use)."""
     configured = store if isinstance(store, Store) else resolve_store(store)
     serving = configured if configured.dates() else ensure_demo_store(demo_store)
-    warehouse = open_warehouse(serving)
+    try:
+        warehouse = open_warehouse(serving)  # serves the last version built when a refresh fails
+        tasks = tuple(warehouse.tasks())
+    except Exception as error:  # no readable version at all: an error page, not a worker that won't boot
+        log.exception("no warehouse version of %s can be served", serving.root)
+        return _unavailable_app(serving, error)
     app = Dash(
         __name__,
         use_pages=True,
@@ -94,7 +100,7 @@ def create_app(
             warehouse=warehouse,
             demo=serving != configured,
             configured_store=configured,
-            tasks=tuple(warehouse.tasks()),
+            tasks=tasks,
         ),
     )
     pages.register_pages(app)
@@ -103,6 +109,26 @@ def create_app(
     components.register_callbacks(app)
     components.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
+    return app
+
+
+def _unavailable_app(store: Store, error: BaseException) -> Dash:
+    """An app that answers every request with 503 and what to do: the store has no warehouse version that
+    can be served (the process still starts, so a fixed store is served after a restart)."""
+    app = Dash(__name__, title="Open Weights Tracker: unavailable")
+    message = (
+        f"The dashboard cannot serve the store {store.root}: no warehouse version could be built or opened "
+        f"({type(error).__name__}: {error}). Run `python -m pipelines warehouse --store {store.root}` to see "
+        "the error, `python -m pipelines verify` to check the snapshots, then restart the dashboard."
+    )
+
+    app.layout = html.Div(message)  # never served (every request gets the 503), but Dash wants one
+
+    @app.server.before_request
+    def unavailable() -> flask.Response:
+        body = f"<!doctype html><title>Unavailable</title><h1>Dashboard unavailable</h1><p>{escape(message)}"
+        return flask.Response(body, status=503, mimetype="text/html", headers={"Retry-After": "300"})
+
     return app
 
 
