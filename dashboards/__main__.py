@@ -137,7 +137,8 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from dashboards.charts import describe_view, render_chart, source_info
     from dashboards.export import ExportError, export_chart, export_report
     from dashboards.query import open_warehouse
-    from pipelines.store import resolve_store
+    from pipelines.store import resolve_store, write_bytes_atomic
+    from pipelines.warehouse import WarehouseError
 
     store = resolve_store(args.store)
     if not store.dates():
@@ -150,7 +151,11 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     started = time.monotonic()
     report = len(chosen) > 1 and not one_file_each
     target_dir = args.out if (args.out.is_dir() or one_file_each) else None
-    warehouse = open_warehouse(store)
+    try:
+        warehouse = open_warehouse(store)  # the last version built when a refresh fails (a full disk)
+    except WarehouseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     source = source_info(warehouse, filters)
     results = []
     for chart_id in tqdm(chosen, desc="charts", unit="chart", disable=not sys.stderr.isatty()):
@@ -166,8 +171,13 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     written = []
     for name, payload in payloads.items():
         path = target_dir / f"{name}.{args.format}" if target_dir else args.out
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, payload)  # a full disk leaves no truncated export behind
+        except OSError as error:
+            done = f" ({len(written)} of {len(payloads)} files were written)" if written else ""
+            print(f"error: writing {path} failed: {error}{done}; free some space, run again", file=sys.stderr)
+            return 1
         written.append(path)
     what = f"a {args.format.upper()} report of {len(results)} charts" if report else f"{len(written)} file(s)"
     where = target_dir if target_dir and len(written) > 1 else written[0]
