@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -20,9 +21,10 @@ from app import create_app
 from dashboards.charts import source_info
 from dashboards.filters import Filters
 from dashboards.query import open_warehouse
-from pipelines.integrity import MEMO_FILE
+from pipelines.integrity import MEMO_FILE, check_snapshots
 from pipelines.runs import read_runs
 from pipelines.store import Store
+from pipelines.verify import verify_store
 from pipelines.warehouse import current_version
 from tests.ops_support import run_cli
 from tests.snapshots import model, write_snapshot
@@ -167,3 +169,22 @@ def test_a_store_never_verified_says_so_and_stays_healthy(store: Store) -> None:
     result = run_cli("status", "--store", str(store.root), *EVERYTHING)
     assert result.returncode == 0
     assert "verify       never run" in result.stdout
+
+
+def test_a_file_is_hashed_once_per_version_of_it_and_verify_reads_every_byte(store: Store) -> None:
+    """The memo keys a file by (size, mtime, checksum): damage that keeps both (bit rot on the medium) is not
+    re-hashed by refreshes, which is why the full `verify` exists; any rewrite of the file is noticed."""
+    (store.root / "warehouse").mkdir()
+    assert check_snapshots(store).quarantined == {}
+    memo = json.loads((store.root / "warehouse" / MEMO_FILE).read_text())
+    assert sorted(memo) == [f"date={d.isoformat()}/part-00000.parquet" for d in (D1, D2, D3)]
+
+    part = store.data_files(D2)[0]
+    before = part.stat()
+    flip_bit_in_all_time_counts(part)
+    os.utime(part, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert check_snapshots(store).quarantined == {}, "same size and mtime: the memo answers, no hashing"
+    assert [p.kind for p in verify_store(store).problems] == ["tampered"]
+
+    os.utime(part)  # any write gives the file a new mtime
+    assert list(check_snapshots(store).quarantined) == ["2025-03-02"]
