@@ -75,8 +75,9 @@ def create_app(
     """The dashboard over `store` (path, Store, or None for OWT_STORE / data/store); while that store has no
     snapshot, over the demo store at `demo_store` (generated on first use)."""
     configured = store if isinstance(store, Store) else resolve_store(store)
-    serving = configured if configured.dates() else ensure_demo_store(demo_store)
+    serving = configured
     try:
+        serving = configured if configured.dates() else ensure_demo_store(demo_store)
         warehouse = open_warehouse(serving)  # serves the last version built when a refresh fails
         tasks = tuple(warehouse.tasks())
     except Exception as error:  # no readable version at all: an error page, not a worker that won't boot
