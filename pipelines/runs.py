@@ -68,6 +68,8 @@ _TOKEN_PATTERNS = (
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+(?=@)"),  # a URL's userinfo: scheme://user:pw@
 )
 _MIN_SECRET = 4  # shorter values would redact ordinary words
+#: A variable found by its name alone needs a longer value (`SORT_KEY=date` is no credential; keys are long).
+_MIN_NAMED_SECRET = 8
 REDACTED = "[redacted]"
 
 log = logging.getLogger("owt.runs")
@@ -79,7 +81,7 @@ def _secrets_in_environment() -> list[str]:
     decoded, and as the `Basic` Authorization header made from them. Longest first."""
     found = []
     for name, value in os.environ.items():
-        if _SECRET_NAME.search(name) or name in TOKEN_ENV_VARS:
+        if name in TOKEN_ENV_VARS or (_SECRET_NAME.search(name) and len(value) >= _MIN_NAMED_SECRET):
             found.append(value)
         if "://" in value and "@" in value:
             try:

@@ -148,3 +148,5 @@ def test_redact_hides_url_credentials_and_any_key_or_password_variable(monkeypat
     assert redact("key=k3y-value-123") == "key=[redacted]"
     assert redact("ftp://token123@other.example/x") == "ftp://[redacted]@other.example/x"
     assert redact("mail me@example.org at https://example.org/a@b") == "mail me@example.org at https://example.org/a@b"
+    monkeypatch.setenv("SORT_KEY", "date")
+    assert redact("sorted by date") == "sorted by date", "a short value of a *_KEY variable is no credential"
