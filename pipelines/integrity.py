@@ -26,6 +26,7 @@ from pipelines.verify import check_file, load_provenance
 
 MEMO_FILE = "integrity.json"
 log = logging.getLogger("owt.integrity")
+_logged: set[tuple[dt.date, str]] = set()
 
 
 @dataclass
@@ -85,7 +86,8 @@ def check_snapshots(store: Store) -> Checked:
     """Check every published snapshot against its provenance checksums.
 
     The memo is rewritten with the files found good (best effort: a read-only store just hashes again next
-    time). Quarantined snapshots are logged as errors, since their dates will be missing from every chart.
+    time). Quarantined snapshots are logged as errors (once per process), since their dates will be missing
+    from every chart.
     """
     memo = _load_memo(store)
     good: dict[str, Any] = {}
@@ -96,7 +98,9 @@ def check_snapshots(store: Store) -> Checked:
             checked.dates.append(date)
         else:
             checked.quarantined[date.isoformat()] = problem
-            log.error("snapshot %s quarantined (left out of the warehouse): %s", date, problem)
+            if (date, problem) not in _logged:  # once per process: plan and build both check
+                _logged.add((date, problem))
+                log.error("snapshot %s quarantined (left out of the warehouse): %s", date, problem)
     if good != memo and _memo_path(store).parent.is_dir():
         try:
             write_json_atomic(_memo_path(store), good)
