@@ -16,16 +16,17 @@ import argparse
 import logging
 import os
 import sys
+from html import escape
 from pathlib import Path
 
 import flask
-from dash import Dash
+from dash import Dash, html
 
 from dashboards import components, layout, pages
 from dashboards.query import open_warehouse
 from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (ensure_demo_store: re-exported)
 from dashboards.state import AppState, install_app_state, state_of
-from pipelines.store import Store, StoreError
+from pipelines.store import Store, StoreError, demo_store_path
 
 PROJECT_DIR = Path(__file__).resolve().parent
 #: The stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the version plotly.py bundles;
@@ -47,9 +48,20 @@ def create_app(
 ) -> Dash:
     """The dashboard over `store` (path, Store, or None for OWT_STORE / data/store); while that store has no
     snapshot, over the demo store at `demo_store` (default `data/demo-store`, generated on first use)."""
-    chosen = serving_store(store, demo_store=demo_store)
+    try:
+        chosen = serving_store(store, demo_store=demo_store)
+    except StoreError:
+        raise  # a store named that does not exist: the caller's mistake, which `main` reports
+    except Exception as error:  # the demo store could not be generated: the error page, a worker that boots
+        log.exception("the demo store could not be generated")
+        return _unavailable_app(Store(demo_store or demo_store_path()), error)
     serving, configured = chosen.store, chosen.configured
-    warehouse = open_warehouse(serving)
+    try:
+        warehouse = open_warehouse(serving)  # serves the last version built when a refresh fails
+        tasks = tuple(warehouse.tasks())
+    except Exception as error:  # no readable version at all: an error page, not a worker that won't boot
+        log.exception("no warehouse version of %s can be served", serving.root)
+        return _unavailable_app(serving, error)
     app = Dash(
         __name__,
         use_pages=True,
@@ -68,7 +80,7 @@ def create_app(
             warehouse=warehouse,
             demo=chosen.demo,
             configured_store=configured,
-            tasks=tuple(warehouse.tasks()),
+            tasks=tasks,
         ),
     )
     pages.register_pages(app)
@@ -77,6 +89,26 @@ def create_app(
     components.register_callbacks(app)
     components.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
+    return app
+
+
+def _unavailable_app(store: Store, error: BaseException) -> Dash:
+    """An app that answers every request with 503 and what to do: the store has no warehouse version that
+    can be served (the process still starts, so a fixed store is served after a restart)."""
+    app = Dash(__name__, title="Open Weights Tracker: unavailable")
+    message = (
+        f"The dashboard cannot serve the store {store.root}: no warehouse version could be built or opened "
+        f"({type(error).__name__}: {error}). Run `python -m pipelines warehouse --store {store.root}` to see "
+        "the error, `python -m pipelines verify` to check the snapshots, then restart the dashboard."
+    )
+
+    app.layout = html.Div(message)  # never served (every request gets the 503), but Dash wants one
+
+    @app.server.before_request
+    def unavailable() -> flask.Response:
+        body = f"<!doctype html><title>Unavailable</title><h1>Dashboard unavailable</h1><p>{escape(message)}"
+        return flask.Response(body, status=503, mimetype="text/html", headers={"Retry-After": "300"})
+
     return app
 
 

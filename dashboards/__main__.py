@@ -169,7 +169,8 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from dashboards.export import ExportError, bare_csv, chart_package, export_chart, export_report
     from dashboards.query import open_warehouse
     from dashboards.serving import serving_store
-    from pipelines.store import StoreError
+    from pipelines.store import StoreError, write_bytes_atomic
+    from pipelines.warehouse import WarehouseError
 
     try:
         chosen_store = serving_store(args.store)
@@ -187,7 +188,11 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     report = len(chosen) > 1 and not one_file_each
     target_dir = args.out if (args.out.is_dir() or one_file_each) else None
     bare = args.format == "csv" and target_dir is None and args.out.suffix.lower() == ".csv"
-    warehouse = open_warehouse(chosen_store.store)
+    try:
+        warehouse = open_warehouse(chosen_store.store)  # the last version built when a refresh fails
+    except WarehouseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     _, task_problems = check_task(filters, warehouse.tasks())
     if task_problems:
         parser.error(f"--task {task_problems[0].value!r}: {task_problems[0].message}")
@@ -214,8 +219,13 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     written = []
     for name, payload in payloads.items():
         path = target_dir / f"{name}.{suffix}" if target_dir else args.out
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, payload)  # a full disk leaves no truncated export behind
+        except OSError as error:
+            done = f" ({len(written)} of {len(payloads)} files were written)" if written else ""
+            print(f"error: writing {path} failed: {error}{done}; free some space, run again", file=sys.stderr)
+            return 1
         written.append(path)
     what = f"a {args.format.upper()} report of {len(results)} charts" if report else f"{len(written)} file(s)"
     where = target_dir if target_dir and len(written) > 1 else written[0]

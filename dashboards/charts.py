@@ -498,10 +498,16 @@ class SourceInfo:
     synthetic: bool
     first: dt.date | None = None
     last: dt.date | None = None
+    quarantined: tuple[str, ...] = ()  # dates in the view whose snapshot failed its checksum (left out)
 
     def line(self, attribution: str | None) -> str:
         kinds = f" ({self.kinds})" if self.kinds else ""
         parts = [f"Source: Hugging Face Hub model metadata, {self.span}{kinds}."]
+        if self.quarantined:
+            parts.append(
+                f"Missing: the snapshot(s) of {', '.join(self.quarantined)} failed their checksum and are "
+                "left out."
+            )
         if attribution:
             parts.append(f"Attribution: {_RULE_TEXT[attribution]}.")
             parts.append(
@@ -534,6 +540,11 @@ def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
         synthetic=bool(used["synthetic"].any()),
         first=used_dates.min() if len(used) else None,
         last=used_dates.max() if len(used) else None,
+        quarantined=tuple(
+            day
+            for day in sorted(warehouse.version.manifest.get("quarantined") or {})
+            if (filters.start or dt.date.min) <= dt.date.fromisoformat(day) <= (filters.end or dt.date.max)
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from dashboards.state import (
     parse_search,
     to_search,
 )
+from pipelines.integrity import describe as describe_quarantine
 
 FILTERS_STORE_ID = "filters"
 URL_ID = "url"
@@ -124,6 +125,7 @@ def _banners() -> list[html.Div]:
                 id="banner-synthetic",
             )
         )
+    banners.extend(_integrity_banners(state))
     stale = state.stale_days()
     if stale is not None:
         banners.append(
@@ -137,6 +139,38 @@ def _banners() -> list[html.Div]:
                 ],
                 className="banner banner--stale",
                 id="banner-stale",
+            )
+        )
+    return banners
+
+
+def _integrity_banners(state: Any) -> list[html.Div]:
+    """Snapshots left out because they failed their checksum; an older version served because the refresh
+    failed (the charts are right for what they cover, but not complete)."""
+    banners = []
+    version = state.warehouse.version
+    quarantined = version.manifest.get("quarantined") or {}
+    if quarantined:
+        banners.append(
+            html.Div(
+                [html.Strong("Missing dates. "), describe_quarantine(quarantined) + "."],
+                className="banner banner--stale",
+                id="banner-quarantined",
+            )
+        )
+    failure = state.warehouse.refresh_error()
+    if failure:
+        banners.append(
+            html.Div(
+                [
+                    html.Strong("Older data. "),
+                    f"Refreshing the warehouse failed ({failure}), so this serves the version built at "
+                    f"{version.manifest.get('built_at', '?')} ({version.path.name}). Run ",
+                    html.Code("python -m pipelines warehouse"),
+                    " to see the error and refresh.",
+                ],
+                className="banner banner--stale",
+                id="banner-refresh-failed",
             )
         )
     return banners

@@ -113,21 +113,22 @@ def open_warehouse(
     from pipelines.registry import load_registry
 
     registry = registry if registry is not None else load_registry()
+    warehouse = Warehouse(store)
     try:
         mode, reason = plan(store, registry)
-    except WarehouseError:
-        raise
-    if mode != "unchanged":
-        if refresh_if_stale:
-            try:
-                refresh(store, registry)
-            except OSError as error:
-                if current_version(store) is None:
-                    raise WarehouseError(f"cannot build the warehouse in {store.root}: {error}") from error
-                log.warning("warehouse is stale (%s) and cannot be refreshed: %s", reason, error)
-        else:
+        if mode != "unchanged" and refresh_if_stale:
+            refresh(store, registry)
+        elif mode != "unchanged":
             log.warning("warehouse is stale (%s); run `python -m pipelines warehouse`", reason)
-    return Warehouse(store)
+    except Exception as error:  # any refresh failure (a truncated file, a full disk): serve what was built
+        if current_version(store) is None:
+            raise WarehouseError(
+                f"cannot build the warehouse in {store.root}: {type(error).__name__}: {error}"
+            ) from error
+        served = current_name(store)
+        log.error("warehouse refresh failed, serving the older version %s: %s", served, error)
+        warehouse.refresh_failure = (served, f"{type(error).__name__}: {error}")
+    return warehouse
 
 
 class Warehouse:
@@ -142,6 +143,8 @@ class Warehouse:
         self._span: tuple[dt.date, dt.date] | None = None
         self._totals: _RunningTotals | None = None
         self._pointer: tuple[int, int] | None = None
+        #: (version served, error) when the refresh at opening failed; see `refresh_error`.
+        self.refresh_failure: tuple[str | None, str] | None = None
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -180,6 +183,13 @@ class Warehouse:
         self._cursor()
         assert self._version is not None
         return self._version
+
+    def refresh_error(self) -> str | None:
+        """Why the version served is older than the snapshots (its refresh failed), until a later refresh
+        swaps in a new version."""
+        if self.refresh_failure is None or current_name(self.store) != self.refresh_failure[0]:
+            return None
+        return self.refresh_failure[1]
 
     def close(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ module docstring is the command's description in `python -m pipelines COMMAND --
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -23,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "warehouse": ("pipelines.warehouse", "Build the warehouse: compact facts, dimensions and rollups."),
     "backfill": ("pipelines.backfill", "Import historical Hub dumps as ordinary dated snapshots."),
 }
+
+
+#: errno values of a write that found no room (a full disk, a quota, a file-size limit).
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def _requested_command(argv: list[str]) -> str | None:
@@ -65,7 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout, sys.stderr = RedactedOutput(sys.stdout), RedactedOutput(sys.stderr)  # never print a token
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_requested_command(argv)).parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except OSError as error:  # a full disk in a command without a message of its own: an error line, no
+        # traceback (each writer has removed what it half-wrote)
+        hint = "free some space and " if error.errno in _NO_ROOM else ""
+        print(f"error: {args.command}: {error}; {hint}run the same command again", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -254,32 +253,30 @@ def import_dump(
     """Publish one dump as the snapshot of its date; returns (rows, skipped rows)."""
     started = dt.datetime.now(dt.UTC)
     snapshot, skipped = convert(_read(dump, filesystem, block_size))
-    staged = store.staging_dir(dump.date)
-    shutil.rmtree(staged, ignore_errors=True)
-    staged.mkdir(parents=True)
-    pq.write_table(snapshot, staged / "part-00000.parquet", compression="zstd")
-    source = dict(dump.source)
-    if filesystem is None:
-        source["revision"] = "sha256:" + sha256_file(Path(dump.location))
-    import huggingface_hub
+    with store.fresh_staging(dump.date) as staged:
+        pq.write_table(snapshot, staged / "part-00000.parquet", compression="zstd")
+        source = dict(dump.source)
+        if filesystem is None:
+            source["revision"] = "sha256:" + sha256_file(Path(dump.location))
+        import huggingface_hub
 
-    provenance = {
-        "schema_version": SCHEMA_VERSION,
-        "source": source,
-        "synthetic": False,
-        "scope": "hub-stats dump",
-        "options": {"columns": list(SOURCE_COLUMNS)},
-        "huggingface_hub_version": huggingface_hub.__version__,
-        "started_at": started.isoformat(),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "pages": 0,
-        "requests": 0,
-        "retries": 0,
-        "rate_limit_waits": 0,
-        "skipped": skipped,
-        "skipped_examples": [],
-    }
-    store.publish(staged, dump.date, provenance, replace=replace)
+        provenance = {
+            "schema_version": SCHEMA_VERSION,
+            "source": source,
+            "synthetic": False,
+            "scope": "hub-stats dump",
+            "options": {"columns": list(SOURCE_COLUMNS)},
+            "huggingface_hub_version": huggingface_hub.__version__,
+            "started_at": started.isoformat(),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+            "pages": 0,
+            "requests": 0,
+            "retries": 0,
+            "rate_limit_waits": 0,
+            "skipped": skipped,
+            "skipped_examples": [],
+        }
+        store.publish(staged, dump.date, provenance, replace=replace)
     return len(snapshot), skipped
 
 

@@ -16,7 +16,6 @@ import argparse
 import csv
 import datetime as dt
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -592,35 +591,32 @@ def _write_snapshot(
     columns["downloads_30d"] = pa.array(last30.astype(np.int64)[present])
     columns["likes"] = pa.array(np.sqrt(all_time[present]).astype(np.int64) // 20)
     table = pa.table({name: columns[name] for name in SNAPSHOT_SCHEMA.names}, schema=SNAPSHOT_SCHEMA)
-    staged = store.staging_dir(date)
-    if staged.exists():
-        shutil.rmtree(staged)
-    staged.mkdir(parents=True)
-    pq.write_table(table, staged / "part-0.parquet", compression="zstd")
-    provenance = {
-        "schema_version": SCHEMA_VERSION,
-        "source": {
-            "kind": "synthetic",
-            "generator": "pipelines.demo",
-            "seed": seed,
-            "models": models,
-            "days": days,
-            "end": end.isoformat(),
-        },
-        "synthetic": True,
-        "scope": "demo",
-        "options": {"seed": seed, "models": models, "days": days, "end": end.isoformat()},
-        "huggingface_hub_version": None,
-        "started_at": started.isoformat(),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "pages": 0,
-        "requests": 0,
-        "retries": 0,
-        "rate_limit_waits": 0,
-        "skipped": 0,
-        "skipped_examples": [],
-    }
-    store.publish(staged, date, provenance)
+    with store.fresh_staging(date) as staged:
+        pq.write_table(table, staged / "part-0.parquet", compression="zstd")
+        provenance = {
+            "schema_version": SCHEMA_VERSION,
+            "source": {
+                "kind": "synthetic",
+                "generator": "pipelines.demo",
+                "seed": seed,
+                "models": models,
+                "days": days,
+                "end": end.isoformat(),
+            },
+            "synthetic": True,
+            "scope": "demo",
+            "options": {"seed": seed, "models": models, "days": days, "end": end.isoformat()},
+            "huggingface_hub_version": None,
+            "started_at": started.isoformat(),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+            "pages": 0,
+            "requests": 0,
+            "retries": 0,
+            "rate_limit_waits": 0,
+            "skipped": 0,
+            "skipped_examples": [],
+        }
+        store.publish(staged, date, provenance)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import NoneType
 from typing import Any, TypeVar
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import httpx2
 import pyarrow as pa
@@ -249,11 +249,23 @@ class _SendGate:
             self._condition.wait_for(lambda: self.written > written or not self._requesting, SEND_WAIT)
 
 
+def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """`url` without its userinfo, and the (user, password) it held, decoded (None when it held none)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.netloc.rsplit("@", 1)[1]
+    credentials = (unquote(parts.username or ""), unquote(parts.password or ""))
+    return urlunsplit(parts._replace(netloc=host)), credentials
+
+
 class HubClient:
     """Talks to one Hub endpoint through huggingface_hub's shared session, with a forced timeout."""
 
     def __init__(self, endpoint: str | None = None, *, timeout: float = 60.0, stats: HubStats | None = None):
-        self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+        # Credentials in the endpoint (`http://user:password@proxy`) go to basic auth, never into the URLs
+        # that checkpoints, provenance and error messages hold.
+        self.endpoint, self._auth = _split_credentials((endpoint or constants.ENDPOINT).rstrip("/"))
         self.timeout = timeout
         self.stats = stats or HubStats()
         self._send_gate = _SendGate()
@@ -289,7 +301,9 @@ class HubClient:
         """One logical GET: retried by huggingface_hub on 408/429/5xx, timeouts and dropped connections."""
         before = self.stats.requests
         try:
-            response = http_backoff("GET", url, params=params, headers=headers or build_hf_headers())
+            response = http_backoff(
+                "GET", url, params=params, headers=headers or build_hf_headers(), auth=self._auth
+            )
             hf_raise_for_status(response)
             return response
         finally:

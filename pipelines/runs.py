@@ -7,7 +7,7 @@ without an end record (SIGKILL, power loss) shows as `crashed`.
 
 Record fields: `run_id, command, trigger ("manual" | "schedule"), job, attempt, argv, pid, host, locked,
 started_at, finished_at, seconds, outcome ("running" | "ok" | "skipped" | "failed" | "interrupted" |
-"crashed"), counts, error`. HF_TOKEN is never written: every error text goes through `redact`.
+"crashed"), counts, error`. No credential is ever written: every error text goes through `redact`.
 
 Usage, around the body of a command::
 
@@ -17,11 +17,12 @@ Usage, around the body of a command::
         run.outcome = "skipped"                   # optional; default "ok", or "failed" on an exception
 
 Also here, because every ops command needs them: the UTC clock (with a fake clock for tests of the
-scheduler, env `OWT_FAKE_CLOCK`) and token redaction.
+scheduler, env `OWT_FAKE_CLOCK`) and the redaction of credentials.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -38,6 +39,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pipelines.lock import FileLock, holder
 from pipelines.store import Store
@@ -57,21 +59,50 @@ ATTEMPT_ENV = "OWT_RUN_ATTEMPT"
 FAKE_CLOCK_ENV = "OWT_FAKE_CLOCK"
 
 TOKEN_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+#: Environment variables whose whole value is a credential: the Hub token, and any later API key or password
+#: (`OWT_GITHUB_TOKEN`, `SOME_API_KEY`, `..._SECRET`, `..._PASSWORD`) without a change here.
+_SECRET_NAME = re.compile(r"(?i)(TOKEN|_KEY|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
 _TOKEN_PATTERNS = (
     re.compile(r"\bhf_[A-Za-z0-9]{10,}"),  # the shape of Hugging Face user access tokens
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+(?=@)"),  # a URL's userinfo: scheme://user:pw@
 )
+_MIN_SECRET = 4  # shorter values would redact ordinary words
+#: A variable found by its name alone needs a longer value (`SORT_KEY=date` is no credential; keys are long).
+_MIN_NAMED_SECRET = 8
 REDACTED = "[redacted]"
 
 log = logging.getLogger("owt.runs")
 
 
+def _secrets_in_environment() -> list[str]:
+    """Every credential the environment holds, in each form it may be printed in: values of credential
+    variables; passwords of URLs in any variable (`HF_ENDPOINT=http://user:password@host`), as written,
+    decoded, and as the `Basic` Authorization header made from them. Longest first."""
+    found = []
+    for name, value in os.environ.items():
+        if name in TOKEN_ENV_VARS or (_SECRET_NAME.search(name) and len(value) >= _MIN_NAMED_SECRET):
+            found.append(value)
+        if "://" in value and "@" in value:
+            try:
+                parts = urlsplit(value)
+                user, password = parts.username, parts.password
+            except ValueError:
+                continue
+            if password:
+                userinfo = f"{unquote(user or '')}:{unquote(password)}"
+                basic = base64.b64encode(userinfo.encode()).decode()
+                found += [password, unquote(password), parts.netloc.rsplit("@", 1)[0], basic]
+    return sorted({v for v in found if len(v) >= _MIN_SECRET}, key=len, reverse=True)
+
+
 def redact(text: str) -> str:
-    """`text` with any access token replaced, so it can be logged or stored."""
-    for name in TOKEN_ENV_VARS:
-        value = os.environ.get(name, "")
-        if len(value) >= 4:
-            text = text.replace(value, REDACTED)
+    """`text` without any credential (tokens, API keys, passwords in URLs), so it can be logged or stored.
+
+    The one redaction of the project: run records, checkpoints, provenance, errors and logs all go through
+    it (`python -m pipelines` wraps stdout and stderr in it)."""
+    for secret in _secrets_in_environment():
+        text = text.replace(secret, REDACTED)
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
     return text

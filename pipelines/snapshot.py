@@ -56,7 +56,7 @@ from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
 from pipelines.runs import Interrupted, record_run
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, StoreError, is_synthetic, parse_date, resolve_store
+from pipelines.store import Store, StoreError, is_synthetic, parse_date, resolve_store, write_bytes_atomic
 
 DEFAULT_MIN_DOWNLOADS = 100
 DEFAULT_TIMEOUT = 60.0
@@ -220,6 +220,8 @@ class _Run:
             if self._parts_intact(found):
                 return found
             note = "its part files do not match its checkpoint (machine crash?)"
+        elif found is None:
+            note = "it has no checkpoint (the last run stopped before saving its first one)"
         else:
             note = "it holds a different run (other scope, endpoint or page size)"
         if self.staging.exists():
@@ -251,10 +253,8 @@ class _Run:
         and after a machine crash `_parts_intact` notices parts that did not reach the disk."""
         checkpoint = checkpoint or self.checkpoint
         checkpoint.stats = self.client.stats.to_dict()
-        path = self.staging / CHECKPOINT_FILE
-        tmp = path.with_name(f".{CHECKPOINT_FILE}.tmp")
-        tmp.write_text(json.dumps(checkpoint.__dict__), encoding="utf-8")
-        os.replace(tmp, path)
+        payload = json.dumps(checkpoint.__dict__).encode("utf-8")
+        write_bytes_atomic(self.staging / CHECKPOINT_FILE, payload, durable=False)
         self._saved_at = time.monotonic()
         self._unsaved_rows = False
 

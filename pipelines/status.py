@@ -1,8 +1,9 @@
 """Show the store's health: last runs, snapshot coverage and gaps, size, and freshness of the latest snapshot.
 
-For operators and monitoring: the exit code is 0 when the latest snapshot is younger than --max-age, and 1
-when it is older or there is none (so `python -m pipelines status --max-age 36h || alert` works from cron
-or a monitoring agent). `--json` prints the same facts as one JSON object.
+For operators and monitoring: the exit code is 0 when the store is healthy, and 1 when the latest snapshot
+is older than --max-age or there is none, when the last `verify` found a problem, or when the warehouse left
+a snapshot out because it failed its checksum (so `python -m pipelines status --max-age 36h || alert` works
+from cron or a monitoring agent). `--json` prints the same facts as one JSON object.
 
 A snapshot's age is counted from when it finished, if it finished on its labelled date, else from the
 start of its labelled day (backfilled history, a late re-run): the date label is what charts show.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.integrity import describe
 from pipelines.lock import describe_holder, holder
 from pipelines.runs import RUN_LOCK_FILE, read_runs, utc_now
 from pipelines.store import Store, StoreError, existing_store
@@ -128,6 +130,7 @@ def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
         else []
     )
     runs = read_runs(store)
+    verifies = [r for r in runs if r.get("command") == "verify"]
     return {
         "store": str(store.root),
         "today": now.date().isoformat(),
@@ -147,12 +150,31 @@ def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
         "runs": runs[-last:] if last else [],
         "runs_total": len(runs),
         "runs_failed": sum(r.get("outcome") in ("failed", "crashed") for r in runs),
+        "last_verify": verifies[-1] if verifies else None,
+        "quarantined": _quarantined(store),
     }
 
 
+def _quarantined(store: Store) -> dict[str, str]:
+    """Snapshots the current warehouse version left out because they failed their checksum."""
+    from pipelines.warehouse import current_version  # duckdb and pandas: only when asked
+
+    version = current_version(store)
+    return (version.manifest.get("quarantined") or {}) if version else {}
+
+
+def healthy(facts: dict[str, Any]) -> bool:
+    """Fresh, the last verify (if any) clean, nothing quarantined: what the exit code reports."""
+    verify_failed = (facts["last_verify"] or {}).get("outcome") in ("failed", "crashed")
+    return facts["fresh"] and not verify_failed and not facts["quarantined"]
+
+
+def _run_detail(run: dict[str, Any]) -> str:
+    return run.get("error") or ", ".join(f"{k}={v}" for k, v in (run.get("counts") or {}).items())
+
+
 def _run_line(run: dict[str, Any]) -> str:
-    counts = ", ".join(f"{k}={v}" for k, v in (run.get("counts") or {}).items())
-    detail = run.get("error") or counts
+    detail = _run_detail(run)
     seconds = f"{run['seconds']:.1f}s" if isinstance(run.get("seconds"), int | float) else "-"
     return (
         f"  {(run.get('started_at') or '?')[:19]:<19}  {run.get('command', '?'):<10} "
@@ -192,14 +214,30 @@ def render(facts: dict[str, Any]) -> str:
     lines.append(f"scheduler    {'running: ' + describe_holder(scheduler) if scheduler else 'not running'}")
     lock = facts["run_lock"]
     lines.append(f"run lock     {'held: ' + describe_holder(lock) if lock else 'free'}")
+    verify = facts["last_verify"]
+    if verify is None:
+        verify_outcome = "none"
+        lines.append("verify       never run (`python -m pipelines verify` checks every file's checksum)")
+    else:
+        failed = verify.get("outcome") in ("failed", "crashed")
+        verify_outcome = "FAILED" if failed else str(verify.get("outcome"))
+        lines.append(
+            f"verify       {verify_outcome}, last run {(verify.get('started_at') or '?')[:19]}: "
+            f"{_run_detail(verify)}"
+        )
+    if facts["quarantined"]:
+        lines.append(f"integrity    QUARANTINED: {describe(facts['quarantined'])}")
+        lines.extend(f"  {date}: {problem}" for date, problem in sorted(facts["quarantined"].items()))
     lines.append(
         f"runs         {facts['runs_total']} recorded, {facts['runs_failed']} failed or crashed; last:"
     )
     lines.extend(_run_line(run) for run in facts["runs"])
     last_outcome = facts["runs"][-1]["outcome"] if facts["runs"] else "none"
+    quarantined = f", {len(facts['quarantined'])} quarantined" if facts["quarantined"] else ""
     lines.append(
         f"status: {'FRESH' if facts['fresh'] else 'STALE'}, latest {facts['latest'] or 'none'}, "
-        f"{len(facts['missing'])} missing dates, last run {last_outcome}"
+        f"{len(facts['missing'])} missing dates, last run {last_outcome}, last verify {verify_outcome}"
+        f"{quarantined}"
     )
     return "\n".join(lines)
 
@@ -227,4 +265,4 @@ def run(args: argparse.Namespace) -> int:
         return 1
     facts = collect(store, args.max_age, args.runs)
     print(json.dumps(facts, indent=2, default=str) if args.json else render(facts))
-    return 0 if facts["fresh"] else 1
+    return 0 if healthy(facts) else 1

@@ -19,7 +19,8 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,19 +88,27 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON so that readers see either the old or the new file, never a half-written one."""
+def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write a file so that readers see either the old or the new one, never a half-written one; a failed
+    write (a full disk) leaves neither a partial file nor its temporary (`.<name>.tmp-<pid>`) behind.
+    `durable=False` skips the fsync, for files whose loss in a machine crash is noticed and harmless."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-            handle.write("\n")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no half-written file behind
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON so that readers see either the old or the new file, never a half-written one."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -157,6 +166,19 @@ class Store:
                 except ValueError:
                     continue
         return sorted(found)
+
+    @contextmanager
+    def fresh_staging(self, date: dt.date) -> Iterator[Path]:
+        """An empty staging directory for a snapshot written in one go (demo, backfill), removed again if
+        anything fails before it is published (a full disk leaves nothing half-written behind)."""
+        staged = self.staging_dir(date)
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.mkdir(parents=True)
+        try:
+            yield staged
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
 
     def has_snapshot(self, date: dt.date) -> bool:
         return (self.snapshot_dir(date) / PROVENANCE_FILE).is_file()

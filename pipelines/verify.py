@@ -43,7 +43,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _check_file(folder: Path, entry: dict[str, Any]) -> Problem | None:
+def check_file(folder: Path, entry: dict[str, Any]) -> Problem | None:
     path = folder / entry["name"]
     if not path.is_file():
         return Problem("missing", path, "listed in provenance but not on disk")
@@ -60,7 +60,7 @@ def _check_file(folder: Path, entry: dict[str, Any]) -> Problem | None:
     return None
 
 
-def _load_provenance(folder: Path) -> tuple[dict[str, Any] | None, Problem | None]:
+def load_provenance(folder: Path) -> tuple[dict[str, Any] | None, Problem | None]:
     path = folder / PROVENANCE_FILE
     if not path.is_file():
         return None, Problem("provenance", path, "missing: the snapshot cannot be checked")
@@ -76,10 +76,10 @@ def _load_provenance(folder: Path) -> tuple[dict[str, Any] | None, Problem | Non
 
 def verify_snapshot(folder: Path) -> tuple[list[Problem], int, int]:
     """Problems found in one snapshot directory, and how many files and bytes were checked."""
-    record, problem = _load_provenance(folder)
+    record, problem = load_provenance(folder)
     if record is None:
         return [problem] if problem else [], 0, 0
-    problems = [p for entry in record["files"] if (p := _check_file(folder, entry))]
+    problems = [p for entry in record["files"] if (p := check_file(folder, entry))]
     listed = {entry["name"] for entry in record["files"]}
     problems += [
         Problem("unlisted", path, "data file not listed in provenance (readers would include it)")

@@ -41,6 +41,7 @@ from filelock import FileLock
 
 from pipelines.attribution import RULES_VERSION, attribute
 from pipelines.definitions import RAM_REFERENCE_RANK, atom_tracked_ids, size_class_sql
+from pipelines.integrity import Checked, check_snapshots, describe
 from pipelines.lineage import ParentCache
 from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
@@ -146,6 +147,7 @@ class RefreshReport:
     models: int
     seconds: float
     reason: str
+    quarantined: dict[str, str] = dataclasses.field(default_factory=dict)  # date -> why it was left out
 
 
 def warehouse_root(store: Store) -> Path:
@@ -182,6 +184,14 @@ def _snapshot_checksums(store: Store, dates: Iterable[dt.date]) -> dict[str, str
     return out
 
 
+def _checked_snapshots(store: Store) -> Checked:
+    """The snapshots a build may read (see `pipelines.integrity`); an error when none is left."""
+    checked = check_snapshots(store)
+    if not checked.dates:
+        raise WarehouseError(f"nothing to build in {store.root}: {describe(checked.quarantined)}")
+    return checked
+
+
 def _inputs_key(registry: Registry, parents: ParentCache) -> dict[str, Any]:
     return {
         "build_version": BUILD_VERSION,
@@ -195,18 +205,21 @@ def _inputs_key(registry: Registry, parents: ParentCache) -> dict[str, Any]:
 def plan(store: Store, registry: Registry, parents: ParentCache | None = None) -> tuple[str, str]:
     """What a refresh would do and why: ("unchanged"|"incremental"|"rollups"|"full", reason)."""
     parents = parents if parents is not None else ParentCache.of(store)
-    dates = store.dates()
-    if not dates:
+    if not store.dates():
         raise WarehouseError(
             f"no snapshots in {store.root}: take one (`python -m pipelines snapshot`) or backfill "
             "(`python -m pipelines backfill`)"
         )
+    checked = _checked_snapshots(store)  # quarantined snapshots count as absent
+    dates = checked.dates
     version = current_version(store)
     if version is None:
         return "full", "no warehouse yet"
     built = version.manifest.get("snapshots", {})
     if version.manifest.get("build_version") != BUILD_VERSION:
         return "full", "the warehouse build rules changed"
+    if set(built) & set(checked.quarantined):
+        return "full", "a snapshot built in failed its checksum"
     checksums = _snapshot_checksums(store, [d for d in dates if d.isoformat() in built])
     if set(built) - set(checksums):
         return "full", "a snapshot built in was removed"
@@ -247,7 +260,15 @@ def refresh(
         previous = current_version(store)
         if mode == "unchanged" and previous is not None:
             models = int(previous.manifest.get("models", 0))
-            return RefreshReport(previous.path.name, mode, 0, models, time.perf_counter() - began, reason)
+            return RefreshReport(
+                previous.path.name,
+                mode,
+                0,
+                models,
+                time.perf_counter() - began,
+                reason,
+                previous.manifest.get("quarantined") or {},
+            )
         builder = _Builder(store, registry, parents, previous if mode != "full" else None, progress)
         version = builder.run(mode)
     return RefreshReport(
@@ -257,6 +278,7 @@ def refresh(
         int(version.manifest["models"]),
         time.perf_counter() - began,
         reason,
+        version.manifest["quarantined"],
     )
 
 
@@ -281,9 +303,18 @@ class _Builder:
         self.root = warehouse_root(store)
         self.path = self.root / _next_name(self.root)
         self.new_dates = 0
+        self.checked = _checked_snapshots(store)  # only snapshots that match their checksums are read
 
     def run(self, mode: str) -> Version:
+        """Build and swap in the new version; a failed build (a full disk) leaves no half-built directory."""
         staging = self.path.with_name(f".{self.path.name}.building")
+        try:
+            return self._build(mode, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _build(self, mode: str, staging: Path) -> Version:
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "facts").mkdir(parents=True)
         if self.previous is not None:
@@ -296,7 +327,7 @@ class _Builder:
             if self.previous is None:
                 _create_tables(con)
             built = set(self.previous.manifest["snapshots"]) if self.previous else set()
-            new = [d for d in self.store.dates() if d.isoformat() not in built]
+            new = [d for d in self.checked.dates if d.isoformat() not in built]
             self.new_dates = len(new)
             _record_snapshots(con, self.store, new)
             appended = self._append_facts(con, staging, new)
@@ -330,7 +361,8 @@ class _Builder:
             **_inputs_key(self.registry, self.parents),
             "version": self.path.name,
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "snapshots": _snapshot_checksums(self.store, self.store.dates()),
+            "snapshots": _snapshot_checksums(self.store, self.checked.dates),
+            "quarantined": self.checked.quarantined,
             "models": int(models),
             "fact_rows": int(fact_rows),
             "fact_bytes": int(sum(f.stat().st_size for f in files)),
@@ -1076,6 +1108,7 @@ def add_arguments(parser: Any) -> None:
 
 
 def run(args: Any) -> int:
+    from pipelines.runs import record_run
     from pipelines.store import StoreError, existing_store
 
     try:
@@ -1089,12 +1122,27 @@ def run(args: Any) -> int:
             mode, reason = plan(store, registry)
             print(f"warehouse: {mode} ({reason})")
             return 0 if mode == "unchanged" else 1
-        report = refresh(store, registry, rebuild=args.rebuild, progress=True)
+        with record_run(store, "warehouse", lock=False) as recorded:  # the warehouse has its own lock
+            report = refresh(store, registry, rebuild=args.rebuild, progress=True)
+            recorded.counts.update(version=report.version, mode=report.mode, new_dates=report.new_dates)
+            if report.quarantined:
+                recorded.counts["quarantined"] = sorted(report.quarantined)
+                recorded.error = describe(report.quarantined)
     except WarehouseError as error:
         print(f"warehouse: {error}", file=sys.stderr)
         return 2
+    except (OSError, duckdb.Error) as error:  # a full disk: DuckDB says so in its own exception classes
+        print(
+            f"error: building the warehouse failed ({type(error).__name__}: {error}); the current version is "
+            "kept and nothing half-built is left: free some space and run the same command again",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"warehouse: {report.mode} ({report.reason}): version {report.version}, {report.new_dates} new "
         f"snapshot(s), {report.models} models, {report.seconds:.1f} s"
     )
+    if report.quarantined:  # each snapshot's problem was logged when it was found
+        print(f"error: {describe(report.quarantined)}; the warehouse was built without them", file=sys.stderr)
+        return 1
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import signal
@@ -135,3 +136,17 @@ def test_the_fake_clock_runs_one_day_per_configured_seconds(monkeypatch: pytest.
         utc_today()
     monkeypatch.delenv("OWT_FAKE_CLOCK")
     assert utc_today() == dt.datetime.now(dt.UTC).date()
+
+
+def test_redact_hides_url_credentials_and_any_key_or_password_variable(monkeypatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "https://me:p%40ss-word@proxy.example")
+    monkeypatch.setenv("OWT_SOME_API_KEY", "k3y-value-123")
+    basic = base64.b64encode(b"me:p@ss-word").decode()
+    assert redact("GET https://me:p%40ss-word@proxy.example/api") == "GET https://[redacted]@proxy.example/api"
+    assert redact("password p@ss-word, encoded p%40ss-word") == "password [redacted], encoded [redacted]"
+    assert redact(f"echo: Basic {basic}") == "echo: Basic [redacted]"
+    assert redact("key=k3y-value-123") == "key=[redacted]"
+    assert redact("ftp://token123@other.example/x") == "ftp://[redacted]@other.example/x"
+    assert redact("mail me@example.org at https://example.org/a@b") == "mail me@example.org at https://example.org/a@b"
+    monkeypatch.setenv("SORT_KEY", "date")
+    assert redact("sorted by date") == "sorted by date", "a short value of a *_KEY variable is no credential"

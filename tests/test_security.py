@@ -8,6 +8,7 @@ parameters and export endpoint are fuzzed by the dashboard's own tests.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -151,3 +152,45 @@ def test_run_history_lines_are_json_whatever_the_error_text(tmp_path: Path) -> N
     lines = (tmp_path / "runs.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2 and all(json.loads(line) for line in lines)
     assert read_runs(store)[0]["error"] == f"RuntimeError: {nasty}"
+
+
+PASSWORD = "OwtProxyPa55word-7f3a9c"
+
+
+def test_a_password_in_the_endpoint_url_is_used_but_written_and_printed_nowhere(
+    tmp_path: Path, fake_hub: FakeHub, hf_env: dict[str, str]
+) -> None:
+    """`HF_ENDPOINT=http://user:password@host` (a proxy that wants basic auth): the real huggingface_hub
+    client sends the credentials, every page is fetched, and no file of the store and no output holds the
+    password, its URL-encoded form or the Authorization header made from it, even when a server echoes it."""
+    fake_hub.load(make_models(120, seed=2))
+    fake_hub.max_page_size = 50
+    env = {**hf_env, "HF_ENDPOINT": fake_hub.url.replace("://", f"://owt-user:{PASSWORD}@")}
+    basic = base64.b64encode(f"owt-user:{PASSWORD}".encode()).decode()
+    store = Store(tmp_path / "store")
+    outputs = []
+
+    taken = run_cli("snapshot", "--store", str(store.root), "--date", "2026-08-01", env=env)
+    outputs.append(taken.stdout + taken.stderr)
+    assert taken.returncode == 0, taken.stderr
+    listing = [r for r in fake_hub.requests if r.path == "/api/models"]
+    assert len(listing) > 3 and all(r.headers.get("authorization") == f"Basic {basic}" for r in listing)
+
+    echo_authorization(fake_hub)
+    failed = run_cli("snapshot", "--store", str(store.root), "--date", "2026-08-02", env=env)
+    outputs.append(failed.stdout + failed.stderr)
+    assert failed.returncode == 1 and "bad request from" in failed.stderr
+    assert (store.staging_dir(dt.date(2026, 8, 2)) / "checkpoint.json").is_file(), "a checkpoint to search"
+    unreachable = {**env, "HF_ENDPOINT": f"http://owt-user:{PASSWORD}@127.0.0.1:9"}
+    refused = run_cli("snapshot", "--store", str(store.root), "--date", "2026-08-03", env=unreachable)
+    outputs.append(refused.stdout + refused.stderr)
+    assert refused.returncode == 1
+    for command in (["status", "--json"], ["verify"], ["warehouse"]):
+        result = run_cli(*command, "--store", str(store.root), env=env)
+        outputs.append(result.stdout + result.stderr)
+
+    for secret in (PASSWORD, basic):
+        assert [secret in output for output in outputs] == [False] * len(outputs)
+        assert files_containing(store.root, secret) == []
+    assert store.provenance(dt.date(2026, 8, 1))["source"]["endpoint"] == fake_hub.url
+    assert "[redacted]" in read_runs(store)[1]["error"]

@@ -53,7 +53,9 @@ def test_a_fresh_store_exits_zero_and_reports_gaps_size_and_runs(store: Store) -
     assert "scheduler    not running" in out and "run lock     free" in out
     assert "in progress  2026-03-04: 2 B staged; abandoned: its day has passed" in out
     assert "in progress  2026-03-07: 2 B staged; the next run resumes it" in out
-    assert out.splitlines()[-1] == "status: FRESH, latest 2026-03-06, 2 missing dates, last run failed"
+    assert out.splitlines()[-1] == (
+        "status: FRESH, latest 2026-03-06, 2 missing dates, last run failed, last verify none"
+    )
 
 
 def test_a_stale_store_exits_one_for_monitoring(store: Store) -> None:
