@@ -428,6 +428,8 @@ def register_routes(server: flask.Flask) -> None:
         filters, _ = Filters.from_params(flask.request.args)
         params = chart_params(chart_id, flask.request.args)
         result = render(chart_id, filters, params)
+        if result.unavailable:
+            flask.abort(409, result.unavailable)
         stem = _view_stem("_".join([chart_id, *params.values()]), filters)
         return _attachment(export_chart(result, fmt), fmt, stem)
 

@@ -202,7 +202,10 @@ def _render_once(spec: dict, opts: dict) -> bytes:
 
 
 def export_chart(result: ChartResult, fmt: str) -> bytes:
-    """One chart as a file's bytes. CSV is exactly `result.data`; HTML embeds plotly.js (works offline)."""
+    """One chart as a file's bytes. CSV is exactly `result.data`; HTML embeds plotly.js (works offline).
+    A chart the store cannot give is an error saying why, never an empty file."""
+    if result.unavailable:
+        raise ExportError(f"{result.chart_id}: {result.unavailable}")
     if fmt == "csv":
         return result.data.to_csv(index=False).encode("utf-8")
     if fmt == "html":
