@@ -520,7 +520,7 @@ _RULE_TEXT = {
 }
 _SOURCE_KIND_TEXT = {
     "hub-api": "Hub API snapshots",
-    "backfill": "hub-stats dumps",
+    "backfill": "imported history: hub-stats dumps or dated tables",
     "synthetic": "synthetic demo",
 }
 

@@ -115,6 +115,8 @@ class BackfillReport:
     #: optional fields nulled because they could not be read, by column (dated tables only).
     nulled: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    #: files in a folder of tables that are not CSV or Parquet (left alone).
+    ignored: list[str] = field(default_factory=list)
 
 
 def _date_of(path: str) -> dt.date | None:
@@ -471,6 +473,7 @@ def import_tables(
     by_date = dict(tuple(rows.groupby(tables.DATE_TARGET, sort=True)))
     used = [r for r in read if r.frame[tables.DATE_TARGET].isin(by_date).any()]
     report = BackfillReport(dry_run=dry_run, columns={str(r.path): r.columns for r in used})
+    report.ignored = [str(other) for other in others]
     for measure in tables.MEASURE_COLUMNS:
         if measure in rows:
             report.measures[measure] = sum(1 for day in by_date.values() if day[measure].notna().any())
@@ -607,6 +610,8 @@ def describe(report: BackfillReport) -> list[str]:
     if report.nulled:
         counts = ", ".join(f"{name} {n}" for name, n in report.nulled.items())
         lines.append(f"unreadable optional values stored as null: {counts}")
+    if report.ignored:
+        lines.append(f"ignored (not CSV or Parquet): {', '.join(report.ignored)}")
     if report.duplicates:
         lines.append(f"{report.duplicates} repeated model/date row(s): the first of each kept")
     return lines

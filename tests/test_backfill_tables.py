@@ -124,8 +124,10 @@ def test_a_history_with_30_day_counts_only_says_which_charts_it_can_give(tmp_pat
     folder = tmp_path / "old"
     folder.mkdir()
     (folder / "stats.csv").write_text("snapshot_date,repo_id,downloads_30d\n2025-01-01,Qwen/a,100\n")
+    (folder / "fetch.py").write_text("print('the tracker script')\n")
     assert main(backfill("--source", str(folder), "--store", str(tmp_path / "s"), "--dry-run")) == 0
     out = capsys.readouterr().out
+    assert f"ignored (not CSV or Parquet): {folder / 'fetch.py'}" in out
     assert "measures: 30-day downloads (the 30-day chart) on 1 date(s)" in out
     assert "note: no all-time counts, so only the 30-day chart (downloads-30d-by-country) can be drawn" in out
 
