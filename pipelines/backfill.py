@@ -448,7 +448,7 @@ def import_tables(
     problems: list[str] = []
     for file in _progress(files, progress, "file"):
         try:
-            read.append(tables.read_table(file, mapping))
+            read.append(tables.read_table(file, mapping, path if path.is_dir() else path.parent))
         except tables.TableError as error:
             problems.append(str(error))
     if problems:

@@ -93,9 +93,13 @@ def parse_column_map(text: str | None) -> dict[str, str]:
     return mapping
 
 
-def date_in_name(path: Path) -> dt.date | None:
-    """The last valid YYYY-MM-DD (or YYYYMMDD, YYYY_MM_DD) in the file name, else in its folders' names."""
-    for name in (path.name, *(parent.name for parent in path.parents)):
+def date_in_name(path: Path, root: Path | None = None) -> dt.date | None:
+    """The last valid YYYY-MM-DD (or YYYYMMDD, YYYY_MM_DD) in the file name, else in the names of its folders
+    up to `root` (the source folder given, included): a date further up says nothing about the file."""
+    folders = [path.parent, *path.parent.parents]
+    if root is not None and root in folders:
+        folders = folders[: folders.index(root) + 1]
+    for name in (path.name, *(folder.name for folder in folders)):
         for match in reversed(list(_NAME_DATE.finditer(name))):
             try:
                 return dt.date(*map(int, match.groups()))
@@ -251,8 +255,9 @@ def _per_value(table: FileTable, target: str, read: Any) -> list[Any]:
     return out
 
 
-def read_table(path: Path, mapping: dict[str, str] | None = None) -> FileTable:
-    """One file as snapshot columns plus `date`; raises TableError naming the file and the reason."""
+def read_table(path: Path, mapping: dict[str, str] | None = None, root: Path | None = None) -> FileTable:
+    """One file (found under `root`) as snapshot columns plus `date`; raises TableError naming the file and
+    the reason."""
     mapping = mapping or {}
     if not path.name.lower().endswith(TABLE_SUFFIXES):
         raise TableError(f"{path}: not a CSV or Parquet file (names end in {', '.join(TABLE_SUFFIXES)})")
@@ -269,7 +274,7 @@ def read_table(path: Path, mapping: dict[str, str] | None = None) -> FileTable:
             f"({', '.join(COLUMN_ALIASES['downloads_all_time'])}) nor a 30-day one "
             f"({', '.join(COLUMN_ALIASES['downloads_30d'])}); name one with --columns downloads_all_time=NAME"
         )
-    named_date = date_in_name(path)
+    named_date = date_in_name(path, root)
     if DATE_TARGET not in columns and named_date is None:
         raise TableError(
             f"{path}: no date: no date column ({', '.join(COLUMN_ALIASES[DATE_TARGET])}) and no YYYY-MM-DD "

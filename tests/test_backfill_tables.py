@@ -165,8 +165,8 @@ def test_columns_maps_names_no_alias_knows_and_aliases_cover_the_common_ones(tmp
 
 
 def test_files_that_cannot_be_imported_are_each_named_with_their_reason(tmp_path: Path):
-    bad = tmp_path / "bad"
-    bad.mkdir()
+    bad = tmp_path / "backup-2020-01-01" / "bad"  # a date above the source folder dates none of its files
+    bad.mkdir(parents=True)
     (bad / "2025-01-01-no-id.csv").write_text("name,downloads\nx,1\n")
     (bad / "undated.csv").write_text("id,downloads\nQwen/a,1\n")
     (bad / "2025-01-02-numbers.csv").write_text("id,downloadsAllTime\nQwen/a,12\nQwen/b,many\n")
@@ -212,6 +212,29 @@ def test_a_source_with_no_rows_is_an_error_not_a_silent_success(tmp_path: Path, 
     assert main(backfill("--source", str(empty), "--store", str(tmp_path / "s"))) == 2
     assert "no rows to import" in capsys.readouterr().err
     assert main(backfill("--source", str(folder / "2025-01-01.csv"), "--from", "2026-01-01")) == 2
+
+
+def test_the_warehouse_keeps_the_30_day_counts_of_every_date_even_without_all_time_counts(
+    history: Path, tmp_path: Path
+):
+    from dashboards.charts import THIRTY_DAY_CHART, render_chart
+    from dashboards.filters import Filters
+    from dashboards.query import open_warehouse
+
+    store = Store(tmp_path / "store")
+    assert main(backfill("--source", str(history), "--store", str(store.root))) == 0
+    data = render_chart(THIRTY_DAY_CHART, open_warehouse(store), Filters()).data
+    by_date = {str(d)[:10]: v for d, v in data.groupby("date")["downloads_30d"].sum().items()}
+    assert len(by_date) == 19
+    assert set(data["country"]) == {"CN"}  # one organisation
+    # Column sums of THIRTY_DAY, by hand: the five 2023 models on 2024-01-01 (30-day counts only) ...
+    assert by_date["2024-01-01"] == 5000 + 6000 + 20000 + 12000 + 1500
+    # ... the ten models of 2024-10-04 (30-day counts only, four of them new) ...
+    assert by_date["2024-10-04"] == 9000 + 6000 + 30000 + 15000 + 1500 + 1200 + 12800 + 32000 + 9600 + 14400
+    # ... and all twelve on the last date.
+    assert by_date["2025-06-13"] == (
+        9000 + 6000 + 30000 + 15000 + 1500 + 1200 + 24000 + 60000 + 18000 + 27000 + 21000 + 45000
+    )
 
 
 def test_one_long_parquet_file_with_a_date_column_gives_one_snapshot_per_date(tmp_path: Path):
