@@ -18,8 +18,9 @@ Accepted sources (--source):
                       --columns model_id=repo,downloads_all_time=dl_total,date=crawl_day
 
 Every file is checked before anything is written. A file that cannot be read (no id column, no date, no
-download column, counts that are not whole numbers, an empty file, another file type) stops the import with
-one line per file and its reason; a source with no rows to import is an error too (exit 2). An optional value
+download column, counts that are not whole numbers, an empty or unreadable file) stops the import with one
+line per file and its reason; files of other types in a folder are left alone and named; a source with no
+rows to import is an error too (exit 2). An optional value
 that cannot be read (a date, a tag list, a parameter count) is stored as null and counted per column in the
 snapshot's provenance. Rows without an id are skipped and counted; a model listed twice at one date keeps its
 first row. --dry-run prints the dates, rows, columns found and measures available, and writes nothing.
