@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +144,9 @@ class Nulled:
     error: str
 
 
-def _match_columns(names: Iterable[str], mapping: dict[str, str], path: Path) -> dict[str, str]:
+def _match_columns(names: Iterable[str], mapping: dict[str, str]) -> dict[str, str]:
+    """{target: source column}: the `--columns` mapping where the file has that column, else the first alias
+    present (each source column used once)."""
     present = list(names)
     by_normal: dict[str, str] = {}
     for name in present:
@@ -243,13 +245,13 @@ def _params(value: Any) -> int | None:
     return _whole_number(value)
 
 
-def _per_value(table: FileTable, target: str, read: Any) -> list[Any]:
+def _per_value(table: FileTable, target: str, read: Callable[[Any], Any]) -> list[Any]:
     """`read` of each value of a column; a value it cannot read becomes None, recorded in `table.nulled`."""
     frame, out = table.frame, []
     for model_id, date, value in zip(frame["model_id"], frame[DATE_TARGET], frame[target], strict=True):
         try:
             out.append(read(value))
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as error:
+        except (ValueError, TypeError, OverflowError, SyntaxError, MemoryError, RecursionError) as error:
             out.append(None)
             table.nulled.append(Nulled(date, target, model_id, f"{type(error).__name__}: {error}"[:200]))
     return out
@@ -262,7 +264,7 @@ def read_table(path: Path, mapping: dict[str, str] | None = None, root: Path | N
     if not path.name.lower().endswith(TABLE_SUFFIXES):
         raise TableError(f"{path}: not a CSV or Parquet file (names end in {', '.join(TABLE_SUFFIXES)})")
     frame = _read_frame(path)
-    columns = _match_columns(frame.columns, mapping, path)
+    columns = _match_columns(frame.columns, mapping)
     if "model_id" not in columns:
         raise TableError(
             f"{path}: no model id column (looked for {', '.join(COLUMN_ALIASES['model_id'])}; "
