@@ -221,6 +221,15 @@ def _list_of_strings(value: Any) -> list[str] | None:
     raise ValueError(f"{value!r} is not a list of strings")
 
 
+def _parent_ids(value: Any) -> list[str] | None:
+    """Base models from a list of ids, or the Hub's `baseModels` object (`{"relation", "models": [...]}`)."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        value = json.loads(value)
+    if isinstance(value, dict):
+        value = [model.get("id") for model in value.get("models") or () if isinstance(model, dict)]
+    return _list_of_strings(value)
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
@@ -310,7 +319,7 @@ def read_table(path: Path, mapping: dict[str, str] | None = None, root: Path | N
         "likes": _whole_number,
         "params_total": _params,
         "tags": _list_of_strings,
-        "base_models": _list_of_strings,
+        "base_models": _parent_ids,
     }
     for target, read in readers.items():
         if target in frame:
@@ -346,11 +355,8 @@ def snapshot_table(frame: pd.DataFrame) -> tuple[pa.Table, int]:
     relations = text("base_relation")
     parents = []
     for tag_list, bases, relation in zip(tags, base_models, relations, strict=True):
-        if bases:
-            parents.append((bases, relation))
-        else:
-            found, found_relation = base_model_relations(tag_list)
-            parents.append((found, relation or found_relation))
+        found, found_relation = base_model_relations(tag_list)
+        parents.append((bases or found, relation or found_relation))
     owners = [i.split("/", 1)[0] if "/" in i else "" for i in ids]
     authors = [a or owner for a, owner in zip(text("author"), owners, strict=True)]
     times = {name: [None if v is None else v.to_pydatetime() for v in column(name)] for name in _TIMES}

@@ -245,6 +245,8 @@ def test_one_long_parquet_file_with_a_date_column_gives_one_snapshot_per_date(tm
             "model": ["Qwen/a", "Qwen/a", "Qwen/a"],  # a repeated row: the first is kept
             "downloads_all_time": [100, 999, 160],
             "num_parameters": [7_000_000_000, 7_000_000_000, 7_000_000_000],
+            "baseModels": [None, None, {"relation": "finetune", "models": [{"id": "Qwen/base"}]}],
+            "tags": [[], [], ["base_model:finetune:Qwen/base"]],
         }
     ).to_parquet(path)
     store = Store(tmp_path / "store")
@@ -253,6 +255,8 @@ def test_one_long_parquet_file_with_a_date_column_gives_one_snapshot_per_date(tm
     january = store.read_snapshot(dt.date(2025, 1, 1))
     assert january["downloads_all_time"].tolist() == [100] and january["params_total"].tolist() == [7e9]
     assert store.provenance(dt.date(2025, 1, 1))["duplicates"] == 1
+    february = store.read_snapshot(dt.date(2025, 2, 1))
+    assert list(february["base_models"][0]) == ["Qwen/base"] and february["base_relation"][0] == "finetune"
     assert store.provenance(dt.date(2025, 2, 1))["source"]["files"][0]["date_from"] == "column 'fetched_at'"
 
 
