@@ -255,14 +255,27 @@ def _params(value: Any) -> int | None:
 
 
 def _per_value(table: FileTable, target: str, read: Callable[[Any], Any]) -> list[Any]:
-    """`read` of each value of a column; a value it cannot read becomes None, recorded in `table.nulled`."""
+    """`read` of each value of a column; a value it cannot read becomes None, recorded in `table.nulled`.
+    Text and numbers are read once per distinct value (tag lists and counts repeat a lot)."""
     frame, out = table.frame, []
-    for model_id, date, value in zip(frame["model_id"], frame[DATE_TARGET], frame[target], strict=True):
-        try:
-            out.append(read(value))
-        except (ValueError, TypeError, OverflowError, SyntaxError, MemoryError, RecursionError) as error:
+    known: dict[Any, Any] = {}
+    columns = (frame["model_id"].tolist(), frame[DATE_TARGET].tolist(), frame[target].tolist())
+    for model_id, date, value in zip(*columns, strict=True):
+        key = (type(value), value) if isinstance(value, str | int | float) else None
+        if key is not None and key in known:
+            result = known[key]
+        else:
+            try:
+                result = read(value)
+            except (ValueError, TypeError, OverflowError, SyntaxError, MemoryError, RecursionError) as error:
+                result = error
+            if key is not None:
+                known[key] = result
+        if isinstance(result, Exception):
             out.append(None)
-            table.nulled.append(Nulled(date, target, model_id, f"{type(error).__name__}: {error}"[:200]))
+            table.nulled.append(Nulled(date, target, model_id, f"{type(result).__name__}: {result}"[:200]))
+        else:
+            out.append(result)
     return out
 
 
@@ -294,8 +307,8 @@ def read_table(path: Path, mapping: dict[str, str] | None = None, root: Path | N
     frame = frame[list(columns.values())].rename(columns={s: t for t, s in columns.items()})
     if frame.empty:
         raise TableError(f"{path}: the file has a header but no rows")
-    ids = frame["model_id"].astype("string").str.strip()
-    usable = (ids.notna() & (ids != "")).to_numpy()
+    ids = frame["model_id"].astype("string").str.strip().astype(object)
+    usable = ids.fillna("").ne("").to_numpy(dtype=bool)
     if DATE_TARGET in columns:
         dates = _dates(frame[DATE_TARGET]).dt.date
         unreadable = usable & dates.isna().to_numpy()
@@ -341,38 +354,39 @@ def snapshot_table(frame: pd.DataFrame) -> tuple[pa.Table, int]:
     unique = frame.drop_duplicates("model_id", keep="first").sort_values("model_id", kind="stable")
     n = len(unique)
 
-    def column(name: str) -> list[Any]:
+    def objects(name: str) -> list[Any]:
         if name not in unique:
             return [None] * n
-        return [None if v is pd.NaT or _missing(v) else v for v in unique[name]]
+        return [None if _missing(v) else v for v in unique[name]]
 
     def text(name: str) -> list[str | None]:
-        return [None if v is None else str(v) for v in column(name)]
+        return [None if v is None else str(v) for v in objects(name)]
 
-    ids = column("model_id")
-    tags = column("tags")
-    base_models = column("base_models")
-    relations = text("base_relation")
+    ids = unique["model_id"].tolist()
+    tags = objects("tags")
     parents = []
-    for tag_list, bases, relation in zip(tags, base_models, relations, strict=True):
-        found, found_relation = base_model_relations(tag_list)
+    for tag_list, bases, relation in zip(tags, objects("base_models"), text("base_relation"), strict=True):
+        has_parent_tag = tag_list and any(tag.startswith("base_model:") for tag in tag_list)
+        found, found_relation = base_model_relations(tag_list) if has_parent_tag else ([], None)
         parents.append((bases or found, relation or found_relation))
     owners = [i.split("/", 1)[0] if "/" in i else "" for i in ids]
-    authors = [a or owner for a, owner in zip(text("author"), owners, strict=True)]
-    times = {name: [None if v is None else v.to_pydatetime() for v in column(name)] for name in _TIMES}
-    values = {
+    values: dict[str, Any] = {
         "model_id": ids,
-        "author": authors,
-        "created_at": times["created_at"],
-        "last_modified": times["last_modified"],
-        "gated": [None if g is None else str(g).lower() for g in column("gated")],
+        "author": [a or owner for a, owner in zip(text("author"), owners, strict=True)],
+        "gated": [None if g is None else g.lower() for g in text("gated")],
         "base_models": [p for p, _ in parents],
         "base_relation": [r for _, r in parents],
         "tags": tags,
         **{name: text(name) for name in ("pipeline_tag", "library_name", "hub_id")},
     }
-    arrays = [
-        pa.array(values[name] if name in values else column(name), SNAPSHOT_SCHEMA.field(name).type)
-        for name in SNAPSHOT_SCHEMA.names
-    ]
+    arrays = []
+    for name in SNAPSHOT_SCHEMA.names:
+        kind = SNAPSHOT_SCHEMA.field(name).type
+        if name in values:
+            arrays.append(pa.array(values[name], kind))
+        elif name in unique:  # counts and times: typed columns already, converted whole (times to ms)
+            column = pa.array(unique[name], from_pandas=True)
+            arrays.append(column.cast(kind, safe=not pa.types.is_timestamp(kind)))
+        else:
+            arrays.append(pa.nulls(n, kind))
     return pa.Table.from_arrays(arrays, schema=SNAPSHOT_SCHEMA), len(frame) - n
