@@ -200,6 +200,16 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     results = []
     for chart_id in tqdm(chosen, desc="charts", unit="chart", disable=not sys.stderr.isatty()):
         results.append(render_chart(chart_id, warehouse, filters, source=source))
+    # A chart the store cannot give is an error when asked for by id; `all` means every chart it can give.
+    for result in (r for r in results if r.unavailable):
+        label = "skipped" if args.chart == "all" else "error"
+        print(f"{label}: {result.chart_id}: {result.unavailable}", file=sys.stderr)
+    if any(r.unavailable for r in results) and args.chart != "all":
+        return 1
+    results = [r for r in results if not r.unavailable]
+    if not results:
+        print(f"error: this store can give none of the charts asked for ({args.chart})", file=sys.stderr)
+        return 1
     try:
         if report:
             payloads = {"report": export_report(results, args.format, view=describe_view(filters))}

@@ -41,6 +41,12 @@ SYNTHETIC_WARNING = "SYNTHETIC DEMO DATA: generated for testing, not real Huggin
 TOP_N = 20
 _MONTH_TICKS_MAX = 14  # label every month up to this many, else let plotly thin them out
 
+#: Measures computed from the Hub's all-time counts (differences or sums of them).
+ALL_TIME_MEASURES = frozenset(
+    {"downloads_all_time", "downloads_period", "cumulative", "share", "hhi", "gini"}
+)
+THIRTY_DAY_CHART = "downloads-30d-by-country"
+
 _SCOPE_TEXT = {
     "all": "All models",
     "first-party": "First-party models only",
@@ -67,6 +73,8 @@ class ChartResult:
     source: str
     synthetic: bool
     measure_ids: tuple[str, ...]
+    #: Why the store cannot give this chart (e.g. no all-time counts), in words; None when it is drawn.
+    unavailable: str | None = None
 
     @property
     def explanations(self) -> list[tuple[str, str]]:
@@ -98,6 +106,11 @@ class ChartSpec:
     @property
     def by_country(self) -> bool:
         return self.country_rule is not None
+
+    @property
+    def needs_all_time(self) -> bool:
+        """Whether the chart is computed from all-time counts (a 30-day-only history cannot give it)."""
+        return bool(ALL_TIME_MEASURES.intersection(self.measures))
 
     def attribution(self, filters: Filters) -> str | None:
         """The country rule in use for this chart under a view: publisher, lineage or None."""
@@ -238,6 +251,30 @@ def _share(warehouse: Warehouse, filters: Filters) -> Drawn:
     order, colours, names = _by_country(data, filters)
     fig = figures.stacked_share(
         data, x="period", y="share", group="country", order=order, colours=colours, names=names
+    )
+    return data, fig
+
+
+@_chart(
+    THIRTY_DAY_CHART,
+    "30-day downloads by {country_rule}",
+    "The Hub's rolling 30-day downloads as reported at each snapshot date, one line per country group "
+    "(drawn from 30-day counts alone, so also for histories without all-time counts).",
+    ("downloads_30d",),
+)
+def _downloads_30d(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = warehouse.downloads_30d_by_country(filters)[["date", "country", "downloads_30d"]]
+    order, colours, names = _by_country(data, filters)
+    fig = figures.line_by_group(
+        data,
+        x="date",
+        y="downloads_30d",
+        group="country",
+        order=order,
+        colours=colours,
+        names=names,
+        y_title="30-day downloads",
+        log_scale=filters.log_scale,
     )
     return data, fig
 
@@ -483,7 +520,7 @@ _RULE_TEXT = {
 }
 _SOURCE_KIND_TEXT = {
     "hub-api": "Hub API snapshots",
-    "backfill": "hub-stats dumps",
+    "backfill": "imported history: hub-stats dumps or dated tables",
     "synthetic": "synthetic demo",
 }
 
@@ -584,16 +621,20 @@ def render_chart(
 ) -> ChartResult:
     """Query, draw and frame one chart. Pass `source` (from `source_info`) to share it across many charts."""
     spec = get_chart(chart_id)
-    data, fig = spec.draw(warehouse, filters)
+    unavailable = unavailable_reason(spec, warehouse)
+    if unavailable:
+        data, fig = pd.DataFrame(), figures.mark_empty(go.Figure(), unavailable)
+    else:
+        data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)
-    if data.empty:
+    if data.empty and not unavailable:
         figures.mark_empty(fig)
     elif "period" in data.columns and filters.period == "month":
         _label_months(fig, data["period"].nunique())
     source = source or source_info(warehouse, filters)
     source_line = source.line(spec.attribution(filters))
     title, subtitle = _title(spec, filters), _subtitle(spec, filters)
-    if spec.snapshot_periods:
+    if spec.snapshot_periods and not unavailable:
         subtitle = " ".join(
             filter(None, (subtitle, partial_periods_note(data["period"], filters.period, source)))
         )
@@ -613,4 +654,17 @@ def render_chart(
         source=source_line,
         synthetic=source.synthetic,
         measure_ids=_measure_ids(spec, filters),
+        unavailable=unavailable,
+    )
+
+
+def unavailable_reason(spec: ChartSpec, warehouse: Warehouse) -> str | None:
+    """Why the store cannot give this chart, in words (None when it can): charts computed from all-time
+    counts cannot be drawn from a history of 30-day counts only, and an empty chart would look like zero."""
+    if not spec.needs_all_time or "downloads_all_time" in warehouse.measures():
+        return None
+    return (
+        "Cannot be drawn from this store: its snapshots hold no all-time download counts "
+        "(downloadsAllTime), which this chart is computed from; only 30-day counts. "
+        f"The 30-day chart ({THIRTY_DAY_CHART}) shows what they support."
     )

@@ -471,6 +471,8 @@ def register_routes(server: flask.Flask) -> None:
         if missing:
             return _bad_request(f"{chart_id} shows one entity: missing parameter {', '.join(missing)}")
         result = render(chart_id, filters, params)
+        if result.unavailable:
+            flask.abort(409, result.unavailable)
         stem = _view_stem("_".join([chart_id, *params.values()]), filters)
         if fmt == "csv":  # the CSV with what it is: a zip package (see dashboards.export)
             source = source_info(app_state().warehouse, filters)

@@ -227,6 +227,8 @@ def _render_once(spec: dict, opts: dict) -> bytes:
 def export_chart(result: ChartResult, fmt: str) -> bytes:
     """One chart as an image or HTML file's bytes; HTML embeds plotly.js (works offline). A CSV needs the
     view it shows: `chart_package` (or `bare_csv`)."""
+    if result.unavailable:
+        raise ExportError(f"{result.chart_id}: {result.unavailable}")
     if fmt == "csv":
         raise ExportError("a chart's CSV is made by chart_package (the zip) or bare_csv, with its view")
     if fmt == "html":

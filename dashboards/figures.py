@@ -23,6 +23,7 @@ EXPORT_HEIGHT = 675
 _SUBTITLE_CHARS_PER_LINE = 150
 _SOURCE_CHARS_PER_LINE = 170
 _TEXT_CHARS_PER_LINE = 150
+_NOTE_CHARS_PER_LINE = 70  # a note across a chart's plot area
 _TEXT_LINES_PER_PAGE = 30
 _LINE_HEIGHT_PX = 17
 _LEFT_MARGIN_PX = 70
@@ -266,12 +267,15 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
     return fig
 
 
-def mark_empty(fig: go.Figure) -> go.Figure:
-    """Say so when a view has no data, instead of showing empty axes that look like a failure."""
+def mark_empty(
+    fig: go.Figure, text: str = "No data in this view: widen the dates or remove a filter."
+) -> go.Figure:
+    """Say so when a view has no data (or `text`: why there can be none), instead of showing empty axes that
+    look like a failure."""
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.add_annotation(
-        text="No data in this view: widen the dates or remove a filter.",
+        text="<br>".join(_wrap(text, _NOTE_CHARS_PER_LINE)),
         xref="paper",
         yref="paper",
         x=0.5,

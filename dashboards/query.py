@@ -828,6 +828,14 @@ class Warehouse:
         """date, rows, source_kind, synthetic, source (JSON), provenance (JSON summary)."""
         return self._df("SELECT * FROM snapshots ORDER BY date")
 
+    def measures(self) -> frozenset[str]:
+        """The download counts the store holds: `downloads_all_time` and/or `downloads_30d`. A history of
+        30-day counts only has no all-time counts, so no chart computed from them can be drawn."""
+        sql = "SELECT coalesce(sum(models - missing), 0), count(d30) FROM roll_snap"
+        all_time, thirty_day = self._cursor().execute(sql).fetchone() or (0, 0)
+        counts = {"downloads_all_time": all_time, "downloads_30d": thirty_day}
+        return frozenset(name for name, present in counts.items() if present)
+
     def tasks(self) -> list[str]:
         """Pipeline tags present, most downloaded first (for the task filter)."""
         frame = self._df(

@@ -1,14 +1,34 @@
-"""Import historical Hub dumps (hub-stats `models.parquet`) as ordinary dated snapshots.
+"""Import download history as ordinary dated snapshots: hub-stats dumps, or any dated CSV/Parquet tables.
 
-Sources: a local `models.parquet` whose folder is named by its date (`.../2025-06-01/models.parquet`), a
-folder holding such files at any depth, or a Hub dataset in that layout (default revision `main`, e.g.
-`hfmlsoc/hub_weekly_snapshots` with `models/<YYYY-MM-DD>/models.parquet`), read through huggingface_hub's
-HfFileSystem so that only the needed columns are fetched (Parquet column chunks by HTTP range; the files
-are ~1.5 GB each). Every imported date becomes a snapshot with provenance naming the source and its
-revision (the dataset commit, or the local file's sha256).
+Accepted sources (--source):
 
-Dates already in the store are skipped, so the command is idempotent and an interrupted run resumes where
-it stopped. Rows without a usable id are skipped and counted; everything else is kept as the dump has it.
+  hub-stats dumps     a Hub dataset id (default hfmlsoc/hub_weekly_snapshots, layout
+                      models/<YYYY-MM-DD>/models.parquet, read through huggingface_hub fetching only the
+                      needed columns), or a local models.parquet / folder of them in folders named by date.
+  dated tables        a local CSV (.csv, .csv.gz) or Parquet file, or a folder of them at any depth, in which
+                      each row is one model at one date:
+                        model id      model_id, id, modelId, model, repo_id, ...
+                        date          a column (date, snapshot_date, fetched_at, ...), else a YYYY-MM-DD (or
+                                      YYYYMMDD) in the file name or a folder name
+                        downloads     downloadsAllTime (downloads_all_time, all_time_downloads, ...) and/or
+                                      the 30-day count (downloads, downloads_30d, downloads_last_month, ...)
+                        optional      author, likes, createdAt/created_at, lastModified, pipeline_tag,
+                                      library_name, params_total (or safetensors), gated, tags, base_models
+                      Names match case- and punctuation-insensitively; map others with --columns, e.g.
+                      --columns model_id=repo,downloads_all_time=dl_total,date=crawl_day
+
+Every file is checked before anything is written. A file that cannot be read (no id column, no date, no
+download column, counts that are not whole numbers, an empty or unreadable file) stops the import with one
+line per file and its reason; files of other types in a folder are left alone and named; a source with no
+rows to import is an error too (exit 2). An optional value
+that cannot be read (a date, a tag list, a parameter count) is stored as null and counted per column in the
+snapshot's provenance. Rows without an id are skipped and counted; a model listed twice at one date keeps its
+first row. --dry-run prints the dates, rows, columns found and measures available, and writes nothing.
+
+A history with 30-day counts only gives the 30-day chart (downloads-30d-by-country); the charts of downloads
+per period and cumulative downloads need all-time counts and say so. Each date becomes a snapshot whose
+provenance names the source files with their sha256 and when they were read. Dates already in the store are
+skipped (--force replaces them), so the command is idempotent and an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -20,10 +40,11 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,6 +77,7 @@ SOURCE_COLUMNS = (
 BLOCK_SIZE = 8 * 1024 * 1024
 _DATE_DIR = re.compile(r"^(?:date=)?(\d{4}-\d{2}-\d{2})$")
 _TIMESTAMP = pa.timestamp("ms", tz="UTC")
+T = TypeVar("T")
 
 
 class BackfillError(RuntimeError):
@@ -83,6 +105,18 @@ class BackfillReport:
     rows: int = 0
     skipped_rows: int = 0
     seconds: float = 0.0
+    dry_run: bool = False
+    #: date -> rows it holds (what a dry run would import; what a run imported).
+    dates: dict[dt.date, int] = field(default_factory=dict)
+    #: file -> {snapshot column: source column} (dated tables only).
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: measure column -> number of dates with at least one value of it (dated tables only).
+    measures: dict[str, int] = field(default_factory=dict)
+    #: optional fields nulled because they could not be read, by column (dated tables only).
+    nulled: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    #: files in a folder of tables that are not CSV or Parquet (left alone).
+    ignored: list[str] = field(default_factory=list)
 
 
 def _date_of(path: str) -> dt.date | None:
@@ -253,21 +287,51 @@ def import_dump(
     """Publish one dump as the snapshot of its date; returns (rows, skipped rows)."""
     started = dt.datetime.now(dt.UTC)
     snapshot, skipped = convert(_read(dump, filesystem, block_size))
-    with store.fresh_staging(dump.date) as staged:
-        pq.write_table(snapshot, staged / "part-00000.parquet", compression="zstd")
-        source = dict(dump.source)
-        if filesystem is None:
-            source["revision"] = "sha256:" + sha256_file(Path(dump.location))
-        import huggingface_hub
+    if not len(snapshot):
+        raise BackfillError(f"{dump.location}: no row with a model id ({skipped} without one)")
+    source = dict(dump.source)
+    if filesystem is None:
+        source["revision"] = "sha256:" + sha256_file(Path(dump.location))
+    _publish(
+        store,
+        dump.date,
+        snapshot,
+        source,
+        scope="hub-stats dump",
+        options={"columns": list(SOURCE_COLUMNS)},
+        replace=replace,
+        skipped=skipped,
+        started=started,
+    )
+    return len(snapshot), skipped
 
+
+def _publish(
+    store: Store,
+    date: dt.date,
+    snapshot: pa.Table,
+    source: dict[str, Any],
+    *,
+    scope: str,
+    options: dict[str, Any],
+    replace: bool,
+    skipped: int,
+    started: dt.datetime | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Stage one imported snapshot with its provenance and publish it atomically (`Store.publish`)."""
+    import huggingface_hub
+
+    with store.fresh_staging(date) as staged:  # removed again if anything fails before publishing
+        pq.write_table(snapshot, staged / "part-00000.parquet", compression="zstd")
         provenance = {
             "schema_version": SCHEMA_VERSION,
             "source": source,
             "synthetic": False,
-            "scope": "hub-stats dump",
-            "options": {"columns": list(SOURCE_COLUMNS)},
+            "scope": scope,
+            "options": options,
             "huggingface_hub_version": huggingface_hub.__version__,
-            "started_at": started.isoformat(),
+            "started_at": (started or dt.datetime.now(dt.UTC)).isoformat(),
             "finished_at": dt.datetime.now(dt.UTC).isoformat(),
             "pages": 0,
             "requests": 0,
@@ -275,9 +339,9 @@ def import_dump(
             "rate_limit_waits": 0,
             "skipped": skipped,
             "skipped_examples": [],
+            **(extra or {}),
         }
-        store.publish(staged, dump.date, provenance, replace=replace)
-    return len(snapshot), skipped
+        store.publish(staged, date, provenance, replace=replace)
 
 
 def backfill(
@@ -291,10 +355,22 @@ def backfill(
     force: bool = False,
     progress: bool = False,
     block_size: int = BLOCK_SIZE,
+    columns: dict[str, str] | None = None,
+    dry_run: bool = False,
 ) -> BackfillReport:
-    """Import every dump of `source` dated within [start, end] that the store does not have yet."""
+    """Import every dated snapshot of `source` within [start, end] that the store does not have yet: hub-stats
+    dumps (local or a Hub dataset), else dated CSV/Parquet tables (`pipelines.tables`). With `dry_run`, only
+    report what would be imported. Raises BackfillError when nothing at all could be imported."""
     began = time.perf_counter()
     path = Path(source).expanduser()
+    if path.exists() and not _holds_dumps(path):
+        report = import_tables(
+            store, path, columns or {}, start=start, end=end, force=force, dry_run=dry_run, progress=progress
+        )
+        report.seconds = time.perf_counter() - began
+        return report
+    if columns:
+        raise BackfillError("--columns applies to dated CSV/Parquet tables, not to hub-stats dumps")
     if path.exists():
         dumps, filesystem = local_dumps(path), None
     elif re.fullmatch(r"[\w.-]+/[\w.-]+", source):
@@ -305,27 +381,161 @@ def backfill(
         (d for d in dumps if (start is None or d.date >= start) and (end is None or d.date <= end)),
         key=lambda d: d.date,
     )
-    report = BackfillReport()
+    if not dumps:
+        raise BackfillError(f"{source}: no dump dated within {_range_text(start, end)}")
+    report = BackfillReport(dry_run=dry_run)
     todo = []
     for dump in dumps:
         if store.has_snapshot(dump.date) and not force:
             report.skipped_existing.append(dump.date)
         else:
             todo.append(dump)
-    for dump in _progress(todo, progress):
+    for dump in _progress(todo, progress, "dump"):
+        if dry_run:
+            report.dates[dump.date] = _dump_rows(dump, filesystem, block_size)
+            continue
         rows, skipped = import_dump(store, dump, filesystem, replace=force, block_size=block_size)
         report.imported.append(dump.date)
+        report.dates[dump.date] = rows
         report.rows += rows
         report.skipped_rows += skipped
     report.seconds = time.perf_counter() - began
     return report
 
 
-def _progress(items: list[DumpFile], enabled: bool) -> Iterator[DumpFile]:
+def _holds_dumps(path: Path) -> bool:
+    """Whether a local source is hub-stats dumps (`models.parquet` files) rather than dated tables."""
+    return path.name == FILE_NAME if path.is_file() else next(path.rglob(FILE_NAME), None) is not None
+
+
+def _range_text(start: dt.date | None, end: dt.date | None) -> str:
+    return f"{start or 'the first date'} to {end or 'the last date'} (--from/--to)"
+
+
+def _dump_rows(dump: DumpFile, filesystem: Any | None, block_size: int) -> int:
+    """A dump's row count, from its Parquet footer only."""
+    handle = dump.open(filesystem, block_size)
+    try:
+        return pq.ParquetFile(handle).metadata.num_rows
+    except (OSError, pa.ArrowInvalid) as error:
+        raise BackfillError(f"{dump.location}: cannot read it as Parquet ({error})") from error
+    finally:
+        if not isinstance(handle, str):
+            handle.close()
+
+
+def import_tables(
+    store: Store,
+    path: Path,
+    mapping: dict[str, str],
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    progress: bool = False,
+) -> BackfillReport:
+    """Dated CSV/Parquet tables at `path` (a file or a folder) as one snapshot per date.
+
+    Every file is read and checked before anything is written: one file that cannot be read stops the
+    import with every such file and its reason, so a history is imported whole or not at all."""
+    from pipelines import tables
+
+    files, others = tables.table_files(path)
+    read: list[tables.FileTable] = []
+    problems: list[str] = []
+    for file in _progress(files, progress, "file"):
+        try:
+            read.append(tables.read_table(file, mapping, path if path.is_dir() else path.parent))
+        except tables.TableError as error:
+            problems.append(str(error))
+    if problems:
+        ignored = [f"{other}: ignored, not a CSV or Parquet file" for other in others]
+        raise BackfillError("cannot import:\n  " + "\n  ".join(problems + ignored))
+    unused = [f"{t}={s}" for t, s in mapping.items() if all(r.columns.get(t) != s for r in read)]
+    if unused and read:
+        raise BackfillError(f"--columns {','.join(unused)}: no file has such a column")
+    frames = [r.frame for r in read if len(r.frame)]
+    if not frames:
+        reasons = [f"{r.path}: no row with a model id" for r in read]
+        reasons += [f"{other}: not a CSV or Parquet file" for other in others]
+        raise BackfillError(f"{path}: no rows to import" + "".join(f"\n  {reason}" for reason in reasons))
+    import pandas as pd
+
+    rows = pd.concat(frames, ignore_index=True)
+    dates = pd.Series(rows[tables.DATE_TARGET])
+    wanted = dates.map(lambda d: (start is None or d >= start) and (end is None or d <= end)).astype(bool)
+    rows = rows[wanted.to_numpy()]
+    if rows.empty:
+        raise BackfillError(f"{path}: no rows dated within {_range_text(start, end)}")
+    by_date = dict(tuple(rows.groupby(tables.DATE_TARGET, sort=True)))
+    used = [r for r in read if r.frame[tables.DATE_TARGET].isin(by_date).any()]
+    report = BackfillReport(dry_run=dry_run, columns={str(r.path): r.columns for r in used})
+    report.ignored = [str(other) for other in others]
+    for measure in tables.MEASURE_COLUMNS:
+        if measure in rows:
+            report.measures[measure] = sum(1 for day in by_date.values() if day[measure].notna().any())
+    nulled = [n for r in read for n in r.nulled if n.date in by_date]
+    report.nulled = dict(Counter(n.field for n in nulled))
+    accessed = dt.datetime.now(dt.UTC).isoformat()
+    checksums = {} if dry_run else {r.path: sha256_file(r.path) for r in read}
+    for date, day in _progress(list(by_date.items()), progress, "date"):
+        report.dates[date] = day["model_id"].nunique()
+        if store.has_snapshot(date) and not force:
+            report.skipped_existing.append(date)
+            continue
+        snapshot, duplicates = tables.snapshot_table(day.drop(columns=tables.DATE_TARGET))
+        report.duplicates += duplicates
+        skipped = sum(r.skipped[date] for r in read)
+        report.skipped_rows += skipped
+        if dry_run:
+            continue
+        sources = [r for r in used if (r.frame[tables.DATE_TARGET] == date).any()]
+        source = {
+            "kind": "backfill",
+            "format": "dated tables",
+            "path": str(path.resolve()),
+            "accessed_at": accessed,
+            "files": [
+                {
+                    "name": str(r.path.resolve().relative_to(path.resolve().parent)),
+                    "sha256": checksums[r.path],
+                    "bytes": r.path.stat().st_size,
+                    "columns": r.columns,
+                    "date_from": r.date_from,
+                }
+                for r in sources
+            ],
+        }
+        day_nulled = [n for n in nulled if n.date == date]
+        _publish(
+            store,
+            date,
+            snapshot,
+            source,
+            scope="dated tables",
+            options={"columns": mapping},
+            replace=force,
+            skipped=skipped,
+            extra={
+                "duplicates": duplicates,
+                "nulled_fields": dict(Counter(n.field for n in day_nulled)),
+                "nulled_examples": [
+                    {"field": n.field, "model_id": n.model_id, "error": n.error} for n in day_nulled[:5]
+                ],
+            },
+        )
+        report.imported.append(date)
+        report.rows += len(snapshot)
+    return report
+
+
+def _progress(items: list[T], enabled: bool, unit: str) -> Iterator[T]:
+    """The items, with a progress bar on a terminal."""
     if enabled and sys.stderr.isatty() and items:
         from tqdm import tqdm
 
-        yield from tqdm(items, desc="backfill", unit="dump")
+        yield from tqdm(items, desc="backfill", unit=unit)
     else:
         yield from items
 
@@ -334,10 +544,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         default=DEFAULT_DATASET,
-        help=f"local models.parquet file or folder, or a Hub dataset id (default {DEFAULT_DATASET})",
+        help="a Hub dataset id of hub-stats dumps, or a local models.parquet, CSV or Parquet file, or a "
+        f"folder of them (default {DEFAULT_DATASET})",
     )
     parser.add_argument("--from", dest="start", type=parse_date, default=None, help="first date to import")
     parser.add_argument("--to", dest="end", type=parse_date, default=None, help="last date to import")
+    parser.add_argument(
+        "--columns",
+        metavar="TARGET=SOURCE,...",
+        default=None,
+        help="dated tables: which source column holds a snapshot column the aliases do not find "
+        "(targets: model_id, date, downloads_all_time, downloads_30d, created_at, ...)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="say what would be imported (dates, rows, columns, measures)"
+    )
     parser.add_argument(
         "--revision", default="main", help="dataset revision (branch, tag or commit; default main)"
     )
@@ -347,8 +568,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="re-import dates the store already has")
 
 
+_MEASURE_TEXT = {
+    "downloads_all_time": "all-time downloads (downloads per period, shares, cumulative)",
+    "downloads_30d": "30-day downloads (the 30-day chart)",
+}
+
+
+def describe(report: BackfillReport) -> list[str]:
+    """What an import did or (dry run) would do, in lines for the terminal."""
+    verb = "would import" if report.dry_run else "imported"
+    new = [d for d in report.dates if d not in report.skipped_existing]
+    if report.dry_run:
+        head = f"backfill (dry run, nothing written): {verb} {len(new)} snapshot(s)"
+        head += f", {sum(report.dates[d] for d in new)} rows"
+    else:
+        head = f"backfill: {verb} {len(report.imported)} snapshot(s), {report.rows} rows"
+    lines = [
+        f"{head} ({report.skipped_rows} unusable rows skipped), {len(report.skipped_existing)} date(s) "
+        f"already present, in {report.seconds:.1f} s"
+    ]
+    if report.dry_run:
+        lines += [
+            f"  {date}  {rows} rows{' (already in the store)' if date in report.skipped_existing else ''}"
+            for date, rows in report.dates.items()
+        ]
+    layouts: dict[tuple[tuple[str, str], ...], int] = Counter(
+        tuple(columns.items()) for columns in report.columns.values()
+    )
+    for layout, count in layouts.items():
+        found = ", ".join(f"{target}<-{source}" for target, source in layout)
+        lines.append(f"columns ({count} file(s)): {found}")
+    if report.measures:
+        available = [f"{_MEASURE_TEXT[m]} on {n} date(s)" for m, n in report.measures.items() if n]
+        lines.append("measures: " + ("; ".join(available) or "none"))
+        if not report.measures.get("downloads_all_time"):
+            lines.append(
+                "note: no all-time counts, so only the 30-day chart (downloads-30d-by-country) can be drawn"
+            )
+    if report.nulled:
+        counts = ", ".join(f"{name} {n}" for name, n in report.nulled.items())
+        lines.append(f"unreadable optional values stored as null: {counts}")
+    if report.ignored:
+        lines.append(f"ignored (not CSV or Parquet): {', '.join(report.ignored)}")
+    if report.duplicates:
+        lines.append(f"{report.duplicates} repeated model/date row(s): the first of each kept")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     store = resolve_store(args.store)
+    from pipelines.tables import parse_column_map
+
+    try:
+        columns = parse_column_map(args.columns)
+    except ValueError as error:
+        print(f"backfill: {error}", file=sys.stderr)
+        return 2
     try:
         report = backfill(
             store,
@@ -359,13 +634,11 @@ def run(args: argparse.Namespace) -> int:
             endpoint=os.environ.get("HF_ENDPOINT"),
             force=args.force,
             progress=True,
+            columns=columns,
+            dry_run=args.dry_run,
         )
     except BackfillError as error:
         print(f"backfill: {error}", file=sys.stderr)
         return 2
-    print(
-        f"backfill: imported {len(report.imported)} snapshot(s), {report.rows} rows "
-        f"({report.skipped_rows} unusable rows skipped), {len(report.skipped_existing)} date(s) already "
-        f"present, in {report.seconds:.1f} s"
-    )
+    print("\n".join(describe(report)))
     return 0

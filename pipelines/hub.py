@@ -11,7 +11,8 @@ token handling, `ModelInfo` parsing) and adds:
   next-page URL to checkpoint, requested by one thread and decoded by another a few pages ahead while
   the caller stores them;
 - tolerant parsing (`HubClient.parse_items`): an item that cannot be parsed is skipped, counted and an
-  example kept; `snapshot_row` (one item) and `snapshot_table` (a clean page at once) give snapshot rows;
+  example kept; `snapshot_row` (one item) and `snapshot_table` (a clean page at once) give snapshot rows,
+  `snapshot_row` nulling (and counting) a value it cannot read rather than dropping the model;
 - `HubClient.model_info()`: the same request as `HfApi.model_info`, retried like the listing;
 - counters (requests, retries, rate-limit waits, pages, skipped) for provenance and the summary line.
 
@@ -96,11 +97,22 @@ class HubStats:
     items: int = 0
     skipped: int = 0
     skipped_examples: list[dict[str, str]] = field(default_factory=list)
+    #: Values stored as null because they could not be read, by the item's key (the model is kept).
+    nulled_fields: dict[str, int] = field(default_factory=dict)
+    nulled_examples: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)  # shallow: asdict's deep copy costs more than a page's parsing
         data["skipped_examples"] = list(self.skipped_examples)
+        data["nulled_fields"] = dict(self.nulled_fields)
+        data["nulled_examples"] = list(self.nulled_examples)
         return data
+
+    def record_null(self, key: str, model_id: str, error: str) -> None:
+        """Count one value nulled by `snapshot_row` (its `on_null`); keep the first example of each key."""
+        self.nulled_fields[key] = self.nulled_fields.get(key, 0) + 1
+        if self.nulled_fields[key] == 1 and len(self.nulled_examples) < MAX_SKIPPED_EXAMPLES * 2:
+            self.nulled_examples.append({"field": key, "model_id": model_id, "error": error})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HubStats:
@@ -504,45 +516,73 @@ def _date(item: dict[str, Any], key: str) -> dt.datetime | None:
     return dt.datetime.fromisoformat(f"{base}.{fraction[:6]:0<6}").replace(tzinfo=dt.UTC)
 
 
-def snapshot_row(item: dict[str, Any]) -> dict[str, Any]:
-    """One row of pipelines.schema.SNAPSHOT_SCHEMA from a listing item; raises on anything unusable.
+def _tags(item: dict[str, Any]) -> list[str] | None:
+    tags = item.get("tags")
+    if tags is not None and not (type(tags) is list and all(type(t) is str for t in tags)):
+        raise TypeError(f"tags is {tags!r}, not a list of strings")
+    return tags
 
-    Reads the item as huggingface_hub's ModelInfo does (same keys, same required `id`, safetensors needing
-    both `parameters` and `total`, same date format; tests/test_hub_client.py checks the two agree) but
-    about ten times faster, which is most of a crawl's CPU time; and it also rejects values of the wrong type,
-    which ModelInfo would let through to break the Parquet writer.
+
+def _params_total(item: dict[str, Any]) -> int | None:
+    """safetensors `total`, from a block huggingface_hub can read (both `parameters` and `total`)."""
+    safetensors = item.get("safetensors")
+    if safetensors is None:
+        return None
+    if type(safetensors) is not dict:
+        raise TypeError(f"safetensors is {safetensors!r}, not an object")
+    if "parameters" not in safetensors or "total" not in safetensors:  # as SafeTensorsInfo(**safetensors)
+        raise KeyError("parameters" if "parameters" not in safetensors else "total")
+    return _count(safetensors, "total")
+
+
+#: Snapshot column -> (the item's key, how to read it). A value these cannot read is nulled, never the row.
+_FIELDS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
+    "downloads_30d": ("downloads", lambda item: _count(item, "downloads")),
+    "downloads_all_time": ("downloadsAllTime", lambda item: _count(item, "downloadsAllTime")),
+    "likes": ("likes", lambda item: _count(item, "likes")),
+    "created_at": ("createdAt", lambda item: _date(item, "createdAt")),
+    "last_modified": ("lastModified", lambda item: _date(item, "lastModified")),
+    "pipeline_tag": ("pipeline_tag", lambda item: _text(item, "pipeline_tag")),
+    "library_name": ("library_name", lambda item: _text(item, "library_name")),
+    "params_total": ("safetensors", _params_total),
+    "gated": ("gated", lambda item: None if item.get("gated") is None else str(item["gated"]).lower()),
+    "tags": ("tags", _tags),
+    "hub_id": ("_id", lambda item: _text(item, "_id")),
+}
+
+#: Called with (the item's key, model id, error) for each value `snapshot_row` nulls.
+OnNull = Callable[[str, str, str], None]
+
+
+def snapshot_row(item: dict[str, Any], on_null: OnNull | None = None) -> dict[str, Any]:
+    """One row of pipelines.schema.SNAPSHOT_SCHEMA from a listing item; raises only when it has no usable id.
+
+    Reads the item as huggingface_hub's ModelInfo does (same keys, safetensors needing both `parameters`
+    and `total`, same date format; tests/test_hub_client.py checks the two agree) but about ten times
+    faster, which is most of a crawl's CPU time. A value it cannot read (an odd safetensors block, a bad date,
+    a tag list that is not one, a value of the wrong type that would break the Parquet writer) is stored as
+    null and reported to `on_null`, so a model is never lost for one bad field.
     """
     model_id = item["id"]
     if type(model_id) is not str or not model_id:
         raise TypeError(f"id is {model_id!r}, not a repo id")
-    tags = item.get("tags")
-    if tags is not None and not (type(tags) is list and all(type(t) is str for t in tags)):
-        raise TypeError(f"tags is {tags!r}, not a list of strings")
-    safetensors = item.get("safetensors")
-    if safetensors is not None:
-        if type(safetensors) is not dict:
-            raise TypeError(f"safetensors is {safetensors!r}, not an object")
-        if "parameters" not in safetensors or "total" not in safetensors:  # as SafeTensorsInfo(**safetensors)
-            raise KeyError("parameters" if "parameters" not in safetensors else "total")
-    parents, relation = base_model_relations(tags)
-    gated = item.get("gated")
-    return {
-        "model_id": model_id,
-        "author": _text(item, "author") or model_id.split("/")[0],
-        "downloads_30d": _count(item, "downloads"),
-        "downloads_all_time": _count(item, "downloadsAllTime"),
-        "likes": _count(item, "likes"),
-        "created_at": _date(item, "createdAt"),
-        "last_modified": _date(item, "lastModified"),
-        "pipeline_tag": _text(item, "pipeline_tag"),
-        "library_name": _text(item, "library_name"),
-        "params_total": _count(safetensors, "total") if safetensors is not None else None,
-        "gated": None if gated is None else str(gated).lower(),
-        "tags": tags,
-        "base_models": parents,
-        "base_relation": relation,
-        "hub_id": _text(item, "_id"),
-    }
+    row: dict[str, Any] = {"model_id": model_id}
+    for column, (key, read) in _FIELDS.items():
+        try:
+            row[column] = read(item)
+        except (TypeError, ValueError, KeyError) as error:
+            row[column] = None
+            if on_null is not None:
+                on_null(key, model_id, f"{type(error).__name__}: {error}"[:200])
+    try:
+        author = _text(item, "author")
+    except TypeError as error:
+        author = None
+        if on_null is not None:
+            on_null("author", model_id, f"TypeError: {error}"[:200])
+    row["author"] = author or model_id.split("/")[0]
+    row["base_models"], row["base_relation"] = base_model_relations(row["tags"])
+    return {name: row[name] for name in SNAPSHOT_SCHEMA.names}
 
 
 def _require(values: list[Any], kind: type, key: str) -> list[Any]:
@@ -573,7 +613,7 @@ def snapshot_table(items: list[Any]) -> pa.Table:
 
     Every check is at least as strict as `snapshot_row`'s, so a page it accepts gives exactly the rows
     `snapshot_row` would (tests/test_hub_client.py compares them); on anything unusual it raises, and the
-    caller falls back to `snapshot_row` item by item, which skips and reports the bad ones.
+    caller falls back to `snapshot_row` item by item, which nulls and reports the bad values.
     """
     if not all(type(item) is dict for item in items):
         raise TypeError("an item on this page is not an object")

@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import ctypes
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -156,7 +157,8 @@ class SnapshotResult:
         s = self.stats
         return (
             f"snapshot {self.date}: {self.rows} models, {s.pages} pages, {s.requests} requests, "
-            f"{s.retries} retries, {s.skipped} skipped items, {s.rate_limit_waits:.0f} s rate-limit waits, "
+            f"{s.retries} retries, {s.skipped} skipped items, {sum(s.nulled_fields.values())} unreadable "
+            f"values nulled, {s.rate_limit_waits:.0f} s rate-limit waits, "
             f"{self.seconds:.1f} s -> {self.path}"
         )
 
@@ -316,11 +318,14 @@ class _Run:
         return rows
 
     def _page_table(self, page: Page) -> pa.Table:
-        """The page's rows: all at once when the page is clean, else item by item, skipping bad items."""
+        """The page's rows: all at once when the page is clean, else item by item, nulling bad values and
+        skipping items without a usable id."""
         try:
             return snapshot_table(page.items)
-        except Exception:  # something odd on this page: the per-item path finds, skips and reports it
-            return pa.Table.from_pylist(self.client.parse_items(page, snapshot_row), schema=SNAPSHOT_SCHEMA)
+        except Exception:  # something odd on this page: the per-item path finds, nulls and reports it
+            parse = functools.partial(snapshot_row, on_null=self.client.stats.record_null)
+            rows = self.client.parse_items(page, parse)
+            return pa.Table.from_pylist(rows, schema=SNAPSHOT_SCHEMA)
 
     def _raw_parts(self) -> list[Path]:
         return sorted(self.raw.glob(f"part-*{RAW_SUFFIX}"))
@@ -463,6 +468,8 @@ class _Run:
             "rate_limited": stats.rate_limited,
             "skipped": stats.skipped,
             "skipped_examples": stats.skipped_examples,
+            "nulled_fields": stats.nulled_fields,
+            "nulled_examples": stats.nulled_examples,
             "rows_fetched": self.checkpoint.rows,
         }
 

@@ -113,3 +113,14 @@ def test_a_hub_dataset_is_read_through_huggingface_hub_fetching_only_the_needed_
     assert (
         store.read_snapshot(JUNE_8).set_index("model_id").loc["Qwen/Qwen3-8B", "downloads_all_time"] == 17_000
     )
+
+
+def test_a_dry_run_of_dumps_reads_only_their_footers_and_writes_nothing(dumps: Path, tmp_path: Path, capsys):
+    store = tmp_path / "store"
+    assert main(["backfill", "--source", str(dumps), "--store", str(store), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("backfill (dry run, nothing written): would import 2 snapshot(s), 8 rows")
+    assert out[1:] == ["  2025-06-01  4 rows", "  2025-06-08  4 rows"]  # rows as stored in each dump
+    assert not store.exists()
+    assert main(["backfill", "--source", str(dumps), "--store", str(store), "--from", "2026-01-01"]) == 2
+    assert "no dump dated within 2026-01-01 to the last date" in capsys.readouterr().err

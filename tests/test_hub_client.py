@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import httpx2
 import pyarrow as pa
 import pytest
@@ -12,6 +14,7 @@ from pipelines.hub import (
     SNAPSHOT_EXPAND,
     HubClient,
     HubPageError,
+    HubStats,
     base_model_relations,
     list_params,
     parse_model_info,
@@ -133,16 +136,19 @@ def test_a_malformed_item_is_skipped_counted_and_kept_as_an_example(hub, fault, 
     assert example["error"].startswith(error) and "item 3" in example["where"]
 
 
-def test_an_item_with_unusable_field_types_is_skipped_by_the_row_conversion(fake_hub, hf_env):
+def test_an_item_with_an_unusable_field_type_keeps_its_model_with_that_field_null(fake_hub, hf_env):
     good, odd = make_model("Qwen/good"), make_model("Qwen/odd")
     odd["likes"] = "lots"
     fake_hub.load([good, odd])
     assert sorted(crawl(HubClient(), list_params())) == ["Qwen/good", "Qwen/odd"]  # the library accepts it
     client = HubClient()
-    converted = [
-        row for page in client.pages(list_params()) for row in client.parse_items(page, snapshot_row)
-    ]
-    assert [r["model_id"] for r in converted] == ["Qwen/good"]
+    parse = functools.partial(snapshot_row, on_null=client.stats.record_null)
+    pages = list(client.pages(list_params()))
+    converted = {row["model_id"]: row for page in pages for row in client.parse_items(page, parse)}
+    assert sorted(converted) == ["Qwen/good", "Qwen/odd"] and client.stats.skipped == 0
+    assert converted["Qwen/odd"]["likes"] is None
+    assert converted["Qwen/odd"]["downloads_all_time"] == odd["downloadsAllTime"]
+    assert client.stats.nulled_fields == {"likes": 1}
 
 
 def test_a_relative_next_link_is_resolved_on_the_endpoint(hub):
@@ -219,24 +225,43 @@ def test_the_fast_row_parse_reads_items_exactly_as_the_library_does():
 
 
 @pytest.mark.parametrize(
-    "change",
-    [{"safetensors": {"total": 5}}, {"createdAt": "2024-01-01T00:00:00+00:00"}, {"createdAt": "yesterday"}],
+    "change, key, column",
+    [
+        ({"safetensors": {"total": 5}}, "safetensors", "params_total"),
+        ({"createdAt": "2024-01-01T00:00:00+00:00"}, "createdAt", "created_at"),
+        ({"createdAt": "yesterday"}, "createdAt", "created_at"),
+    ],
     ids=["safetensors-without-parameters", "offset-date", "not-a-date"],
 )
-def test_the_fast_row_parse_rejects_what_the_library_rejects(change):
+def test_what_the_library_rejects_the_row_parse_nulls_field_by_field(change, key, column):
     item = {**make_model("Qwen/x", params_total=5), **change}
-    with pytest.raises((KeyError, ValueError)) as library_error:
-        parse_model_info(dict(item))
-    with pytest.raises(type(library_error.value)):
-        snapshot_row(dict(item))
+    with pytest.raises((KeyError, ValueError)):
+        parse_model_info(dict(item))  # the library loses the whole model
+    nulled: list[tuple[str, str, str]] = []
+    row = snapshot_row(dict(item), on_null=lambda *what: nulled.append(what))
+    assert row[column] is None and [(k, m) for k, m, _ in nulled] == [(key, "Qwen/x")]
+    assert row == {**snapshot_row(make_model("Qwen/x", params_total=5)), column: None}
 
 
-def test_the_fast_row_parse_also_rejects_what_would_break_the_snapshot():
-    for change in ({"id": None}, {"downloads": "12"}, {"tags": "text-generation"}, {"likes": 1.5}):
-        item = {**make_model("Qwen/x"), **change}
-        parse_model_info(dict(item))  # the library lets these through
+def test_only_an_item_without_a_usable_id_is_refused_every_other_odd_value_is_nulled():
+    for change in ({"id": None}, {"id": ""}, {"id": 5}):
         with pytest.raises((TypeError, KeyError)):
-            snapshot_row(dict(item))
+            snapshot_row({**make_model("Qwen/x"), **change})
+    odd = {
+        "downloads": "12",
+        "tags": "text-generation",
+        "likes": 1.5,
+        "safetensors": "7B",
+        "lastModified": 20240101,
+        "pipeline_tag": ["text-generation"],
+        "author": 42,
+    }
+    for key, value in odd.items():
+        stats = HubStats()
+        row = snapshot_row({**make_model("Qwen/x"), key: value}, on_null=stats.record_null)
+        assert stats.nulled_fields == {key: 1} and row["model_id"] == "Qwen/x", key
+    assert snapshot_row({**make_model("Qwen/x"), "author": 42})["author"] == "Qwen"  # from the id
+    assert snapshot_row({**make_model("Qwen/x"), "tags": "a"})["base_models"] == []
 
 
 def test_the_whole_page_parse_gives_exactly_the_rows_of_the_item_parse():

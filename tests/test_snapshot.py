@@ -273,3 +273,51 @@ def test_cli_prints_one_summary_line_and_never_the_token(hub, hf_env, tmp_path):
 def test_cli_reports_a_bad_date_clearly(hf_env, tmp_path):
     result = run_cli(["--store", str(tmp_path), "--date", "28/11/2026"], hf_env)
     assert result.returncode == 1 and "not a date in YYYY-MM-DD form: '28/11/2026'" in result.stderr
+
+
+def test_a_bad_field_never_drops_a_model_only_a_missing_id_does(fake_hub, hf_env, tmp_path):
+    """Odd items served by the fake Hub, read through huggingface_hub's session: each bad value is stored
+    as null and counted per field in the provenance, with an example; only the item without an id is lost."""
+    odd = {
+        "Qwen/st-total-only": {"safetensors": {"total": 1234}},
+        "Qwen/st-string": {"safetensors": "7B"},
+        "Qwen/st-total-only-2": {"safetensors": {"total": 99}},
+        "Qwen/bad-date": {"createdAt": "2024-06-01"},
+        "Qwen/tags-string": {"tags": "text-generation"},
+        "Qwen/tags-mixed": {"tags": ["transformers", 3]},
+        "Qwen/likes-text": {"likes": "lots"},
+    }
+    models = [make_model("Qwen/fine", downloads=10)]
+    for i, (model_id, change) in enumerate(odd.items()):
+        models.append({**make_model(model_id, downloads=20 + i), **change})
+    newest = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)  # first in the listing (newest first): loses its id
+    models.append(make_model("Qwen/no-id", downloads=5, created_at=newest))
+    fake_hub.load(models)
+    fake_hub.inject("list", Fault.missing_id(index=0), page=1, author="Qwen")
+    store = Store(tmp_path / "store")
+    take_snapshot(store, DATE, Scope(("Qwen",), min_downloads=None), page_size=100)  # one listing
+
+    rows = {row["model_id"]: row for row in snapshot_rows(store)}
+    served = {m["id"]: m for m in models}
+    assert sorted(rows) == sorted(["Qwen/fine", *odd])  # every model but the one without an id
+    for model_id in rows:
+        assert rows[model_id]["downloads_30d"] == served[model_id]["downloads"]
+        assert rows[model_id]["downloads_all_time"] == served[model_id]["downloadsAllTime"]
+    assert rows["Qwen/st-total-only"]["params_total"] is None
+    assert rows["Qwen/st-string"]["params_total"] is None
+    assert rows["Qwen/bad-date"]["created_at"] is None
+    assert rows["Qwen/bad-date"]["last_modified"] == hub_date(served["Qwen/bad-date"]["lastModified"])
+    assert rows["Qwen/tags-string"]["tags"] is None and rows["Qwen/tags-mixed"]["base_models"] == []
+    assert rows["Qwen/likes-text"]["likes"] is None and rows["Qwen/fine"] == expected_row(served["Qwen/fine"])
+
+    provenance = store.provenance(DATE)
+    assert provenance["skipped"] == 1 and "KeyError: 'id'" in provenance["skipped_examples"][0]["error"]
+    assert provenance["nulled_fields"] == {"safetensors": 3, "createdAt": 1, "tags": 2, "likes": 1}
+    examples = {e["field"]: e for e in provenance["nulled_examples"]}
+    assert set(examples) == {"safetensors", "createdAt", "tags", "likes"}
+    assert examples["safetensors"]["model_id"].startswith("Qwen/st-")
+    assert examples["createdAt"] == {
+        "field": "createdAt",
+        "model_id": "Qwen/bad-date",
+        "error": "ValueError: createdAt is '2024-06-01', not a Hub date (YYYY-MM-DDTHH:MM:SS.fffZ)",
+    }

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from dash import Dash, Input, Output, html
 
+from dashboards.charts import THIRTY_DAY_CHART
 from dashboards.colors import country_name, display_name
 from dashboards.components import chart_card
 from dashboards.filters import Filters
@@ -17,6 +18,25 @@ PAGE = {"path": "/", "name": "Overview", "title": "Open Weights Tracker", "order
 
 
 def layout(**url_values: str) -> html.Div:
+    view = filters_from_mapping(url_values)
+    if "downloads_all_time" in app_state().warehouse.measures():
+        charts = [
+            chart_card("cumulative-by-country", wide=True, view=view),
+            chart_card("downloads-by-country"),
+            chart_card("share-by-country"),
+        ]
+        note = []
+    else:  # a history of 30-day counts only: the one measure it has, and why the others are missing
+        charts = [chart_card(THIRTY_DAY_CHART, wide=True, view=view)]
+        note = [
+            html.P(
+                "This store's snapshots hold 30-day download counts only, no all-time counts: downloads per "
+                "period, shares and cumulative downloads cannot be computed from them, so the Overview shows "
+                "the 30-day counts as reported.",
+                className="lede",
+                **{"data-note": "thirty-day-only"},
+            )
+        ]
     return html.Div(
         [
             html.H1("Open models by origin country"),
@@ -25,15 +45,9 @@ def layout(**url_values: str) -> html.Div:
                 "organisation behind each model (or of the model it derives from).",
                 className="lede",
             ),
+            *note,
             html.Div(id="headline-cards", className="headline-cards"),
-            html.Div(
-                [
-                    chart_card("cumulative-by-country", wide=True, view=filters_from_mapping(url_values)),
-                    chart_card("downloads-by-country"),
-                    chart_card("share-by-country"),
-                ],
-                className="chart-grid",
-            ),
+            html.Div(charts, className="chart-grid"),
         ]
     )
 
