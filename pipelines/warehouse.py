@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -98,6 +99,32 @@ NAMESPACE_DIMS = ("namespace", "first_party", "atom", "size_class", "task")
 TOP_CANDIDATES = 2000
 #: A model's count stands for the days after its snapshot until the next one, for at most this many days.
 RAM_FILL_DAYS = 7
+#: The attributed dimensions of every model, with their types declared once: `dims` and the tables built
+#: from it take these types whatever the data holds (a first build that sees only nulls in a column must
+#: not leave it typed NULL, which no later value can be cast to).
+DIMS_SCHEMA: dict[str, str] = {
+    "key": "INTEGER",
+    "model_id": "VARCHAR",
+    "namespace": "VARCHAR",
+    "organization": "VARCHAR",
+    "publisher_country": "VARCHAR",
+    "publisher_region": "VARCHAR",
+    "lineage_root": "VARCHAR",
+    "lineage_country": "VARCHAR",
+    "lineage_region": "VARCHAR",
+    "lineage_depth": "BIGINT",
+    "base_model": "VARCHAR",
+    "first_party": "BOOLEAN",
+    "atom": "BOOLEAN",
+    "root_atom": "BOOLEAN",
+    "task": "VARCHAR",
+    "library": "VARCHAR",
+    "params_total": "BIGINT",
+    "relation": "VARCHAR",
+    "size_class": "VARCHAR",
+    "created": "DATE",
+    "grp": "INTEGER",
+}
 _META_COLUMNS = (
     "author",
     "base_models",
@@ -184,8 +211,22 @@ def _inputs_key(registry: Registry, parents: ParentCache) -> dict[str, Any]:
         "rules_version": RULES_VERSION,
         "registry_digest": registry.digest,
         "parents_digest": parents.digest,
-        "atom_ids": len(atom_tracked_ids()),
+        "atom_digest": hashlib.sha256("\n".join(atom_tracked_ids()).encode("utf-8")).hexdigest(),
     }
+
+
+def untyped_columns(version: Version) -> list[str]:
+    """`table.column` of every column of this version typed NULL (left by builds that inferred types from a
+    first snapshot holding only nulls there; no later value can be stored in such a column)."""
+    con = duckdb.connect(str(version.tables), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND data_type = '\"NULL\"' ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    return [f"{table}.{column}" for table, column in rows]
 
 
 def plan(store: Store, registry: Registry, parents: ParentCache | None = None) -> tuple[str, str]:
@@ -202,6 +243,9 @@ def plan(store: Store, registry: Registry, parents: ParentCache | None = None) -
     built = version.manifest.get("snapshots", {})
     if version.manifest.get("build_version") != BUILD_VERSION:
         return "full", "the warehouse build rules changed"
+    untyped = untyped_columns(version)
+    if untyped:
+        return "full", "repairing columns an older build left without a type: " + ", ".join(untyped)
     checksums = _snapshot_checksums(store, [d for d in dates if d.isoformat() in built])
     if set(built) - set(checksums):
         return "full", "a snapshot built in was removed"
@@ -629,15 +673,19 @@ def _refresh_dims(
         }
     )
     con.register("dims_frame", dims)
+    typed = ", ".join(f"{name}::{kind} AS {name}" for name, kind in DIMS_SCHEMA.items() if name != "grp")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE fresh_dims AS
-        SELECT * EXCLUDE (base_relation, created_at),
-            CASE WHEN base_model IS NULL THEN 'original' ELSE coalesce(base_relation, 'unknown') END
-                AS relation,
-            {size_class_sql("params_total")} AS size_class,
-            created_at::DATE AS created
-        FROM dims_frame
+        SELECT {typed}
+        FROM (
+            SELECT * EXCLUDE (base_relation, created_at),
+                CASE WHEN base_model IS NULL THEN 'original' ELSE coalesce(base_relation, 'unknown') END
+                    AS relation,
+                {size_class_sql("params_total")} AS size_class,
+                created_at::DATE AS created
+            FROM dims_frame
+        )
         """
     )
     con.unregister("dims_frame")
@@ -663,12 +711,11 @@ def _refresh_dims(
             """
         )
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE old_dims AS SELECT *, 0 AS grp FROM new_dims WHERE false")
-        con.execute(
-            f"CREATE TABLE ns_groups AS SELECT 0 AS grp, {', '.join(NAMESPACE_DIMS)} "
-            "FROM new_dims WHERE false"
-        )
-        con.execute("CREATE TABLE dims AS SELECT *, 0 AS grp FROM new_dims WHERE false")
+        columns = ", ".join(f"{column} {kind}" for column, kind in DIMS_SCHEMA.items())
+        groups = ", ".join(f"{column} {DIMS_SCHEMA[column]}" for column in ("grp", *NAMESPACE_DIMS))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old_dims ({columns})")
+        con.execute(f"CREATE TABLE ns_groups ({groups})")
+        con.execute(f"CREATE TABLE dims ({columns})")
     # Group numbers are only ever added, so rollup rows keep pointing at the right group.
     con.execute(
         f"""
