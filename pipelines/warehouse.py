@@ -17,7 +17,8 @@ read-only, so a refresh never blocks it, and an old version stays readable until
 Series rules (text in `pipelines.definitions`: gap_rule, clamping_rule, first_seen_rule, missing_rule):
 per model, `inc` is the growth of the reported all-time count since the last reported value, clamped at 0,
 attributed to the `span` days ending at `date`; `baseline` is a first count that belongs to no period; `cum`
-is the cleaned cumulative count (baseline + every inc so far). Rollups spread `inc` over its days.
+is the cleaned cumulative count (baseline + every inc so far). Rollups spread each model's `inc` over its
+days (`definitions.grouped_spread_sql`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.attribution import RULES_VERSION, attribute
-from pipelines.definitions import RAM_REFERENCE_RANK, atom_tracked_ids, size_class_sql
+from pipelines.definitions import RAM_REFERENCE_RANK, atom_tracked_ids, grouped_spread_sql, size_class_sql
 from pipelines.lineage import ParentCache
 from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
@@ -51,7 +52,8 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 9
+#: 10: the gap rule spreads each model's growth on its own (9 spread a group's sum).
+BUILD_VERSION = 10
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -468,8 +470,7 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
         DROP TABLE counts;
         CREATE OR REPLACE TEMP TABLE prev_dates AS
         SELECT date, lag(date) OVER (ORDER BY date) AS previous
-        FROM (SELECT DISTINCT date FROM batch
-              UNION SELECT date FROM snapshots WHERE date < (SELECT min(date) FROM batch));
+        FROM (SELECT DISTINCT date FROM snapshots);
         """
     )
     con.execute(
@@ -738,22 +739,25 @@ def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict
     dimensions in `dims_table`; sign -1 gives rows that take a contribution back out."""
     dims = ", ".join(f"d.{c}" for c in ROLLUP_DIMS)
     plain = ", ".join(ROLLUP_DIMS)
-    spread = """
-        SELECT (date - (span - i)::INTEGER) AS day, {cols},
-            ((i * inc) // span - ((i - 1) * inc) // span) * {sign} AS downloads
-        FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({grouped}))
-    """.replace("{sign}", str(sign))
+    # The gap rule spreads each model's growth on its own (definitions.spread); models of a group that share
+    # a gap and the remainder of their growth by its length are spread together, which gives the same days.
+    spread = f"""
+        SELECT (date - (span - i)::INTEGER) AS day, {{cols}},
+            {grouped_spread_sql("i", "inc", "models", "remainder", "span")} * {sign} AS downloads
+        FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({{grouped}}))
+    """
+    gap = "f.date, f.span::BIGINT AS span, f.inc % f.span AS remainder"
+    growth = "count(*)::BIGINT AS models, sum(f.inc)::BIGINT AS inc"
     grouped_main = f"""
-        SELECT f.date, f.span::BIGINT AS span, {dims}, sum(f.inc)::BIGINT AS inc
+        SELECT {gap}, {dims}, {growth}
         FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     grouped_release = f"""
-        SELECT f.date, f.span::BIGINT AS span, {dims}, date_trunc('month', d.created)::DATE AS release_month,
-            sum(f.inc)::BIGINT AS inc
+        SELECT {gap}, {dims}, date_trunc('month', d.created)::DATE AS release_month, {growth}
         FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     grouped_ns = f"""
-        SELECT f.date, f.span::BIGINT AS span, d.grp, sum(f.inc)::BIGINT AS inc
+        SELECT {gap}, d.grp, {growth}
         FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     return {

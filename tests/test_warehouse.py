@@ -85,6 +85,15 @@ def test_a_gap_between_snapshots_is_spread_evenly_over_its_days_in_whole_downloa
     assert monthly[monthly["country"] == "CN"]["downloads"].tolist() == [100]
 
 
+def test_the_gap_rule_spreads_each_model_on_its_own_then_adds_them_up(store, registry):
+    models = ("Qwen/a", "Qwen/b", "Qwen/c")
+    write_snapshot(store, day(1), [counts(m, 100) for m in models])
+    write_snapshot(store, day(4), [counts(m, 102) for m in models])
+    # Each model grew by 2 over 3 days: spread(2, 3) = [0, 1, 1] (floor(2/3)=0, floor(4/3)-0=1, 2-1=1), so
+    # CN gets 3 * [0, 1, 1] = [0, 3, 3]. Spreading the sum 6 instead would give [2, 2, 2].
+    assert daily(open_warehouse(store, registry)) == {day(3): 3, day(4): 3}  # day 2: none
+
+
 def test_a_decrease_is_clamped_to_zero_flagged_and_the_lower_count_becomes_the_reference(store, registry):
     for n, all_time in [(1, 100), (2, 150), (3, 120), (4, 170)]:
         write_snapshot(store, day(n), [counts("Qwen/Qwen3-8B", all_time)])
