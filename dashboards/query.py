@@ -35,6 +35,9 @@ from dashboards.filters import (
     Filters,
 )
 from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK
+from pipelines.periods import add_months as _add_months
+from pipelines.periods import next_month as _next_month
+from pipelines.periods import period_end as _period_end
 from pipelines.registry import Registry
 from pipelines.store import Store
 from pipelines.warehouse import (
@@ -861,22 +864,3 @@ class Warehouse:
             ORDER BY n.depth
         """
         return self._df(sql, [model_id, max_depth, model_id])
-
-
-def _next_month(day: dt.date) -> dt.date:
-    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    """The first day of the month `months` away from `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _period_end(start: dt.date, period: str) -> dt.date:
-    if period == "day":
-        return start
-    if period == "week":
-        return start + dt.timedelta(days=6)
-    following = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    return following - dt.timedelta(days=1)

@@ -44,6 +44,7 @@ from filelock import FileLock
 from pipelines.attribution import RULES_VERSION, attribute
 from pipelines.definitions import RAM_REFERENCE_RANK, atom_tracked_ids, grouped_spread_sql, size_class_sql
 from pipelines.lineage import ParentCache
+from pipelines.periods import next_month
 from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
 
@@ -856,9 +857,9 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
         con.execute("CREATE OR REPLACE TABLE ns_before (month DATE, grp INTEGER, downloads BIGINT)")
         start = first
     else:
-        start = max(first, _month_after(since.replace(day=1)))
+        start = max(first, next_month(since.replace(day=1)))
     month = start
-    while month <= _month_after(last):
+    while month <= next_month(last):
         con.execute("DELETE FROM ns_before WHERE month = ?", [month])
         con.execute(
             """
@@ -872,7 +873,7 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
             """,
             [month, month, month],
         )
-        month = _month_after(month)
+        month = next_month(month)
     con.execute(
         """
         CREATE OR REPLACE TABLE ns_info AS
@@ -1053,10 +1054,6 @@ def _add_ram_reference(con: duckdb.DuckDBPyConnection, facts: str) -> None:
         GROUP BY ALL ORDER BY size_class, age_days
         """
     )
-
-
-def _month_after(day: dt.date) -> dt.date:
-    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def _compact(con: duckdb.DuckDBPyConnection, staging: Path, *, everything: bool) -> None:

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboards.filters import PERIODS
 from pipelines.definitions import (
     daily_downloads,
     grouped_spread_sql,
@@ -26,6 +27,7 @@ from pipelines.definitions import (
     size_class_sql,
     spread,
 )
+from pipelines.periods import add_months, next_month, period_end, period_start
 from pipelines.schema import COLUMNS, SNAPSHOT_SCHEMA
 from pipelines.warehouse import (
     FLAG_BASELINE,
@@ -217,3 +219,28 @@ def test_size_class_sql_equals_the_python_classification(params):
     sql = f"SELECT list_transform(?::DOUBLE[], lambda p: {size_class_sql('p')})"
     got = CON.execute(sql, [params]).fetchone()[0]
     assert got == [size_class(p) for p in params]
+
+
+# ------------------------------------------------------------------------------------ periods and months
+
+days = st.dates(dt.date(1990, 1, 1), dt.date(2090, 12, 31))
+
+
+@QUICK
+@given(st.lists(st.tuples(days, st.integers(-1200, 1200), st.sampled_from(PERIODS)), min_size=1, max_size=30))
+def test_month_and_period_arithmetic_equals_the_sql_calendar(cases):
+    """`pipelines.periods` against DuckDB's calendar, which groups the rollups by period (`date_trunc`)."""
+    got = CON.execute(
+        "SELECT (date_trunc('month', d) + to_months(n))::DATE, date_trunc(p, d)::DATE, "
+        "(date_trunc(p, d) + CASE p WHEN 'month' THEN INTERVAL 1 MONTH WHEN 'week' THEN INTERVAL 7 DAY "
+        "ELSE INTERVAL 1 DAY END - INTERVAL 1 DAY)::DATE "
+        "FROM (SELECT unnest(?::DATE[]) AS d, unnest(?::INTEGER[]) AS n, unnest(?::VARCHAR[]) AS p, "
+        "generate_subscripts(?::DATE[], 1) AS i) ORDER BY i",
+        [[c[0] for c in cases], [c[1] for c in cases], [c[2] for c in cases], [c[0] for c in cases]],
+    ).fetchall()
+    expected = [
+        (add_months(d, n), period_start(d, p), period_end(period_start(d, p), p)) for d, n, p in cases
+    ]
+    assert got == expected
+    assert all(next_month(d) == add_months(d, 1) > d for d, _, _ in cases)
+    assert all(period_end(d, p) == period_end(period_start(d, p), p) >= d for d, _, p in cases)
