@@ -826,41 +826,45 @@ class Warehouse:
         model's lineage country. A repeat (a cycle) or `max_depth` steps end the walk. Empty when the
         model is not in the store.
         """
-        sql = """
-            WITH RECURSIVE chain AS (
-                SELECT 0 AS depth, model_id, base_model, [model_id] AS path FROM dims WHERE model_id = ?
-                UNION ALL
-                SELECT c.depth + 1, d.model_id, d.base_model, list_append(c.path, d.model_id)
-                FROM chain c JOIN dims d ON d.model_id = c.base_model
-                WHERE NOT list_contains(c.path, d.model_id) AND c.depth < ?
-            ), start AS (
-                SELECT lineage_root, lineage_country, lineage_depth FROM dims WHERE model_id = ?
-            ), outside AS (
-                SELECT depth + 1 AS depth, base_model AS model_id FROM chain
-                WHERE depth = (SELECT max(depth) FROM chain)
-                    AND base_model NOT IN (SELECT model_id FROM dims)
-                UNION
-                SELECT lineage_depth, lineage_root FROM start
-                WHERE lineage_root NOT IN (SELECT model_id FROM chain)
-            ), nodes AS (
-                SELECT depth, model_id,
-                    CASE WHEN contains(model_id, '/') THEN split_part(model_id, '/', 1) ELSE '' END AS owner
-                FROM (SELECT depth, model_id FROM chain UNION ALL SELECT depth, model_id FROM outside)
-            ), owners AS (
-                SELECT lower(namespace) AS owner, any_value(organization) AS organization,
-                    any_value(publisher_country) AS country
-                FROM dims WHERE lower(namespace) IN (SELECT lower(owner) FROM nodes) GROUP BY 1
-            )
-            SELECT n.depth::INTEGER AS depth, n.model_id,
-                coalesce(d.relation, CASE WHEN n.model_id = s.lineage_root THEN 'original' END) AS relation,
-                coalesce(d.namespace, n.owner) AS namespace,
-                coalesce(d.organization, o.organization) AS organization,
-                CASE WHEN d.model_id IS NOT NULL THEN d.publisher_country
-                    WHEN n.model_id = s.lineage_root THEN s.lineage_country ELSE o.country END AS country,
-                d.model_id IS NOT NULL AS in_store
-            FROM nodes n CROSS JOIN start s
-            LEFT JOIN dims d ON d.model_id = n.model_id
-            LEFT JOIN owners o ON o.owner = lower(n.owner)
-            ORDER BY n.depth
-        """
-        return self._df(sql, [model_id, max_depth, model_id])
+        return self._df(LINEAGE_CHAIN_SQL, [model_id, max_depth, model_id])
+
+
+#: `Warehouse.lineage_chain` over `dims` (params: model id, max depth, model id); tested against
+#: `pipelines.lineage.trace_lineage` with hypothesis.
+LINEAGE_CHAIN_SQL = """
+    WITH RECURSIVE chain AS (
+        SELECT 0 AS depth, model_id, base_model, [model_id] AS path FROM dims WHERE model_id = ?
+        UNION ALL
+        SELECT c.depth + 1, d.model_id, d.base_model, list_append(c.path, d.model_id)
+        FROM chain c JOIN dims d ON d.model_id = c.base_model
+        WHERE NOT list_contains(c.path, d.model_id) AND c.depth < ?
+    ), start AS (
+        SELECT lineage_root, lineage_country, lineage_depth FROM dims WHERE model_id = ?
+    ), outside AS (
+        SELECT depth + 1 AS depth, base_model AS model_id FROM chain
+        WHERE depth = (SELECT max(depth) FROM chain)
+            AND base_model NOT IN (SELECT model_id FROM dims)
+        UNION
+        SELECT lineage_depth, lineage_root FROM start
+        WHERE lineage_root NOT IN (SELECT model_id FROM chain)
+    ), nodes AS (
+        SELECT depth, model_id,
+            CASE WHEN contains(model_id, '/') THEN split_part(model_id, '/', 1) ELSE '' END AS owner
+        FROM (SELECT depth, model_id FROM chain UNION ALL SELECT depth, model_id FROM outside)
+    ), owners AS (
+        SELECT lower(namespace) AS owner, any_value(organization) AS organization,
+            any_value(publisher_country) AS country
+        FROM dims WHERE lower(namespace) IN (SELECT lower(owner) FROM nodes) GROUP BY 1
+    )
+    SELECT n.depth::INTEGER AS depth, n.model_id,
+        coalesce(d.relation, CASE WHEN n.model_id = s.lineage_root THEN 'original' END) AS relation,
+        coalesce(d.namespace, n.owner) AS namespace,
+        coalesce(d.organization, o.organization) AS organization,
+        CASE WHEN d.model_id IS NOT NULL THEN d.publisher_country
+            WHEN n.model_id = s.lineage_root THEN s.lineage_country ELSE o.country END AS country,
+        d.model_id IS NOT NULL AS in_store
+    FROM nodes n CROSS JOIN start s
+    LEFT JOIN dims d ON d.model_id = n.model_id
+    LEFT JOIN owners o ON o.owner = lower(n.owner)
+    ORDER BY n.depth
+"""

@@ -623,26 +623,7 @@ def _refresh_dims(
     ).fetchall()[0][0]
     subset = ""
     if only_changed and exists:
-        con.execute(
-            """
-            CREATE TEMP TABLE IF NOT EXISTS meta_changed (key INTEGER);
-            CREATE OR REPLACE TEMP TABLE affected AS
-            WITH RECURSIVE down(model_id) AS (
-                SELECT m.model_id FROM meta m SEMI JOIN meta_changed c USING (key)
-                UNION
-                SELECT m.model_id FROM meta m JOIN down d ON m.base_models[1] = d.model_id
-            )
-            SELECT DISTINCT model_id FROM down;
-            CREATE OR REPLACE TEMP TABLE context AS
-            WITH RECURSIVE up(model_id) AS (
-                SELECT model_id FROM affected
-                UNION
-                SELECT m.base_models[1] FROM meta m JOIN up u ON m.model_id = u.model_id
-                WHERE m.base_models[1] IS NOT NULL
-            )
-            SELECT DISTINCT model_id FROM up;
-            """
-        )
+        con.execute(LINEAGE_CLOSURE_SQL)
         subset = "WHERE model_id IN (SELECT model_id FROM context)"
     meta = con.execute(
         "SELECT key, model_id, author, base_models, base_relation, created_at, pipeline_tag, library_name, "
@@ -733,6 +714,29 @@ def _refresh_dims(
         f"INSERT INTO dims BY NAME SELECT d.*, g.grp FROM new_dims d JOIN ns_groups g ON {same_group}"
     )
     con.execute("DROP TABLE new_dims")
+
+
+#: The models an incremental refresh attributes again: `affected`, the models whose first-parent chain
+#: (`meta.base_models[1]`, the rule of `pipelines.lineage`) passes through one in `meta_changed`, and
+#: `context`, every model on those chains. Tested against `trace_lineage` with hypothesis.
+LINEAGE_CLOSURE_SQL = """
+    CREATE TEMP TABLE IF NOT EXISTS meta_changed (key INTEGER);
+    CREATE OR REPLACE TEMP TABLE affected AS
+    WITH RECURSIVE down(model_id) AS (
+        SELECT m.model_id FROM meta m SEMI JOIN meta_changed c USING (key)
+        UNION
+        SELECT m.model_id FROM meta m JOIN down d ON m.base_models[1] = d.model_id
+    )
+    SELECT DISTINCT model_id FROM down;
+    CREATE OR REPLACE TEMP TABLE context AS
+    WITH RECURSIVE up(model_id) AS (
+        SELECT model_id FROM affected
+        UNION
+        SELECT m.base_models[1] FROM meta m JOIN up u ON m.model_id = u.model_id
+        WHERE m.base_models[1] IS NOT NULL
+    )
+    SELECT DISTINCT model_id FROM up;
+"""
 
 
 def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict[str, str]:

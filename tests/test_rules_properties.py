@@ -13,12 +13,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboards.filters import PERIODS
+from dashboards.query import LINEAGE_CHAIN_SQL
 from pipelines.definitions import (
     daily_downloads,
     grouped_spread_sql,
@@ -27,6 +29,7 @@ from pipelines.definitions import (
     size_class_sql,
     spread,
 )
+from pipelines.lineage import trace_lineage
 from pipelines.periods import add_months, next_month, period_end, period_start
 from pipelines.schema import COLUMNS, SNAPSHOT_SCHEMA
 from pipelines.warehouse import (
@@ -35,6 +38,7 @@ from pipelines.warehouse import (
     FLAG_MISSING,
     FLAG_NEW,
     FLAG_OK,
+    LINEAGE_CLOSURE_SQL,
     _create_tables,
     _facts_for_batch,
     _facts_relation,
@@ -45,8 +49,8 @@ from tests.snapshots import model
 FLAGS = {FLAG_OK: "ok", FLAG_CLAMPED: "clamped", FLAG_MISSING: "missing", FLAG_BASELINE: "baseline",
          FLAG_NEW: "new"}  # fmt: skip
 START = dt.date(2025, 1, 1)
-QUICK = settings(max_examples=300, deadline=None)
-STORE_LIKE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(max_examples=200, deadline=None)
+STORE_LIKE = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: One connection for every example (opening one costs more than most examples' queries).
 CON = duckdb.connect()
 CON.execute("SET TimeZone = 'UTC'")
@@ -244,3 +248,67 @@ def test_month_and_period_arithmetic_equals_the_sql_calendar(cases):
     assert got == expected
     assert all(next_month(d) == add_months(d, 1) > d for d, _, _ in cases)
     assert all(period_end(d, p) == period_end(period_start(d, p), p) >= d for d, _, p in cases)
+
+
+# --------------------------------------------------------------------------------- first-parent lineage
+
+
+@st.composite
+def graphs(draw):
+    """Models with 0-3 parents each, drawn among themselves (cycles, self-parents, merges) and models outside
+    the store; a subset of them changed (what an incremental refresh re-attributes)."""
+    ids = [f"org{k % 3}/m{k}" for k in range(draw(st.integers(1, 8)))]
+    candidates = st.one_of(st.sampled_from(ids), st.sampled_from(["ext/a", "ext/b"]))
+    parents = {m: draw(st.lists(candidates, max_size=3)) for m in ids}
+    changed = draw(st.sets(st.sampled_from(ids)))
+    return parents, changed
+
+
+def python_paths(parents: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each model's first-parent chain down to its root, from `trace_lineage` (base_model, root, depth)."""
+    ids = list(parents)
+    table = trace_lineage(pd.Series(ids), pd.Series([parents[m] for m in ids])).table
+    base = dict(zip(table["model_id"], table["base_model"], strict=True))
+    paths = {}
+    walks = zip(table["model_id"], table["lineage_root"], table["lineage_depth"], strict=True)
+    for model_id, root, depth in walks:
+        path = [model_id]
+        while len(path) - 1 < depth:
+            path.append(base[path[-1]])
+        assert path[-1] == root
+        paths[model_id] = path
+    return paths
+
+
+@STORE_LIKE
+@given(graphs())
+def test_first_parent_lineage_in_sql_follows_the_python_walk(graph):
+    """The model page's chain (`LINEAGE_CHAIN_SQL`) and the incremental refresh's closure
+    (`LINEAGE_CLOSURE_SQL`) follow the same first parents, cycles and roots as `trace_lineage`."""
+    parents, changed = graph
+    paths = python_paths(parents)
+    con = empty_connection()
+    ids = list(parents)
+    table = trace_lineage(pd.Series(ids), pd.Series([parents[m] for m in ids])).table
+    con.register("traced", table)
+    con.execute(
+        "CREATE TABLE dims AS SELECT model_id, base_model, lineage_root, 'XX' AS lineage_country, "
+        "lineage_depth, 'finetune' AS relation, split_part(model_id, '/', 1) AS namespace, "
+        "'Org' AS organization, 'XX' AS publisher_country FROM traced"
+    )
+    con.unregister("traced")
+    for model_id, path in paths.items():
+        chain = con.execute(LINEAGE_CHAIN_SQL, [model_id, 64, model_id]).fetchall()
+        assert [(depth, node) for depth, node, *_ in chain] == list(enumerate(path))
+    con.execute(
+        "CREATE TABLE meta AS SELECT k::INTEGER AS key, m AS model_id, p::VARCHAR[] AS base_models "
+        "FROM (SELECT unnest(range(?)) AS k, unnest(?::VARCHAR[]) AS m, unnest(?::VARCHAR[][]) AS p)",
+        [len(ids), ids, [parents[m] for m in ids]],
+    )
+    con.execute("CREATE TEMP TABLE meta_changed AS SELECT key FROM meta WHERE list_contains(?, model_id)",
+                [sorted(changed)])  # fmt: skip
+    con.execute(LINEAGE_CLOSURE_SQL)
+    affected = {m for (m,) in con.execute("SELECT model_id FROM affected").fetchall()}
+    context = {m for (m,) in con.execute("SELECT model_id FROM context").fetchall()}
+    assert affected == {m for m, path in paths.items() if changed & set(path)}
+    assert context == {node for m in affected for node in paths[m]}
