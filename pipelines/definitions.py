@@ -2,8 +2,10 @@
 
 A chart never describes its own numbers: it names a measure id from `MEASURES`, and its subtitle is that
 measure's `definition`; the Methodology page lists `explanation` for all of them. The numeric rules that
-the warehouse applies (size-class bounds, gap spreading, clamping) live here too, next to their text, so the
-words and the arithmetic cannot drift apart.
+the warehouse applies live here too, next to their text: the SQL of size classes and of gap spreading is
+generated here (`size_class_sql`, `spread_share_sql`, `grouped_spread_sql`), and the plain Python of every
+series rule (`size_class`, `spread`, `model_facts`, `daily_downloads`) is the reference that
+tests/test_rules_properties.py compares the warehouse's production SQL with on generated inputs.
 """
 
 from __future__ import annotations
