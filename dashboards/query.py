@@ -34,7 +34,7 @@ from dashboards.filters import (
     UNATTRIBUTED_ORG,
     Filters,
 )
-from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK
+from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK, SNAPSHOT_DAY_OFFSET
 from pipelines.periods import add_months as _add_months
 from pipelines.periods import next_month as _next_month
 from pipelines.periods import period_end as _period_end
@@ -311,7 +311,8 @@ class Warehouse:
         return metrics.with_share(self.downloads_by_country(f), by="period")
 
     def cumulative_by_country(self, f: Filters) -> pd.DataFrame:
-        """date, country, downloads_all_time: cleaned cumulative downloads at each snapshot date."""
+        """date, country, downloads_all_time: cleaned cumulative downloads at each snapshot date (the days up
+        to its last counted day, by the day-label rule)."""
         where, params = self._where(f, dated=False)
         sql = f"""
             WITH daily AS (
@@ -322,12 +323,13 @@ class Warehouse:
                 SELECT day, country, sum(added) OVER (PARTITION BY country ORDER BY day)::BIGINT AS total
                 FROM daily
             ), grid AS (
-                SELECT s.date, c.country FROM snapshots s, (SELECT DISTINCT country FROM daily) c
+                SELECT s.date, s.date - {SNAPSHOT_DAY_OFFSET:d} AS counted, c.country
+                FROM snapshots s, (SELECT DISTINCT country FROM daily) c
                 WHERE s.date >= coalesce(?::DATE, DATE '0001-01-01')
                     AND s.date <= coalesce(?::DATE, DATE '9999-12-31')
             )
             SELECT g.date, g.country, coalesce(r.total, 0)::BIGINT AS downloads_all_time
-            FROM grid g ASOF LEFT JOIN running r ON g.country = r.country AND g.date >= r.day
+            FROM grid g ASOF LEFT JOIN running r ON g.country = r.country AND g.counted >= r.day
             ORDER BY g.date, g.country
         """
         return self._df(sql, [*self._group_params(f), *params, f.end, f.start, f.end])

@@ -228,6 +228,21 @@ _ALL: tuple[Measure, ...] = (
         "rule",
     ),
     Measure(
+        "day_label_rule",
+        "Day-label rule",
+        "",
+        "A snapshot dated D holds the downloads up to the end of day D-1; growth goes on the days it holds.",
+        "A snapshot's counts are the Hub's totals at its fetch time. The scheduled snapshot runs at 02:30 "
+        "UTC and public dumps are taken early on their date, so a snapshot dated D holds the downloads up to "
+        "about the end of day D-1. The growth between snapshots dated P and D is therefore placed on the "
+        "days P to D-1 (the gap rule spreads it over them), a first count on day D-1, and the cumulative "
+        "count shown at D is the one D reported. Monthly snapshots on the 1st thus give each calendar month "
+        "its own downloads, and daily snapshots give each day the downloads of the day before their date. "
+        "A model created on its first snapshot's own date has its first count placed on the day before.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
         "clamping_rule",
         "Clamping rule",
         "",
@@ -248,8 +263,9 @@ _ALL: tuple[Measure, ...] = (
         "snapshot.",
         "The first time a model appears, its all-time count covers everything before. If the model was "
         "created after the previous snapshot date, that count is downloads of the interval from its creation"
-        " day to this snapshot (spread by the gap rule). Otherwise (the store's first snapshot, or an older "
-        "model appearing late) it is a baseline: it counts in cumulative charts but in no period.",
+        " day to the last day this snapshot holds (spread by the gap rule; see the day-label rule). "
+        "Otherwise (the store's first snapshot, or an older model appearing late) it is a baseline: it "
+        "counts in cumulative charts but in no period.",
         HUB_API,
         "rule",
     ),
@@ -341,6 +357,17 @@ def grouped_spread_sql(day: str, total: str, models: str, remainder: str, days: 
     return f"({quotient} + ({models}) * ({spread_share_sql(day, remainder, days)}))"
 
 
+#: The day-label rule: a snapshot dated D holds the downloads the Hub counted up to its fetch time, which
+#: for a snapshot taken early on D (the scheduled one runs at 02:30 UTC; public dumps on the 1st of a month)
+#: is about the end of day D-1. So what a snapshot adds is placed on days up to D - SNAPSHOT_DAY_OFFSET.
+SNAPSHOT_DAY_OFFSET = 1
+
+
+def last_counted_day(snapshot_date: dt.date) -> dt.date:
+    """The last calendar day whose downloads a snapshot of this date holds (day-label rule)."""
+    return snapshot_date - dt.timedelta(days=SNAPSHOT_DAY_OFFSET)
+
+
 @dataclass(frozen=True)
 class Fact:
     """One sighting of a model after the series rules: `inc` downloads on the `span` days ending at `date`,
@@ -371,7 +398,7 @@ def model_facts(
         if last is None:
             earlier = [d for d in snapshot_dates if d < date]
             if earlier and created is not None and created > max(earlier):
-                flag, inc, span = "new", raw, max((date - created).days + 1, 1)
+                flag, inc, span = "new", raw, max((last_counted_day(date) - created).days + 1, 1)
             else:
                 flag, baseline = "baseline", raw
         elif raw < last[1]:
@@ -385,12 +412,13 @@ def model_facts(
 
 
 def daily_downloads(facts: Iterable[Fact]) -> dict[dt.date, int]:
-    """Each fact's growth spread over the days of its gap (gap rule): day -> downloads, days with any."""
+    """Each fact's growth spread over the days of its gap (gap rule) ending on the fact's last counted day
+    (day-label rule): day -> downloads, days with any."""
     days: dict[dt.date, int] = {}
     for fact in facts:
         if fact.inc > 0:
             for back, share in enumerate(reversed(spread(fact.inc, fact.span))):
-                day = fact.date - dt.timedelta(days=back)
+                day = last_counted_day(fact.date) - dt.timedelta(days=back)
                 days[day] = days.get(day, 0) + share
     return days
 

@@ -42,7 +42,13 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.attribution import RULES_VERSION, attribute
-from pipelines.definitions import RAM_REFERENCE_RANK, atom_tracked_ids, grouped_spread_sql, size_class_sql
+from pipelines.definitions import (
+    RAM_REFERENCE_RANK,
+    SNAPSHOT_DAY_OFFSET,
+    atom_tracked_ids,
+    grouped_spread_sql,
+    size_class_sql,
+)
 from pipelines.lineage import ParentCache
 from pipelines.periods import next_month
 from pipelines.registry import Registry, load_registry
@@ -53,7 +59,8 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-#: 10: the gap rule spreads each model's growth on its own (9 spread a group's sum).
+#: 10: the gap rule spreads each model's growth on its own (9 spread a group's sum); a snapshot's growth
+#: ends on the day before its date (day-label rule; 9 ended it on the date).
 BUILD_VERSION = 10
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
@@ -507,7 +514,7 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
                 CASE flag WHEN {FLAG_OK} THEN raw - prev_raw WHEN {FLAG_NEW} THEN raw ELSE 0 END AS inc,
                 CASE flag
                     WHEN {FLAG_OK} THEN date - prev_raw_date
-                    WHEN {FLAG_NEW} THEN greatest(date - created + 1, 1)
+                    WHEN {FLAG_NEW} THEN greatest(date - {SNAPSHOT_DAY_OFFSET:d} - created + 1, 1)
                     ELSE 0
                 END AS span,
                 CASE flag WHEN {FLAG_BASELINE} THEN raw ELSE 0 END AS baseline
@@ -747,7 +754,7 @@ def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict
     # The gap rule spreads each model's growth on its own (definitions.spread); models of a group that share
     # a gap and the remainder of their growth by its length are spread together, which gives the same days.
     spread = f"""
-        SELECT (date - (span - i)::INTEGER) AS day, {{cols}},
+        SELECT (date - {SNAPSHOT_DAY_OFFSET:d} - (span - i)::INTEGER) AS day, {{cols}},
             {grouped_spread_sql("i", "inc", "models", "remainder", "span")} * {sign} AS downloads
         FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({{grouped}}))
     """
@@ -771,7 +778,7 @@ def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict
                 SELECT day, {plain}, downloads, 0 AS baseline
                 FROM ({spread.format(cols=plain, grouped=grouped_main)})
                 UNION ALL
-                SELECT f.date AS day, {dims}, 0 AS downloads, f.baseline * {sign}
+                SELECT f.date - {SNAPSHOT_DAY_OFFSET:d} AS day, {dims}, 0 AS downloads, f.baseline * {sign}
                 FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.baseline > 0
             ) GROUP BY ALL
         """,

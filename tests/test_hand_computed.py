@@ -4,9 +4,10 @@ Real public histories are monthly-ish dumps: snapshots 18-47 days apart, models 
 new models without a creation date. The expected numbers below are worked out by hand from the documented
 rules (gap, clamping, first-seen, missing values; `pipelines.definitions`), never from the code.
 
-Gap rule, per model: a growth D over a gap of d days gives day i (1..d, the days after the earlier snapshot
-up to and including the later one) floor(i*D/d) - floor((i-1)*D/d); so days a..b of a gap get
-floor(b*D/d) - floor((a-1)*D/d) in all.
+Day-label rule: a snapshot dated D holds the downloads up to the end of day D-1, so the growth between
+snapshots P and D belongs to the d = D - P days P..D-1. Gap rule, per model: a growth G over those days gives
+day i (1..d; day 1 is P) floor(i*G/d) - floor((i-1)*G/d); so days a..b of a gap get
+floor(b*G/d) - floor((a-1)*G/d) in all.
 """
 
 from __future__ import annotations
@@ -63,43 +64,44 @@ def series(warehouse: Warehouse, period: str) -> dict[dt.date, int]:
 
 
 def test_monthly_downloads_equal_the_hand_computation(warehouse):
-    # A, gap S1->S2 (D=310, d=30; Jan 7..31 are i=1..25): Jan floor(25*310/30)=258, Feb 310-258=52.
-    # A, gap S2->S3 (D=380, d=38: 10 a day): Feb 6..28 = 23 days 230, Mar 1..15 = 15 days 150.
-    # A, gap S3->S4 (D=10, d=18; Mar 16..31 are i=1..16): Mar floor(160/18)=8, Apr 10-8=2.
-    # A, gap S4->S5 (D=470, d=47: 10 a day): Apr 3..30 = 28 days 280, May 1..19 = 19 days 190.
-    # B, S1->S4 (D=1230-500=730, d=86): Jan (i<=25) floor(25*730/86)=floor(212.2)=212;
-    #   Feb (i<=53) floor(38690/86)=449, 449-212=237; Mar (i<=84) floor(61320/86)=713, 713-449=264;
-    #   Apr 730-713=17. At S5 it reports 1200 < 1230: clamped, 0.
-    # C: 900 at S3 is history (no creation date); S3->S4 (D=100, d=18): Mar floor(1600/18)=88, Apr 12.
-    # D: 50 at S4 is history; S4->S5 (D=47, d=47: 1 a day): Apr 28, May 19.
+    # A, S1->S2 (G=310, d=30; Jan 6..31 are i=1..26): Jan floor(26*310/30)=floor(268.7)=268, Feb 1..4 42.
+    # A, S2->S3 (G=380, d=38: 10 a day): Feb 5..28 = 24 days 240, Mar 1..14 = 14 days 140.
+    # A, S3->S4 (G=10, d=18; Mar 15..31 are i=1..17): Mar floor(170/18)=9, Apr 1 10-9=1.
+    # A, S4->S5 (G=470, d=47: 10 a day): Apr 2..30 = 29 days 290, May 1..18 = 18 days 180.
+    # B, S1->S4 (G=1230-500=730, d=86, Jan 6..Apr 1): Jan (i<=26) floor(18980/86)=floor(220.7)=220;
+    #   Feb (i<=54) floor(39420/86)=458, 458-220=238; Mar (i<=85) floor(62050/86)=721, 721-458=263;
+    #   Apr 1 730-721=9. At S5 it reports 1200 < 1230: clamped, 0.
+    # C: 900 at S3 is history (no creation date); S3->S4 (G=100, d=18): Mar floor(1700/18)=94, Apr 1 6.
+    # D: 50 at S4 is history; S4->S5 (G=47, d=47: 1 a day): Apr 2..30 29, May 1..18 18.
     assert series(warehouse, "month") == {
-        dt.date(2025, 1, 1): 258 + 212,  # 470
-        dt.date(2025, 2, 1): 52 + 230 + 237,  # 519
-        dt.date(2025, 3, 1): 150 + 8 + 264 + 88,  # 510
-        dt.date(2025, 4, 1): 2 + 280 + 17 + 12 + 28,  # 339
-        dt.date(2025, 5, 1): 190 + 19,  # 209
+        dt.date(2025, 1, 1): 268 + 220,  # 488
+        dt.date(2025, 2, 1): 42 + 240 + 238,  # 520
+        dt.date(2025, 3, 1): 140 + 9 + 263 + 94,  # 506
+        dt.date(2025, 4, 1): 1 + 290 + 9 + 6 + 29,  # 335
+        dt.date(2025, 5, 1): 180 + 18,  # 198
     }
 
 
 def test_weekly_and_daily_downloads_equal_the_hand_computation(warehouse):
     weeks = series(warehouse, "week")
-    # Week of Mon 10 Mar: A Mar 10..15 at 10 a day = 60, Mar 16 (S3->S4 i=1) floor(10/18)=0;
-    # B Mar 10..16 are i=63..69: floor(69*730/86) - floor(62*730/86) = floor(585.7) - floor(526.3) = 59;
-    # C Mar 16 (i=1): floor(100/18)=5.
-    assert weeks[dt.date(2025, 3, 10)] == 60 + 0 + 59 + 5  # 124
-    # Week of Mon 31 Mar: A Mar 31..Apr 2 are i=16..18 of D=10, d=18: 10 - floor(150/18) = 10-8 = 2,
-    # Apr 3..6 at 10 a day = 40; B i=84..86: 730 - floor(83*730/86) = 730 - floor(704.5) = 26;
-    # C i=16..18: 100 - floor(1500/18) = 100-83 = 17; D Apr 3..6: 4.
-    assert weeks[dt.date(2025, 3, 31)] == 2 + 40 + 26 + 17 + 4  # 89
-    assert sum(weeks.values()) == 470 + 519 + 510 + 339 + 209  # nothing invented, nothing lost: 2047
+    # Week of Mon 10 Mar: A Mar 10..14 at 10 a day = 50, Mar 15..16 (S3->S4 i=1..2) floor(20/18)=1;
+    # B Mar 10..16 are i=64..70: floor(70*730/86) - floor(63*730/86) = floor(594.2) - floor(534.8) = 60;
+    # C Mar 15..16 (i=1..2): floor(200/18)=11.
+    assert weeks[dt.date(2025, 3, 10)] == 50 + 1 + 60 + 11  # 122
+    # Week of Mon 31 Mar: A Mar 31..Apr 1 are i=17..18 of G=10, d=18: 10 - floor(160/18) = 10-8 = 2,
+    # Apr 2..6 at 10 a day = 50; B i=85..86: 730 - floor(84*730/86) = 730 - floor(713.0) = 17;
+    # C i=17..18: 100 - floor(1600/18) = 100-88 = 12; D Apr 2..6: 5.
+    assert weeks[dt.date(2025, 3, 31)] == 2 + 50 + 17 + 12 + 5  # 86
+    assert sum(weeks.values()) == 488 + 520 + 506 + 335 + 198  # nothing invented, nothing lost: 2047
     days = series(warehouse, "day")
-    # Mar 16: A 0; B i=69: floor(50370/86) - floor(49640/86) = 585-577 = 8; C i=1: 5.
-    assert days[dt.date(2025, 3, 16)] == 0 + 8 + 5
-    # Apr 2 (S4): A i=18: 10 - floor(170/18) = 10-9 = 1; B i=86: 730 - floor(62050/86) = 730-721 = 9;
-    # C i=18: 100 - floor(1700/18) = 100-94 = 6.
-    assert days[dt.date(2025, 4, 2)] == 1 + 9 + 6
-    assert days[dt.date(2025, 5, 19)] == 10 + 1  # A and D, whole downloads a day
-    assert dt.date(2025, 1, 6) not in days  # S1: every count is history
+    # Mar 16: A i=2: floor(20/18) - floor(10/18) = 1; B i=70: floor(51100/86) - floor(50370/86) = 594-585
+    # = 9; C i=2: floor(200/18) - floor(100/18) = 11-5 = 6.
+    assert days[dt.date(2025, 3, 16)] == 1 + 9 + 6
+    # Apr 1, the last day S4 holds: A i=18: 10 - floor(170/18) = 1; B i=86: 730 - floor(62050/86) = 9;
+    # C i=18: 100 - floor(1700/18) = 6. Apr 2, S4's own date, is the first day of the next gaps: A 10, D 1.
+    assert (days[dt.date(2025, 4, 1)], days[dt.date(2025, 4, 2)]) == (1 + 9 + 6, 10 + 1)
+    assert days[dt.date(2025, 5, 18)] == 10 + 1  # A and D, whole downloads a day
+    assert min(days) == S1 and max(days) == S5 - dt.timedelta(days=1)  # S5 holds up to May 18
 
 
 def test_cumulative_downloads_are_first_counts_plus_the_spread_growth(warehouse):
@@ -107,8 +109,8 @@ def test_cumulative_downloads_are_first_counts_plus_the_spread_growth(warehouse)
     frame = frame[frame["country"] == "CN"]
     pairs = zip(frame["date"], frame["downloads_all_time"], strict=True)
     got = {pd.Timestamp(d).date(): int(v) for d, v in pairs}
-    # S3: first counts A 1000 + B 500 + C 900 = 2400; A's growth 310 + 380 = 690; B's first 68 days of its
-    # 86: floor(68*730/86) = floor(577.2) = 577.
+    # S3 holds up to Mar 14: first counts A 1000 + B 500 + C 900 = 2400; A's growth 310 + 380 = 690; B's
+    # first 68 days of its 86 (Jan 6..Mar 14): floor(68*730/86) = floor(577.2) = 577.
     assert got[S3] == 2400 + 690 + 577
     # S5: first counts 1000 + 500 + 900 + 50 = 2450, plus all growth 2047 (A 1170, B 730, C 100, D 47):
     # the cleaned counts A 2170 + B 1230 (its decrease not subtracted) + C 1000 (kept after it left) + D 97.
