@@ -159,8 +159,8 @@ def reference_facts(dates, models):
 @given(histories())
 def test_differencing_and_spreading_in_sql_equal_the_python_rules_even_across_batches(history):
     """`_facts_for_batch` (two batches, state carried between them) gives every model the facts of
-    `model_facts`, and the daily rollups by country and by organisation group are the per-model
-    `daily_downloads` summed."""
+    `model_facts`, and the daily rollups by country and by organisation group, and the monthly one by release
+    month, are the per-model `daily_downloads` (gap and day-label rules) summed."""
     dates, models, split = history
     con = empty_connection()
     _create_tables(con)
@@ -204,14 +204,23 @@ def test_differencing_and_spreading_in_sql_equal_the_python_rules_even_across_ba
             f"SELECT day, grp, sum(downloads)::BIGINT FROM ({queries['ns_day']}) GROUP BY ALL "
             "HAVING sum(downloads) <> 0"
         ).fetchall()
+        by_release = con.execute(
+            f"SELECT month, release_month, sum(downloads)::BIGINT FROM ({queries['roll_release']}) "
+            "GROUP BY ALL HAVING sum(downloads) <> 0"
+        ).fetchall()
     expected_country: dict[tuple, int] = defaultdict(int)
     expected_group: dict[tuple, int] = defaultdict(int)
+    expected_release: dict[tuple, int] = defaultdict(int)
     for model_id, fs in reference.items():
+        created = models[model_id]["created"]
         for day, downloads in daily_downloads(fs).items():
             expected_country[(day, models[model_id]["country"])] += downloads
             expected_group[(day, int(model_id.split("/")[0][3:]))] += downloads
+            release = None if created is None else period_start(created, "month")
+            expected_release[(period_start(day, "month"), release)] += downloads
     assert {(d, c): v for d, c, v in by_country} == {k: v for k, v in expected_country.items() if v}
     assert {(d, g): v for d, g, v in by_group} == {k: v for k, v in expected_group.items() if v}
+    assert {(m, r): v for m, r, v in by_release} == {k: v for k, v in expected_release.items() if v}
 
 
 # ----------------------------------------------------------------------------------------------- size class
