@@ -64,7 +64,8 @@ _ALL: tuple[Measure, ...] = (
         "downloads",
         "Growth of all-time downloads between consecutive snapshots, summed over the days of each period.",
         "The Hub keeps no history, so downloads in a day, week or month are the differences of "
-        "`downloadsAllTime` between consecutive snapshots of the same model. Differences spanning several "
+        "`downloadsAllTime` between consecutive snapshots of the same model, placed on the days the later "
+        "snapshot holds that the earlier one did not (day-label rule). Differences spanning several "
         "days are spread evenly over those days (gap rule), negative differences count as zero (clamping "
         "rule), and a model's first count is attributed as stated in the first-seen rule. A period's total "
         "is the sum over its days.",
