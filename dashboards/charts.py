@@ -31,6 +31,7 @@ from dashboards.colors import (
 from dashboards.filters import REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
 from dashboards.query import per_version
 from pipelines import definitions
+from pipelines.periods import period_end
 
 if TYPE_CHECKING:  # charts only call the warehouse's query methods
     from dashboards.query import Warehouse
@@ -560,7 +561,9 @@ def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
     per warehouse version and view, as every chart of a page needs the same one (three queries)."""
     snapshots = warehouse.snapshots()
     dates = pd.to_datetime(snapshots["date"]).dt.date
-    used = snapshots[(dates >= (filters.start or dt.date.min)) & (dates <= (filters.end or dt.date.max))]
+    # A view's last day is held by the snapshot dated the day after (day-label rule).
+    end = filters.end + dt.timedelta(days=definitions.SNAPSHOT_DAY_OFFSET) if filters.end else dt.date.max
+    used = snapshots[(dates >= (filters.start or dt.date.min)) & (dates <= end)]
     used_dates = pd.to_datetime(used["date"]).dt.date
     if len(used):
         span = f"{len(used)} snapshots from {used_dates.min()} to {used_dates.max()}"
@@ -585,15 +588,6 @@ def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
     )
 
 
-def _period_end(start: dt.date, period: str) -> dt.date:
-    if period == "day":
-        return start
-    if period == "week":
-        return start + dt.timedelta(days=6)
-    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
-
-
 def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) -> str:
     """A sentence naming the first/last period when the snapshots cover it only in part (its total is low
     for that reason, not because downloads fell); empty when every shown period is complete."""
@@ -606,8 +600,9 @@ def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) ->
         notes.append(
             f"the first {period} (from {first}) starts before the first snapshot shown ({source.first})"
         )
-    if _period_end(last, period) > source.last:
-        notes.append(f"the last {period} (from {last}) ends after the last snapshot shown ({source.last})")
+    held = definitions.last_counted_day(source.last)
+    if period_end(last, period) > held:
+        notes.append(f"the last {period} (from {last}) ends after {held}, the last day the snapshots hold")
     return f"Incomplete: {'; '.join(notes)}." if notes else ""
 
 

@@ -34,7 +34,10 @@ from dashboards.filters import (
     UNATTRIBUTED_ORG,
     Filters,
 )
-from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK
+from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK, SNAPSHOT_DAY_OFFSET
+from pipelines.periods import add_months as _add_months
+from pipelines.periods import next_month as _next_month
+from pipelines.periods import period_end as _period_end
 from pipelines.registry import Registry
 from pipelines.store import Store
 from pipelines.warehouse import (
@@ -319,7 +322,8 @@ class Warehouse:
         return metrics.with_share(self.downloads_by_country(f), by="period")
 
     def cumulative_by_country(self, f: Filters) -> pd.DataFrame:
-        """date, country, downloads_all_time: cleaned cumulative downloads at each snapshot date."""
+        """date, country, downloads_all_time: cleaned cumulative downloads at each snapshot date (the days up
+        to its last counted day, by the day-label rule)."""
         where, params = self._where(f, dated=False)
         sql = f"""
             WITH daily AS (
@@ -330,12 +334,13 @@ class Warehouse:
                 SELECT day, country, sum(added) OVER (PARTITION BY country ORDER BY day)::BIGINT AS total
                 FROM daily
             ), grid AS (
-                SELECT s.date, c.country FROM snapshots s, (SELECT DISTINCT country FROM daily) c
+                SELECT s.date, s.date - {SNAPSHOT_DAY_OFFSET:d} AS counted, c.country
+                FROM snapshots s, (SELECT DISTINCT country FROM daily) c
                 WHERE s.date >= coalesce(?::DATE, DATE '0001-01-01')
                     AND s.date <= coalesce(?::DATE, DATE '9999-12-31')
             )
             SELECT g.date, g.country, coalesce(r.total, 0)::BIGINT AS downloads_all_time
-            FROM grid g ASOF LEFT JOIN running r ON g.country = r.country AND g.date >= r.day
+            FROM grid g ASOF LEFT JOIN running r ON g.country = r.country AND g.counted >= r.day
             ORDER BY g.date, g.country
         """
         return self._df(sql, [*self._group_params(f), *params, f.end, f.start, f.end])
@@ -858,60 +863,45 @@ class Warehouse:
         model's lineage country. A repeat (a cycle) or `max_depth` steps end the walk. Empty when the
         model is not in the store.
         """
-        sql = """
-            WITH RECURSIVE chain AS (
-                SELECT 0 AS depth, model_id, base_model, [model_id] AS path FROM dims WHERE model_id = ?
-                UNION ALL
-                SELECT c.depth + 1, d.model_id, d.base_model, list_append(c.path, d.model_id)
-                FROM chain c JOIN dims d ON d.model_id = c.base_model
-                WHERE NOT list_contains(c.path, d.model_id) AND c.depth < ?
-            ), start AS (
-                SELECT lineage_root, lineage_country, lineage_depth FROM dims WHERE model_id = ?
-            ), outside AS (
-                SELECT depth + 1 AS depth, base_model AS model_id FROM chain
-                WHERE depth = (SELECT max(depth) FROM chain)
-                    AND base_model NOT IN (SELECT model_id FROM dims)
-                UNION
-                SELECT lineage_depth, lineage_root FROM start
-                WHERE lineage_root NOT IN (SELECT model_id FROM chain)
-            ), nodes AS (
-                SELECT depth, model_id,
-                    CASE WHEN contains(model_id, '/') THEN split_part(model_id, '/', 1) ELSE '' END AS owner
-                FROM (SELECT depth, model_id FROM chain UNION ALL SELECT depth, model_id FROM outside)
-            ), owners AS (
-                SELECT lower(namespace) AS owner, any_value(organization) AS organization,
-                    any_value(publisher_country) AS country
-                FROM dims WHERE lower(namespace) IN (SELECT lower(owner) FROM nodes) GROUP BY 1
-            )
-            SELECT n.depth::INTEGER AS depth, n.model_id,
-                coalesce(d.relation, CASE WHEN n.model_id = s.lineage_root THEN 'original' END) AS relation,
-                coalesce(d.namespace, n.owner) AS namespace,
-                coalesce(d.organization, o.organization) AS organization,
-                CASE WHEN d.model_id IS NOT NULL THEN d.publisher_country
-                    WHEN n.model_id = s.lineage_root THEN s.lineage_country ELSE o.country END AS country,
-                d.model_id IS NOT NULL AS in_store
-            FROM nodes n CROSS JOIN start s
-            LEFT JOIN dims d ON d.model_id = n.model_id
-            LEFT JOIN owners o ON o.owner = lower(n.owner)
-            ORDER BY n.depth
-        """
-        return self._df(sql, [model_id, max_depth, model_id])
+        return self._df(LINEAGE_CHAIN_SQL, [model_id, max_depth, model_id])
 
 
-def _next_month(day: dt.date) -> dt.date:
-    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    """The first day of the month `months` away from `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _period_end(start: dt.date, period: str) -> dt.date:
-    if period == "day":
-        return start
-    if period == "week":
-        return start + dt.timedelta(days=6)
-    following = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    return following - dt.timedelta(days=1)
+#: `Warehouse.lineage_chain` over `dims` (params: model id, max depth, model id); tested against
+#: `pipelines.lineage.trace_lineage` with hypothesis.
+LINEAGE_CHAIN_SQL = """
+    WITH RECURSIVE chain AS (
+        SELECT 0 AS depth, model_id, base_model, [model_id] AS path FROM dims WHERE model_id = ?
+        UNION ALL
+        SELECT c.depth + 1, d.model_id, d.base_model, list_append(c.path, d.model_id)
+        FROM chain c JOIN dims d ON d.model_id = c.base_model
+        WHERE NOT list_contains(c.path, d.model_id) AND c.depth < ?
+    ), start AS (
+        SELECT lineage_root, lineage_country, lineage_depth FROM dims WHERE model_id = ?
+    ), outside AS (
+        SELECT depth + 1 AS depth, base_model AS model_id FROM chain
+        WHERE depth = (SELECT max(depth) FROM chain)
+            AND base_model NOT IN (SELECT model_id FROM dims)
+        UNION
+        SELECT lineage_depth, lineage_root FROM start
+        WHERE lineage_root NOT IN (SELECT model_id FROM chain)
+    ), nodes AS (
+        SELECT depth, model_id,
+            CASE WHEN contains(model_id, '/') THEN split_part(model_id, '/', 1) ELSE '' END AS owner
+        FROM (SELECT depth, model_id FROM chain UNION ALL SELECT depth, model_id FROM outside)
+    ), owners AS (
+        SELECT lower(namespace) AS owner, any_value(organization) AS organization,
+            any_value(publisher_country) AS country
+        FROM dims WHERE lower(namespace) IN (SELECT lower(owner) FROM nodes) GROUP BY 1
+    )
+    SELECT n.depth::INTEGER AS depth, n.model_id,
+        coalesce(d.relation, CASE WHEN n.model_id = s.lineage_root THEN 'original' END) AS relation,
+        coalesce(d.namespace, n.owner) AS namespace,
+        coalesce(d.organization, o.organization) AS organization,
+        CASE WHEN d.model_id IS NOT NULL THEN d.publisher_country
+            WHEN n.model_id = s.lineage_root THEN s.lineage_country ELSE o.country END AS country,
+        d.model_id IS NOT NULL AS in_store
+    FROM nodes n CROSS JOIN start s
+    LEFT JOIN dims d ON d.model_id = n.model_id
+    LEFT JOIN owners o ON o.owner = lower(n.owner)
+    ORDER BY n.depth
+"""

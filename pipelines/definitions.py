@@ -2,14 +2,18 @@
 
 A chart never describes its own numbers: it names a measure id from `MEASURES`, and its subtitle is that
 measure's `definition`; the Methodology page lists `explanation` for all of them. The numeric rules that
-the warehouse applies (size-class bounds, gap spreading, clamping) live here too, next to their text, so the
-words and the arithmetic cannot drift apart.
+the warehouse applies live here too, next to their text: the SQL of size classes and of gap spreading is
+generated here (`size_class_sql`, `spread_share_sql`, `grouped_spread_sql`), and the plain Python of every
+series rule (`size_class`, `spread`, `model_facts`, `daily_downloads`) is the reference that
+tests/test_rules_properties.py compares the warehouse's production SQL with on generated inputs.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +64,8 @@ _ALL: tuple[Measure, ...] = (
         "downloads",
         "Growth of all-time downloads between consecutive snapshots, summed over the days of each period.",
         "The Hub keeps no history, so downloads in a day, week or month are the differences of "
-        "`downloadsAllTime` between consecutive snapshots of the same model. Differences spanning several "
+        "`downloadsAllTime` between consecutive snapshots of the same model, placed on the days the later "
+        "snapshot holds that the earlier one did not (day-label rule). Differences spanning several "
         "days are spread evenly over those days (gap rule), negative differences count as zero (clamping "
         "rule), and a model's first count is attributed as stated in the first-seen rule. A period's total "
         "is the sum over its days.",
@@ -213,12 +218,29 @@ _ALL: tuple[Measure, ...] = (
         "gap_rule",
         "Gap rule",
         "",
-        "Downloads between snapshots more than a day apart are spread evenly over the days in between.",
+        "Each model's downloads between snapshots more than a day apart are spread evenly over the days "
+        "in between.",
         "When consecutive snapshots of a model are d days apart (missing days, weekly dumps, the model "
-        "missing from some snapshots), the all-time difference is spread over those d days in whole "
-        "downloads: day i of the gap gets floor(i*D/d) - floor((i-1)*D/d), so the days add up exactly to the"
-        " difference D. Nothing is invented beyond the reported totals; periods that end inside a gap get "
-        "the days' share.",
+        "missing from some snapshots), that model's all-time difference D is spread over those d days in "
+        "whole downloads: day i of the gap gets floor(i*D/d) - floor((i-1)*D/d), so the days add up exactly"
+        " to D. Each model is spread on its own, then models are added up (a group's days are the sum of "
+        "its models' days, not a spread of the group's sum). Nothing is invented beyond the reported "
+        "totals; periods that end inside a gap get the days' share.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
+        "day_label_rule",
+        "Day-label rule",
+        "",
+        "A snapshot dated D holds the downloads up to the end of day D-1; growth goes on the days it holds.",
+        "A snapshot's counts are the Hub's totals at its fetch time. The scheduled snapshot runs at 02:30 "
+        "UTC and public dumps are taken early on their date, so a snapshot dated D holds the downloads up to "
+        "about the end of day D-1. The growth between snapshots dated P and D is therefore placed on the "
+        "days P to D-1 (the gap rule spreads it over them), a first count on day D-1, and the cumulative "
+        "count shown at D is the one D reported. Monthly snapshots on the 1st thus give each calendar month "
+        "its own downloads, and daily snapshots give each day the downloads of the day before their date. "
+        "A model created on its first snapshot's own date has its first count placed on the day before.",
         HUB_API,
         "rule",
     ),
@@ -243,8 +265,9 @@ _ALL: tuple[Measure, ...] = (
         "snapshot.",
         "The first time a model appears, its all-time count covers everything before. If the model was "
         "created after the previous snapshot date, that count is downloads of the interval from its creation"
-        " day to this snapshot (spread by the gap rule). Otherwise (the store's first snapshot, or an older "
-        "model appearing late) it is a baseline: it counts in cumulative charts but in no period.",
+        " day to the last day this snapshot holds (spread by the gap rule; see the day-label rule). "
+        "Otherwise (the store's first snapshot, or an older model appearing late) it is a baseline: it "
+        "counts in cumulative charts but in no period.",
         HUB_API,
         "rule",
     ),
@@ -314,10 +337,92 @@ def size_class_sql(column: str) -> str:
 
 
 def spread(total: int, days: int) -> list[int]:
-    """The gap rule: whole downloads per day of a `days`-long gap, adding up exactly to `total`."""
+    """The gap rule, for one model: whole downloads per day of a `days`-long gap, adding up exactly to
+    `total` (the reference the warehouse's SQL, `spread_share_sql`, is tested against)."""
     if days < 1:
         raise ValueError("a gap spans at least one day")
     return [(i * total) // days - ((i - 1) * total) // days for i in range(1, days + 1)]
+
+
+def spread_share_sql(day: str, total: str, days: str) -> str:
+    """`spread` as SQL: the share of day `day` (1..days) of `total` over `days`, over trusted expressions."""
+    return f"(({day}) * ({total})) // ({days}) - ((({day}) - 1) * ({total})) // ({days})"
+
+
+def grouped_spread_sql(day: str, total: str, models: str, remainder: str, days: str) -> str:
+    """The sum of `spread` over `models` models that share a gap of `days` days and the same remainder
+    `total_m % days`, given their summed `total`: each model's share of day i is its quotient plus the
+    spread of its remainder, so the group's is (total - models*remainder)/days + models * spread(remainder).
+    Equal to spreading each model and adding (tested with hypothesis), with one row per remainder instead
+    of one per model."""
+    quotient = f"(({total}) - ({models}) * ({remainder})) // ({days})"
+    return f"({quotient} + ({models}) * ({spread_share_sql(day, remainder, days)}))"
+
+
+#: The day-label rule: a snapshot dated D holds the downloads the Hub counted up to its fetch time, which
+#: for a snapshot taken early on D (the scheduled one runs at 02:30 UTC; public dumps on the 1st of a month)
+#: is about the end of day D-1. So what a snapshot adds is placed on days up to D - SNAPSHOT_DAY_OFFSET.
+SNAPSHOT_DAY_OFFSET = 1
+
+
+def last_counted_day(snapshot_date: dt.date) -> dt.date:
+    """The last calendar day whose downloads a snapshot of this date holds (day-label rule)."""
+    return snapshot_date - dt.timedelta(days=SNAPSHOT_DAY_OFFSET)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One sighting of a model after the series rules: `inc` downloads on the `span` days ending at `date`,
+    `baseline` a first count that belongs to no period, `cum` the cleaned all-time count."""
+
+    date: dt.date
+    inc: int
+    span: int
+    baseline: int
+    cum: int
+    flag: str  # "ok" | "clamped" | "missing" | "baseline" | "new"
+
+
+def model_facts(
+    sightings: Sequence[tuple[dt.date, int | None, dt.date | None]], snapshot_dates: Sequence[dt.date]
+) -> list[Fact]:
+    """The clamping, first-seen and missing-values rules for one model, written plainly: the reference the
+    warehouse's differencing SQL is tested against. `sightings` are (snapshot date, reported all-time count
+    or None, creation day or None) in date order; `snapshot_dates` are every snapshot date of the store."""
+    facts: list[Fact] = []
+    last: tuple[dt.date, int] | None = None  # the last reported count and its date
+    cum = 0
+    for date, raw, created in sightings:
+        if raw is None:
+            facts.append(Fact(date, 0, 0, 0, cum, "missing"))
+            continue
+        inc = span = baseline = 0
+        if last is None:
+            earlier = [d for d in snapshot_dates if d < date]
+            if earlier and created is not None and created > max(earlier):
+                flag, inc, span = "new", raw, max((last_counted_day(date) - created).days + 1, 1)
+            else:
+                flag, baseline = "baseline", raw
+        elif raw < last[1]:
+            flag = "clamped"
+        else:
+            flag, inc, span = "ok", raw - last[1], (date - last[0]).days
+        cum += baseline + inc
+        facts.append(Fact(date, inc, span, baseline, cum, flag))
+        last = (date, raw)
+    return facts
+
+
+def daily_downloads(facts: Iterable[Fact]) -> dict[dt.date, int]:
+    """Each fact's growth spread over the days of its gap (gap rule) ending on the fact's last counted day
+    (day-label rule): day -> downloads, days with any."""
+    days: dict[dt.date, int] = {}
+    for fact in facts:
+        if fact.inc > 0:
+            for back, share in enumerate(reversed(spread(fact.inc, fact.span))):
+                day = last_counted_day(fact.date) - dt.timedelta(days=back)
+                days[day] = days.get(day, 0) + share
+    return days
 
 
 #: Calendar months (the period's and the ones before) within which a release counts as new (momentum).

@@ -71,8 +71,10 @@ class Lineage:
 
 
 def first_parents(base_models: pd.Series) -> np.ndarray:
-    """The first listed parent of each model (None without one), as an object array."""
-    firsts = [p[0] if p is not None and len(p) else None for p in base_models.to_numpy()]
+    """The first listed parent of each model (None without one: no list, an empty one, or a null such as
+    pandas' NA for a column that was null everywhere), as an object array."""
+    lists = (list, tuple, np.ndarray)
+    firsts = [p[0] if isinstance(p, lists) and len(p) else None for p in base_models.to_numpy()]
     return np.array(firsts, dtype=object)
 
 

@@ -17,13 +17,15 @@ read-only, so a refresh never blocks it, and an old version stays readable until
 Series rules (text in `pipelines.definitions`: gap_rule, clamping_rule, first_seen_rule, missing_rule):
 per model, `inc` is the growth of the reported all-time count since the last reported value, clamped at 0,
 attributed to the `span` days ending at `date`; `baseline` is a first count that belongs to no period; `cum`
-is the cleaned cumulative count (baseline + every inc so far). Rollups spread `inc` over its days.
+is the cleaned cumulative count (baseline + every inc so far). Rollups spread each model's `inc` over its
+days (`definitions.grouped_spread_sql`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -40,9 +42,16 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from pipelines.attribution import RULES_VERSION, attribute
-from pipelines.definitions import RAM_REFERENCE_RANK, atom_tracked_ids, size_class_sql
+from pipelines.definitions import (
+    RAM_REFERENCE_RANK,
+    SNAPSHOT_DAY_OFFSET,
+    atom_tracked_ids,
+    grouped_spread_sql,
+    size_class_sql,
+)
 from pipelines.integrity import Checked, check_snapshots, describe
 from pipelines.lineage import ParentCache
+from pipelines.periods import next_month
 from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
 
@@ -51,7 +60,10 @@ POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
 KEEP_VERSIONS = 3
 #: Bump when the build below changes meaning, so existing warehouses are rebuilt.
-BUILD_VERSION = 10
+#: 10: the gap rule spreads each model's growth on its own (9 spread a group's sum); a snapshot's growth
+#: ends on the day before its date (day-label rule; 9 ended it on the date).
+#: 11: top organisations, concentration and candidates group namespaces by registry organisation.
+BUILD_VERSION = 11
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 #: Facts files above this count are merged into one model-major file at the next refresh.
@@ -103,6 +115,32 @@ ORG_KEY_SQL = "coalesce('organization:' || lower(organization), 'namespace:' || 
 TOP_CANDIDATES = 2000
 #: A model's count stands for the days after its snapshot until the next one, for at most this many days.
 RAM_FILL_DAYS = 7
+#: The attributed dimensions of every model, with their types declared once: `dims` and the tables built
+#: from it take these types whatever the data holds (a first build that sees only nulls in a column must
+#: not leave it typed NULL, which no later value can be cast to).
+DIMS_SCHEMA: dict[str, str] = {
+    "key": "INTEGER",
+    "model_id": "VARCHAR",
+    "namespace": "VARCHAR",
+    "organization": "VARCHAR",
+    "publisher_country": "VARCHAR",
+    "publisher_region": "VARCHAR",
+    "lineage_root": "VARCHAR",
+    "lineage_country": "VARCHAR",
+    "lineage_region": "VARCHAR",
+    "lineage_depth": "BIGINT",
+    "base_model": "VARCHAR",
+    "first_party": "BOOLEAN",
+    "atom": "BOOLEAN",
+    "root_atom": "BOOLEAN",
+    "task": "VARCHAR",
+    "library": "VARCHAR",
+    "params_total": "BIGINT",
+    "relation": "VARCHAR",
+    "size_class": "VARCHAR",
+    "created": "DATE",
+    "grp": "INTEGER",
+}
 _META_COLUMNS = (
     "author",
     "base_models",
@@ -198,8 +236,22 @@ def _inputs_key(registry: Registry, parents: ParentCache) -> dict[str, Any]:
         "rules_version": RULES_VERSION,
         "registry_digest": registry.digest,
         "parents_digest": parents.digest,
-        "atom_ids": len(atom_tracked_ids()),
+        "atom_digest": hashlib.sha256("\n".join(atom_tracked_ids()).encode("utf-8")).hexdigest(),
     }
+
+
+def untyped_columns(version: Version) -> list[str]:
+    """`table.column` of every column of this version typed NULL (left by builds that inferred types from a
+    first snapshot holding only nulls there; no later value can be stored in such a column)."""
+    con = duckdb.connect(str(version.tables), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND data_type = '\"NULL\"' ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    return [f"{table}.{column}" for table, column in rows]
 
 
 def plan(store: Store, registry: Registry, parents: ParentCache | None = None) -> tuple[str, str]:
@@ -220,6 +272,9 @@ def plan(store: Store, registry: Registry, parents: ParentCache | None = None) -
         return "full", "the warehouse build rules changed"
     if set(built) & set(checked.quarantined):
         return "full", "a snapshot built in failed its checksum"
+    untyped = untyped_columns(version)
+    if untyped:
+        return "full", "repairing columns an older build left without a type: " + ", ".join(untyped)
     checksums = _snapshot_checksums(store, [d for d in dates if d.isoformat() in built])
     if set(built) - set(checksums):
         return "full", "a snapshot built in was removed"
@@ -461,8 +516,7 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
         DROP TABLE counts;
         CREATE OR REPLACE TEMP TABLE prev_dates AS
         SELECT date, lag(date) OVER (ORDER BY date) AS previous
-        FROM (SELECT DISTINCT date FROM batch
-              UNION SELECT date FROM snapshots WHERE date < (SELECT min(date) FROM batch));
+        FROM (SELECT DISTINCT date FROM snapshots);
         """
     )
     con.execute(
@@ -498,7 +552,7 @@ def _facts_for_batch(con: duckdb.DuckDBPyConnection, files: list[str], target: P
                 CASE flag WHEN {FLAG_OK} THEN raw - prev_raw WHEN {FLAG_NEW} THEN raw ELSE 0 END AS inc,
                 CASE flag
                     WHEN {FLAG_OK} THEN date - prev_raw_date
-                    WHEN {FLAG_NEW} THEN greatest(date - created + 1, 1)
+                    WHEN {FLAG_NEW} THEN greatest(date - {SNAPSHOT_DAY_OFFSET:d} - created + 1, 1)
                     ELSE 0
                 END AS span,
                 CASE flag WHEN {FLAG_BASELINE} THEN raw ELSE 0 END AS baseline
@@ -614,26 +668,7 @@ def _refresh_dims(
     ).fetchall()[0][0]
     subset = ""
     if only_changed and exists:
-        con.execute(
-            """
-            CREATE TEMP TABLE IF NOT EXISTS meta_changed (key INTEGER);
-            CREATE OR REPLACE TEMP TABLE affected AS
-            WITH RECURSIVE down(model_id) AS (
-                SELECT m.model_id FROM meta m SEMI JOIN meta_changed c USING (key)
-                UNION
-                SELECT m.model_id FROM meta m JOIN down d ON m.base_models[1] = d.model_id
-            )
-            SELECT DISTINCT model_id FROM down;
-            CREATE OR REPLACE TEMP TABLE context AS
-            WITH RECURSIVE up(model_id) AS (
-                SELECT model_id FROM affected
-                UNION
-                SELECT m.base_models[1] FROM meta m JOIN up u ON m.model_id = u.model_id
-                WHERE m.base_models[1] IS NOT NULL
-            )
-            SELECT DISTINCT model_id FROM up;
-            """
-        )
+        con.execute(LINEAGE_CLOSURE_SQL)
         subset = "WHERE model_id IN (SELECT model_id FROM context)"
     meta = con.execute(
         "SELECT key, model_id, author, base_models, base_relation, created_at, pipeline_tag, library_name, "
@@ -666,15 +701,19 @@ def _refresh_dims(
         }
     )
     con.register("dims_frame", dims)
+    typed = ", ".join(f"{name}::{kind} AS {name}" for name, kind in DIMS_SCHEMA.items() if name != "grp")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE fresh_dims AS
-        SELECT * EXCLUDE (base_relation, created_at),
-            CASE WHEN base_model IS NULL THEN 'original' ELSE coalesce(base_relation, 'unknown') END
-                AS relation,
-            {size_class_sql("params_total")} AS size_class,
-            created_at::DATE AS created
-        FROM dims_frame
+        SELECT {typed}
+        FROM (
+            SELECT * EXCLUDE (base_relation, created_at),
+                CASE WHEN base_model IS NULL THEN 'original' ELSE coalesce(base_relation, 'unknown') END
+                    AS relation,
+                {size_class_sql("params_total")} AS size_class,
+                created_at::DATE AS created
+            FROM dims_frame
+        )
         """
     )
     con.unregister("dims_frame")
@@ -700,12 +739,11 @@ def _refresh_dims(
             """
         )
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE old_dims AS SELECT *, 0 AS grp FROM new_dims WHERE false")
-        con.execute(
-            f"CREATE TABLE ns_groups AS SELECT 0 AS grp, {', '.join(NAMESPACE_DIMS)} "
-            "FROM new_dims WHERE false"
-        )
-        con.execute("CREATE TABLE dims AS SELECT *, 0 AS grp FROM new_dims WHERE false")
+        columns = ", ".join(f"{column} {kind}" for column, kind in DIMS_SCHEMA.items())
+        groups = ", ".join(f"{column} {DIMS_SCHEMA[column]}" for column in ("grp", *NAMESPACE_DIMS))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old_dims ({columns})")
+        con.execute(f"CREATE TABLE ns_groups ({groups})")
+        con.execute(f"CREATE TABLE dims ({columns})")
     # Group numbers are only ever added, so rollup rows keep pointing at the right group.
     con.execute(
         f"""
@@ -723,27 +761,53 @@ def _refresh_dims(
     con.execute("DROP TABLE new_dims")
 
 
+#: The models an incremental refresh attributes again: `affected`, the models whose first-parent chain
+#: (`meta.base_models[1]`, the rule of `pipelines.lineage`) passes through one in `meta_changed`, and
+#: `context`, every model on those chains. Tested against `trace_lineage` with hypothesis.
+LINEAGE_CLOSURE_SQL = """
+    CREATE TEMP TABLE IF NOT EXISTS meta_changed (key INTEGER);
+    CREATE OR REPLACE TEMP TABLE affected AS
+    WITH RECURSIVE down(model_id) AS (
+        SELECT m.model_id FROM meta m SEMI JOIN meta_changed c USING (key)
+        UNION
+        SELECT m.model_id FROM meta m JOIN down d ON m.base_models[1] = d.model_id
+    )
+    SELECT DISTINCT model_id FROM down;
+    CREATE OR REPLACE TEMP TABLE context AS
+    WITH RECURSIVE up(model_id) AS (
+        SELECT model_id FROM affected
+        UNION
+        SELECT m.base_models[1] FROM meta m JOIN up u ON m.model_id = u.model_id
+        WHERE m.base_models[1] IS NOT NULL
+    )
+    SELECT DISTINCT model_id FROM up;
+"""
+
+
 def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict[str, str]:
     """SQL of each rollup's rows from a facts relation (all facts, or just the new ones), grouped by the
     dimensions in `dims_table`; sign -1 gives rows that take a contribution back out."""
     dims = ", ".join(f"d.{c}" for c in ROLLUP_DIMS)
     plain = ", ".join(ROLLUP_DIMS)
-    spread = """
-        SELECT (date - (span - i)::INTEGER) AS day, {cols},
-            ((i * inc) // span - ((i - 1) * inc) // span) * {sign} AS downloads
-        FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({grouped}))
-    """.replace("{sign}", str(sign))
+    # The gap rule spreads each model's growth on its own (definitions.spread); models of a group that share
+    # a gap and the remainder of their growth by its length are spread together, which gives the same days.
+    spread = f"""
+        SELECT (date - {SNAPSHOT_DAY_OFFSET:d} - (span - i)::INTEGER) AS day, {{cols}},
+            {grouped_spread_sql("i", "inc", "models", "remainder", "span")} * {sign} AS downloads
+        FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({{grouped}}))
+    """
+    gap = "f.date, f.span::BIGINT AS span, f.inc % f.span AS remainder"
+    growth = "count(*)::BIGINT AS models, sum(f.inc)::BIGINT AS inc"
     grouped_main = f"""
-        SELECT f.date, f.span::BIGINT AS span, {dims}, sum(f.inc)::BIGINT AS inc
+        SELECT {gap}, {dims}, {growth}
         FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     grouped_release = f"""
-        SELECT f.date, f.span::BIGINT AS span, {dims}, date_trunc('month', d.created)::DATE AS release_month,
-            sum(f.inc)::BIGINT AS inc
+        SELECT {gap}, {dims}, date_trunc('month', d.created)::DATE AS release_month, {growth}
         FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     grouped_ns = f"""
-        SELECT f.date, f.span::BIGINT AS span, d.grp, sum(f.inc)::BIGINT AS inc
+        SELECT {gap}, d.grp, {growth}
         FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
     """
     return {
@@ -752,7 +816,7 @@ def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict
                 SELECT day, {plain}, downloads, 0 AS baseline
                 FROM ({spread.format(cols=plain, grouped=grouped_main)})
                 UNION ALL
-                SELECT f.date AS day, {dims}, 0 AS downloads, f.baseline * {sign}
+                SELECT f.date - {SNAPSHOT_DAY_OFFSET:d} AS day, {dims}, 0 AS downloads, f.baseline * {sign}
                 FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.baseline > 0
             ) GROUP BY ALL
         """,
@@ -842,9 +906,9 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
         con.execute("CREATE OR REPLACE TABLE ns_before (month DATE, grp INTEGER, downloads BIGINT)")
         start = first
     else:
-        start = max(first, _month_after(since.replace(day=1)))
+        start = max(first, next_month(since.replace(day=1)))
     month = start
-    while month <= _month_after(last):
+    while month <= next_month(last):
         con.execute("DELETE FROM ns_before WHERE month = ?", [month])
         con.execute(
             """
@@ -858,7 +922,7 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
             """,
             [month, month, month],
         )
-        month = _month_after(month)
+        month = next_month(month)
     con.execute(
         """
         CREATE OR REPLACE TABLE ns_info AS
@@ -1040,10 +1104,6 @@ def _add_ram_reference(con: duckdb.DuckDBPyConnection, facts: str) -> None:
         GROUP BY ALL ORDER BY size_class, age_days
         """
     )
-
-
-def _month_after(day: dt.date) -> dt.date:
-    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def _compact(con: duckdb.DuckDBPyConnection, staging: Path, *, everything: bool) -> None:

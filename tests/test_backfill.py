@@ -74,7 +74,7 @@ def test_weekly_dumps_give_daily_series_by_the_gap_rule(dumps: Path, tmp_path: P
     warehouse = open_warehouse(store)
     daily = warehouse.downloads_by_country(Filters(period="day", countries=("CN", "US")))
     china = daily[daily["country"] == "CN"]
-    assert len(china) == 7 and china["downloads"].sum() == 7_000  # spread over June 2..8
+    assert len(china) == 7 and china["downloads"].sum() == 7_000  # spread over June 1..7 (day-label rule)
     assert warehouse.snapshots()["source_kind"].eq("backfill").all()
 
 

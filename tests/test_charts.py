@@ -175,7 +175,8 @@ def test_country_names_and_flags():
 def test_periods_the_snapshots_only_partly_cover_are_named_in_the_subtitle(chart_warehouse):
     weekly = render_chart("downloads-by-country", chart_warehouse, Filters(period="week"))
     last_week = pd.to_datetime(weekly.data["period"]).max().date()
-    expected = f"the last week (from {last_week}) ends after the last snapshot shown (2025-09-30)"
+    # The last snapshot (30 September) holds the downloads up to 29 September (day-label rule).
+    expected = f"the last week (from {last_week}) ends after 2025-09-29, the last day the snapshots hold"
     assert expected in weekly.subtitle
     august = render_chart(
         "downloads-by-country",

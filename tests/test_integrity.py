@@ -97,12 +97,13 @@ def test_a_flipped_bit_quarantines_its_date_everywhere_and_a_restored_file_comes
     [*_, run] = [r for r in read_runs(store) if r["command"] == "warehouse"]
     assert run["counts"]["quarantined"] == ["2025-03-02"] and "2025-03-02" in run["error"]
 
-    # Hand computation without day 2: day 3's growth over day 1 spread over its 2 days (gap rule):
+    # Hand computation without day 2: day 3's growth over day 1 spread over its 2 days (gap rule), the days
+    # 1 and 2 (day-label rule: a snapshot dated D counts downloads up to the end of D - 1):
     # CN (180 - 100) / 2 = 40 and 40; US (1400 - 1000) / 2 = 200 and 200. With the damaged file it would be
     # CN 1174 - 100 = 1074 on day 2 and a clamped decrease on day 3.
     client = create_app(store).server.test_client()
-    assert downloads_csv(client, "CN") == {"2025-03-02": 40, "2025-03-03": 40}
-    assert downloads_csv(client, "US") == {"2025-03-02": 200, "2025-03-03": 200}
+    assert downloads_csv(client, "CN") == {"2025-03-01": 40, "2025-03-02": 40}
+    assert downloads_csv(client, "US") == {"2025-03-01": 200, "2025-03-02": 200}
     layout = client.get("/_dash-layout").get_data(as_text=True)
     assert "banner-quarantined" in layout and "2025-03-02" in layout
     source = source_info(open_warehouse(store), Filters()).line("publisher")
@@ -134,7 +135,7 @@ def test_a_refresh_that_only_appends_also_catches_a_file_damaged_since_the_last_
     assert "full (a snapshot built in failed its checksum)" in refreshed.stdout
     frame = warehouse.downloads_by_country(Filters(period="day", countries=("CN", "US")))
     cn = frame[frame["country"] == "CN"]
-    assert dict(zip(pd.to_datetime(cn["period"]).dt.date, cn["downloads"], strict=True)) == {D2: 40, D3: 40}
+    assert dict(zip(pd.to_datetime(cn["period"]).dt.date, cn["downloads"], strict=True)) == {D1: 40, D2: 40}
 
 
 def test_every_snapshot_damaged_is_an_error_not_an_empty_warehouse(tmp_path: Path) -> None:

@@ -91,8 +91,11 @@ def test_momentum_derivatives_coverage_and_crossover(tmp_path, registry):
 
     momentum = warehouse.momentum(Filters()).set_index(["period", "country"])
     march_cn = momentum.loc[(pd.Timestamp("2025-03-01"), "CN")]
-    assert (march_cn["downloads"], march_cn["new_release_downloads"]) == (70 + 30, 30)
-    assert march_cn["momentum"] == pytest.approx(0.3)
+    # Day-label rule: the snapshot of 31 March holds March 1..30, so March is Old's +70 and New's 30 up to
+    # the 30th, plus 31 March, the first of the 30 days of the next gap: Old floor(70/30) = 2, New
+    # floor(30/30) = 1.
+    assert (march_cn["downloads"], march_cn["new_release_downloads"]) == (70 + 30 + 2 + 1, 30 + 1)
+    assert march_cn["momentum"] == pytest.approx(31 / 103)
 
     derivatives = warehouse.derivatives_by_country(Filters(countries=("CN", "US")))
     assert derivatives[["country", "relation", "new_derivatives"]].values.tolist() == [

@@ -1,8 +1,9 @@
 """Query results against a straightforward pandas computation over the same small demo store.
 
 The pandas side reads every snapshot, differences each model's all-time counts day by day (decreases count
-as zero; a first count is history unless the model was created after the previous snapshot) and groups by
-the attributed country: the obvious way, which the warehouse must agree with.
+as zero; a first count is history unless the model was created after the previous snapshot; a daily
+snapshot's growth is the previous day's) and groups by the attributed country: the obvious way, which the
+warehouse must agree with.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def expected_downloads(store: Store, registry) -> pd.DataFrame:
     new = first & (created > rows["date"].map(previous_date))
     rows["downloads"] = np.where(first, np.where(new, rows["downloads_all_time"], 0), diff.clip(lower=0))
     rows["baseline"] = np.where(first & ~new, rows["downloads_all_time"], 0)
+    # Day-label rule: the demo's snapshots are daily, so what a snapshot adds is the day before its date's.
+    rows["day"] = rows["date"] - pd.Timedelta(days=1)
     latest = rows.drop_duplicates("model_id", keep="last").reset_index(drop=True)
     attributed = attribute(latest, registry).set_index("model_id")
     rows["country"] = rows["model_id"].map(attributed["publisher_country"])
@@ -80,7 +83,7 @@ def test_monthly_downloads_by_country_match_the_pandas_computation(demo):
     warehouse, rows = demo
     got = warehouse.downloads_by_country(Filters(period="month"))
     rows = rows.assign(
-        period=rows["date"].dt.to_period("M").dt.start_time, group=rows["country"].map(display)
+        period=rows["day"].dt.to_period("M").dt.start_time, group=rows["country"].map(display)
     )
     want = rows.groupby(["period", "group"])["downloads"].sum()
     want = want[want > 0]
@@ -111,7 +114,7 @@ def test_decreases_in_the_demo_are_clamped_and_counted(demo):
 def test_top_organisations_for_a_period_match_the_pandas_computation(demo, start, end):
     warehouse, rows = demo
     got = warehouse.top_organisations(Filters(start=start, end=end), n=10)
-    window = rows[(rows["date"] >= pd.Timestamp(start)) & (rows["date"] <= pd.Timestamp(end))]
+    window = rows[(rows["day"] >= pd.Timestamp(start)) & (rows["day"] <= pd.Timestamp(end))]
     per_namespace = window.groupby("organisation")["downloads"].sum()
     per_namespace = per_namespace.sort_values(ascending=False, kind="stable")
     assert got["downloads"].tolist() == per_namespace.head(10).astype(int).tolist()
@@ -156,8 +159,8 @@ def test_top_organisations_are_exact_when_only_some_organisations_are_candidates
     assert not got.empty
     pd.testing.assert_frame_equal(got, warehouse.top_organisations(view, n=n))
     window = rows[
-        (rows["date"] >= pd.Timestamp(start or rows["date"].min()))
-        & (rows["date"] <= pd.Timestamp(end or END))
+        (rows["day"] >= pd.Timestamp(start or rows["day"].min()))
+        & (rows["day"] <= pd.Timestamp(end or END))
         & (rows["size_class"] == size if size else True)
     ]
     per_namespace = window.groupby("organisation")["downloads"].sum()
@@ -192,9 +195,9 @@ def test_organisation_growth_compares_with_the_same_span_just_before(demo, start
     warehouse, rows = demo
     got = warehouse.top_organisations(Filters(start=start, end=end), n=5)
     got = got.set_index(got["namespace"].map(organisation_of(rows)))
-    before = rows[(rows["date"] >= pd.Timestamp(previous_start)) & (rows["date"] < pd.Timestamp(start))]
+    before = rows[(rows["day"] >= pd.Timestamp(previous_start)) & (rows["day"] < pd.Timestamp(start))]
     previous = before.groupby("organisation")["downloads"].sum()
-    current = rows[(rows["date"] >= pd.Timestamp(start)) & (rows["date"] <= pd.Timestamp(end))]
+    current = rows[(rows["day"] >= pd.Timestamp(start)) & (rows["day"] <= pd.Timestamp(end))]
     current = current.groupby("organisation")["downloads"].sum()
     want = (current / previous - 1).reindex(got.index)
     assert len(got) == 5 and got["growth"].notna().all()
@@ -209,7 +212,7 @@ def test_the_bound_on_other_organisations_is_their_largest_month(demo, few_candi
         candidates = {key for (key,) in con.execute("SELECT org_key FROM ns_rank WHERE candidate").fetchall()}
         bounds = dict(con.execute("SELECT month, bound FROM ns_month_bound").fetchall())
     others = rows[~rows["organisation"].isin(candidates)]
-    month = others["date"].dt.to_period("M").dt.start_time
+    month = others["day"].dt.to_period("M").dt.start_time
     monthly = others.groupby([month, "organisation"])["downloads"].sum()
     largest = monthly[monthly > 0].groupby(level=0).max()
     assert len(candidates) == 5
@@ -231,7 +234,7 @@ def test_concentration_matches_hhi_and_gini_of_organisations(demo):
     warehouse, rows = demo
     got = warehouse.concentration(Filters(period="month"))
     got = got.set_index(pd.to_datetime(got["period"]))
-    rows = rows.assign(period=rows["date"].dt.to_period("M").dt.start_time)
+    rows = rows.assign(period=rows["day"].dt.to_period("M").dt.start_time)
     for period, month in rows.groupby("period"):
         per_namespace = month.groupby("organisation")["downloads"].sum()
         per_namespace = per_namespace[per_namespace > 0]

@@ -70,7 +70,10 @@ def test_downloads_in_a_day_are_differences_of_all_time_counts_and_the_first_cou
     for n, all_time in [(1, 100), (2, 150), (3, 180)]:
         write_snapshot(store, day(n), [counts("Qwen/Qwen3-8B", all_time)])
     warehouse = open_warehouse(store, registry)
-    assert daily(warehouse) == {day(2): 50, day(3): 30}
+    # Day-label rule: a snapshot holds the downloads up to the end of the day before its date, so the
+    # growth 150 - 100 seen at day 2 is day 1's and 180 - 150 is day 2's; the cumulative count at each
+    # snapshot is the count it reported.
+    assert daily(warehouse) == {day(1): 50, day(2): 30}
     assert cumulative(warehouse) == {day(1): 100, day(2): 150, day(3): 180}
 
 
@@ -79,17 +82,27 @@ def test_a_gap_between_snapshots_is_spread_evenly_over_its_days_in_whole_downloa
     write_snapshot(store, day(4), [counts("Qwen/Qwen3-8B", 200)])
     warehouse = open_warehouse(store, registry)
     assert spread(100, 3) == [33, 33, 34]
-    assert daily(warehouse) == {day(2): 33, day(3): 33, day(4): 34}
+    # The snapshots of day 1 and day 4 hold the counts up to the ends of days 0 and 3: days 1, 2, 3 grew.
+    assert daily(warehouse) == {day(1): 33, day(2): 33, day(3): 34}
     # Monthly periods add the spread days up again: nothing invented, nothing lost.
     monthly = warehouse.downloads_by_country(Filters(period="month"))
     assert monthly[monthly["country"] == "CN"]["downloads"].tolist() == [100]
+
+
+def test_the_gap_rule_spreads_each_model_on_its_own_then_adds_them_up(store, registry):
+    models = ("Qwen/a", "Qwen/b", "Qwen/c")
+    write_snapshot(store, day(1), [counts(m, 100) for m in models])
+    write_snapshot(store, day(4), [counts(m, 102) for m in models])
+    # Each model grew by 2 over 3 days: spread(2, 3) = [0, 1, 1] (floor(2/3)=0, floor(4/3)-0=1, 2-1=1), so
+    # CN gets 3 * [0, 1, 1] = [0, 3, 3] on days 1..3. Spreading the sum 6 instead would give [2, 2, 2].
+    assert daily(open_warehouse(store, registry)) == {day(2): 3, day(3): 3}  # day 1: none
 
 
 def test_a_decrease_is_clamped_to_zero_flagged_and_the_lower_count_becomes_the_reference(store, registry):
     for n, all_time in [(1, 100), (2, 150), (3, 120), (4, 170)]:
         write_snapshot(store, day(n), [counts("Qwen/Qwen3-8B", all_time)])
     warehouse = open_warehouse(store, registry)
-    assert daily(warehouse) == {day(2): 50, day(4): 50}
+    assert daily(warehouse) == {day(1): 50, day(3): 50}  # 150-100 on day 1, 170-120 on day 3
     assert cumulative(warehouse) == {day(1): 100, day(2): 150, day(3): 150, day(4): 200}
     flags = warehouse.flags(Filters())
     assert flags.set_index("date")["clamped"].to_dict() == {
@@ -120,7 +133,9 @@ def test_a_model_created_after_the_previous_snapshot_counts_its_first_count_from
         ],
     )
     warehouse = open_warehouse(store, registry)
-    assert daily(warehouse) == {day(3): 20, day(4): 20}
+    # Created on day 3, after the snapshot of day 2: its 40 downloads are the days from its creation to the
+    # last day the snapshot of day 4 holds, day 3 (day-label rule): one day.
+    assert daily(warehouse) == {day(3): 40}
     assert cumulative(warehouse)[day(4)] == 100 + 40 + 500
 
 
@@ -131,8 +146,9 @@ def test_a_model_missing_from_snapshots_keeps_its_count_and_its_growth_is_spread
     write_snapshot(store, day(2), [counts("meta-llama/Llama-3-8B", 10)])
     write_snapshot(store, day(3), [counts("Qwen/Qwen3-8B", 160), counts("meta-llama/Llama-3-8B", 10)])
     warehouse = open_warehouse(store, registry)
-    assert daily(warehouse) == {day(2): 30, day(3): 30}
-    # The cumulative series is the running sum of the daily one, so the spread growth shows on day 2 too.
+    assert daily(warehouse) == {day(1): 30, day(2): 30}
+    # The cumulative series is the running sum of the daily one, so the spread growth shows in the snapshot
+    # of day 2 too (it holds day 1).
     assert cumulative(warehouse) == {day(1): 100, day(2): 130, day(3): 160}
 
 
@@ -140,7 +156,7 @@ def test_a_missing_all_time_count_is_skipped_and_counted_as_missing(store, regis
     for n, all_time in [(1, 100), (2, None), (3, 130)]:
         write_snapshot(store, day(n), [counts("Qwen/Qwen3-8B", all_time)])
     warehouse = open_warehouse(store, registry)
-    assert daily(warehouse) == {day(2): 15, day(3): 15}
+    assert daily(warehouse) == {day(1): 15, day(2): 15}
     assert warehouse.flags(Filters())["missing"].tolist() == [0, 1, 0]
 
 
@@ -201,11 +217,11 @@ def test_a_backfilled_older_snapshot_triggers_a_full_rebuild(store, registry):
     write_snapshot(store, day(1), [counts("Qwen/Qwen3-8B", 100)])
     write_snapshot(store, day(3), [counts("Qwen/Qwen3-8B", 300)])
     warehouse = open_warehouse(store, registry)
-    assert daily(warehouse) == {day(2): 100, day(3): 100}
+    assert daily(warehouse) == {day(1): 100, day(2): 100}
     write_snapshot(store, day(2), [counts("Qwen/Qwen3-8B", 110)])
     assert plan(store, registry)[0] == "full"
     warehouse = open_warehouse(store, registry)
-    assert daily(warehouse) == {day(2): 10, day(3): 190}
+    assert daily(warehouse) == {day(1): 10, day(2): 190}  # 110 - 100 on day 1, 300 - 110 on day 2
 
 
 def test_readers_keep_working_while_versions_are_swapped_and_old_ones_pruned(store, registry):
