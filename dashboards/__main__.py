@@ -134,7 +134,7 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if notes:
         parser.error("; ".join(notes))
 
-    from dashboards.charts import describe_view, render_chart, source_info
+    from dashboards.charts import describe_view, no_data_text, render_chart, source_info
     from dashboards.export import ExportError, export_chart, export_report
     from dashboards.query import open_warehouse
     from pipelines.store import resolve_store
@@ -152,6 +152,9 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     target_dir = args.out if (args.out.is_dir() or one_file_each) else None
     warehouse = open_warehouse(store)
     source = source_info(warehouse, filters)
+    if source.first is None:
+        print(f"error: {no_data_text(warehouse, source)}", file=sys.stderr)
+        return 2
     results = []
     for chart_id in tqdm(chosen, desc="charts", unit="chart", disable=not sys.stderr.isatty()):
         results.append(render_chart(chart_id, warehouse, filters, source=source))

@@ -563,6 +563,15 @@ def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) ->
     return f"Incomplete: {'; '.join(notes)}." if notes else ""
 
 
+def no_data_text(warehouse: Warehouse, source: SourceInfo) -> str:
+    """Why a chart of the view is empty: no snapshot in its dates (and which dates have some), or its
+    filters."""
+    if source.first is not None:
+        return figures.NO_DATA_TEXT
+    dates = pd.to_datetime(warehouse.snapshots()["date"]).dt.date
+    return figures.NO_SNAPSHOTS_TEXT.format(first=dates.min(), last=dates.max())
+
+
 def _label_months(fig: go.Figure, months: int) -> None:
     """Label monthly periods as months (plotly's automatic ticks fall on weeks when the range is short)."""
     fig.update_xaxes(tickformat="%b %Y", **({"dtick": "M1"} if months <= _MONTH_TICKS_MAX else {}))
@@ -575,11 +584,11 @@ def render_chart(
     spec = get_chart(chart_id)
     data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)
+    source = source or source_info(warehouse, filters)
     if data.empty:
-        figures.mark_empty(fig)
+        figures.mark_empty(fig, no_data_text(warehouse, source))
     elif "period" in data.columns and filters.period == "month":
         _label_months(fig, data["period"].nunique())
-    source = source or source_info(warehouse, filters)
     source_line = source.line(spec.attribution(filters))
     title, subtitle = _title(spec, filters), _subtitle(spec, filters)
     if spec.snapshot_periods:

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from pipelines.hub import base_model_relations
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, parse_date, resolve_store, sha256_file
+from pipelines.store import Store, date_argument, resolve_store, sha256_file
 
 DEFAULT_DATASET = "hfmlsoc/hub_weekly_snapshots"
 FILE_NAME = "models.parquet"
@@ -339,8 +339,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_DATASET,
         help=f"local models.parquet file or folder, or a Hub dataset id (default {DEFAULT_DATASET})",
     )
-    parser.add_argument("--from", dest="start", type=parse_date, default=None, help="first date to import")
-    parser.add_argument("--to", dest="end", type=parse_date, default=None, help="last date to import")
+    parser.add_argument(
+        "--from", dest="start", type=date_argument, metavar="YYYY-MM-DD", help="first date to import"
+    )
+    parser.add_argument(
+        "--to", dest="end", type=date_argument, metavar="YYYY-MM-DD", help="last date to import"
+    )
     parser.add_argument(
         "--revision", default="main", help="dataset revision (branch, tag or commit; default main)"
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.runs import record_run
-from pipelines.store import PROVENANCE_FILE, Store, parse_date, resolve_store, sha256_file
+from pipelines.store import PROVENANCE_FILE, Store, date_argument, resolve_store, sha256_file
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--date",
         action="append",
-        type=parse_date,
+        type=date_argument,
         metavar="YYYY-MM-DD",
         help="check only this snapshot (repeatable; default: every published snapshot)",
     )
