@@ -23,6 +23,7 @@ from dash import Dash
 from filelock import FileLock
 
 from dashboards import components, layout, pages
+from dashboards.limits import install_limits
 from dashboards.query import open_warehouse
 from dashboards.state import AppState, install_app_state, state_of
 from pipelines.demo import generate_demo_store
@@ -103,6 +104,7 @@ def create_app(
     components.register_callbacks(app)
     components.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
+    install_limits(app)
     return app
 
 

@@ -450,7 +450,9 @@ def register_routes(server: flask.Flask) -> None:
         if fmt not in REPORT_FORMATS:
             flask.abort(404, f"unknown report format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
         filters, _ = Filters.from_params(flask.request.args)
-        chosen = [c for c in flask.request.args.get("charts", "").split(",") if c in chart_ids()]
+        named = flask.request.args.get("charts", "").split(",")
+        # Each chart once: a chart named 100 times is still one page (the list is at most every chart).
+        chosen = list(dict.fromkeys(c for c in named if c in chart_ids()))
         if not chosen:
             flask.abort(400, "choose at least one chart, e.g. ?charts=cumulative-by-country,share-by-country")
         results = [render(chart_id, filters) for chart_id in chosen]

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import datetime as dt
 import html
 import io
 import os
 import sys
 import threading
-from collections.abc import Coroutine, Sequence
+import time
+from collections.abc import Coroutine, Iterator, Sequence
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
@@ -74,6 +77,48 @@ class ExportError(ValueError):
     """An export that cannot be made (unknown format, no chromium, ...), with what to do about it."""
 
 
+class ExportBusy(ExportError):
+    """Too many exports waiting for the browser already (the web app answers 429)."""
+
+
+class ExportTimeout(ExportError):
+    """An export that went past its time budget (the web app answers 503)."""
+
+
+#: When the current context's exports must be done (`time.monotonic()`), None for no limit (command line).
+_deadline: ContextVar[float | None] = ContextVar("owt_export_deadline", default=None)
+
+
+def set_time_budget(seconds: float | None) -> None:
+    """Give the exports of the current context (a web request) `seconds` from now, or no limit with None:
+    waiting for the browser and each render stop there with ExportTimeout."""
+    _deadline.set(None if seconds is None else time.monotonic() + seconds)
+
+
+def _seconds_left() -> float | None:
+    """What is left of the time budget (None: no budget); ExportTimeout when nothing is."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ExportTimeout("the export took longer than this server allows; try again, or a smaller report")
+    return left
+
+
+@contextlib.contextmanager
+def _browser_turn() -> Iterator[None]:
+    """Hold _EXPORT_LOCK, waiting for it no longer than the time budget."""
+    left = _seconds_left()
+    if not _EXPORT_LOCK.acquire(timeout=-1 if left is None else left):
+        _seconds_left()
+        raise ExportTimeout("the export waited too long for the browser; try again")
+    try:
+        yield
+    finally:
+        _EXPORT_LOCK.release()
+
+
 class _WarmKaleido(kaleido.Kaleido):
     """kaleido's browser, keeping its page (and plotly.js in it) loaded between renders."""
 
@@ -109,11 +154,13 @@ class _Browser:
         await browser.open()
         return browser
 
-    def _call(self, coroutine: Coroutine[Any, Any, Result]) -> Result:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(_CALL_TIMEOUT_S)
+    def _call(self, coroutine: Coroutine[Any, Any, Result], timeout: float = _CALL_TIMEOUT_S) -> Result:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def render(self, spec: dict, opts: dict) -> bytes:
-        return self._call(self._kaleido.calc_fig(spec, opts=opts))
+        left = _seconds_left()
+        timeout = _CALL_TIMEOUT_S if left is None else min(left, _CALL_TIMEOUT_S)
+        return self._call(self._kaleido.calc_fig(spec, opts=opts), timeout)
 
     def close(self) -> None:
         try:
@@ -178,13 +225,13 @@ def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
     """
     spec = fig.to_dict()
     opts = {"format": fmt, "width": figures.EXPORT_WIDTH, "height": figures.EXPORT_HEIGHT, "scale": scale}
-    with _EXPORT_LOCK:
+    with _browser_turn():
         try:
             return _render_once(spec, opts)
         except ExportError:
             raise
         except Exception:
-            pass  # most likely a crashed browser: one more try with a fresh one
+            _seconds_left()  # out of time: ExportTimeout; else most likely a crashed browser: one more try
         try:
             return _render_once(spec, opts)
         except Exception as error:
