@@ -220,11 +220,14 @@ def _summary(title: str, results: list[Result]) -> None:
     print(f"{title}: {len(results)} requests; status {shown}")
     print(f"  latency p50 {statistics.median(times):.3f} s, p99 {p99:.3f} s, max {times[-1]:.3f} s")
     by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for kind, status, _ in results:
+    kind_times: dict[str, list[float]] = collections.defaultdict(list)
+    for kind, status, took in results:
         by_kind[kind][status or "dropped"] += 1
+        kind_times[kind].append(took)
     for kind, kind_counts in by_kind.items():
         shown = ", ".join(f"{status}: {n}" for status, n in sorted(kind_counts.items(), key=str))
-        print(f"  {kind:<20} {shown}")
+        took = kind_times[kind]
+        print(f"  {kind:<20} {shown}; p50 {statistics.median(took):.2f} s, max {max(took):.2f} s")
 
 
 #: The longest line gunicorn (and the app) wrote to its log.
