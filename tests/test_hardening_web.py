@@ -350,10 +350,12 @@ def views(draw: st.DrawFn) -> Filters:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(view=views())
 def test_every_chart_answers_any_view(chart_warehouse, view: Filters) -> None:
-    """No view makes a chart fail; a view whose dates hold no snapshot shows nothing in any chart built on
-    snapshots (and says why)."""
+    """No view makes a chart (or the overview's headline) fail; a view whose dates hold no snapshot shows
+    nothing in any chart built on snapshots, and says why."""
     first, last = view.start or FIRST, view.end or LAST
     without_snapshots = max(first, FIRST) > min(last, LAST)
+    headline = chart_warehouse.headline(view)  # the overview's key figures, over the same view
+    assert (headline["period"] is None) or not without_snapshots
     for chart in chart_ids():
         result = render_chart(chart, chart_warehouse, view)
         assert result.title and result.source
