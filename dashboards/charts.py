@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import figures
+from dashboards.budget import seconds_left
 from dashboards.colors import (
     OKABE_ITO,
     RELATION_COLOURS,
@@ -581,6 +582,7 @@ def render_chart(
     chart_id: str, warehouse: Warehouse, filters: Filters, *, source: SourceInfo | None = None
 ) -> ChartResult:
     """Query, draw and frame one chart. Pass `source` (from `source_info`) to share it across many charts."""
+    seconds_left()  # a web request past its time budget stops before the next chart
     spec = get_chart(chart_id)
     data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)

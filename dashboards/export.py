@@ -21,9 +21,7 @@ import io
 import os
 import sys
 import threading
-import time
 from collections.abc import Coroutine, Iterator, Sequence
-from contextvars import ContextVar
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
@@ -33,6 +31,7 @@ from plotly.offline import get_plotlyjs
 from pypdf import PdfWriter
 
 from dashboards import figures
+from dashboards.budget import BudgetExceeded, seconds_left
 from dashboards.charts import SYNTHETIC_WARNING, ChartResult
 
 ChartFormat = Literal["png", "svg", "pdf", "csv", "html"]
@@ -81,38 +80,13 @@ class ExportBusy(ExportError):
     """Too many exports waiting for the browser already (the web app answers 429)."""
 
 
-class ExportTimeout(ExportError):
-    """An export that went past its time budget (the web app answers 503)."""
-
-
-#: When the current context's exports must be done (`time.monotonic()`), None for no limit (command line).
-_deadline: ContextVar[float | None] = ContextVar("owt_export_deadline", default=None)
-
-
-def set_time_budget(seconds: float | None) -> None:
-    """Give the exports of the current context (a web request) `seconds` from now, or no limit with None:
-    waiting for the browser and each render stop there with ExportTimeout."""
-    _deadline.set(None if seconds is None else time.monotonic() + seconds)
-
-
-def _seconds_left() -> float | None:
-    """What is left of the time budget (None: no budget); ExportTimeout when nothing is."""
-    deadline = _deadline.get()
-    if deadline is None:
-        return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise ExportTimeout("the export took longer than this server allows; try again, or a smaller report")
-    return left
-
-
 @contextlib.contextmanager
 def _browser_turn() -> Iterator[None]:
     """Hold _EXPORT_LOCK, waiting for it no longer than the time budget."""
-    left = _seconds_left()
+    left = seconds_left()
     if not _EXPORT_LOCK.acquire(timeout=-1 if left is None else left):
-        _seconds_left()
-        raise ExportTimeout("the export waited too long for the browser; try again")
+        seconds_left()
+        raise BudgetExceeded("the export waited too long for the browser; try again")
     try:
         yield
     finally:
@@ -157,9 +131,7 @@ class _Browser:
     def _call(self, coroutine: Coroutine[Any, Any, Result], timeout: float = _CALL_TIMEOUT_S) -> Result:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
-    def render(self, spec: dict, opts: dict) -> bytes:
-        left = _seconds_left()
-        timeout = _CALL_TIMEOUT_S if left is None else min(left, _CALL_TIMEOUT_S)
+    def render(self, spec: dict, opts: dict, timeout: float = _CALL_TIMEOUT_S) -> bytes:
         return self._call(self._kaleido.calc_fig(spec, opts=opts), timeout)
 
     def close(self) -> None:
@@ -228,10 +200,10 @@ def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
     with _browser_turn():
         try:
             return _render_once(spec, opts)
-        except ExportError:
+        except (ExportError, BudgetExceeded):
             raise
         except Exception:
-            _seconds_left()  # out of time: ExportTimeout; else most likely a crashed browser: one more try
+            seconds_left()  # out of time: BudgetExceeded; else most likely a crashed browser: one more try
         try:
             return _render_once(spec, opts)
         except Exception as error:
@@ -241,8 +213,9 @@ def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
 def _render_once(spec: dict, opts: dict) -> bytes:
     """One render (callers hold _EXPORT_LOCK); on failure the browser stops, so the next one restarts it."""
     browser = _start_browser()
+    left = seconds_left()  # a budget spent already ends here, leaving the browser as it is
     try:
-        return browser.render(spec, opts)
+        return browser.render(spec, opts, _CALL_TIMEOUT_S if left is None else min(left, _CALL_TIMEOUT_S))
     except Exception:
         _stop_browser()
         raise

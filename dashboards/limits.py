@@ -7,8 +7,7 @@
 - heavy exports (PNG/SVG/PDF charts and reports, drawn one at a time by the one browser) are admitted
   HEAVY_EXPORT_SLOTS at a time per process; the next gets 429 with Retry-After, instead of tying up a worker
   in the browser's queue;
-- every download has EXPORT_BUDGET_S seconds (`dashboards.export.set_time_budget`); past it, 503 with
-  Retry-After;
+- every download has EXPORT_BUDGET_S seconds (`dashboards.budget`); past it, 503 with Retry-After;
 - log lines are cut at LOG_LINE_CHARS characters (a 2 MB id in an error message is not logged whole).
 """
 
@@ -23,7 +22,8 @@ import flask
 from dash import Dash
 from werkzeug.exceptions import HTTPException
 
-from dashboards.export import CHART_FORMATS, ExportBusy, ExportTimeout, set_time_budget
+from dashboards.budget import BudgetExceeded, set_time_budget
+from dashboards.export import CHART_FORMATS, ExportBusy
 
 MAX_REQUEST_BYTES = 1024 * 1024
 EXPORT_BUDGET_S = 60.0
@@ -84,7 +84,7 @@ def install_limits(app: Dash) -> None:
     for kind in (MalformedCallback, *_CLIENT_VALUE_ERRORS):
         server.register_error_handler(kind, client_error)
     server.register_error_handler(ExportBusy, lambda error: _plain(429, str(error), retry=True))
-    server.register_error_handler(ExportTimeout, lambda error: _plain(503, str(error), retry=True))
+    server.register_error_handler(BudgetExceeded, lambda error: _plain(503, str(error), retry=True))
 
     line_limit = ShortLogLines()
     for logger in (server.logger, log, logging.getLogger("werkzeug"), logging.getLogger("dash")):

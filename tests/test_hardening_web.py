@@ -310,7 +310,9 @@ def test_an_export_past_its_time_budget_gets_503_with_retry_after(app: Dash, cli
     budget = app.server.config[BUDGET_KEY]
     app.server.config[BUDGET_KEY] = 0
     try:
-        for url in ("/download/chart/share-by-country.svg", "/download/report.pdf?charts=share-by-country"):
+        urls = ["chart/share-by-country.svg", "chart/share-by-country.csv", "data.csv"]
+        urls.append("report.pdf?charts=concentration")
+        for url in (f"/download/{name}" for name in urls):
             response = client.get(url)
             assert response.status_code == 503, url
             assert "longer than this server allows" in response.get_data(as_text=True)
