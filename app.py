@@ -23,6 +23,7 @@ import flask
 from dash import Dash, html
 
 from dashboards import components, layout, pages
+from dashboards.limits import install_limits
 from dashboards.query import open_warehouse
 from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (ensure_demo_store: re-exported)
 from dashboards.state import AppState, install_app_state, state_of
@@ -89,6 +90,7 @@ def create_app(
     components.register_callbacks(app)
     components.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
+    install_limits(app)
     return app
 
 

@@ -165,7 +165,7 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if notes:
         parser.error("; ".join(notes))
 
-    from dashboards.charts import describe_view, render_chart, source_info
+    from dashboards.charts import describe_view, no_data_text, render_chart, source_info
     from dashboards.export import ExportError, bare_csv, chart_package, export_chart, export_report
     from dashboards.query import open_warehouse
     from dashboards.serving import serving_store
@@ -197,6 +197,9 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if task_problems:
         parser.error(f"--task {task_problems[0].value!r}: {task_problems[0].message}")
     source = source_info(warehouse, filters)
+    if source.first is None:
+        print(f"error: {no_data_text(warehouse, source)}", file=sys.stderr)
+        return 2
     results = []
     for chart_id in tqdm(chosen, desc="charts", unit="chart", disable=not sys.stderr.isatty()):
         results.append(render_chart(chart_id, warehouse, filters, source=source))

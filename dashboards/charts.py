@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import figures
+from dashboards.budget import seconds_left
 from dashboards.colors import (
     OKABE_ITO,
     RELATION_COLOURS,
@@ -606,6 +607,15 @@ def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) ->
     return f"Incomplete: {'; '.join(notes)}." if notes else ""
 
 
+def no_data_text(warehouse: Warehouse, source: SourceInfo) -> str:
+    """Why a chart of the view is empty: no snapshot in its dates (and which dates have some), or its
+    filters."""
+    if source.first is not None:
+        return figures.NO_DATA_TEXT
+    dates = pd.to_datetime(warehouse.snapshots()["date"]).dt.date
+    return figures.NO_SNAPSHOTS_TEXT.format(first=dates.min(), last=dates.max())
+
+
 def _label_months(fig: go.Figure, months: int) -> None:
     """Label monthly periods as months (plotly's automatic ticks fall on weeks when the range is short)."""
     fig.update_xaxes(tickformat="%b %Y", **({"dtick": "M1"} if months <= _MONTH_TICKS_MAX else {}))
@@ -615,6 +625,7 @@ def render_chart(
     chart_id: str, warehouse: Warehouse, filters: Filters, *, source: SourceInfo | None = None
 ) -> ChartResult:
     """Query, draw and frame one chart. Pass `source` (from `source_info`) to share it across many charts."""
+    seconds_left()  # a web request past its time budget stops before the next chart
     spec = get_chart(chart_id)
     unavailable = unavailable_reason(spec, warehouse)
     if unavailable:
@@ -622,11 +633,11 @@ def render_chart(
     else:
         data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)
+    source = source or source_info(warehouse, filters)
     if data.empty and not unavailable:
-        figures.mark_empty(fig)
+        figures.mark_empty(fig, no_data_text(warehouse, source))
     elif "period" in data.columns and filters.period == "month":
         _label_months(fig, data["period"].nunique())
-    source = source or source_info(warehouse, filters)
     source_line = source.line(spec.attribution(filters))
     title, subtitle = _title(spec, filters), _subtitle(spec, filters)
     if spec.snapshot_periods and not unavailable:

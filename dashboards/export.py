@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import datetime as dt
 import html
 import io
@@ -28,7 +29,7 @@ import sys
 import threading
 import tomllib
 import zipfile
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -41,6 +42,7 @@ from plotly.offline import get_plotlyjs
 from pypdf import PdfWriter
 
 from dashboards import figures
+from dashboards.budget import BudgetExceeded, seconds_left
 from dashboards.charts import (
     SYNTHETIC_WARNING,
     UNKNOWN_CATEGORY,
@@ -97,6 +99,23 @@ class ExportError(ValueError):
     """An export that cannot be made (unknown format, no chromium, ...), with what to do about it."""
 
 
+class ExportBusy(ExportError):
+    """Too many exports waiting for the browser already (the web app answers 429)."""
+
+
+@contextlib.contextmanager
+def _browser_turn() -> Iterator[None]:
+    """Hold _EXPORT_LOCK, waiting for it no longer than the time budget."""
+    left = seconds_left()
+    if not _EXPORT_LOCK.acquire(timeout=-1 if left is None else left):
+        seconds_left()
+        raise BudgetExceeded("the export waited too long for the browser; try again")
+    try:
+        yield
+    finally:
+        _EXPORT_LOCK.release()
+
+
 class _WarmKaleido(kaleido.Kaleido):
     """kaleido's browser, keeping its page (and plotly.js in it) loaded between renders."""
 
@@ -132,11 +151,11 @@ class _Browser:
         await browser.open()
         return browser
 
-    def _call(self, coroutine: Coroutine[Any, Any, Result]) -> Result:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(_CALL_TIMEOUT_S)
+    def _call(self, coroutine: Coroutine[Any, Any, Result], timeout: float = _CALL_TIMEOUT_S) -> Result:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
-    def render(self, spec: dict, opts: dict) -> bytes:
-        return self._call(self._kaleido.calc_fig(spec, opts=opts))
+    def render(self, spec: dict, opts: dict, timeout: float = _CALL_TIMEOUT_S) -> bytes:
+        return self._call(self._kaleido.calc_fig(spec, opts=opts), timeout)
 
     def close(self) -> None:
         try:
@@ -201,13 +220,13 @@ def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
     """
     spec = fig.to_dict()
     opts = {"format": fmt, "width": figures.EXPORT_WIDTH, "height": figures.EXPORT_HEIGHT, "scale": scale}
-    with _EXPORT_LOCK:
+    with _browser_turn():
         try:
             return _render_once(spec, opts)
-        except ExportError:
+        except (ExportError, BudgetExceeded):
             raise
         except Exception:
-            pass  # most likely a crashed browser: one more try with a fresh one
+            seconds_left()  # out of time: BudgetExceeded; else most likely a crashed browser: one more try
         try:
             return _render_once(spec, opts)
         except Exception as error:
@@ -217,8 +236,9 @@ def _image(fig: go.Figure, fmt: str, *, scale: float = 1) -> bytes:
 def _render_once(spec: dict, opts: dict) -> bytes:
     """One render (callers hold _EXPORT_LOCK); on failure the browser stops, so the next one restarts it."""
     browser = _start_browser()
+    left = seconds_left()  # a budget spent already ends here, leaving the browser as it is
     try:
-        return browser.render(spec, opts)
+        return browser.render(spec, opts, _CALL_TIMEOUT_S if left is None else min(left, _CALL_TIMEOUT_S))
     except Exception:
         _stop_browser()
         raise

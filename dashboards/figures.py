@@ -267,9 +267,12 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, source: str, warning: st
     return fig
 
 
-def mark_empty(
-    fig: go.Figure, text: str = "No data in this view: widen the dates or remove a filter."
-) -> go.Figure:
+#: What an empty chart says: in general, and when the dates hold no snapshot at all.
+NO_DATA_TEXT = "No data in this view: widen the dates or remove a filter."
+NO_SNAPSHOTS_TEXT = "No snapshots in the selected dates: the store has snapshots from {first} to {last}."
+
+
+def mark_empty(fig: go.Figure, text: str = NO_DATA_TEXT) -> go.Figure:
     """Say so when a view has no data (or `text`: why there can be none), instead of showing empty axes that
     look like a failure."""
     fig.update_xaxes(visible=False)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES, UNATTRIBUTED_ORG  # noqa: F401  (re-exported for the pages)
+from pipelines.store import DATE_MAX, DATE_MIN, parse_date
 
 Period = Literal["day", "week", "month"]
 Attribution = Literal["publisher", "lineage"]
@@ -46,6 +47,7 @@ PARAM_NAMES: dict[str, str] = {
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 _MAX_TASK_LENGTH = 64
+_MAX_NOTED_LENGTH = 200
 
 ParamValue = str | Sequence[str] | None
 
@@ -63,6 +65,13 @@ class Filters:
     task: str | None = None
     size_class: str | None = None
     log_scale: bool = False
+
+    def __post_init__(self) -> None:
+        """Dates outside DATE_MIN..DATE_MAX are refused here too, so that no query meets them (month
+        arithmetic on year 9999 overflows); the parsers never produce them."""
+        for day in (self.start, self.end):
+            if day is not None:
+                parse_date(day)
 
     @property
     def country_column(self) -> str:
@@ -147,9 +156,13 @@ def check_task(filters: Filters, known_tasks: Sequence[str]) -> tuple[Filters, l
 
 
 def _last(value: ParamValue) -> str | None:
+    """The value of a parameter (the last of a list); anything but text (a number or an object in a Dash
+    callback's filters) is passed on as its JSON-ish text, for the parser to refuse with a note."""
     if value is None or isinstance(value, str):
         return value
-    return value[-1] if len(value) else None
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return value[-1] if len(value) else None
+    return repr(value)[:_MAX_NOTED_LENGTH]
 
 
 def _describe(value: object) -> str:
@@ -166,9 +179,9 @@ def _format(value: object) -> str:
 
 def _parse_date(raw: str) -> tuple[dt.date | None, str | None]:
     try:
-        return dt.date.fromisoformat(raw), None
+        return parse_date(raw), None
     except ValueError:
-        return None, "not a date in YYYY-MM-DD form"
+        return None, f"not a date in YYYY-MM-DD form between {DATE_MIN} and {DATE_MAX}"
 
 
 def _choice(options: Sequence[str]):

@@ -84,6 +84,9 @@ _COUNTRY_COLUMNS = {a: f"{a}_country" for a in ATTRIBUTIONS}
 _SCOPE_CONDITION = {"all": "true", "first-party": "first_party", "atom": "atom"}
 _UNATTRIBUTED_CODES = [UNATTRIBUTED_ORG, INDIVIDUAL]
 _TOP_CATEGORIES = 12
+TOP_ORGANISATION_COLUMNS = [
+    "namespace", "organization", "country", "downloads", "downloads_all_time", "growth", "n_models", "share"
+]
 OTHERS = "Others"
 
 
@@ -413,6 +416,8 @@ class Warehouse:
         """
         first, last = self._range(Filters())
         start, end = f.start or first, f.end or last
+        if start > min(end, last) or end < first:  # no snapshot in the range: nobody downloaded anything
+            return pd.DataFrame(columns=TOP_ORGANISATION_COLUMNS)
         day_after = end + dt.timedelta(days=1)
         if start.day == 1 and day_after.day == 1:  # whole months: compare with as many months before
             months = (day_after.year - start.year) * 12 + day_after.month - start.month
@@ -430,8 +435,7 @@ class Warehouse:
             frame["previous"] = float("nan")  # the previous range is not covered by snapshots
         frame["growth"] = metrics.growth_ratio(frame["downloads"], frame["previous"])
         frame["share"] = (frame["downloads"] / frame["total"]).fillna(0.0)
-        columns = ["namespace", "organization", "country", "downloads", "downloads_all_time", "growth"]
-        return frame[[*columns, "n_models", "share"]]
+        return frame[TOP_ORGANISATION_COLUMNS]
 
     def _top_among_candidates(
         self, f: Filters, n: int, marks: tuple[dt.date, dt.date, dt.date]
@@ -453,7 +457,7 @@ class Warehouse:
         columns of a matrix, no query. None when the range is not covered by them."""
         totals = self._running_totals()
         end, start = ((day - totals.first_day).days for day in marks[:2])
-        if start < 0 or end >= totals.cum.shape[1]:
+        if not 0 <= start <= end < totals.cum.shape[1]:
             return None
         previous = max((marks[2] - totals.first_day).days, 0)  # an earlier start is not shown anyway
         downloads = totals.cum[:, end] - totals.cum[:, start]
@@ -561,14 +565,17 @@ class Warehouse:
         return pd.DataFrame(cursor.fetchall(), columns=[column[0] for column in cursor.description])
 
     def _range(self, f: Filters) -> tuple[dt.date, dt.date]:
-        """The view's dates, open ends filled with the first and last snapshot (read once per version)."""
+        """The view's dates within the snapshots' (read once per version): nothing is counted outside them,
+        so open or wider ends become the first and last snapshot; a range beside them comes out empty
+        (start after end)."""
         self._cursor()
         if self._span is None:
             row = self._cursor().execute("SELECT min(date), max(date) FROM snapshots").fetchone()
             if row is None or row[0] is None:
                 raise WarehouseError("the warehouse has no snapshots")
             self._span = (row[0], row[1])
-        return (f.start or self._span[0]), (f.end or self._span[1])
+        first, last = self._span
+        return max(f.start or first, first), min(f.end or last, last)
 
     # -- derivatives ----------------------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ import pyarrow.parquet as pq
 
 from pipelines.hub import base_model_relations
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, parse_date, resolve_store, sha256_file
+from pipelines.store import Store, date_argument, resolve_store, sha256_file
 
 DEFAULT_DATASET = "hfmlsoc/hub_weekly_snapshots"
 FILE_NAME = "models.parquet"
@@ -547,8 +547,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a Hub dataset id of hub-stats dumps, or a local models.parquet, CSV or Parquet file, or a "
         f"folder of them (default {DEFAULT_DATASET})",
     )
-    parser.add_argument("--from", dest="start", type=parse_date, default=None, help="first date to import")
-    parser.add_argument("--to", dest="end", type=parse_date, default=None, help="last date to import")
+    parser.add_argument(
+        "--from", dest="start", type=date_argument, metavar="YYYY-MM-DD", help="first date to import"
+    )
+    parser.add_argument(
+        "--to", dest="end", type=date_argument, metavar="YYYY-MM-DD", help="last date to import"
+    )
     parser.add_argument(
         "--columns",
         metavar="TARGET=SOURCE,...",

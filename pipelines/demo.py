@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from pipelines.definitions import atom_dir
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, demo_store_path, is_synthetic, resolve_store
+from pipelines.store import Store, date_argument, demo_store_path, is_synthetic, resolve_store
 
 DEFAULT_MODELS = 3000
 DEFAULT_START = dt.date(2024, 1, 1)
@@ -634,7 +634,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--end",
-        type=dt.date.fromisoformat,
+        type=date_argument,
         default=None,
         help="date of the last snapshot, YYYY-MM-DD (default: today, UTC)",
     )

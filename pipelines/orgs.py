@@ -30,7 +30,7 @@ from pipelines.registry import (
     load_registry,
     resolve_override,
 )
-from pipelines.store import Store, StoreError, existing_store, parse_date
+from pipelines.store import Store, StoreError, date_argument, existing_store
 
 
 def add_registry_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +52,10 @@ def add_registry_arguments(parser: argparse.ArgumentParser) -> None:
 def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
     parser.add_argument(
-        "--date", type=parse_date, metavar="YYYY-MM-DD", help="snapshot date (default: the latest snapshot)"
+        "--date",
+        type=date_argument,
+        metavar="YYYY-MM-DD",
+        help="snapshot date (default: the latest snapshot)",
     )
 
 

@@ -13,11 +13,13 @@ directory in place of the old one.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -70,14 +72,37 @@ def is_synthetic(store: Store, date: dt.date) -> bool:
     return bool(store.provenance(date).get("synthetic"))
 
 
+#: Dates any command or URL accepts: wide enough for any Hub history, narrow enough that date arithmetic
+#: (a month after, a range before) never leaves what Python and DuckDB can represent.
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2100, 12, 31)
+_DATE_FORM = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
 def parse_date(value: str | dt.date) -> dt.date:
-    """A snapshot date from `YYYY-MM-DD` (clear error on anything else)."""
+    """A date from exactly `YYYY-MM-DD` within DATE_MIN..DATE_MAX: the one date rule of every command line,
+    URL parameter and dashboard control (`date.fromisoformat` alone also takes `20250101` and `2025-W01-1`).
+    Raises ValueError with a message naming the accepted form and range."""
     if isinstance(value, dt.date):
-        return value
+        parsed = value
+    else:
+        try:
+            if not _DATE_FORM.fullmatch(value):
+                raise ValueError(value)
+            parsed = dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"not a date in YYYY-MM-DD form: {value!r}") from None
+    if not DATE_MIN <= parsed <= DATE_MAX:
+        raise ValueError(f"{parsed.isoformat()} is outside the supported dates {DATE_MIN} to {DATE_MAX}")
+    return parsed
+
+
+def date_argument(value: str) -> dt.date:
+    """argparse type for date options: `parse_date`, its message as the usage error (exit status 2)."""
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"not a date in YYYY-MM-DD form: {value!r}") from None
+        return parse_date(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def sha256_file(path: Path) -> str:

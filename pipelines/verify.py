@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.runs import record_run
-from pipelines.store import PROVENANCE_FILE, Store, StoreError, existing_store, parse_date, sha256_file
+from pipelines.store import (
+    PROVENANCE_FILE,
+    Store,
+    StoreError,
+    date_argument,
+    existing_store,
+    sha256_file,
+)
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--date",
         action="append",
-        type=parse_date,
+        type=date_argument,
         metavar="YYYY-MM-DD",
         help="check only this snapshot (repeatable; default: every published snapshot)",
     )
