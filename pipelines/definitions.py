@@ -18,6 +18,12 @@ HUB_STATS = "Hugging Face Hub metadata dumps (hub-stats models.parquet), importe
 ATOM = "ATOM Project (Lambert & Brand, arXiv 2604.07190), tracked-models list, Apache-2.0"
 REGISTRY = "Open Weights Tracker organisation registry (data/orgs.csv)"
 
+#: The crossover: A leads B when A's value is at least (1 + CROSSOVER_MARGIN) times B's, and the lead must
+#: last this many complete periods (see the `crossover` measure).
+CROSSOVER_MARGIN = 0.02
+CROSSOVER_PERIODS = 3
+_PERIOD_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -58,7 +64,7 @@ _ALL: tuple[Measure, ...] = (
         "downloads_period",
         "Downloads in the period",
         "downloads",
-        "Growth of all-time downloads between consecutive snapshots, summed over the days of each period.",
+        "Growth of all-time downloads between consecutive snapshots (downloads in between).",
         "The Hub keeps no history, so downloads in a day, week or month are the differences of "
         "`downloadsAllTime` between consecutive snapshots of the same model. Differences spanning several "
         "days are spread evenly over those days (gap rule), negative differences count as zero (clamping "
@@ -116,7 +122,7 @@ _ALL: tuple[Measure, ...] = (
         "derivative_share",
         "New derivatives",
         "models",
-        "Models with a base model created in each period, by the lineage country of their base.",
+        "Models that declare a base model (fine-tunes, quantisations, adapters, merges), by creation date.",
         "Counts repositories first created in the period (by `createdAt`) that declare a base model through "
         "a `base_model:<relation>:<id>` tag, grouped by the lineage country of that base and by relation. "
         "Shares are of all new derivatives in the view.",
@@ -190,13 +196,33 @@ _ALL: tuple[Measure, ...] = (
         "crossover",
         "Crossover",
         "date",
-        "The first period in which country A's downloads exceed country B's and stay above the next period.",
-        "Computed separately for each definition (monthly downloads, cumulative downloads, 30-day downloads)"
-        " and attribution. A single period above B followed by a fall back below does not count; the date "
-        "shown is the start of the first period of a run of at least two (or of a run reaching the latest "
-        "period) that follows a period with A at or below B. A country that was always ahead has no "
-        "crossover.",
+        f"The first complete period after which A's downloads stay at least {CROSSOVER_MARGIN:.0%} above B's "
+        f"for at least {_PERIOD_WORDS[CROSSOVER_PERIODS]} complete periods.",
+        "Read on the downloads per period of the view (its period, attribution and dates). A is ahead in a "
+        f"period when its downloads exceed B's by at least {CROSSOVER_MARGIN:.0%}, so a near tie is not a "
+        f"lead. The crossover is the first period of a run of at least {_PERIOD_WORDS[CROSSOVER_PERIODS]} "
+        "periods with A "
+        "ahead that follows a period without A ahead. Only complete periods count: a period the snapshots "
+        "cover in part (the running month) is never used. When A leads from the first complete period "
+        f"shown, or no lead lasts {_PERIOD_WORDS[CROSSOVER_PERIODS]} periods, there is no crossover in the "
+        "selected dates. The chart of downloads per period marks the crossover it finds.",
         HUB_API,
+    ),
+    Measure(
+        "incomplete_period",
+        "Incomplete period",
+        "",
+        "A period the snapshots cover only in part (the running one, or a first one cut by the dates) is "
+        "drawn dashed or hatched and labelled with its days covered.",
+        "Downloads of a period are summed over the days the snapshots cover, so a period the snapshots "
+        "cover in part (the running month, a week still under way, a first period starting before the first "
+        "snapshot or the chosen start date) has a low total for that reason alone, not because downloads "
+        "fell. Such a period is drawn dashed (lines) or hatched (bars) with a label such as 'Dec 2026 to "
+        "date, 3 of 31 days', carries `complete = false` in the chart's CSV, and is never used for a "
+        "headline card, a crossover or a change on the period before. New derivatives per period follow the "
+        "same rule: the running period counts only the models created up to the last snapshot.",
+        HUB_API,
+        "rule",
     ),
     Measure(
         "coverage",

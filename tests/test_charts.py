@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboards import charts
+from dashboards import charts, figures
 from dashboards.charts import UnknownChartError, list_charts, render_chart
 from dashboards.colors import FIXED_COLOURS, country_colours, country_name, flag_emoji
 from dashboards.figures import SOURCE_ANNOTATION
@@ -19,10 +19,16 @@ TIME_COLUMNS = ("period", "date")
 
 
 def plotted_rows(trace, data: pd.DataFrame) -> tuple[list, list, pd.DataFrame]:
-    """The trace's points and the rows of `data` its meta says it plots."""
+    """The trace's points and the rows of `data` its meta says it plots: an incomplete period's dashed
+    trace plots the rows with `complete` false, less the points joining it to its complete neighbours."""
     meta = trace.meta
     rows = data[data[meta["column"]] == meta["key"]]
-    return list(trace.x), list(trace.y), rows
+    if "complete" in meta:
+        rows = rows[rows["complete"] == meta["complete"]]
+    bridge = set(meta.get("bridge", ()))
+    xs = [x for i, x in enumerate(trace.x) if i not in bridge]
+    ys = [y for i, y in enumerate(trace.y) if i not in bridge]
+    return xs, ys, rows
 
 
 def same_values(column: str, plotted: list, expected: pd.Series) -> bool:
@@ -127,7 +133,10 @@ def test_lineage_attribution_and_other_scope_change_the_words_and_the_numbers(
 def test_log_scale_applies_to_the_value_axis(chart_warehouse):
     result = render_chart("cumulative-by-country", chart_warehouse, Filters(log_scale=True))
     assert result.figure.layout.yaxis.type == "log"
-    assert "log scale" in result.subtitle
+    assert "Log scale." in result.subtitle
+    share = render_chart("share-by-country", chart_warehouse, Filters(log_scale=True))
+    assert share.figure.layout.yaxis.type != "log"  # a 100% stack has no log form
+    assert "log" not in share.subtitle.lower()
 
 
 def test_date_range_limits_the_plotted_points(chart_warehouse, default_results):
@@ -149,7 +158,7 @@ def test_country_colours_are_fixed_for_the_protagonists_and_stable_for_others():
     alone = country_colours(["FR"])["FR"]
     with_others = country_colours(["CN", "US", "FR", "Rest of world"])["FR"]
     assert alone == with_others
-    many = country_colours(["CN", "US", "FR", "DE", "GB", "JP", "KR", "IL", "Rest of world", "Unattributed"])
+    many = country_colours(["CN", "US", "FR", "DE", "GB", "JP", "KR", "Rest of world", "Unattributed"])
     assert len(set(many.values())) == len(many)
 
 
@@ -172,17 +181,36 @@ def test_country_names_and_flags():
     assert flag_emoji("Unattributed") == ""
 
 
-def test_periods_the_snapshots_only_partly_cover_are_named_in_the_subtitle(chart_warehouse):
+def test_periods_the_snapshots_only_partly_cover_are_marked_in_data_figure_and_subtitle(chart_warehouse):
+    # The chart store's snapshots run from 18 Jul 2025 to Tuesday 30 Sep 2025. Weeks start on Mondays: the
+    # week of 14 Jul has 18-20 Jul (3 of 7 days), the week of 29 Sep has 29-30 Sep (2 of 7 days).
     weekly = render_chart("downloads-by-country", chart_warehouse, Filters(period="week"))
-    last_week = pd.to_datetime(weekly.data["period"]).max().date()
-    expected = f"the last week (from {last_week}) ends after the last snapshot shown (2025-09-30)"
-    assert expected in weekly.subtitle
+    first_label = "Week of 14 Jul 2025 from 18 Jul 2025, 3 of 7 days"
+    last_label = "Week of 29 Sep 2025 to date, 2 of 7 days"
+    assert first_label in weekly.subtitle and last_label in weekly.subtitle
+    incomplete = weekly.data.loc[~weekly.data["complete"], "period"]
+    assert sorted(set(pd.to_datetime(incomplete).dt.date)) == [dt.date(2025, 7, 14), dt.date(2025, 9, 29)]
+    notes = [a.text for a in weekly.figure.layout.annotations if a.name == figures.INCOMPLETE_ANNOTATION]
+    assert notes == [first_label, last_label]
+    dashed = [t for t in weekly.figure.data if t.meta.get("complete") is False]
+    assert dashed and all(t.line.dash == "dash" for t in dashed)
+    assert_plots_exactly(weekly, weekly.data)
+    # The whole of August: every period complete, nothing marked.
     august = render_chart(
         "downloads-by-country",
         chart_warehouse,
         Filters(start=dt.date(2025, 8, 1), end=dt.date(2025, 8, 31)),
     )
-    assert "Incomplete" not in august.subtitle
+    assert "Incomplete" not in august.subtitle and august.data["complete"].all()
+    # Derivatives count models by creation: with the view from 1 Aug, July is not shown and August and
+    # September are whole (the store ends on 30 Sep); a view ending on 15 Sep cuts September to 15 days.
+    august_to_mid_september = Filters(start=dt.date(2025, 8, 1), end=dt.date(2025, 9, 15))
+    cut = render_chart("derivatives-by-relation", chart_warehouse, august_to_mid_september)
+    assert "Sep 2025 to date, 15 of 30 days" in cut.subtitle
+    shown = cut.data.groupby("period")["complete"].first()
+    assert shown.to_dict() == {pd.Timestamp("2025-08-01"): True, pd.Timestamp("2025-09-01"): False}
+    hatched = [t for t in cut.figure.data if t.marker.pattern.shape is not None]
+    assert hatched and all("/" in t.marker.pattern.shape for t in hatched)
 
 
 def test_a_view_without_data_says_so_instead_of_drawing_empty_axes(chart_warehouse):

@@ -71,7 +71,8 @@ def test_a_pdf_report_of_chosen_charts(chart_store: Path, tmp_path: Path):
     assert "wrote a PDF report of 2 charts" in done.stdout
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(report.read_bytes())).pages]
     assert len(pages) == 4  # title, definitions, two charts
-    assert "2025-08-01 to latest snapshot, log scale" in pages[0]
+    assert "2025-08-01 to latest snapshot" in pages[0] and "Scale: log" in pages[0]
+    assert "Log scale." in pages[2]  # and each chart drawn on a log axis says so itself
     assert "Downloads per month by publisher country" in pages[2]
     assert "Top 20 organisations" in pages[3]
 
