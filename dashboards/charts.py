@@ -494,12 +494,15 @@ def _log_axis(fig: go.Figure) -> bool:
 
 
 def _subtitle(spec: ChartSpec, filters: Filters, fig: go.Figure) -> str:
-    """The subtitle from what the chart uses: its measures' definitions, its country rule (if it groups by
-    country), how it adds up time, its scale as drawn (log only when an axis is), and the view's scope."""
+    """The subtitle from what the chart uses: its measures' definitions, its country rule and countries (if
+    it groups by country), how it adds up time, its scale as drawn (log only when an axis is), the scope."""
     sentences = []
     for measure in map(definitions.measure, _measure_ids(spec, filters)):
         prefix = f"{measure.label}: " if measure.kind == "dimension" else ""
         sentences.append(prefix + measure.definition)
+    if spec.by_country:
+        shown = ", ".join(country_name(code) for code in filters.countries)
+        sentences.append(f"Countries: {shown}; others as {REST_OF_WORLD} and {UNATTRIBUTED}.")
     sentences.append(_time_text(spec, filters))
     if _log_axis(fig):
         sentences.append("Log scale.")
@@ -623,7 +626,7 @@ def render_chart(
         data["complete"] = ~pd.to_datetime(data["period"]).dt.date.isin(list(labels))
         figures.mark_incomplete(fig, "period", labels)
         if labels:
-            notes.append(f"Incomplete (dashed or hatched): {'; '.join(labels.values())}.")
+            notes.append(f"Incomplete periods, marked on the chart: {'; '.join(labels.values())}.")
     if chart_id == "downloads-by-country" and len(filters.countries) >= 2:
         a, b = filters.countries[:2]
         crossed = first_crossover(data.rename(columns={"period": "time"}), a, b)

@@ -271,11 +271,12 @@ def _split_line(trace: go.Scatter, incomplete: np.ndarray) -> list[go.Scatter]:
 
 def mark_incomplete(fig: go.Figure, x: str, labels: Mapping[object, str]) -> go.Figure:
     """Draw the periods in `labels` (period start -> label) as incomplete, in place: lines dashed with open
-    markers, bars hatched, stacked areas with an open marker, each period labelled at the top of the plot."""
+    markers, bars hatched, stacked areas veiled, each period labelled at the top of the plot."""
     if not labels:
         return fig
     marked = {pd.Timestamp(start) for start in labels}
     traces, dashed = [], []  # the dashed parts after every series, so traces list the series first
+    stacked: set[pd.Timestamp] = set()
     for trace in fig.data:
         meta = trace.meta or {}
         if meta.get("x") != x:
@@ -291,9 +292,7 @@ def mark_incomplete(fig: go.Figure, x: str, labels: Mapping[object, str]) -> go.
             trace.marker.line = {"color": colour, "width": 1.5}
             traces.append(trace)
         elif trace.stackgroup:
-            trace.mode = "lines+markers"
-            trace.marker = {"symbol": "circle-open", "size": [10 if i else 0 for i in incomplete],
-                            "color": "#333333", "line": {"width": 2}}  # fmt: skip
+            stacked.update(pd.to_datetime(pd.Series(list(trace.x))))
             traces.append(trace)
         else:
             solid, rest = _split_line(trace, incomplete)
@@ -301,6 +300,7 @@ def mark_incomplete(fig: go.Figure, x: str, labels: Mapping[object, str]) -> go.
             dashed.append(rest)
     fig.data = ()
     fig.add_traces([*traces, *dashed])
+    _veil_stacked(fig, sorted(stacked), marked)
     for start, label in labels.items():
         at_end = _is_last(fig, x, pd.Timestamp(start))  # the label reads leftwards from the last period
         fig.add_annotation(
@@ -317,6 +317,24 @@ def mark_incomplete(fig: go.Figure, x: str, labels: Mapping[object, str]) -> go.
             bgcolor="rgba(255,255,255,0.8)",
         )
     return fig
+
+
+def _veil_stacked(fig: go.Figure, xs: list[pd.Timestamp], marked: set[pd.Timestamp]) -> None:
+    """Stacked areas cannot be dashed: a white veil and a dotted edge fade the stretch between an incomplete
+    period and its complete neighbour."""
+    for position, x in enumerate(xs):
+        if x not in marked:
+            continue
+        neighbour = xs[position - 1] if position > 0 else (xs[1] if len(xs) > 1 else x)
+        fig.add_vrect(
+            x0=min(x, neighbour),
+            x1=max(x, neighbour),
+            fillcolor="white",
+            opacity=0.55,
+            layer="above",
+            line={"color": _TEXT_COLOUR, "width": 1, "dash": "dot"},
+            name=INCOMPLETE_ANNOTATION,
+        )
 
 
 def _is_last(fig: go.Figure, x: str, when: pd.Timestamp) -> bool:

@@ -218,3 +218,47 @@ def test_a_view_without_data_says_so_instead_of_drawing_empty_axes(chart_warehou
     assert result.data.empty and not result.figure.data
     assert any("No data in this view" in (note.text or "") for note in result.figure.layout.annotations)
     assert "no snapshots in the selected dates" in result.source
+
+
+def drawn(figure) -> tuple:
+    """What a figure shows, without its words: every trace's kind, name and points, and the axis scales."""
+    traces = tuple(
+        (t.type, t.name, tuple(map(str, t.x)), tuple(map(str, t.y)), t.orientation) for t in figure.data
+    )
+    return traces, figure.layout.xaxis.type, figure.layout.yaxis.type
+
+
+#: Each filter the subtitle must follow, flipped from the default view.
+FLIPS: dict[str, Filters] = {
+    "period": Filters(period="week"),
+    "attribution": Filters(attribution="lineage"),
+    "log scale": Filters(log_scale=True),
+    "countries": Filters(countries=("CN",)),
+    "dates": Filters(start=dt.date(2025, 9, 1)),
+}
+
+
+@pytest.mark.parametrize("chart_id", [spec.chart_id for spec in list_charts()])
+def test_the_subtitle_changes_exactly_when_the_figure_does(chart_id, chart_warehouse, default_results):
+    """A subtitle says what the chart uses: a filter that changes the figure changes the subtitle, and one
+    the chart ignores (attribution on a chart with a fixed rule, log on a 100% stack, the period on totals
+    over the dates) leaves both alone."""
+    before = default_results[chart_id]
+    for flip, view in FLIPS.items():
+        after = render_chart(chart_id, chart_warehouse, view)
+        figure_changed = drawn(after.figure) != drawn(before.figure)
+        subtitle_changed = after.subtitle != before.subtitle
+        assert figure_changed == subtitle_changed, (chart_id, flip, before.subtitle, after.subtitle)
+
+
+def test_subtitles_describe_their_own_chart(default_results, chart_warehouse):
+    lineage_of_base = "by the lineage country of their base"
+    for chart_id in ("derivatives-by-relation", "top-base-models"):
+        assert lineage_of_base not in default_results[chart_id].subtitle
+    assert "Countries:" not in default_results["derivatives-by-relation"].subtitle
+    for chart_id in ("top-organisations", "size-by-country", "task-by-country", "library-by-country"):
+        subtitle = default_results[chart_id].subtitle
+        assert "summed over the days of each" not in subtitle
+        assert "Totals over the selected dates." in subtitle
+    per_month = "Per month: downloads summed over the days of each month."
+    assert per_month in default_results["downloads-by-country"].subtitle
