@@ -34,7 +34,7 @@ from dashboards.filters import (
     UNATTRIBUTED_ORG,
     Filters,
 )
-from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK
+from pipelines.definitions import MOMENTUM_MONTHS
 from pipelines.registry import Registry
 from pipelines.store import Store
 from pipelines.warehouse import (
@@ -46,6 +46,7 @@ from pipelines.warehouse import (
     current_version,
     plan,
     ram_counts_sql,
+    ram_reference_curve_sql,
     refresh,
     warehouse_root,
 )
@@ -639,9 +640,9 @@ class Warehouse:
         """Relative Adoption Metric v2 of one model at every age it has a count: age_days, date,
         downloads_all_time, reference, ram, size_class.
 
-        The reference is the RAM_REFERENCE_RANK-th highest count at the same age among models of the same size
-        class, read from the warehouse's `ram_reference` table; NaN when fewer models have a count at that
-        age. Empty when the model has no size class or release date.
+        The reference is its size class's reference curve at the same age (definitions: `ram_v2`, the running
+        maximum of the RAM_REFERENCE_RANK-th highest count), from the warehouse's `ram_reference` table; NaN
+        until some age has that many counts. Empty when the model has no size class or release date.
         """
         cursor = self._cursor()
         found = cursor.execute(
@@ -652,13 +653,14 @@ class Warehouse:
         facts = f"(SELECT * FROM read_parquet(?) WHERE key = {int(key):d})"
         sql = f"""
             SELECT c.age_days, (d.created + c.age_days)::DATE AS date, c.cum AS downloads_all_time,
-                CASE WHEN len(r.top) >= ? THEN r.top[?] END AS reference, c.size_class
+                r.reference, c.size_class
             FROM ({ram_counts_sql(facts, "dims")}) c
             JOIN dims d ON d.key = c.key
-            LEFT JOIN ram_reference r ON r.size_class = c.size_class AND r.age_days = c.age_days
+            LEFT JOIN ({ram_reference_curve_sql()}) r
+                ON r.size_class = c.size_class AND r.age_days = c.age_days
             ORDER BY c.age_days
         """
-        frame = cursor.execute(sql, [RAM_REFERENCE_RANK, RAM_REFERENCE_RANK, self._facts]).df()
+        frame = cursor.execute(sql, [self._facts]).df()
         frame["ram"] = frame["downloads_all_time"] / frame["reference"].where(frame["reference"] > 0)
         columns = ["age_days", "date", "downloads_all_time", "reference", "ram", "size_class"]
         return frame[columns]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,12 +145,17 @@ _ALL: tuple[Measure, ...] = (
         "ram_v2",
         "Relative Adoption Metric (v2)",
         "ratio",
-        "Cumulative downloads t days after release / the 10th-best model of the same size class at the same "
-        "t.",
+        "Cumulative downloads t days after release / the reference curve of its size class at t: the highest "
+        "10th-best count at any age up to t.",
         "ATOM's Relative Adoption Metric, v2 (May 2026). For a model of age t days, the numerator is its "
-        "all-time downloads at age t; the denominator is the 10th-highest all-time downloads at age t among "
-        "models of the same size class whose age-t count is in the store. RAM above 1 means a top-10 "
-        "trajectory for its size. Undefined when fewer than 10 comparable models exist at that age.",
+        "all-time downloads at age t. The denominator is the size class's reference curve: at each age, the "
+        "10th-highest all-time downloads among models of the same size class whose count at that age is in "
+        "the store, then the running maximum of that over ages up to t. The raw 10th-best is not monotone: "
+        "the models with a count at one age are not those at the next (models released on different days, "
+        "gaps in the snapshots), and a drop of the 10th-best made a model's RAM jump overnight without a "
+        "download more. All-time downloads never fall, so a reference that never falls is the faithful one; "
+        "the curve rises with the class and stays flat where the raw 10th-best dips. RAM above 1 means a "
+        "top-10 trajectory for its size. Undefined until 10 comparable models have a count at some age.",
         ATOM,
     ),
     Measure(
@@ -336,6 +342,19 @@ def size_class_sql(column: str) -> str:
     arms = " ".join(f"WHEN {column} < {high:.0f} THEN '{label}'" for label, high in bounded)
     top = SIZE_CLASS_BOUNDS[-1][0]
     return f"CASE WHEN {column} IS NULL OR {column} <= 0 THEN NULL {arms} ELSE '{top}' END"
+
+
+def ram_reference_curve(tenth_best: Sequence[tuple[int, float | None]]) -> list[tuple[int, float | None]]:
+    """The RAM reference curve of one size class from (age, 10th-best count or None) pairs: at each age the
+    highest 10th-best at that age or before (None until there is one). The warehouse's SQL
+    (`pipelines.warehouse.ram_reference_curve_sql`) must agree with this reference."""
+    curve: list[tuple[int, float | None]] = []
+    best: float | None = None
+    for age, value in sorted(tenth_best, key=lambda pair: pair[0]):
+        if value is not None and (best is None or value > best):
+            best = value
+        curve.append((age, best))
+    return curve
 
 
 def spread(total: int, days: int) -> list[int]:

@@ -112,3 +112,21 @@ def test_momentum_derivatives_coverage_and_crossover(tmp_path, registry):
     # Cumulative: tied on 1 March, US ahead on 31 March, tied again on 30 April (Llama's drop is clamped,
     # so its cumulative count stays at 1200), CN ahead on 31 May only: no crossover either.
     assert crossing["cumulative"] is None
+
+
+def test_ram_reference_never_falls_when_the_tenth_best_drops_between_ages(tmp_path, registry):
+    """Ten big models leave the snapshots after age 2: the raw 10th-best count drops from 2,000 (age 2) to
+    30 (age 3), which made RAM jump from 0.05 to 5 overnight. The reference keeps its highest value."""
+    store = Store(tmp_path / "store")
+    released, big = dt.date(2025, 3, 1), 8_000_000_000
+    for age in range(5):
+        rows = [row(f"Qwen/Small{i:02d}-8B", 10 * age, released, params_total=big) for i in range(10)]
+        rows.append(row("Qwen/Mid-8B", 50 * age, released, params_total=big))
+        if age <= 2:
+            rows += [row(f"Qwen/Big{i:02d}-8B", 1000 * age, released, params_total=big) for i in range(10)]
+        write_snapshot(store, released + dt.timedelta(days=age), rows)
+    curve = open_warehouse(store, registry).ram("Qwen/Mid-8B").set_index("age_days")
+    # Raw 10th-best by age: 1,000, 2,000, then 30 and 40 (the ten small models and Mid left).
+    assert curve["reference"].tolist()[1:] == [1000, 2000, 2000, 2000]
+    # Mid: 50, 100, 150, 200 over 1,000, 2,000, 2,000, 2,000.
+    assert curve["ram"].tolist()[1:] == pytest.approx([0.05, 0.05, 0.075, 0.1])
