@@ -590,6 +590,18 @@ def incomplete_periods(periods: pd.Series, period: str, first: dt.date, last: dt
     return labels
 
 
+def mark_periods(
+    data: pd.DataFrame, fig: go.Figure, period: str, counted: tuple[dt.date, dt.date] | None
+) -> tuple[pd.DataFrame, str]:
+    """`data` with its `complete` column, the figure's incomplete periods drawn as such (in place), and the
+    subtitle's sentence naming them ('' when every period is complete). `counted`: the days counted."""
+    labels = incomplete_periods(data["period"], period, *counted) if counted else {}
+    data = data.assign(complete=~pd.to_datetime(data["period"]).dt.date.isin(list(labels)))
+    figures.mark_incomplete(fig, "period", labels)
+    note = f"Incomplete periods, marked on the chart: {'; '.join(labels.values())}." if labels else ""
+    return data, note
+
+
 def _counted_days(spec: ChartSpec, filters: Filters, source: SourceInfo) -> tuple[dt.date, dt.date] | None:
     """The days a period chart counts: downloads between the first and last snapshot shown; derivatives
     created from the view's start (all earlier models are in the snapshots) to the last snapshot."""
@@ -622,11 +634,8 @@ def render_chart(
     notes = []
     counted = _counted_days(spec, filters, source) if spec.periods else None
     if spec.periods:
-        labels = incomplete_periods(data["period"], filters.period, *counted) if counted else {}
-        data["complete"] = ~pd.to_datetime(data["period"]).dt.date.isin(list(labels))
-        figures.mark_incomplete(fig, "period", labels)
-        if labels:
-            notes.append(f"Incomplete periods, marked on the chart: {'; '.join(labels.values())}.")
+        data, note = mark_periods(data, fig, filters.period, counted)
+        notes.append(note)
     if chart_id == "downloads-by-country" and len(filters.countries) >= 2:
         a, b = filters.countries[:2]
         crossed = first_crossover(data.rename(columns={"period": "time"}), a, b)
@@ -639,7 +648,7 @@ def render_chart(
         _label_months(fig, data["period"].nunique())
     source_line = source.line(spec.attribution(filters))
     title = _title(spec, filters)
-    subtitle = " ".join([_subtitle(spec, filters, fig), *notes])
+    subtitle = " ".join(filter(None, [_subtitle(spec, filters, fig), *notes]))
     figures.frame(
         fig,
         title=title,

@@ -56,6 +56,7 @@ CATEGORY_COLOURS: dict[str, str] = {
     "teal": "#44AA99",
     "wine": "#882255",
     "rose": "#CC6677",
+    "purple": "#AA4499",
 }
 
 #: Colours of the relation types of derivatives.
@@ -65,8 +66,8 @@ RELATION_COLOURS: dict[str, str] = {
     "adapter": CATEGORY_COLOURS["teal"],
     "merge": CATEGORY_COLOURS["wine"],
 }
-#: Colours of the concentration measures.
-MEASURE_COLOURS: dict[str, str] = {"hhi": CATEGORY_COLOURS["indigo"], "gini": CATEGORY_COLOURS["rose"]}
+#: Colours of the concentration measures (none is a relation's: a report shows both charts).
+MEASURE_COLOURS: dict[str, str] = {"hhi": CATEGORY_COLOURS["rose"], "gini": CATEGORY_COLOURS["purple"]}
 
 #: ISO 3166-1 alpha-2 -> English short name for countries that publish open models (others show their code).
 COUNTRY_NAMES: dict[str, str] = {

@@ -10,9 +10,17 @@ import pytest
 
 from dashboards import charts, figures
 from dashboards.charts import UnknownChartError, list_charts, render_chart
-from dashboards.colors import FIXED_COLOURS, country_colours, country_name, flag_emoji
+from dashboards.colors import (
+    CATEGORY_COLOURS,
+    COUNTRY_PALETTE,
+    FIXED_COLOURS,
+    country_colours,
+    country_name,
+    display_group,
+    flag_emoji,
+)
 from dashboards.figures import SOURCE_ANNOTATION
-from dashboards.filters import Filters
+from dashboards.filters import INDIVIDUAL, UNATTRIBUTED, UNATTRIBUTED_ORG, Filters
 from pipelines import definitions
 
 TIME_COLUMNS = ("period", "date")
@@ -262,3 +270,38 @@ def test_subtitles_describe_their_own_chart(default_results, chart_warehouse):
         assert "Totals over the selected dates." in subtitle
     per_month = "Per month: downloads summed over the days of each month."
     assert per_month in default_results["downloads-by-country"].subtitle
+
+
+def trace_colour(trace) -> str:
+    if trace.type == "bar":
+        return trace.marker.color
+    return trace.fillcolor if trace.stackgroup else trace.line.color
+
+
+@pytest.mark.parametrize("countries", [("CN", "US"), ("CN", "US", "FR", "DE", "GB", "JP", "KR")])
+def test_no_colour_means_two_things_on_any_page(chart_warehouse, countries):
+    """On each page's figures a colour is one country group, or one category that is not a country
+    (relation, concentration measure), never both; China and the US keep their colours everywhere."""
+    from tests.browser.support import PAGE_CHARTS
+
+    view = Filters(countries=countries)
+    for path, chart_ids in {**PAGE_CHARTS, "/report": tuple(charts.chart_ids())}.items():
+        meanings: dict[str, set[tuple[str, str]]] = {}
+        for chart_id in chart_ids:
+            for trace in render_chart(chart_id, chart_warehouse, view).figure.data:
+                kind = "country" if trace.meta["column"] in ("country", "group") else trace.meta["column"]
+                meanings.setdefault(trace_colour(trace), set()).add((kind, trace.meta["key"]))
+        shared = {colour: meaning for colour, meaning in meanings.items() if len(meaning) > 1}
+        assert not shared, (path, shared)
+    assert not COUNTRY_PALETTE & set(CATEGORY_COLOURS.values())
+    assert country_colours(["CN", "US"]) == {"CN": "#D55E00", "US": "#0072B2"}  # vermillion, blue
+
+
+def test_unattributed_groups_have_one_name_and_one_colour():
+    grey = FIXED_COLOURS[UNATTRIBUTED]
+    assert country_colours([INDIVIDUAL, UNATTRIBUTED_ORG, UNATTRIBUTED]) == {
+        INDIVIDUAL: grey,
+        UNATTRIBUTED_ORG: grey,
+        UNATTRIBUTED: grey,
+    }
+    assert display_group(INDIVIDUAL, ("CN", "US")) == display_group(UNATTRIBUTED_ORG, ("CN",)) == UNATTRIBUTED

@@ -33,6 +33,9 @@ PAGE = {
     "title": "Model · Open Weights Tracker",
     "order": 102,
     "nav": False,
+    "only_controls": ("log_scale",),
+    "controls_note": "This page shows one model in every snapshot: only the scale applies here. The other "
+    "filters are hidden and kept in the links for the other pages.",
 }
 #: Enough to list every lineage root in any store when counting one model's derivatives.
 MAX_BASE_MODELS = 1_000_000

@@ -13,7 +13,15 @@ from dashboards.components import FILL_COLUMNS, data_grid
 from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
 
-PAGE = {"path": "/models", "name": "Models", "title": "Models · Open Weights Tracker", "order": 2}
+PAGE = {
+    "path": "/models",
+    "name": "Models",
+    "title": "Models · Open Weights Tracker",
+    "order": 2,
+    "only_controls": (),
+    "controls_note": "The model search covers every model in the latest snapshot, so the view's filters are "
+    "hidden here; they are kept in the links for the other pages.",
+}
 RESULT_LIMIT = 200
 _NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
 COLUMNS: list[dict] = [
