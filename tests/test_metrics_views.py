@@ -130,3 +130,26 @@ def test_ram_reference_never_falls_when_the_tenth_best_drops_between_ages(tmp_pa
     assert curve["reference"].tolist()[1:] == [1000, 2000, 2000, 2000]
     # Mid: 50, 100, 150, 200 over 1,000, 2,000, 2,000, 2,000.
     assert curve["ram"].tolist()[1:] == pytest.approx([0.05, 0.05, 0.075, 0.1])
+
+
+def test_headline_figures_come_from_complete_periods_only(tmp_path, registry):
+    """Snapshots from 1 March to 3 June: June is 3 of 30 days and must not be the headline. Each month's
+    downloads are the differences of the snapshots at its ends (Mar 1 -> Mar 31 spread over 2-31 March)."""
+    store = Store(tmp_path / "store")
+    old = dt.date(2024, 1, 1)
+    counts = {  # date: (Qwen/Old, meta-llama/Llama) all-time counts
+        dt.date(2025, 3, 1): (1000, 1000),
+        dt.date(2025, 3, 31): (1300, 1200),
+        dt.date(2025, 4, 30): (1600, 1400),
+        dt.date(2025, 5, 31): (2000, 1600),
+        dt.date(2025, 6, 3): (2010, 1700),  # June so far: CN 10, US 100, a fall that is only three days
+    }
+    for day, (qwen, llama) in counts.items():
+        write_snapshot(store, day, [row("Qwen/Old", qwen, old), row("meta-llama/Llama", llama, old)])
+    headline = open_warehouse(store, registry).headline(Filters())
+    assert headline["period"] == dt.date(2025, 5, 1) and headline["previous"] == dt.date(2025, 4, 1)
+    # May: CN 400, US 200; April: CN 300, US 200.
+    assert headline["shares"] == pytest.approx({"CN": 400 / 600, "US": 200 / 600})
+    assert headline["change"] == pytest.approx({"CN": 400 / 600 - 300 / 500, "US": 200 / 600 - 200 / 500})
+    assert headline["leader"]["namespace"] == "Qwen" and headline["leader"]["share"] == pytest.approx(400 / 600)
+    assert headline["crossover"] is None  # CN ahead from the first complete month: no crossover shown
