@@ -151,5 +151,6 @@ def test_headline_figures_come_from_complete_periods_only(tmp_path, registry):
     # May: CN 400, US 200; April: CN 300, US 200.
     assert headline["shares"] == pytest.approx({"CN": 400 / 600, "US": 200 / 600})
     assert headline["change"] == pytest.approx({"CN": 400 / 600 - 300 / 500, "US": 200 / 600 - 200 / 500})
-    assert headline["leader"]["namespace"] == "Qwen" and headline["leader"]["share"] == pytest.approx(400 / 600)
+    leader = headline["leader"]
+    assert leader["namespace"] == "Qwen" and leader["share"] == pytest.approx(400 / 600)
     assert headline["crossover"] is None  # CN ahead from the first complete month: no crossover shown
