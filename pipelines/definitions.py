@@ -145,8 +145,8 @@ _ALL: tuple[Measure, ...] = (
         "ram_v2",
         "Relative Adoption Metric (v2)",
         "ratio",
-        "Cumulative downloads t days after release / the reference curve of its size class at t: the highest "
-        "10th-best count at any age up to t.",
+        "Downloads t days after release / its size class's reference: the highest 10th-best count at ages up "
+        "to t.",
         "ATOM's Relative Adoption Metric, v2 (May 2026). For a model of age t days, the numerator is its "
         "all-time downloads at age t. The denominator is the size class's reference curve: at each age, the "
         "10th-highest all-time downloads among models of the same size class whose count at that age is in "
@@ -218,8 +218,8 @@ _ALL: tuple[Measure, ...] = (
         "incomplete_period",
         "Incomplete period",
         "",
-        "A period the snapshots cover only in part (the running one, or a first one cut by the dates) is "
-        "drawn dashed or hatched and labelled with its days covered.",
+        "A period the snapshots cover only in part (e.g. the running month): drawn dashed or hatched, "
+        "labelled.",
         "Downloads of a period are summed over the days the snapshots cover, so a period the snapshots "
         "cover in part (the running month, a week still under way, a first period starting before the first "
         "snapshot or the chosen start date) has a low total for that reason alone, not because downloads "

@@ -55,7 +55,7 @@ def test_every_chart_as_csv_files_for_a_view(chart_store: Path, tmp_path: Path, 
     assert "Attribution: lineage country. Period: week." in printed.out
     assert sorted(p.stem for p in out.iterdir()) == sorted(chart_ids())
     downloads = pd.read_csv(out / "downloads-by-country.csv", keep_default_na=False)
-    assert list(downloads.columns) == ["period", "country", "downloads"]
+    assert list(downloads.columns) == ["period", "country", "downloads", "complete"]
     assert set(downloads["country"]) <= {"CN", "US", "FR", "Rest of world", "Unattributed"}
     weeks = pd.to_datetime(downloads["period"])
     assert (weeks.dt.day_of_week == 0).all()  # weekly periods start on Mondays
