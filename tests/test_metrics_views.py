@@ -154,3 +154,33 @@ def test_headline_figures_come_from_complete_periods_only(tmp_path, registry):
     leader = headline["leader"]
     assert leader["namespace"] == "Qwen" and leader["share"] == pytest.approx(400 / 600)
     assert headline["crossover"] is None  # CN ahead from the first complete month: no crossover shown
+
+
+def test_the_crossover_card_and_the_chart_mark_agree(tmp_path, registry):
+    """CN behind in January and February (100 vs 150), ahead by far from March to June, July running:
+    the crossover is March 2025, in the headline and as the mark on the downloads chart."""
+    from dashboards import figures
+    from dashboards.charts import render_chart
+
+    store = Store(tmp_path / "store")
+    old = dt.date(2024, 1, 1)
+    ends = [dt.date(2025, 1, 1), *(dt.date(2025, m + 1, 1) - dt.timedelta(days=1) for m in range(1, 7))]
+    cn_months, us_months = [100, 100, 200, 200, 200, 200], [150] * 6
+    qwen, llama = [1000], [1000]
+    for cn, us in zip(cn_months, us_months, strict=True):
+        qwen.append(qwen[-1] + cn)
+        llama.append(llama[-1] + us)
+    for day, q, m in zip(ends, qwen, llama, strict=True):
+        write_snapshot(store, day, [row("Qwen/Old", q, old), row("meta-llama/Llama", m, old)])
+    running = [row("Qwen/Old", qwen[-1], old), row("meta-llama/Llama", 9999, old)]  # 2 July, US far ahead
+    write_snapshot(store, dt.date(2025, 7, 2), running)
+    warehouse = open_warehouse(store, registry)
+    assert warehouse.headline(Filters())["crossover"] == dt.date(2025, 3, 1)
+    result = render_chart("downloads-by-country", warehouse, Filters())
+    marks = [a.text for a in result.figure.layout.annotations if a.name == figures.CROSSOVER_ANNOTATION]
+    assert marks == ["Crossover: China passes United States, Mar 2025"]
+    assert "Crossover marked:" in result.subtitle
+    # From April the view starts with China ahead: no crossover in the selected dates, and no mark.
+    later = render_chart("downloads-by-country", warehouse, Filters(start=dt.date(2025, 4, 1)))
+    assert not [a for a in later.figure.layout.annotations if a.name == figures.CROSSOVER_ANNOTATION]
+    assert warehouse.headline(Filters(start=dt.date(2025, 4, 1)))["crossover"] is None
