@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from dashboards import export, figures
 from dashboards.charts import render_chart
-from dashboards.export import export_chart
+from dashboards.export import export_chart, export_report
 from dashboards.filters import Filters
 
 #: The chart store's snapshots end on 30 Sep 2025; this view ends on the 16th: September is 16 of 30 days.
@@ -71,3 +71,13 @@ def test_derivative_counts_mark_the_running_month_hatched_and_in_the_csv(chart_w
     rows = list(csv.DictReader(io.StringIO(export_chart(result, "csv").decode("utf-8"))))
     by_month = {(row["period"][:7], row["complete"]) for row in rows}
     assert by_month == {("2025-08", "True"), ("2025-09", "False")}
+
+
+def test_a_report_marks_the_running_month_on_its_chart_pages(chart_warehouse):
+    chart_ids = ("share-by-country", "derivatives-by-relation")
+    results = [render_chart(chart_id, chart_warehouse, MID_MONTH) for chart_id in chart_ids]
+    html = export_report(results, "html").decode("utf-8")
+    assert html.count(RUNNING) >= 2
+    pdf = PdfReader(io.BytesIO(export_report(results, "pdf")))
+    chart_pages = [page.extract_text() for page in pdf.pages[-2:]]
+    assert all(RUNNING in text for text in chart_pages)
