@@ -264,6 +264,7 @@ def _split_line(trace: go.Scatter, incomplete: np.ndarray) -> list[go.Scatter]:
         showlegend=False,
         legendgroup=trace.name,
         name=f"{trace.name} (incomplete)",
+        hovertemplate=(trace.hovertemplate or "").replace("<extra>", " (incomplete period)<extra>") or None,
     )
     solid.legendgroup = trace.name
     return [solid, dashed]
