@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from dashboards import figures
 from dashboards.budget import seconds_left
 from dashboards.colors import (
-    OKABE_ITO,
+    MEASURE_COLOURS,
     RELATION_COLOURS,
     country_colours,
     country_name,
@@ -30,9 +30,9 @@ from dashboards.colors import (
     display_group,
 )
 from dashboards.filters import REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
+from dashboards.metrics import first_crossover, period_coverage
 from dashboards.query import per_version
 from pipelines import definitions
-from pipelines.periods import period_end
 
 if TYPE_CHECKING:  # charts only call the warehouse's query methods
     from dashboards.query import Warehouse
@@ -90,6 +90,10 @@ Drawn = tuple[pd.DataFrame, go.Figure]
 
 #: Which country a chart groups by: the view's attribution, always one rule, or none (not by country).
 CountryRule = Literal["view", "publisher", "lineage"] | None
+#: What a chart's periods add up: downloads between snapshots (a period counts from the first snapshot
+#: shown to the last), models created (counted from the view's start to the last snapshot), or no periods
+#: (totals over the selected dates, or values at each snapshot date).
+Periods = Literal["snapshots", "created"] | None
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,10 @@ class ChartSpec:
     measures: tuple[str, ...]
     country_rule: CountryRule
     draw: Callable[[Warehouse, Filters], Drawn]
-    #: Periods are sums of downloads between snapshots, so a period the snapshots only partly cover is low.
-    snapshot_periods: bool = False
+    #: A period the snapshots only partly cover is low: such periods are marked (see `Periods`).
+    periods: Periods = None
+    #: How the chart aggregates over time when it has no periods (a sentence of its subtitle).
+    over_time: str = "Totals over the selected dates."
 
     @property
     def by_country(self) -> bool:
@@ -129,10 +135,11 @@ def _chart(
     measures: tuple[str, ...],
     *,
     country_rule: CountryRule = "view",
-    snapshot_periods: bool = False,
+    periods: Periods = None,
+    over_time: str = "Totals over the selected dates.",
 ):
     def register(draw: Callable[[Warehouse, Filters], Drawn]) -> Callable[[Warehouse, Filters], Drawn]:
-        spec = ChartSpec(chart_id, title, description, measures, country_rule, draw, snapshot_periods)
+        spec = ChartSpec(chart_id, title, description, measures, country_rule, draw, periods, over_time)
         _REGISTRY[chart_id] = spec
         return draw
 
@@ -199,6 +206,7 @@ def _with_group(data: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     "All-time downloads by {country_rule}",
     "Cumulative (all-time) downloads over time, one line per country group.",
     ("cumulative",),
+    over_time="At each snapshot date.",
 )
 def _cumulative(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.cumulative_by_country(filters)[["date", "country", "downloads_all_time"]]
@@ -222,7 +230,7 @@ def _cumulative(warehouse: Warehouse, filters: Filters) -> Drawn:
     "Downloads per {period} by {country_rule}",
     "Downloads in each period (day/week/month), one line per country group.",
     ("downloads_period",),
-    snapshot_periods=True,
+    periods="snapshots",
 )
 def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.downloads_by_country(filters)[["period", "country", "downloads"]]
@@ -246,7 +254,7 @@ def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
     "Share of downloads per {period} by {country_rule}",
     "Each country group's share of all downloads in each period (100% stacked).",
     ("share",),
-    snapshot_periods=True,
+    periods="snapshots",
 )
 def _share(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.share_by_country(filters)[["period", "country", "share"]]
@@ -303,6 +311,7 @@ def _top_organisations(warehouse: Warehouse, filters: Filters) -> Drawn:
     "stacked by the country of their base model's lineage root.",
     ("derivative_share",),
     country_rule="lineage",
+    periods="created",
 )
 def _derivatives_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
     raw = warehouse.derivatives_by_country(filters)
@@ -330,6 +339,7 @@ def _derivatives_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
     "(fine-tune, quantised, adapter, merge).",
     ("derivative_share",),
     country_rule=None,
+    periods="created",
 )
 def _derivatives_by_relation(warehouse: Warehouse, filters: Filters) -> Drawn:
     raw = warehouse.derivatives_by_country(filters)
@@ -438,7 +448,7 @@ def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
     "shares in each period.",
     ("hhi", "gini"),
     country_rule=None,
-    snapshot_periods=True,
+    periods="snapshots",
 )
 def _concentration(warehouse: Warehouse, filters: Filters) -> Drawn:
     wide = warehouse.concentration(filters)
@@ -449,7 +459,7 @@ def _concentration(warehouse: Warehouse, filters: Filters) -> Drawn:
         y="value",
         group="measure",
         order=["hhi", "gini"],
-        colours={"hhi": OKABE_ITO["blue"], "gini": OKABE_ITO["orange"]},
+        colours=MEASURE_COLOURS,
         names={"hhi": "HHI (0-10,000, left)", "gini": "Gini (0-1, right)"},
         y_title="HHI",
     )
@@ -477,7 +487,8 @@ def _title(spec: ChartSpec, filters: Filters) -> str:
 
 
 def scope_text(filters: Filters) -> str:
-    """The view in words: scope, segment and dates (shared by subtitles, report title pages and pages)."""
+    """The view in words: scope, segment and dates (shared by subtitles, report title pages and pages). The
+    scale is not part of it: a chart's subtitle says "Log scale." only when that chart is drawn on one."""
     parts = [_SCOPE_TEXT[filters.scope]]
     if filters.task:
         parts.append(f"task {filters.task}")
@@ -487,8 +498,6 @@ def scope_text(filters: Filters) -> str:
         start = filters.start.isoformat() if filters.start else "first snapshot"
         end = filters.end.isoformat() if filters.end else "latest snapshot"
         parts.append(f"{start} to {end}")
-    if filters.log_scale:
-        parts.append("log scale")
     return ", ".join(parts)
 
 
@@ -498,6 +507,7 @@ def describe_view(filters: Filters) -> str:
     return (
         f"Countries: {shown} (others grouped as {REST_OF_WORLD} / {UNATTRIBUTED}). "
         f"Attribution: {filters.attribution} country. Period: {filters.period}. Scope: {scope_text(filters)}."
+        + (" Scale: log, on the charts that allow one." if filters.log_scale else "")
     )
 
 
@@ -507,11 +517,33 @@ def _measure_ids(spec: ChartSpec, filters: Filters) -> tuple[str, ...]:
     return (*spec.measures, *([f"{rule}_country"] if rule else []))
 
 
-def _subtitle(spec: ChartSpec, filters: Filters) -> str:
+def _time_text(spec: ChartSpec, filters: Filters) -> str:
+    """How the chart adds up time: per period (downloads summed over its days, or models by creation), at
+    each snapshot date, or totals over the selected dates."""
+    if spec.periods == "snapshots":
+        return f"Per {filters.period}: downloads summed over the days of each {filters.period}."
+    if spec.periods == "created":
+        return f"Per {filters.period}: models counted in the {filters.period} they were created."
+    return spec.over_time
+
+
+def _log_axis(fig: go.Figure) -> bool:
+    return "log" in (fig.layout.xaxis.type, fig.layout.yaxis.type)
+
+
+def _subtitle(spec: ChartSpec, filters: Filters, fig: go.Figure) -> str:
+    """The subtitle from what the chart uses: its measures' definitions, its country rule and countries (if
+    it groups by country), how it adds up time, its scale as drawn (log only when an axis is), the scope."""
     sentences = []
     for measure in map(definitions.measure, _measure_ids(spec, filters)):
         prefix = f"{measure.label}: " if measure.kind == "dimension" else ""
         sentences.append(prefix + measure.definition)
+    if spec.by_country:
+        shown = ", ".join(country_name(code) for code in filters.countries)
+        sentences.append(f"Countries: {shown}; others as {REST_OF_WORLD} and {UNATTRIBUTED}.")
+    sentences.append(_time_text(spec, filters))
+    if _log_axis(fig):
+        sentences.append("Log scale.")
     sentences.append(f"Scope: {scope_text(filters)}.")
     return " ".join(sentences)
 
@@ -589,22 +621,50 @@ def source_info(warehouse: Warehouse, filters: Filters) -> SourceInfo:
     )
 
 
-def partial_periods_note(periods: pd.Series, period: str, source: SourceInfo) -> str:
-    """A sentence naming the first/last period when the snapshots cover it only in part (its total is low
-    for that reason, not because downloads fell); empty when every shown period is complete."""
-    if periods.empty or source.first is None or source.last is None:
-        return ""
-    shown = pd.to_datetime(periods).dt.date
-    first, last = shown.min(), shown.max()
-    notes = []
-    if first < source.first:
-        notes.append(
-            f"the first {period} (from {first}) starts before the first snapshot shown ({source.first})"
-        )
-    held = definitions.last_counted_day(source.last)
-    if period_end(last, period) > held:
-        notes.append(f"the last {period} (from {last}) ends after {held}, the last day the snapshots hold")
-    return f"Incomplete: {'; '.join(notes)}." if notes else ""
+def _period_name(start: dt.date, period: str) -> str:
+    if period == "month":
+        return start.strftime("%b %Y")
+    return f"week of {start:%-d %b %Y}" if period == "week" else start.isoformat()
+
+
+def incomplete_periods(periods: pd.Series, period: str, first: dt.date, last: dt.date) -> dict[dt.date, str]:
+    """The periods that [first, last] (the days counted) covers only in part, each with its label, e.g.
+    'Dec 2026 to date, 3 of 31 days' (definitions: `incomplete_period`)."""
+    labels = {}
+    for start in sorted(set(pd.to_datetime(periods).dt.date)):
+        days, total = period_coverage(start, period, first, last)
+        if days < total:
+            name = _period_name(start, period)
+            cut = "to date" if start >= first else f"from {first:%-d %b %Y}"
+            text = f"{name} {cut}, {days} of {total} days"
+            labels[start] = text[0].upper() + text[1:]
+    return labels
+
+
+def mark_periods(
+    data: pd.DataFrame, fig: go.Figure, period: str, counted: tuple[dt.date, dt.date] | None
+) -> tuple[pd.DataFrame, str]:
+    """`data` with its `complete` column, the figure's incomplete periods drawn as such (in place), and the
+    subtitle's sentence naming them ('' when every period is complete). `counted`: the days counted."""
+    labels = incomplete_periods(data["period"], period, *counted) if counted else {}
+    data = data.assign(complete=~pd.to_datetime(data["period"]).dt.date.isin(list(labels)))
+    figures.mark_incomplete(fig, "period", labels)
+    note = f"Incomplete periods, marked on the chart: {'; '.join(labels.values())}." if labels else ""
+    return data, note
+
+
+def _counted_days(spec: ChartSpec, filters: Filters, source: SourceInfo) -> tuple[dt.date, dt.date] | None:
+    """The days a period chart counts: downloads from the first snapshot shown to the last day the last one
+    holds (day-label rule); derivatives created from the view's start (all earlier models are in the
+    snapshots) to that same day."""
+    if source.first is None or source.last is None:
+        return None
+    first = source.first if spec.periods == "snapshots" else (filters.start or dt.date.min)
+    return first, definitions.last_counted_day(source.last)
+
+
+def _crossover_text(a: str, b: str) -> str:
+    return f"Crossover: {country_name(a)} passes {country_name(b)}"
 
 
 def no_data_text(warehouse: Warehouse, source: SourceInfo) -> str:
@@ -624,7 +684,10 @@ def _label_months(fig: go.Figure, months: int) -> None:
 def render_chart(
     chart_id: str, warehouse: Warehouse, filters: Filters, *, source: SourceInfo | None = None
 ) -> ChartResult:
-    """Query, draw and frame one chart. Pass `source` (from `source_info`) to share it across many charts."""
+    """Query, draw and frame one chart. Pass `source` (from `source_info`) to share it across many charts.
+
+    Period charts get a `complete` column in their data and their incomplete periods drawn as such; the
+    downloads chart marks the crossover of the view's first two countries (definitions: `crossover`)."""
     seconds_left()  # a web request past its time budget stops before the next chart
     spec = get_chart(chart_id)
     unavailable = unavailable_reason(spec, warehouse)
@@ -634,16 +697,24 @@ def render_chart(
         data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)
     source = source or source_info(warehouse, filters)
+    notes = []
+    periodic = bool(spec.periods) and not unavailable
+    if periodic:
+        data, note = mark_periods(data, fig, filters.period, _counted_days(spec, filters, source))
+        notes.append(note)
+    if chart_id == "downloads-by-country" and len(filters.countries) >= 2 and not unavailable:
+        a, b = filters.countries[:2]
+        crossed = first_crossover(data.rename(columns={"period": "time"}), a, b)
+        if crossed is not None:
+            figures.mark_crossover(fig, crossed, _crossover_text(a, b))
+            notes.append(f"Crossover marked: {definitions.measure('crossover').definition}")
     if data.empty and not unavailable:
         figures.mark_empty(fig, no_data_text(warehouse, source))
     elif "period" in data.columns and filters.period == "month":
         _label_months(fig, data["period"].nunique())
     source_line = source.line(spec.attribution(filters))
-    title, subtitle = _title(spec, filters), _subtitle(spec, filters)
-    if spec.snapshot_periods and not unavailable:
-        subtitle = " ".join(
-            filter(None, (subtitle, partial_periods_note(data["period"], filters.period, source)))
-        )
+    title = _title(spec, filters)
+    subtitle = " ".join(filter(None, [_subtitle(spec, filters, fig), *notes]))
     figures.frame(
         fig,
         title=title,

@@ -1,8 +1,12 @@
 """One colour and one display name per country group, the same on every page, chart and export.
 
-Colours come from the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies).
-China and the US, the story's two protagonists, have fixed colours of strong contrast; the display groups
-`Rest of world` and `Unattributed` are greys so they recede. Any other ISO country a user selects gets a
+Country colours come from the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies).
+China (vermillion) and the US (blue), the story's two protagonists, have fixed colours far apart; Okabe-Ito's
+orange is left out, being too close to China's vermillion. The display groups `Rest of world` and
+`Unattributed` are greys so they recede; unregistered organisations and individuals are `Unattributed`
+(one name, one grey) wherever they are drawn. Categories that are not countries (relations of derivatives,
+concentration measures) take `CATEGORY_COLOURS`, from Paul Tol's muted scheme, which shares no colour with
+the countries, so a colour never means two things on one page. Any other ISO country a user selects gets a
 preferred colour derived from its code alone, so Germany looks the same whichever other countries are
 on screen, unless two selected countries prefer the same colour (then the later one takes the next free one).
 
@@ -36,18 +40,34 @@ FIXED_COLOURS: dict[str, str] = {
     UNATTRIBUTED: "#CFCFCF",
 }
 
-#: Colours left for other selected countries, most legible on white first (yellow last).
-_FREE_COLOURS: tuple[str, ...] = tuple(
-    OKABE_ITO[name] for name in ("bluish green", "reddish purple", "orange", "sky blue", "black", "yellow")
+#: Colours left for other selected countries, most legible on white first; Tol's olive completes Okabe-Ito
+#: without its orange (too close to China) and yellow (unreadable as a line on white).
+_FREE_COLOURS: tuple[str, ...] = (
+    *(OKABE_ITO[name] for name in ("bluish green", "reddish purple", "sky blue", "black")),
+    "#999933",
 )
+#: Every colour a country series can take.
+COUNTRY_PALETTE: frozenset[str] = frozenset((*FIXED_COLOURS.values(), *_FREE_COLOURS))
 
-#: Colours of categories that are not countries (relation types of derivatives), also Okabe-Ito.
-RELATION_COLOURS: dict[str, str] = {
-    "finetune": OKABE_ITO["blue"],
-    "quantized": OKABE_ITO["orange"],
-    "adapter": OKABE_ITO["bluish green"],
-    "merge": OKABE_ITO["reddish purple"],
+#: Paul Tol's muted scheme (colour-blind safe) for categories that are not countries; no country colour.
+CATEGORY_COLOURS: dict[str, str] = {
+    "indigo": "#332288",
+    "sand": "#DDCC77",
+    "teal": "#44AA99",
+    "wine": "#882255",
+    "rose": "#CC6677",
+    "purple": "#AA4499",
 }
+
+#: Colours of the relation types of derivatives.
+RELATION_COLOURS: dict[str, str] = {
+    "finetune": CATEGORY_COLOURS["indigo"],
+    "quantized": CATEGORY_COLOURS["sand"],
+    "adapter": CATEGORY_COLOURS["teal"],
+    "merge": CATEGORY_COLOURS["wine"],
+}
+#: Colours of the concentration measures (none is a relation's: a report shows both charts).
+MEASURE_COLOURS: dict[str, str] = {"hhi": CATEGORY_COLOURS["rose"], "gini": CATEGORY_COLOURS["purple"]}
 
 #: ISO 3166-1 alpha-2 -> English short name for countries that publish open models (others show their code).
 COUNTRY_NAMES: dict[str, str] = {
@@ -140,6 +160,8 @@ def display_name(code: str, *, with_flag: bool = False) -> str:
 
 
 def _preferred_colour(code: str) -> str:
+    if code in (UNATTRIBUTED_ORG, INDIVIDUAL):
+        return FIXED_COLOURS[UNATTRIBUTED]
     if code in FIXED_COLOURS:
         return FIXED_COLOURS[code]
     return _FREE_COLOURS[zlib.crc32(code.encode("utf-8")) % len(_FREE_COLOURS)]
@@ -149,14 +171,14 @@ def country_colours(countries: Iterable[str]) -> dict[str, str]:
     """Colour of each country value shown together: fixed for CN/US/groups, stable per code otherwise.
 
     When two shown countries prefer the same colour, the later one takes the next colour nobody on screen
-    uses (6 free colours; beyond that colours repeat, which no 9-country chart avoids anyway).
+    uses (5 free colours; beyond that colours repeat, which no 8-country chart avoids anyway).
     """
     shown = list(dict.fromkeys(countries))
     taken = {FIXED_COLOURS[c] for c in shown if c in FIXED_COLOURS}
     colours: dict[str, str] = {}
     for code in shown:
         colour = _preferred_colour(code)
-        if code not in FIXED_COLOURS and colour in taken:
+        if colour not in FIXED_COLOURS.values() and colour in taken:
             start = _FREE_COLOURS.index(colour)
             rotation = _FREE_COLOURS[start:] + _FREE_COLOURS[:start]
             colour = next((c for c in rotation if c not in taken), colour)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -218,6 +219,161 @@ def ranked_bars(
     fig.update_layout(barmode="stack", legend_traceorder="normal", margin={"l": _label_margin(data[label])})
     fig.update_yaxes(categoryorder="array", categoryarray=list(data[label])[::-1], automargin=True)
     fig.update_xaxes(title_text=x_title, **_value_scale(log_scale))
+    return fig
+
+
+#: `name` of the annotations labelling an incomplete period, and of the crossover's line and label.
+INCOMPLETE_ANNOTATION = "incomplete-period"
+CROSSOVER_ANNOTATION = "crossover"
+
+
+def _split_line(trace: go.Scatter, incomplete: np.ndarray) -> list[go.Scatter]:
+    """A line as a solid trace over its complete points and a dashed one over the incomplete points, joined
+    to their complete neighbours. The dashed trace's meta lists those joining points (`bridge`: positions in
+    its x) and both say which rows they plot (`complete`), so every row stays on exactly one trace."""
+    xs, ys = list(trace.x), list(trace.y)
+    solid = go.Scatter(
+        trace,
+        x=[x for x, i in zip(xs, incomplete, strict=True) if not i],
+        y=[y for y, i in zip(ys, incomplete, strict=True) if not i],
+        meta={**trace.meta, "complete": True},
+    )
+    dashed_x: list = []
+    dashed_y: list = []
+    bridge: list[int] = []
+    for position, is_incomplete in enumerate(incomplete):
+        if not is_incomplete:
+            continue
+        if dashed_x:
+            dashed_x.append(None)  # a gap between the first and the last period
+            dashed_y.append(None)
+            bridge.append(len(dashed_x) - 1)
+        for neighbour in (position - 1, position, position + 1):
+            if 0 <= neighbour < len(xs) and (neighbour == position or not incomplete[neighbour]):
+                if neighbour != position:
+                    bridge.append(len(dashed_x))
+                dashed_x.append(xs[neighbour])
+                dashed_y.append(ys[neighbour])
+    dashed = go.Scatter(
+        trace,
+        x=dashed_x,
+        y=dashed_y,
+        meta={**trace.meta, "complete": False, "bridge": bridge},
+        mode="lines+markers",
+        line={"color": trace.line.color, "width": trace.line.width, "dash": "dash"},
+        marker={"symbol": "circle-open", "size": 9, "color": trace.line.color},
+        showlegend=False,
+        legendgroup=trace.name,
+        name=f"{trace.name} (incomplete)",
+        hovertemplate=(trace.hovertemplate or "").replace("<extra>", " (incomplete period)<extra>") or None,
+    )
+    solid.legendgroup = trace.name
+    return [solid, dashed]
+
+
+def mark_incomplete(fig: go.Figure, x: str, labels: Mapping[object, str]) -> go.Figure:
+    """Draw the periods in `labels` (period start -> label) as incomplete, in place: lines dashed with open
+    markers, bars hatched, stacked areas veiled, each period labelled at the top of the plot."""
+    if not labels:
+        return fig
+    marked = {pd.Timestamp(start) for start in labels}
+    traces, dashed = [], []  # the dashed parts after every series, so traces list the series first
+    stacked: set[pd.Timestamp] = set()
+    for trace in fig.data:
+        meta = trace.meta or {}
+        if meta.get("x") != x:
+            traces.append(trace)
+            continue
+        incomplete = pd.to_datetime(pd.Series(list(trace.x))).isin(marked).to_numpy()
+        if not incomplete.any():
+            traces.append(trace)
+        elif trace.type == "bar":
+            colour = trace.marker.color
+            trace.marker.pattern = {"shape": ["/" if i else "" for i in incomplete], "fillmode": "replace",
+                                    "fgcolor": colour, "solidity": 0.35}  # fmt: skip
+            trace.marker.line = {"color": colour, "width": 1.5}
+            traces.append(trace)
+        elif trace.stackgroup:
+            stacked.update(pd.to_datetime(pd.Series(list(trace.x))))
+            traces.append(trace)
+        else:
+            solid, rest = _split_line(trace, incomplete)
+            traces.append(solid)
+            dashed.append(rest)
+    fig.data = ()
+    fig.add_traces([*traces, *dashed])
+    _veil_stacked(fig, sorted(stacked), marked)
+    for start, label in labels.items():
+        at_end = _is_last(fig, x, pd.Timestamp(start))  # the label reads leftwards from the last period
+        fig.add_annotation(
+            name=INCOMPLETE_ANNOTATION,
+            text=label,
+            x=pd.Timestamp(start),
+            xref="x",
+            y=1,
+            yref="paper",
+            yanchor="top",
+            xanchor="right" if at_end else "left",
+            showarrow=False,
+            font={"size": 11, "color": _TEXT_COLOUR},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    return fig
+
+
+def _veil_stacked(fig: go.Figure, xs: list[pd.Timestamp], marked: set[pd.Timestamp]) -> None:
+    """Stacked areas cannot be dashed: a white veil and a dotted edge fade the stretch between an incomplete
+    period and its complete neighbour."""
+    for position, x in enumerate(xs):
+        if x not in marked:
+            continue
+        neighbour = xs[position - 1] if position > 0 else (xs[1] if len(xs) > 1 else x)
+        fig.add_vrect(
+            x0=min(x, neighbour),
+            x1=max(x, neighbour),
+            fillcolor="white",
+            opacity=0.55,
+            layer="above",
+            line={"color": _TEXT_COLOUR, "width": 1, "dash": "dot"},
+            name=INCOMPLETE_ANNOTATION,
+        )
+
+
+def _is_last(fig: go.Figure, x: str, when: pd.Timestamp) -> bool:
+    """Whether `when` is the latest x of the traces plotting `x` (a period at the end of the chart)."""
+    latest = max(
+        (pd.Timestamp(v) for t in fig.data if (t.meta or {}).get("x") == x for v in t.x if v is not None),
+        default=when,
+    )
+    return when >= latest
+
+
+def mark_crossover(fig: go.Figure, when: object, text: str) -> go.Figure:
+    """A dotted vertical line at the crossover period, labelled, in place."""
+    at = pd.Timestamp(when)
+    fig.add_shape(
+        name=CROSSOVER_ANNOTATION,
+        type="line",
+        x0=at,
+        x1=at,
+        xref="x",
+        y0=0,
+        y1=1,
+        yref="paper",
+        line={"color": _TEXT_COLOUR, "width": 1.5, "dash": "dot"},
+    )
+    fig.add_annotation(
+        name=CROSSOVER_ANNOTATION,
+        text=f"{text}, {at:%b %Y}" if at.day == 1 else f"{text}, {at:%-d %b %Y}",
+        x=at,
+        xref="x",
+        y=0.9,
+        yref="paper",
+        xanchor="left",
+        showarrow=False,
+        font={"size": 11, "color": _TEXT_COLOUR},
+        bgcolor="rgba(255,255,255,0.8)",
+    )
     return fig
 
 

@@ -7,6 +7,8 @@ step (two callbacks would form a cycle, see docs in dash-stack §5).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import dash
@@ -56,6 +58,7 @@ def shell() -> html.Div:
             _header(),
             *_banners(),
             _controls(),
+            html.P(id=CONTROLS_NOTE_ID, className="controls-note"),
             html.Div(id=NOTES_ID, role="status"),
             html.Main(dash.page_container, className="page"),
             html.Footer(
@@ -144,6 +147,20 @@ def _banners() -> list[html.Div]:
     return banners
 
 
+#: The view's fields in the order the filter bar shows them (dates first); each has a wrapper and a reason.
+CONTROL_FIELDS: tuple[str, ...] = ("dates", *CONTROL_IDS)
+CONTROLS_NOTE_ID = "controls-note"
+
+
+def _wrap_id(field: str) -> str:
+    return f"control-wrap-{field}"
+
+
+def _reason_id(field: str) -> str:
+    return f"control-reason-{field}"
+
+
+
 def _integrity_banners(state: Any) -> list[html.Div]:
     """Snapshots left out because they failed their checksum; an older version served because the refresh
     failed (the charts are right for what they cover, but not complete)."""
@@ -176,10 +193,47 @@ def _integrity_banners(state: Any) -> list[html.Div]:
     return banners
 
 
-def _labelled(label: str, control: Any, class_name: str = "") -> html.Div:
+def _labelled(label: str, field: str, control: Any, class_name: str = "") -> html.Div:
     return html.Div(
-        [html.Label(label, className="control-label"), control], className=f"control {class_name}"
+        [
+            html.Label(label, className="control-label"),
+            control,
+            html.Span(id=_reason_id(field), className="control-reason"),
+        ],
+        className=f"control {class_name}",
+        id=_wrap_id(field),
     )
+
+
+def _page_for(pathname: str | None) -> dict[str, Any] | None:
+    """The registered page serving `pathname` (a path, or a template such as /organisations/<namespace>)."""
+    current = (pathname or "/").rstrip("/") or "/"
+    for page in dash.page_registry.values():
+        template = page.get("path_template")
+        if template:
+            pattern = "^" + re.sub(r"<[^>]+>", "[^/]+(?:/[^/]+)*", template.rstrip("/")) + "$"
+            if re.match(pattern, current):
+                return page
+        elif page["path"] == current:
+            return page
+    return None
+
+
+def control_states(page: Mapping[str, Any] | None) -> tuple[dict[str, tuple[str, str]], str]:
+    """Per field, (class name, reason) on a page, and the page's note: a control the page does not use is
+    disabled with its reason (`unused_controls` of the page), or hidden on pages that use only a few
+    (`only_controls`, explained by `controls_note`)."""
+    unused: Mapping[str, str] = (page or {}).get("unused_controls", {})
+    only = (page or {}).get("only_controls")
+    states = {}
+    for field in CONTROL_FIELDS:
+        if only is not None and field not in only:
+            states[field] = ("control control--hidden", "")
+        elif field in unused:
+            states[field] = ("control control--disabled", unused[field])
+        else:
+            states[field] = ("control", "")
+    return states, (page or {}).get("controls_note", "")
 
 
 def _controls() -> html.Div:
@@ -194,6 +248,7 @@ def _controls() -> html.Div:
         [
             _labelled(
                 "Dates",
+                "dates",
                 dcc.DatePickerRange(
                     id=DATE_RANGE_ID,
                     min_date_allowed=dates[0].isoformat() if dates else None,
@@ -207,6 +262,7 @@ def _controls() -> html.Div:
             ),
             _labelled(
                 "Period",
+                "period",
                 dcc.RadioItems(
                     id=CONTROL_IDS["period"],
                     options=[{"label": PERIOD_LABELS[p], "value": p} for p in PERIODS],
@@ -216,6 +272,7 @@ def _controls() -> html.Div:
             ),
             _labelled(
                 "Countries (others: rest of world)",
+                "countries",
                 dcc.Dropdown(
                     id=CONTROL_IDS["countries"],
                     options=country_options,
@@ -227,6 +284,7 @@ def _controls() -> html.Div:
             ),
             _labelled(
                 "Country of",
+                "attribution",
                 dcc.RadioItems(
                     id=CONTROL_IDS["attribution"],
                     options=[{"label": ATTRIBUTION_LABELS[a], "value": a} for a in ATTRIBUTIONS],
@@ -236,6 +294,7 @@ def _controls() -> html.Div:
             ),
             _labelled(
                 "Scope",
+                "scope",
                 dcc.Dropdown(
                     id=CONTROL_IDS["scope"],
                     options=[{"label": SCOPE_LABELS[s], "value": s} for s in SCOPES],
@@ -245,6 +304,7 @@ def _controls() -> html.Div:
             ),
             _labelled(
                 "Task",
+                "task",
                 dcc.Dropdown(
                     id=CONTROL_IDS["task"],
                     options=[{"label": "All tasks", "value": ""}]
@@ -255,6 +315,7 @@ def _controls() -> html.Div:
             ),
             _labelled(
                 "Size",
+                "size_class",
                 dcc.Dropdown(
                     id=CONTROL_IDS["size_class"],
                     options=[{"label": "All sizes", "value": ""}]
@@ -265,6 +326,7 @@ def _controls() -> html.Div:
             ),
             _labelled(
                 "Scale",
+                "log_scale",
                 dcc.Checklist(
                     id=CONTROL_IDS["log_scale"],
                     options=[{"label": "Log", "value": "log"}],
@@ -322,6 +384,19 @@ def register_callbacks(app: Dash) -> None:
             _notes_view(notes),
             *unchanged,
         )
+
+    @app.callback(
+        *(Output(_wrap_id(field), "className") for field in CONTROL_FIELDS),
+        *(Output(_wrap_id(field), "title") for field in CONTROL_FIELDS),
+        *(Output(_reason_id(field), "children") for field in CONTROL_FIELDS),
+        Output(CONTROLS_NOTE_ID, "children"),
+        Input(URL_ID, "pathname"),
+    )
+    def show_the_controls_the_page_uses(pathname: str | None) -> tuple:
+        states, note = control_states(_page_for(pathname))
+        classes = [states[field][0] for field in CONTROL_FIELDS]
+        reasons = [states[field][1] for field in CONTROL_FIELDS]
+        return (*classes, *reasons, *reasons, note)
 
     @app.callback(
         Output({"type": "nav-link", "path": ALL}, "href"),

@@ -11,6 +11,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from pipelines.definitions import CROSSOVER_MARGIN, CROSSOVER_PERIODS
+from pipelines.periods import period_end
+
 
 def with_share(frame: pd.DataFrame, by: str, value: str = "downloads") -> pd.DataFrame:
     """Add `share`: each row's `value` over the total of its `by` group (0 when the group total is 0)."""
@@ -46,20 +49,31 @@ def top_with_others(frame: pd.DataFrame, dimension: str, n: int, others: str, va
     return folded.groupby(keys, as_index=False, dropna=False)[value].sum()
 
 
-def first_crossover(frame: pd.DataFrame, a: str, b: str, time: str = "time", value: str = "downloads"):
-    """The first time A passes B for good enough: start of a run of A > B lasting two periods (or reaching
-    the latest one) after a period with A <= B. None when A never passes B (or was always ahead)."""
+def first_crossover(
+    frame: pd.DataFrame, a: str, b: str, time: str = "time", value: str = "downloads"
+) -> dt.date | None:
+    """The crossover (definitions: `crossover`): the first period of a run of CROSSOVER_PERIODS or more with
+    A ahead of B by CROSSOVER_MARGIN, after a period without A ahead. With a `complete` column only complete
+    periods count. None when A never passes B in the frame (or leads from its first period)."""
+    if "complete" in frame.columns:
+        frame = frame[frame["complete"].astype(bool)]
     wide = frame.pivot_table(index=time, columns="country", values=value, aggfunc="sum").sort_index()
     if a not in wide or b not in wide:
         return None
-    ahead = (wide[a].fillna(0) > wide[b].fillna(0)).to_numpy()
-    times = list(wide.index)
-    for i in range(1, len(ahead)):
-        if ahead[i] and not ahead[i - 1]:
-            lasts = i + 1 == len(ahead) or bool(ahead[i + 1])
-            if lasts:
-                return _as_date(times[i])
+    ahead = (wide[a].fillna(0) >= (1 + CROSSOVER_MARGIN) * wide[b].fillna(0)) & (wide[a].fillna(0) > 0)
+    flags, times = ahead.to_numpy(), list(wide.index)
+    for i in range(1, len(flags) - CROSSOVER_PERIODS + 1):
+        if not flags[i - 1] and flags[i : i + CROSSOVER_PERIODS].all():
+            return _as_date(times[i])
     return None
+
+
+def period_coverage(start: dt.date, period: str, first: dt.date, last: dt.date) -> tuple[int, int]:
+    """(days of the period within [first, last], days of the period): a period is complete when the two
+    are equal (definitions: `incomplete_period`)."""
+    end = period_end(start, period)
+    covered = (min(end, last) - max(start, first)).days + 1
+    return max(covered, 0), (end - start).days + 1
 
 
 def gini(values: np.ndarray | pd.Series) -> float:

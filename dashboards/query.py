@@ -34,7 +34,7 @@ from dashboards.filters import (
     UNATTRIBUTED_ORG,
     Filters,
 )
-from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK, SNAPSHOT_DAY_OFFSET
+from pipelines.definitions import MOMENTUM_MONTHS, SNAPSHOT_DAY_OFFSET
 from pipelines.periods import add_months as _add_months
 from pipelines.periods import next_month as _next_month
 from pipelines.periods import period_end as _period_end
@@ -50,6 +50,7 @@ from pipelines.warehouse import (
     current_version,
     plan,
     ram_counts_sql,
+    ram_reference_curve_sql,
     refresh,
     warehouse_root,
 )
@@ -667,9 +668,9 @@ class Warehouse:
         """Relative Adoption Metric v2 of one model at every age it has a count: age_days, date,
         downloads_all_time, reference, ram, size_class.
 
-        The reference is the RAM_REFERENCE_RANK-th highest count at the same age among models of the same size
-        class, read from the warehouse's `ram_reference` table; NaN when fewer models have a count at that
-        age. Empty when the model has no size class or release date.
+        The reference is its size class's reference curve at the same age (definitions: `ram_v2`, the running
+        maximum of the RAM_REFERENCE_RANK-th highest count), from the warehouse's `ram_reference` table; NaN
+        until some age has that many counts. Empty when the model has no size class or release date.
         """
         cursor = self._cursor()
         found = cursor.execute(
@@ -680,38 +681,63 @@ class Warehouse:
         facts = f"(SELECT * FROM read_parquet(?) WHERE key = {int(key):d})"
         sql = f"""
             SELECT c.age_days, (d.created + c.age_days)::DATE AS date, c.cum AS downloads_all_time,
-                CASE WHEN len(r.top) >= ? THEN r.top[?] END AS reference, c.size_class
+                r.reference, c.size_class
             FROM ({ram_counts_sql(facts, "dims")}) c
             JOIN dims d ON d.key = c.key
-            LEFT JOIN ram_reference r ON r.size_class = c.size_class AND r.age_days = c.age_days
+            LEFT JOIN ({ram_reference_curve_sql()}) r
+                ON r.size_class = c.size_class AND r.age_days = c.age_days
             ORDER BY c.age_days
         """
-        frame = cursor.execute(sql, [RAM_REFERENCE_RANK, RAM_REFERENCE_RANK, self._facts]).df()
+        frame = cursor.execute(sql, [self._facts]).df()
         frame["ram"] = frame["downloads_all_time"] / frame["reference"].where(frame["reference"] > 0)
         columns = ["age_days", "date", "downloads_all_time", "reference", "ram", "size_class"]
         return frame[columns]
 
+    def _covered(self, f: Filters) -> tuple[dt.date, dt.date] | None:
+        """The first and last snapshot dates within the view (the days its periods count)."""
+        sql = """
+            SELECT min(date), max(date) FROM snapshots
+            WHERE date >= coalesce(?::DATE, DATE '0001-01-01')
+                AND date <= coalesce(?::DATE, DATE '9999-12-31')
+        """
+        row = self._cursor().execute(sql, [f.start, f.end]).fetchone()
+        return (row[0], row[1]) if row and row[0] is not None else None
+
+    def with_complete(self, frame: pd.DataFrame, f: Filters) -> pd.DataFrame:
+        """`frame` (with a `period` column of downloads per period) plus `complete`: whether the snapshots in
+        the view cover every day of the period (definitions: `incomplete_period`)."""
+        covered = self._covered(f)
+        starts = pd.to_datetime(frame["period"]).dt.date
+        complete = [
+            covered is not None and len(set(metrics.period_coverage(start, f.period, *covered))) == 1
+            for start in starts
+        ]
+        return frame.assign(complete=pd.Series(complete, index=frame.index, dtype=bool))
+
     def headline(self, f: Filters) -> dict[str, Any]:
-        """Key figures of the view: latest complete period's shares and change, crossover, leader."""
-        shares = self.share_by_country(f)
+        """Key figures of the view, from complete periods only: the latest complete period's shares and their
+        change on the complete period before, the crossover (definitions: `crossover`), the leader."""
+        shares = self.with_complete(self.share_by_country(f), f)
         out: dict[str, Any] = {"period": None, "shares": {}, "change": {}, "crossover": None, "leader": None}
-        if not shares.empty:
-            periods = sorted(shares["period"].unique())
-            latest = periods[-2] if len(periods) > 1 else periods[-1]  # the last period is usually partial
+        complete = sorted(shares.loc[shares["complete"], "period"].unique())
+        out["previous"] = None
+        if complete:
+            latest = complete[-1]
             out["period"] = pd.Timestamp(latest).date()
             now = shares[shares["period"] == latest].set_index("country")["share"]
-            before = shares[shares["period"] == periods[periods.index(latest) - 1]].set_index("country")[
-                "share"
-            ]
+            previous = complete[-2] if len(complete) > 1 else None
+            before = shares[shares["period"] == previous].set_index("country")["share"]
             for country in f.countries:
                 out["shares"][country] = float(now.get(country, 0.0))
-                if len(periods) > 1:
+                if previous is not None:
                     out["change"][country] = float(now.get(country, 0.0) - before.get(country, 0.0))
+            out["previous"] = None if previous is None else pd.Timestamp(previous).date()
         if len(f.countries) >= 2:
             # Only the per-period crossover is a headline; `crossover` would also read the cumulative and
             # 30-day series (three times the time of this whole method).
             a, b = f.countries[:2]
             periods = self.downloads_by_country(Filters(**{**f.__dict__, "countries": (a, b)}))
+            periods = self.with_complete(periods, f)
             out["crossover"] = metrics.first_crossover(periods.rename(columns={"period": "time"}), a, b)
         if out["period"] is not None:
             last = Filters(

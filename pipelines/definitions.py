@@ -22,6 +22,12 @@ HUB_STATS = "Hugging Face Hub metadata dumps (hub-stats models.parquet), importe
 ATOM = "ATOM Project (Lambert & Brand, arXiv 2604.07190), tracked-models list, Apache-2.0"
 REGISTRY = "Open Weights Tracker organisation registry (data/orgs.csv)"
 
+#: The crossover: A leads B when A's value is at least (1 + CROSSOVER_MARGIN) times B's, and the lead must
+#: last this many complete periods (see the `crossover` measure).
+CROSSOVER_MARGIN = 0.02
+CROSSOVER_PERIODS = 3
+_PERIOD_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -62,7 +68,7 @@ _ALL: tuple[Measure, ...] = (
         "downloads_period",
         "Downloads in the period",
         "downloads",
-        "Growth of all-time downloads between consecutive snapshots, summed over the days of each period.",
+        "Growth of all-time downloads between consecutive snapshots (downloads in between).",
         "The Hub keeps no history, so downloads in a day, week or month are the differences of "
         "`downloadsAllTime` between consecutive snapshots of the same model, placed on the days the later "
         "snapshot holds that the earlier one did not (day-label rule). Differences spanning several "
@@ -121,7 +127,7 @@ _ALL: tuple[Measure, ...] = (
         "derivative_share",
         "New derivatives",
         "models",
-        "Models with a base model created in each period, by the lineage country of their base.",
+        "Models that declare a base model (fine-tunes, quantisations, adapters, merges), by creation date.",
         "Counts repositories first created in the period (by `createdAt`) that declare a base model through "
         "a `base_model:<relation>:<id>` tag, grouped by the lineage country of that base and by relation. "
         "Shares are of all new derivatives in the view.",
@@ -143,12 +149,17 @@ _ALL: tuple[Measure, ...] = (
         "ram_v2",
         "Relative Adoption Metric (v2)",
         "ratio",
-        "Cumulative downloads t days after release / the 10th-best model of the same size class at the same "
-        "t.",
+        "Downloads t days after release / its size class's reference: the highest 10th-best count at ages up "
+        "to t.",
         "ATOM's Relative Adoption Metric, v2 (May 2026). For a model of age t days, the numerator is its "
-        "all-time downloads at age t; the denominator is the 10th-highest all-time downloads at age t among "
-        "models of the same size class whose age-t count is in the store. RAM above 1 means a top-10 "
-        "trajectory for its size. Undefined when fewer than 10 comparable models exist at that age.",
+        "all-time downloads at age t. The denominator is the size class's reference curve: at each age, the "
+        "10th-highest all-time downloads among models of the same size class whose count at that age is in "
+        "the store, then the running maximum of that over ages up to t. The raw 10th-best is not monotone: "
+        "the models with a count at one age are not those at the next (models released on different days, "
+        "gaps in the snapshots), and a drop of the 10th-best made a model's RAM jump overnight without a "
+        "download more. All-time downloads never fall, so a reference that never falls is the faithful one; "
+        "the curve rises with the class and stays flat where the raw 10th-best dips. RAM above 1 means a "
+        "top-10 trajectory for its size. Undefined until 10 comparable models have a count at some age.",
         ATOM,
     ),
     Measure(
@@ -196,13 +207,33 @@ _ALL: tuple[Measure, ...] = (
         "crossover",
         "Crossover",
         "date",
-        "The first period in which country A's downloads exceed country B's and stay above the next period.",
-        "Computed separately for each definition (monthly downloads, cumulative downloads, 30-day downloads)"
-        " and attribution. A single period above B followed by a fall back below does not count; the date "
-        "shown is the start of the first period of a run of at least two (or of a run reaching the latest "
-        "period) that follows a period with A at or below B. A country that was always ahead has no "
-        "crossover.",
+        f"The first complete period after which A's downloads stay at least {CROSSOVER_MARGIN:.0%} above B's "
+        f"for at least {_PERIOD_WORDS[CROSSOVER_PERIODS]} complete periods.",
+        "Read on the downloads per period of the view (its period, attribution and dates). A is ahead in a "
+        f"period when its downloads exceed B's by at least {CROSSOVER_MARGIN:.0%}, so a near tie is not a "
+        f"lead. The crossover is the first period of a run of at least {_PERIOD_WORDS[CROSSOVER_PERIODS]} "
+        "periods with A "
+        "ahead that follows a period without A ahead. Only complete periods count: a period the snapshots "
+        "cover in part (the running month) is never used. When A leads from the first complete period "
+        f"shown, or no lead lasts {_PERIOD_WORDS[CROSSOVER_PERIODS]} periods, there is no crossover in the "
+        "selected dates. The chart of downloads per period marks the crossover it finds.",
         HUB_API,
+    ),
+    Measure(
+        "incomplete_period",
+        "Incomplete period",
+        "",
+        "A period the snapshots cover only in part (e.g. the running month): drawn dashed or hatched, "
+        "labelled.",
+        "Downloads of a period are summed over the days the snapshots cover, so a period the snapshots "
+        "cover in part (the running month, a week still under way, a first period starting before the first "
+        "snapshot or the chosen start date) has a low total for that reason alone, not because downloads "
+        "fell. Such a period is drawn dashed (lines) or hatched (bars) with a label such as 'Dec 2026 to "
+        "date, 3 of 31 days', carries `complete = false` in the chart's CSV, and is never used for a "
+        "headline card, a crossover or a change on the period before. New derivatives per period follow the "
+        "same rule: the running period counts only the models created up to the last snapshot.",
+        HUB_API,
+        "rule",
     ),
     Measure(
         "coverage",
@@ -334,6 +365,19 @@ def size_class_sql(column: str) -> str:
     arms = " ".join(f"WHEN {column} < {high:.0f} THEN '{label}'" for label, high in bounded)
     top = SIZE_CLASS_BOUNDS[-1][0]
     return f"CASE WHEN {column} IS NULL OR {column} <= 0 THEN NULL {arms} ELSE '{top}' END"
+
+
+def ram_reference_curve(tenth_best: Sequence[tuple[int, float | None]]) -> list[tuple[int, float | None]]:
+    """The RAM reference curve of one size class from (age, 10th-best count or None) pairs: at each age the
+    highest 10th-best at that age or before (None until there is one). The warehouse's SQL
+    (`pipelines.warehouse.ram_reference_curve_sql`) must agree with this reference."""
+    curve: list[tuple[int, float | None]] = []
+    best: float | None = None
+    for age, value in sorted(tenth_best, key=lambda pair: pair[0]):
+        if value is not None and (best is None or value > best):
+            best = value
+        curve.append((age, best))
+    return curve
 
 
 def spread(total: int, days: int) -> list[int]:

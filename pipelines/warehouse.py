@@ -1076,6 +1076,19 @@ def ram_counts_sql(facts: str, dims: str) -> str:
     """
 
 
+def ram_reference_curve_sql(table: str = "ram_reference") -> str:
+    """SQL of (size_class, age_days, reference): each size class's RAM reference curve, the running maximum
+    over ages of the RAM_REFERENCE_RANK-th best count (NULL until some age has that many); the rule, and its
+    Python reference, are `pipelines.definitions.ram_reference_curve`."""
+    return f"""
+        SELECT size_class, age_days,
+            max(CASE WHEN len(top) >= {RAM_REFERENCE_RANK} THEN top[{RAM_REFERENCE_RANK}] END) OVER (
+                PARTITION BY size_class ORDER BY age_days ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            ) AS reference
+        FROM {table}
+    """
+
+
 def _ram_tops(facts: str) -> str:
     return (
         f"SELECT size_class, age_days, max(cum, {RAM_REFERENCE_RANK}) AS top "

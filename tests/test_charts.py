@@ -8,21 +8,35 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboards import charts
+from dashboards import charts, figures
 from dashboards.charts import UnknownChartError, list_charts, render_chart
-from dashboards.colors import FIXED_COLOURS, country_colours, country_name, flag_emoji
+from dashboards.colors import (
+    CATEGORY_COLOURS,
+    COUNTRY_PALETTE,
+    FIXED_COLOURS,
+    country_colours,
+    country_name,
+    display_group,
+    flag_emoji,
+)
 from dashboards.figures import SOURCE_ANNOTATION
-from dashboards.filters import Filters
+from dashboards.filters import INDIVIDUAL, UNATTRIBUTED, UNATTRIBUTED_ORG, Filters
 from pipelines import definitions
 
 TIME_COLUMNS = ("period", "date")
 
 
 def plotted_rows(trace, data: pd.DataFrame) -> tuple[list, list, pd.DataFrame]:
-    """The trace's points and the rows of `data` its meta says it plots."""
+    """The trace's points and the rows of `data` its meta says it plots: an incomplete period's dashed
+    trace plots the rows with `complete` false, less the points joining it to its complete neighbours."""
     meta = trace.meta
     rows = data[data[meta["column"]] == meta["key"]]
-    return list(trace.x), list(trace.y), rows
+    if "complete" in meta:
+        rows = rows[rows["complete"] == meta["complete"]]
+    bridge = set(meta.get("bridge", ()))
+    xs = [x for i, x in enumerate(trace.x) if i not in bridge]
+    ys = [y for i, y in enumerate(trace.y) if i not in bridge]
+    return xs, ys, rows
 
 
 def same_values(column: str, plotted: list, expected: pd.Series) -> bool:
@@ -127,7 +141,10 @@ def test_lineage_attribution_and_other_scope_change_the_words_and_the_numbers(
 def test_log_scale_applies_to_the_value_axis(chart_warehouse):
     result = render_chart("cumulative-by-country", chart_warehouse, Filters(log_scale=True))
     assert result.figure.layout.yaxis.type == "log"
-    assert "log scale" in result.subtitle
+    assert "Log scale." in result.subtitle
+    share = render_chart("share-by-country", chart_warehouse, Filters(log_scale=True))
+    assert share.figure.layout.yaxis.type != "log"  # a 100% stack has no log form
+    assert "log" not in share.subtitle.lower()
 
 
 def test_date_range_limits_the_plotted_points(chart_warehouse, default_results):
@@ -149,7 +166,7 @@ def test_country_colours_are_fixed_for_the_protagonists_and_stable_for_others():
     alone = country_colours(["FR"])["FR"]
     with_others = country_colours(["CN", "US", "FR", "Rest of world"])["FR"]
     assert alone == with_others
-    many = country_colours(["CN", "US", "FR", "DE", "GB", "JP", "KR", "IL", "Rest of world", "Unattributed"])
+    many = country_colours(["CN", "US", "FR", "DE", "GB", "JP", "KR", "Rest of world", "Unattributed"])
     assert len(set(many.values())) == len(many)
 
 
@@ -172,18 +189,37 @@ def test_country_names_and_flags():
     assert flag_emoji("Unattributed") == ""
 
 
-def test_periods_the_snapshots_only_partly_cover_are_named_in_the_subtitle(chart_warehouse):
+def test_periods_the_snapshots_only_partly_cover_are_marked_in_data_figure_and_subtitle(chart_warehouse):
+    # The chart store's snapshots run from 18 Jul 2025 to Tuesday 30 Sep 2025. Weeks start on Mondays: the
+    # week of 14 Jul has 18-20 Jul (3 of 7 days), the week of 29 Sep has 29-30 Sep (2 of 7 days).
     weekly = render_chart("downloads-by-country", chart_warehouse, Filters(period="week"))
-    last_week = pd.to_datetime(weekly.data["period"]).max().date()
-    # The last snapshot (30 September) holds the downloads up to 29 September (day-label rule).
-    expected = f"the last week (from {last_week}) ends after 2025-09-29, the last day the snapshots hold"
-    assert expected in weekly.subtitle
+    first_label = "Week of 14 Jul 2025 from 18 Jul 2025, 3 of 7 days"
+    # The last snapshot (30 September) holds the downloads up to 29 September (day-label rule): 1 day.
+    last_label = "Week of 29 Sep 2025 to date, 1 of 7 days"
+    assert first_label in weekly.subtitle and last_label in weekly.subtitle
+    incomplete = weekly.data.loc[~weekly.data["complete"], "period"]
+    assert sorted(set(pd.to_datetime(incomplete).dt.date)) == [dt.date(2025, 7, 14), dt.date(2025, 9, 29)]
+    notes = [a.text for a in weekly.figure.layout.annotations if a.name == figures.INCOMPLETE_ANNOTATION]
+    assert notes == [first_label, last_label]
+    dashed = [t for t in weekly.figure.data if t.meta.get("complete") is False]
+    assert dashed and all(t.line.dash == "dash" for t in dashed)
+    assert_plots_exactly(weekly, weekly.data)
+    # The whole of August: every period complete, nothing marked.
     august = render_chart(
         "downloads-by-country",
         chart_warehouse,
         Filters(start=dt.date(2025, 8, 1), end=dt.date(2025, 8, 31)),
     )
-    assert "Incomplete" not in august.subtitle
+    assert "Incomplete" not in august.subtitle and august.data["complete"].all()
+    # Derivatives count models by creation: with the view from 1 Aug, July is not shown and August and
+    # September are whole (the store ends on 30 Sep); a view ending on 15 Sep cuts September to 15 days.
+    august_to_mid_september = Filters(start=dt.date(2025, 8, 1), end=dt.date(2025, 9, 15))
+    cut = render_chart("derivatives-by-relation", chart_warehouse, august_to_mid_september)
+    assert "Sep 2025 to date, 15 of 30 days" in cut.subtitle
+    shown = cut.data.groupby("period")["complete"].first()
+    assert shown.to_dict() == {pd.Timestamp("2025-08-01"): True, pd.Timestamp("2025-09-01"): False}
+    hatched = [t for t in cut.figure.data if t.marker.pattern.shape is not None]
+    assert hatched and all("/" in t.marker.pattern.shape for t in hatched)
 
 
 def test_a_view_without_data_says_so_instead_of_drawing_empty_axes(chart_warehouse):
@@ -195,3 +231,82 @@ def test_a_view_without_data_says_so_instead_of_drawing_empty_axes(chart_warehou
     notes = [note.text or "" for note in outside.figure.layout.annotations]
     assert any("No snapshots in the selected dates" in note for note in notes)
     assert "no snapshots in the selected dates" in outside.source
+
+
+def drawn(figure) -> tuple:
+    """What a figure shows, without its words: every trace's kind, name and points, and the axis scales."""
+    traces = tuple(
+        (t.type, t.name, tuple(map(str, t.x)), tuple(map(str, t.y)), t.orientation) for t in figure.data
+    )
+    return traces, figure.layout.xaxis.type, figure.layout.yaxis.type
+
+
+#: Each filter the subtitle must follow, flipped from the default view.
+FLIPS: dict[str, Filters] = {
+    "period": Filters(period="week"),
+    "attribution": Filters(attribution="lineage"),
+    "log scale": Filters(log_scale=True),
+    "countries": Filters(countries=("CN",)),
+    "dates": Filters(start=dt.date(2025, 9, 1)),
+}
+
+
+@pytest.mark.parametrize("chart_id", [spec.chart_id for spec in list_charts()])
+def test_the_subtitle_changes_exactly_when_the_figure_does(chart_id, chart_warehouse, default_results):
+    """A subtitle says what the chart uses: a filter that changes the figure changes the subtitle, and one
+    the chart ignores (attribution on a chart with a fixed rule, log on a 100% stack, the period on totals
+    over the dates) leaves both alone."""
+    before = default_results[chart_id]
+    for flip, view in FLIPS.items():
+        after = render_chart(chart_id, chart_warehouse, view)
+        figure_changed = drawn(after.figure) != drawn(before.figure)
+        subtitle_changed = after.subtitle != before.subtitle
+        assert figure_changed == subtitle_changed, (chart_id, flip, before.subtitle, after.subtitle)
+
+
+def test_subtitles_describe_their_own_chart(default_results, chart_warehouse):
+    lineage_of_base = "by the lineage country of their base"
+    for chart_id in ("derivatives-by-relation", "top-base-models"):
+        assert lineage_of_base not in default_results[chart_id].subtitle
+    assert "Countries:" not in default_results["derivatives-by-relation"].subtitle
+    for chart_id in ("top-organisations", "size-by-country", "task-by-country", "library-by-country"):
+        subtitle = default_results[chart_id].subtitle
+        assert "summed over the days of each" not in subtitle
+        assert "Totals over the selected dates." in subtitle
+    per_month = "Per month: downloads summed over the days of each month."
+    assert per_month in default_results["downloads-by-country"].subtitle
+
+
+def trace_colour(trace) -> str:
+    if trace.type == "bar":
+        return trace.marker.color
+    return trace.fillcolor if trace.stackgroup else trace.line.color
+
+
+@pytest.mark.parametrize("countries", [("CN", "US"), ("CN", "US", "FR", "DE", "GB", "JP", "KR")])
+def test_no_colour_means_two_things_on_any_page(chart_warehouse, countries):
+    """On each page's figures a colour is one country group, or one category that is not a country
+    (relation, concentration measure), never both; China and the US keep their colours everywhere."""
+    from tests.browser.support import PAGE_CHARTS
+
+    view = Filters(countries=countries)
+    for path, chart_ids in {**PAGE_CHARTS, "/report": tuple(charts.chart_ids())}.items():
+        meanings: dict[str, set[tuple[str, str]]] = {}
+        for chart_id in chart_ids:
+            for trace in render_chart(chart_id, chart_warehouse, view).figure.data:
+                kind = "country" if trace.meta["column"] in ("country", "group") else trace.meta["column"]
+                meanings.setdefault(trace_colour(trace), set()).add((kind, trace.meta["key"]))
+        shared = {colour: meaning for colour, meaning in meanings.items() if len(meaning) > 1}
+        assert not shared, (path, shared)
+    assert not COUNTRY_PALETTE & set(CATEGORY_COLOURS.values())
+    assert country_colours(["CN", "US"]) == {"CN": "#D55E00", "US": "#0072B2"}  # vermillion, blue
+
+
+def test_unattributed_groups_have_one_name_and_one_colour():
+    grey = FIXED_COLOURS[UNATTRIBUTED]
+    assert country_colours([INDIVIDUAL, UNATTRIBUTED_ORG, UNATTRIBUTED]) == {
+        INDIVIDUAL: grey,
+        UNATTRIBUTED_ORG: grey,
+        UNATTRIBUTED: grey,
+    }
+    assert display_group(INDIVIDUAL, ("CN", "US")) == display_group(UNATTRIBUTED_ORG, ("CN",)) == UNATTRIBUTED

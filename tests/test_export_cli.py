@@ -61,7 +61,7 @@ def test_every_chart_as_csv_files_for_a_view(chart_store: Path, tmp_path: Path, 
             assert json.loads(archive.read("metadata.json"))["synthetic"] is True, package.name
     with zipfile.ZipFile(out / "downloads-by-country.zip") as archive:
         downloads = pd.read_csv(archive.open("downloads-by-country.csv"), keep_default_na=False)
-    assert list(downloads.columns)[:4] == ["period", "country", "country_name", "downloads"]
+    assert list(downloads.columns) == ["period", "country", "country_name", "downloads", "complete"]
     assert set(downloads["country"]) <= {"CN", "US", "FR", "REST_OF_WORLD", "UNATTRIBUTED"}
     weeks = pd.to_datetime(downloads["period"])
     assert (weeks.dt.day_of_week == 0).all()  # weekly periods start on Mondays
@@ -90,7 +90,8 @@ def test_a_pdf_report_of_chosen_charts(chart_store: Path, tmp_path: Path):
     assert "wrote a PDF report of 2 charts" in done.stdout
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(report.read_bytes())).pages]
     assert len(pages) == 4  # title, definitions, two charts
-    assert "2025-08-01 to latest snapshot, log scale" in pages[0]
+    assert "2025-08-01 to latest snapshot" in pages[0] and "Scale: log" in pages[0]
+    assert "Log scale." in pages[2]  # and each chart drawn on a log axis says so itself
     assert "Downloads per month by publisher country" in pages[2]
     assert "Top 20 organisations" in pages[3]
 

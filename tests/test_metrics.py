@@ -17,31 +17,54 @@ def series(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
     )
 
 
-def test_crossover_is_the_start_of_a_lasting_lead_after_being_behind():
+def test_crossover_is_the_start_of_a_lead_lasting_three_periods_after_being_behind():
     frame = series(
         [
-            ("2025-01-01", "CN", 1), ("2025-01-01", "US", 5),
-            ("2025-02-01", "CN", 6), ("2025-02-01", "US", 5),  # one month ahead, then behind again
-            ("2025-03-01", "CN", 4), ("2025-03-01", "US", 5),
-            ("2025-04-01", "CN", 7), ("2025-04-01", "US", 5),  # ahead for good from here
-            ("2025-05-01", "CN", 8), ("2025-05-01", "US", 5),
+            ("2025-01-01", "CN", 1), ("2025-01-01", "US", 50),
+            ("2025-02-01", "CN", 60), ("2025-02-01", "US", 50),  # ahead one month, then behind again
+            ("2025-03-01", "CN", 40), ("2025-03-01", "US", 50),
+            ("2025-04-01", "CN", 70), ("2025-04-01", "US", 50),  # ahead three months from here
+            ("2025-05-01", "CN", 80), ("2025-05-01", "US", 50),
+            ("2025-06-01", "CN", 51), ("2025-06-01", "US", 50),  # 51 >= 1.02 * 50: still ahead
         ]
     )  # fmt: skip
     assert metrics.first_crossover(frame, "CN", "US") == dt.date(2025, 4, 1)
-    assert metrics.first_crossover(frame, "US", "CN") is None  # back ahead in March for one month only
+    assert metrics.first_crossover(frame, "US", "CN") is None  # US leads only in March after January
 
 
-def test_no_crossover_when_always_ahead_or_never_ahead_and_a_last_period_lead_counts():
-    always = series(
-        [("2025-01-01", "CN", 9), ("2025-01-01", "US", 5), ("2025-02-01", "CN", 9), ("2025-02-01", "US", 5)]
-    )
-    assert metrics.first_crossover(always, "CN", "US") is None
+def test_a_near_tie_is_no_lead_and_a_lead_must_last_three_complete_periods():
+    # 50.5 is 1% above 50, under the 2% margin: April is not a lead, so the run starts in May.
+    near = series(
+        [
+            ("2025-03-01", "CN", 40), ("2025-03-01", "US", 50),
+            ("2025-04-01", "CN", 50.5), ("2025-04-01", "US", 50),
+            ("2025-05-01", "CN", 60), ("2025-05-01", "US", 50),
+            ("2025-06-01", "CN", 60), ("2025-06-01", "US", 50),
+            ("2025-07-01", "CN", 60), ("2025-07-01", "US", 50),
+        ]
+    )  # fmt: skip
+    assert metrics.first_crossover(near, "CN", "US") == dt.date(2025, 5, 1)
+    # The same lead with July incomplete: two complete periods ahead are not enough.
+    partial = near.assign(complete=near["time"] < pd.Timestamp("2025-07-01"))
+    assert metrics.first_crossover(partial, "CN", "US") is None
+
+
+def test_no_crossover_when_always_ahead_or_never_ahead():
+    rows = [(f"2025-0{m}-01", code, value) for m in range(1, 6) for code, value in (("CN", 9), ("US", 5))]
+    always = series(rows)
+    assert metrics.first_crossover(always, "CN", "US") is None  # ahead from the first period shown
     assert metrics.first_crossover(always, "US", "CN") is None
-    latest = series(
-        [("2025-01-01", "CN", 1), ("2025-01-01", "US", 5), ("2025-02-01", "CN", 9), ("2025-02-01", "US", 5)]
-    )
-    assert metrics.first_crossover(latest, "CN", "US") == dt.date(2025, 2, 1)
-    assert metrics.first_crossover(latest, "CN", "FR") is None
+    assert metrics.first_crossover(always, "CN", "FR") is None
+
+
+def test_period_coverage_counts_the_days_the_snapshots_cover():
+    coverage, day = metrics.period_coverage, dt.date
+    # December 2026 with snapshots up to the 3rd: 3 of 31 days. A week from Monday 30 Nov: 4 of 7 days.
+    assert coverage(day(2026, 12, 1), "month", day(2025, 1, 1), day(2026, 12, 3)) == (3, 31)
+    assert coverage(day(2026, 11, 30), "week", day(2026, 1, 1), day(2026, 12, 3)) == (4, 7)
+    # A first month starting before the first snapshot (15 Feb 2025): 14 of 28 days.
+    assert coverage(day(2025, 2, 1), "month", day(2025, 2, 15), day(2025, 9, 1)) == (14, 28)
+    assert coverage(day(2025, 3, 1), "month", day(2025, 2, 15), day(2025, 9, 1)) == (31, 31)
 
 
 def test_gini_and_hhi():

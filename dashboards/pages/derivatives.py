@@ -12,6 +12,10 @@ PAGE = {
     "name": "Derivatives",
     "title": "Derivatives · Open Weights Tracker",
     "order": 4,
+    "unused_controls": {
+        "attribution": "Not used here: derivatives are counted by the lineage country of their base model "
+        "(or by relation), whatever the view's attribution."
+    },
 }
 
 

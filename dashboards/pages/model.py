@@ -34,6 +34,9 @@ PAGE = {
     "title": "Model · Open Weights Tracker",
     "order": 102,
     "nav": False,
+    "only_controls": ("log_scale",),
+    "controls_note": "This page shows one model in every snapshot: only the scale applies here. The other "
+    "filters are hidden and kept in the links for the other pages.",
 }
 #: Enough to list every lineage root in any store when counting one model's derivatives.
 MAX_BASE_MODELS = 1_000_000
@@ -99,7 +102,20 @@ def model_ram(warehouse, filters: Filters, model: str) -> ChartResult:
     figure.update_traces(hovertemplate="Day %{x}<br>RAM v2: %{y:.2f}<extra></extra>")
     figure.update_xaxes(title_text="Days since release")
     if size is not None:
-        figure.add_hline(y=1, line_dash="dot", annotation_text=f"10th-best {size} model at the same age")
+        figure.add_hline(y=1, line_dash="dot", line_color="#666666")
+        # On a log axis an annotation's y is log10 of the value: 0 puts the label on the line at RAM 1
+        # (add_hline's own label would take y=1 as 10 and float far above the line).
+        figure.add_annotation(
+            text=f"1 = reference: best 10th-best {size} count at this age or younger (see Methodology)",
+            x=1,
+            xref="paper",
+            y=0,
+            yref="y",
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 11, "color": "#333333"},
+        )
     title = f"Relative Adoption Metric v2: {model} ({size or 'no size class: not comparable'})"
     return framed_result("model-ram", figure, data, title, ("ram_v2",), RAM_SCOPE)
 

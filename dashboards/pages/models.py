@@ -14,7 +14,15 @@ from dashboards.filters import Filters
 from dashboards.numbers import grid_formatter
 from dashboards.state import app_state, filters_from_mapping, to_search
 
-PAGE = {"path": "/models", "name": "Models", "title": "Models · Open Weights Tracker", "order": 2}
+PAGE = {
+    "path": "/models",
+    "name": "Models",
+    "title": "Models · Open Weights Tracker",
+    "order": 2,
+    "only_controls": (),
+    "controls_note": "The model search covers every model in the latest snapshot, so the view's filters are "
+    "hidden here; they are kept in the links for the other pages.",
+}
 RESULT_LIMIT = 200
 _NUMBER = grid_formatter("count")
 COLUMNS: list[dict] = [

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Dash, dcc, html
 
 from dashboards import figures
-from dashboards.charts import ChartResult
+from dashboards.charts import ChartResult, mark_periods, source_info
 from dashboards.colors import country_colours, country_name, country_order, display_name
 from dashboards.components import (
     FILL_COLUMNS,
@@ -24,7 +24,7 @@ from dashboards.components import (
     table_after_charts,
     table_records,
 )
-from dashboards.filters import UNATTRIBUTED, Filters
+from dashboards.filters import INDIVIDUAL, UNATTRIBUTED, UNATTRIBUTED_ORG, Filters
 from dashboards.numbers import count
 from dashboards.query import per_version
 from dashboards.state import app_state, to_search
@@ -36,6 +36,9 @@ PAGE = {
     "title": "Organisation · Open Weights Tracker",
     "order": 101,
     "nav": False,
+    "only_controls": ("log_scale",),
+    "controls_note": "This page shows all of the organisation's models in every snapshot: only the scale "
+    "applies here. The other filters are hidden and kept in the links for the other pages.",
 }
 ALL_SNAPSHOTS = "Scope: all of the organisation's models, every snapshot; the view's filters do not apply."
 
@@ -57,8 +60,9 @@ def organisation_tables(warehouse, namespace: str) -> dict[str, pd.DataFrame]:
 def organisation_series(warehouse, filters: Filters, namespace: str) -> ChartResult:
     name, country = organisation_name(namespace)
     data = organisation_tables(warehouse, namespace)["series"].assign(organisation=name)
+    data = data[["period", "organisation", "downloads"]]
     figure = figures.line_by_group(
-        data[["period", "organisation", "downloads"]],
+        data,
         x="period",
         y="downloads",
         group="organisation",
@@ -68,22 +72,31 @@ def organisation_series(warehouse, filters: Filters, namespace: str) -> ChartRes
         y_title="Downloads per month",
         log_scale=filters.log_scale,
     )
+    source = source_info(warehouse, Filters())
+    counted = (source.first, source.last) if source.first and source.last else None
+    data, note = mark_periods(data, figure, "month", counted)
     return framed_result(
         "organisation-series",
         figure,
-        data[["period", "organisation", "downloads"]],
+        data,
         f"Downloads per month: {name}",
         ("downloads_period",),
-        ALL_SNAPSHOTS,
+        " ".join(filter(None, [ALL_SNAPSHOTS, note])),
     )
 
 
 @detail_chart("organisation-derivatives", "namespace")
 def organisation_derivatives(warehouse, filters: Filters, namespace: str) -> ChartResult:
     name, _ = organisation_name(namespace)
-    data = organisation_tables(warehouse, namespace)["derivatives"].rename(
-        columns={"publisher_country": "country"}
+    raw = organisation_tables(warehouse, namespace)["derivatives"]
+    # Individuals and unregistered organisations are one group, named and coloured as on every other chart.
+    grouped = raw.assign(
+        country=[
+            UNATTRIBUTED if not isinstance(code, str) or code in (INDIVIDUAL, UNATTRIBUTED_ORG) else code
+            for code in raw["publisher_country"]
+        ]
     )
+    data = grouped.groupby(["relation", "country"], as_index=False, sort=True)["models"].sum()
     order = country_order(sorted(set(data["country"])))
     figure = figures.bars_by_group(
         data[["relation", "country", "models"]],

@@ -18,6 +18,10 @@ PAGE = {
     "name": "Organisations",
     "title": "Organisations · Open Weights Tracker",
     "order": 1,
+    "unused_controls": {
+        "period": "Not used here: organisations are ranked by their downloads over the selected dates.",
+        "attribution": "Not used here: an organisation belongs to its own (publisher) country.",
+    },
 }
 LEADERBOARD_SIZE = 500
 _NUMBER = grid_formatter("count")

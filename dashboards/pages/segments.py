@@ -7,7 +7,13 @@ from dash import html
 from dashboards.components import chart_card
 from dashboards.state import filters_from_mapping
 
-PAGE = {"path": "/segments", "name": "Segments", "title": "Segments · Open Weights Tracker", "order": 5}
+PAGE = {
+    "path": "/segments",
+    "name": "Segments",
+    "title": "Segments · Open Weights Tracker",
+    "order": 5,
+    "unused_controls": {"period": "Not used here: these charts are totals over the selected dates."},
+}
 
 
 def layout(**url_values: str) -> html.Div:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from pathlib import Path
 
 from pipelines.demo import generate_demo_store
+from pipelines.runs import utc_today
 from pipelines.store import Store
 
 #: Small enough to generate and load in about a second, long enough (14 months) for monthly series.
@@ -30,8 +33,16 @@ PAGE_GRIDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def store_end(today: dt.date | None = None) -> dt.date:
+    """The small store's last snapshot: today, or yesterday when today is the last day of its month, so the
+    store always ends mid-month (its last month is running, drawn and counted as incomplete)."""
+    today = today or utc_today()
+    last_day = calendar.monthrange(today.year, today.month)[1]
+    return today - dt.timedelta(days=1) if today.day == last_day else today
+
+
 def small_demo_store(root: Path) -> Store:
-    """A fresh synthetic store under `root` (deterministic for a given day)."""
+    """A fresh synthetic store under `root` ending mid-month (deterministic for a given day)."""
     store = Store(root)
-    generate_demo_store(store, models=DEMO_MODELS, days=DEMO_DAYS)
+    generate_demo_store(store, models=DEMO_MODELS, days=DEMO_DAYS, end=store_end())
     return store
