@@ -146,7 +146,7 @@ def test_headline_figures_come_from_complete_periods_only(tmp_path, registry):
         dt.date(2025, 4, 1): (1300, 1200),
         dt.date(2025, 5, 1): (1600, 1400),
         dt.date(2025, 6, 1): (2000, 1600),
-        dt.date(2025, 6, 4): (2010, 1700),  # June so far (1-3 June): CN 10, US 100, a fall that is only 3 days
+        dt.date(2025, 6, 4): (2010, 1700),  # June so far (1-3 June): CN 10, US 100: only 3 days
     }
     for day, (qwen, llama) in counts.items():
         write_snapshot(store, day, [row("Qwen/Old", qwen, old), row("meta-llama/Llama", llama, old)])
