@@ -35,7 +35,7 @@ from dashboards.filters import (
     Filters,
 )
 from pipelines.definitions import MOMENTUM_MONTHS, RAM_REFERENCE_RANK
-from pipelines.registry import Registry
+from pipelines.registry import SPECIAL_COUNTRIES, Registry
 from pipelines.store import Store
 from pipelines.warehouse import (
     FLAG_CLAMPED,
@@ -703,7 +703,8 @@ class Warehouse:
         return out
 
     def coverage(self, f: Filters) -> float:
-        """Share of 30-day downloads (latest snapshot in the view) whose country in this view is known."""
+        """Share of 30-day downloads (latest snapshot in the view) whose country in this view is known: an
+        ISO code, as `pipelines.attribution.coverage` and the `coverage` definition say."""
         where, params = self._where(f, dated=False)
         column = self._country(f)
         sql = f"""
@@ -712,7 +713,7 @@ class Warehouse:
         """
         row = (
             self._cursor()
-            .execute(sql, [[*_UNATTRIBUTED_CODES, "INTL"], *params, self._last_date(f)])
+            .execute(sql, [list(SPECIAL_COUNTRIES), *params, self._last_date(f)])
             .fetchone()
         )
         return float(row[0]) if row and row[0] is not None else 0.0
