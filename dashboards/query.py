@@ -81,6 +81,12 @@ _SCOPE_CONDITION = {"all": "true", "first-party": "first_party", "atom": "atom"}
 _UNATTRIBUTED_CODES = [UNATTRIBUTED_ORG, INDIVIDUAL]
 _TOP_CATEGORIES = 12
 OTHERS = "Others"
+#: One model's row, as the Models page lists it and a model page shows it (`WHERE ...` follows).
+_MODEL_ROW = """
+    SELECT d.model_id, d.namespace, d.publisher_country, d.lineage_country,
+        s.last_d30 AS downloads_30d, s.cum AS downloads_all_time
+    FROM dims d JOIN state s USING (key)
+"""
 
 
 def per_version(maxsize: int) -> Callable[[Callable[..., R]], Callable[..., R]]:
@@ -754,18 +760,25 @@ class Warehouse:
         can be listed; saying so in SQL spares joining every model's names (20 ms instead of 100 on 300k
         models). With fewer counted models than `limit`, the general query also lists the uncounted ones.
         """
-        select = """
-            SELECT d.model_id, d.namespace, d.publisher_country, d.lineage_country,
-                s.last_d30 AS downloads_30d, s.cum AS downloads_all_time
-            FROM dims d JOIN state s USING (key)
-        """
         order = "ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ?"
         if not text and limit > 0:
             bound = "SELECT cum FROM state WHERE cum IS NOT NULL ORDER BY cum DESC LIMIT 1 OFFSET ?"
-            most = self._df(f"{select} WHERE s.cum >= ({bound}) {order}", [limit - 1, limit])
+            most = self._df(f"{_MODEL_ROW} WHERE s.cum >= ({bound}) {order}", [limit - 1, limit])
             if len(most) == limit:
                 return most
-        return self._df(f"{select} WHERE d.model_id ILIKE '%' || ? || '%' {order}", [text, limit])
+        return self._df(f"{_MODEL_ROW} WHERE d.model_id ILIKE '%' || ? || '%' {order}", [text, limit])
+
+    def model_row(self, model_id: str) -> pd.Series | None:
+        """The `model_search` row of one model, by id: the id as the Hub writes it, else the one id equal to
+        it but for case (Hub ids are unique regardless of case); None when the store has no such model.
+        Searching would miss a model whose more-downloaded siblings contain its id (`acme-ai/m` and 60 x
+        `acme-ai/m-v*`)."""
+        found = self._df(
+            f"{_MODEL_ROW} WHERE lower(d.model_id) = lower(?) "
+            "ORDER BY d.model_id = ? DESC, d.model_id LIMIT 1",
+            [model_id, model_id],
+        )
+        return found.iloc[0] if len(found) else None
 
     def organisation(self, namespace: str) -> dict[str, pd.DataFrame]:
         """'models' (its models), 'series' (its monthly downloads) and 'derivatives' (others' models built
