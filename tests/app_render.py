@@ -114,8 +114,35 @@ def render_card(client: FlaskClient, card: dict[str, Any], filter_params: dict[s
 
 def _ordered(response: dict[str, Any], outputs: list[dict[str, Any]]) -> list[Any]:
     """Dash answers pattern-matching outputs keyed by the id's JSON (sorted keys) and property."""
-    values = []
+    answered = []
     for part in outputs:
         key = json.dumps(part["id"], sort_keys=True, separators=(",", ":"))
-        values.append(response[key][part["property"]])
-    return values
+        answered.append(response[key][part["property"]])
+    return answered
+
+
+def call(
+    client: FlaskClient, output: str, inputs: dict[str, Any], state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run the callback whose output is `output` (as `/_dash-dependencies` spells it) with `inputs` and
+    `state` given as {"component.property": value}; returns {"component.property": value} it answered."""
+    spec = next(d for d in _dependencies(client) if d["output"] == output)
+    given = {**inputs, **(state or {})}
+
+    def parts(names: list[dict[str, str]]) -> list[dict[str, Any]]:
+        return [{**n, "value": given.get(f"{n['id']}.{n['property']}")} for n in names]
+
+    outputs = [
+        dict(zip(("id", "property"), o.rsplit(".", 1), strict=True)) for o in output.strip(".").split("...")
+    ]
+    body = {
+        "output": output,
+        "outputs": outputs if output.startswith("..") else outputs[0],
+        "inputs": parts(spec["inputs"]),
+        "changedPropIds": [f"{n['id']}.{n['property']}" for n in spec["inputs"]],
+        "state": parts(spec["state"]),
+    }
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, (output, response.get_data(as_text=True)[-2000:])
+    answer = response.get_json()["response"]
+    return {f"{name}.{prop}": value for name, props in answer.items() for prop, value in props.items()}
