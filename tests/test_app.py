@@ -330,3 +330,11 @@ def test_page_layout_takes_any_url_parameters(client: FlaskClient) -> None:
         search = "?" + "&".join(f"{name}={value}" for name, value in query.items())
         for path in (*PAGE_CHARTS, "/organisations/Qwen", "/models/Qwen/none"):
             assert texts(render_page(client, path, search), "H1"), (path, search)
+
+
+def test_methodology_page_says_what_coverage_counts(client: FlaskClient) -> None:
+    """The coverage words users read come from pipelines.definitions, beside the registry's caveat."""
+    layout = render_page(client, "/methodology")
+    page = " ".join(texts(layout, "P") + texts(layout, "Li"))
+    assert MEASURES["coverage"].explanation in page
+    assert "has the country 'unknown' and counts as Unattributed too, never as International" in page
