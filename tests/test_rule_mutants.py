@@ -6,12 +6,34 @@ reads. Equivalent mutants (that change nothing observable) are listed in the REA
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import pipelines.definitions
+from dashboards.filters import Filters
+from dashboards.query import open_warehouse
+from pipelines.attribution import attribute, coverage
 from pipelines.definitions import atom_dir, atom_tracked_ids, measure, size_class, spread
+from pipelines.hub import HubClient
+from pipelines.lineage import ParentCache, Parents, hub_fetch, parse_base_models, resolve_lineage
+from pipelines.registry import Registry, load_registry
+from pipelines.store import Store
+from tests.attribution_data import write_registry
+from tests.fakehub import FakeHub, Fault, make_model
+from tests.snapshots import model, write_snapshot
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    rows = (
+        "Qwen,Alibaba Cloud (Qwen team),CN,china,company,https://qwenlm.github.io,",
+        "bigcode,BigCode,,unknown,lab,https://www.bigcode-project.org,international open collaboration",
+    )
+    return load_registry(write_registry(tmp_path / "orgs.csv", rows), override=None)
 
 
 def test_size_class_rule_counts_every_positive_parameter_count() -> None:
@@ -43,3 +65,91 @@ def test_atom_scope_rule_reads_both_tracked_lists(tmp_path: Path, monkeypatch: p
     assert atom_tracked_ids() == ["Qwen/a", "x/c"]  # stripped, de-duplicated, sorted; empty ids skipped
     (folder / "models.csv").unlink()
     assert atom_dir() is None and atom_tracked_ids() == []  # no copy of ATOM's list: an empty scope
+
+
+# -- coverage --------------------------------------------------------------------------------------------
+
+
+def test_coverage_rule_skips_a_missing_30_day_count_and_is_zero_without_downloads(registry: Registry) -> None:
+    rows = [model("Qwen/Qwen3-8B", downloads=300), model("janedoe/x", downloads=100)]
+    rows.append({**model("bigcode/sc"), "downloads_30d": None})  # not reported: counts as 0, not as 1
+    cover = coverage(attribute(pd.DataFrame(rows), registry))
+    assert (cover.downloads_30d, cover.publisher_known) == (400, 300 / 400)
+    nothing = coverage(attribute(pd.DataFrame([model("Qwen/a", downloads=0)]), registry))
+    assert (nothing.registered, nothing.publisher_known, nothing.lineage_known) == (0.0, 0.0, 0.0)
+
+
+def test_coverage_rule_reads_the_latest_snapshot_within_the_view(tmp_path: Path, registry: Registry) -> None:
+    store = Store(tmp_path / "store")
+    first, second = dt.date(2025, 3, 1), dt.date(2025, 3, 9)
+    write_snapshot(store, first, [model("Qwen/a", downloads=100), model("janedoe/x", downloads=300)])
+    write_snapshot(store, second, [model("Qwen/a", downloads=900), model("janedoe/x", downloads=100)])
+    warehouse = open_warehouse(store, registry)
+    assert warehouse.coverage(Filters()) == pytest.approx(900 / 1000)  # the latest snapshot: 9 March
+    assert warehouse.coverage(Filters(end=dt.date(2025, 3, 8))) == pytest.approx(100 / 400)  # 1 March
+    assert warehouse.coverage(Filters(start=dt.date(2025, 3, 2))) == pytest.approx(900 / 1000)
+    assert warehouse.coverage(Filters(end=dt.date(2025, 2, 1))) == 0.0  # before the first snapshot
+
+
+# -- lineage ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"relation": "merge", "models": [{"id": "a/b"}, "c/d"]}, Parents("merge", ("a/b", "c/d"))),
+        ({"relation": "finetune"}, Parents("finetune", ())),
+        (["a/b", "c/d"], Parents(None, ("a/b", "c/d"))),
+        (None, Parents(None, ())),
+        ({}, Parents(None, ())),
+    ],
+)
+def test_lineage_rule_reads_every_shape_of_base_models(value: object, expected: Parents) -> None:
+    assert parse_base_models(value) == expected
+
+
+def test_lineage_rule_refuses_a_base_models_value_it_cannot_read() -> None:
+    with pytest.raises(ValueError, match=r"^unexpected baseModels value: 42$"):
+        parse_base_models(42)
+
+
+@pytest.mark.parametrize(
+    ("downloads", "first"),
+    [
+        ({"janedoe/aa": 5, "janedoe/zz": 900}, "janedoe/zz"),  # most downloaded, whatever its name
+        ({"janedoe/aa": 0, "janedoe/zz": None}, "janedoe/aa"),  # a missing count is 0: a tie, by name
+    ],
+)
+def test_lineage_rule_resolves_the_most_downloaded_chain_first(
+    tmp_path: Path, fake_hub: FakeHub, hf_env: dict[str, str], no_sleep: object,
+    downloads: dict[str, int | None], first: str,
+) -> None:
+    fake_hub.load([make_model("janedoe/aa"), make_model("janedoe/zz")])
+    store = Store(tmp_path / "store")
+    rows = [{**model(f"x/{root[-2:]}", parents=[root]), "downloads_30d": n} for root, n in downloads.items()]
+    write_snapshot(store, dt.date(2025, 3, 1), rows)
+    cache = ParentCache.of(store)
+    report = resolve_lineage(store.read_snapshot(dt.date(2025, 3, 1)), cache, hub_fetch(HubClient()), 1)
+    assert (report.fetched, report.unresolved) == (1, 1)
+    assert [r.path.split("?")[0] for r in fake_hub.requests_to("model")] == [f"/api/models/{first}"]
+
+
+def test_lineage_lookup_failure_names_the_model_in_the_log(
+    tmp_path: Path, fake_hub: FakeHub, hf_env: dict[str, str], no_sleep: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_hub.load([make_model("janedoe/flaky")])
+    fake_hub.inject("model", [Fault.status_code(500)] * 6, model_id="janedoe/flaky")  # 1 try + 5 retries
+    store = Store(tmp_path / "new" / "store")  # nothing written yet: the resolver makes its folders
+    write_snapshot(store, dt.date(2025, 3, 1), [model("x/a", parents=["janedoe/flaky"])])
+    cache = ParentCache.of(store)
+    with caplog.at_level(logging.WARNING, logger="pipelines.lineage"):
+        report = resolve_lineage(store.read_snapshot(dt.date(2025, 3, 1)), cache, hub_fetch(HubClient()), 5)
+    assert report.failed == ("janedoe/flaky",)
+    assert "could not fetch the parents of janedoe/flaky: " in caplog.text
+
+
+def test_lineage_resolver_lock_is_a_file_beside_the_cache(tmp_path: Path) -> None:
+    cache = ParentCache.of(Store(tmp_path / "never-written" / "store"))
+    with cache.lock():  # creates <store>/lineage/ however much of the path is missing
+        assert cache.path.with_name("parents.parquet.lock").is_file()
