@@ -153,3 +153,26 @@ def test_lineage_resolver_lock_is_a_file_beside_the_cache(tmp_path: Path) -> Non
     cache = ParentCache.of(Store(tmp_path / "never-written" / "store"))
     with cache.lock():  # creates <store>/lineage/ however much of the path is missing
         assert cache.path.with_name("parents.parquet.lock").is_file()
+
+
+# -- top N -----------------------------------------------------------------------------------------------
+
+
+def test_top_n_rule_over_a_range_starting_before_the_first_snapshot(
+    tmp_path: Path, registry: Registry
+) -> None:
+    store = Store(tmp_path / "store")
+    for day, (qwen, other) in {dt.date(2025, 1, 1): (0, 0), dt.date(2025, 2, 1): (3100, 31),
+                               dt.date(2025, 3, 1): (3128, 311)}.items():
+        write_snapshot(store, day, [model("Qwen/a", downloads_all_time=qwen),
+                                    model("acme-ai/b", downloads_all_time=other)])
+    warehouse = open_warehouse(store, registry)
+    # Nothing is counted before the first snapshot: the range's downloads are the growth since 1 January.
+    top = warehouse.top_organisations(Filters(start=dt.date(2024, 12, 1), end=dt.date(2025, 3, 1)), n=2)
+    assert top[["namespace", "downloads"]].values.tolist() == [["Qwen", 3128], ["acme-ai", 311]]
+    # Ending mid-February: the same as the sum of each group's daily downloads up to 15 February.
+    days = warehouse.downloads_by_country(Filters(period="day", end=dt.date(2025, 2, 15)))
+    by_group = days.groupby("country")["downloads"].sum()
+    top = warehouse.top_organisations(Filters(start=dt.date(2024, 12, 1), end=dt.date(2025, 2, 15)), n=2)
+    assert top["downloads"].tolist() == [by_group["CN"], by_group["Unattributed"]]
+    assert 3100 < by_group["CN"] < 3128 and 31 < by_group["Unattributed"] < 311
