@@ -176,3 +176,21 @@ def test_top_n_rule_over_a_range_starting_before_the_first_snapshot(
     top = warehouse.top_organisations(Filters(start=dt.date(2024, 12, 1), end=dt.date(2025, 2, 15)), n=2)
     assert top["downloads"].tolist() == [by_group["CN"], by_group["Unattributed"]]
     assert 3100 < by_group["CN"] < 3128 and 31 < by_group["Unattributed"] < 311
+
+
+def test_top_n_rule_lists_organisations_with_downloads_in_the_range_ties_by_name(
+    tmp_path: Path, registry: Registry
+) -> None:
+    store = Store(tmp_path / "store")
+    counts = {  # all-time counts on 1 Jan, 1 Feb, 1 Mar
+        "Qwen/a": (0, 1, 2),  # 1 download in February
+        "acme-ai/b": (0, 50, 50),  # none in February
+        "zeta-lab/c": (0, 5, 10),  # 5, tied with Meta
+        "meta-llama/d": (0, 5, 10),
+    }
+    for index, day in enumerate((dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 1))):
+        write_snapshot(store, day, [model(m, downloads_all_time=c[index]) for m, c in counts.items()])
+    warehouse = open_warehouse(store, registry)
+    top = warehouse.top_organisations(Filters(start=dt.date(2025, 2, 2), end=dt.date(2025, 3, 1)), n=4)
+    expected = [["meta-llama", 5], ["zeta-lab", 5], ["Qwen", 1]]  # acme-ai: no downloads in the range
+    assert top[["namespace", "downloads"]].values.tolist() == expected
