@@ -16,7 +16,7 @@ import pytest
 import pipelines.definitions
 from dashboards.filters import Filters
 from dashboards.query import open_warehouse
-from pipelines.attribution import attribute, coverage
+from pipelines.attribution import attribute, coverage, namespace_of
 from pipelines.definitions import atom_dir, atom_tracked_ids, measure, size_class, spread
 from pipelines.hub import HubClient
 from pipelines.lineage import ParentCache, Parents, hub_fetch, parse_base_models, resolve_lineage
@@ -194,3 +194,15 @@ def test_top_n_rule_lists_organisations_with_downloads_in_the_range_ties_by_name
     top = warehouse.top_organisations(Filters(start=dt.date(2025, 2, 2), end=dt.date(2025, 3, 1)), n=4)
     expected = [["meta-llama", 5], ["zeta-lab", 5], ["Qwen", 1]]  # acme-ai: no downloads in the range
     assert top[["namespace", "downloads"]].values.tolist() == expected
+
+
+# -- attribution -----------------------------------------------------------------------------------------
+
+
+def test_attribution_rule_legacy_ids_have_no_namespace_and_missing_columns_are_named(
+    registry: Registry,
+) -> None:
+    assert [namespace_of(i) for i in ("gpt2", "Qwen/Qwen3-8B", "")] == ["", "Qwen", ""]
+    bare = pd.DataFrame([model("gpt2")]).drop(columns=["downloads_30d", "downloads_all_time"])
+    with pytest.raises(ValueError, match=r"^snapshot lacks column\(s\) downloads_30d, downloads_all_time$"):
+        attribute(bare, registry)
