@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := chromium fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dashboard test install install-test system-deps lint
+.PHONY: dashboard test install install-test system-deps lint mutation
 
 dashboard: install
 	$(PY) app.py
@@ -39,3 +39,17 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt $(VENV)/bin/pyth
 
 lint: install-test
 	$(PY) -m ruff check .
+
+# Mutation testing of the rule modules (not part of `make test`; long: see README "Mutation testing"). Files and
+# tests: pyproject.toml [tool.mutmut]; functions: MUTATION_TARGETS. The last progress line of `mutmut run` counts
+# killed and surviving mutants; `mutmut results` lists the survivors, `mutmut show NAME` shows one.
+MUTATION_TARGETS := "pipelines.definitions.*" "pipelines.lineage.x_*" \
+	"pipelines.attribution.x_attribute__mutmut_*" "pipelines.attribution.xǁ_Publishersǁof__mutmut_*" \
+	"pipelines.attribution.x_looks_like_organisation__mutmut_*" "pipelines.attribution.x_namespace_of__mutmut_*" \
+	"pipelines.attribution.x_unknown_relations__mutmut_*" "pipelines.attribution.x_coverage__mutmut_*" \
+	"pipelines.snapshot.*_first_sightings__mutmut_*" "dashboards.query.*_top_among_candidates__mutmut_*" \
+	"dashboards.query.*_top_unfiltered__mutmut_*" "dashboards.query.*ǁcoverage__mutmut_*"
+mutation: install-test
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2 $(MUTATION_TARGETS)
+	$(VENV)/bin/mutmut results | grep -v ": not checked$$" || true

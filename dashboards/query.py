@@ -34,11 +34,11 @@ from dashboards.filters import (
     UNATTRIBUTED_ORG,
     Filters,
 )
-from pipelines.definitions import MOMENTUM_MONTHS, SNAPSHOT_DAY_OFFSET
+from pipelines.definitions import MOMENTUM_MONTHS, SNAPSHOT_DAY_OFFSET, last_counted_day
 from pipelines.periods import add_months as _add_months
 from pipelines.periods import next_month as _next_month
 from pipelines.periods import period_end as _period_end
-from pipelines.registry import Registry
+from pipelines.registry import SPECIAL_COUNTRIES, Registry
 from pipelines.store import Store
 from pipelines.warehouse import (
     FLAG_CLAMPED,
@@ -89,6 +89,12 @@ TOP_ORGANISATION_COLUMNS = [
     "namespace", "organization", "country", "downloads", "downloads_all_time", "growth", "n_models", "share"
 ]
 OTHERS = "Others"
+#: One model's row, as the Models page lists it and a model page shows it (`WHERE ...` follows).
+_MODEL_ROW = """
+    SELECT d.model_id, d.namespace, d.publisher_country, d.lineage_country,
+        s.last_d30 AS downloads_30d, s.cum AS downloads_all_time
+    FROM dims d JOIN state s USING (key)
+"""
 
 
 def per_version(maxsize: int) -> Callable[[Callable[..., R]], Callable[..., R]]:
@@ -425,9 +431,10 @@ class Warehouse:
             previous_start = _add_months(start, -months)
         else:  # as many days before (a month so far is compared with as many days, not the whole month)
             previous_start = start - (day_after - start)
-        # Nothing is counted after the last snapshot, so a range reaching it may end at a month boundary,
-        # which needs no daily rows.
-        after = _next_month(end) if end >= last else day_after
+        # Nothing is counted after the last day the last snapshot holds (day-label rule), so a range reaching
+        # it may end at a month boundary, which needs no daily rows.
+        held = last_counted_day(last)
+        after = _next_month(held) if end >= held else day_after
         marks = (after, start, previous_start)
         frame = None if others else self._top_among_candidates(f, n, marks)
         if frame is None:
@@ -757,7 +764,8 @@ class Warehouse:
         return out
 
     def coverage(self, f: Filters) -> float:
-        """Share of 30-day downloads (latest snapshot in the view) whose country in this view is known."""
+        """Share of 30-day downloads (latest snapshot in the view) whose country in this view is known: an
+        ISO code, as `pipelines.attribution.coverage` and the `coverage` definition say."""
         where, params = self._where(f, dated=False)
         column = self._country(f)
         sql = f"""
@@ -766,7 +774,7 @@ class Warehouse:
         """
         row = (
             self._cursor()
-            .execute(sql, [[*_UNATTRIBUTED_CODES, "INTL"], *params, self._last_date(f)])
+            .execute(sql, [list(SPECIAL_COUNTRIES), *params, self._last_date(f)])
             .fetchone()
         )
         return float(row[0]) if row and row[0] is not None else 0.0
@@ -807,18 +815,25 @@ class Warehouse:
         can be listed; saying so in SQL spares joining every model's names (20 ms instead of 100 on 300k
         models). With fewer counted models than `limit`, the general query also lists the uncounted ones.
         """
-        select = """
-            SELECT d.model_id, d.namespace, d.publisher_country, d.lineage_country,
-                s.last_d30 AS downloads_30d, s.cum AS downloads_all_time
-            FROM dims d JOIN state s USING (key)
-        """
         order = "ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ?"
         if not text and limit > 0:
             bound = "SELECT cum FROM state WHERE cum IS NOT NULL ORDER BY cum DESC LIMIT 1 OFFSET ?"
-            most = self._df(f"{select} WHERE s.cum >= ({bound}) {order}", [limit - 1, limit])
+            most = self._df(f"{_MODEL_ROW} WHERE s.cum >= ({bound}) {order}", [limit - 1, limit])
             if len(most) == limit:
                 return most
-        return self._df(f"{select} WHERE d.model_id ILIKE '%' || ? || '%' {order}", [text, limit])
+        return self._df(f"{_MODEL_ROW} WHERE d.model_id ILIKE '%' || ? || '%' {order}", [text, limit])
+
+    def model_row(self, model_id: str) -> pd.Series | None:
+        """The `model_search` row of one model, by id: the id as the Hub writes it, else the one id equal to
+        it but for case (Hub ids are unique regardless of case); None when the store has no such model.
+        Searching would miss a model whose more-downloaded siblings contain its id (`acme-ai/m` and 60 x
+        `acme-ai/m-v*`)."""
+        found = self._df(
+            f"{_MODEL_ROW} WHERE lower(d.model_id) = lower(?) "
+            "ORDER BY d.model_id = ? DESC, d.model_id LIMIT 1",
+            [model_id, model_id],
+        )
+        return found.iloc[0] if len(found) else None
 
     def organisation(self, namespace: str) -> dict[str, pd.DataFrame]:
         """The organisation `namespace` belongs to, all its namespaces together (renamed namespaces share one

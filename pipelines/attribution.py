@@ -1,7 +1,8 @@
 """Who is behind each model: the publisher country and the lineage country, from a snapshot and the registry.
 
 - **publisher_country** (ATOM's rule): the registry country of the model's namespace. A registered row
-  without a country gives `INTL`, or `INDIVIDUAL` for kinds individual/community.
+  without a country (no single one) gives `INTL`, or `INDIVIDUAL` for kinds individual/community; a row
+  whose country is `unknown` (not confirmed) gives `UNATTRIBUTED_ORG`, never `INTL`.
 - **lineage_country**: the publisher country of the root of the model's `base_model` chain
   (rules for merges, cycles and outside parents: `pipelines.lineage`). A third-party GGUF of a Qwen
   fine-tune is published by its uploader and has CN lineage.
@@ -165,7 +166,8 @@ def unknown_relations(table: pd.DataFrame) -> pd.Series:
 
 @dataclass(frozen=True)
 class Coverage:
-    """Shares of 30-day downloads whose country is an ISO code (INTL and the unregistered buckets are not)."""
+    """Shares of 30-day downloads whose country is known, i.e. an ISO code: no value of SPECIAL_COUNTRIES
+    (INTL, UNATTRIBUTED_ORG, INDIVIDUAL) is known; see the `coverage` definition."""
 
     models: int
     downloads_30d: int

@@ -240,9 +240,10 @@ _ALL: tuple[Measure, ...] = (
         "Attribution coverage",
         "%",
         "Share of 30-day downloads whose publisher (or lineage) country is known.",
-        "Known means a registered organisation with a country or an international organisation; individuals "
-        "and unregistered organisations are not known. Shown beside charts so a reader can judge how much of"
-        " the total is explained.",
+        "Known means a country: the registry gives the organisation an ISO country code. International "
+        "organisations (no single country), registered organisations whose country is not confirmed, "
+        "individuals and unregistered namespaces are not known. Shown beside charts so a reader can judge "
+        "how much of the total is explained.",
         REGISTRY,
     ),
     Measure(

@@ -3,7 +3,8 @@
 `check` reads the shipped registry (data/orgs.csv) and the user's override file (`--registry FILE`, else env
 OWT_REGISTRY) and prints every problem as `file:line: message`: wrong column count, bad or unknown country
 code, region not matching the country, duplicate namespace (case-insensitive), missing source, empty
-country without a reason, bad kind, text that is not UTF-8, missing header. Exit code 1 on any error
+country without a reason, an empty (international) country on an organisation whose notes say its country
+is not confirmed (write `unknown`), bad kind, text that is not UTF-8, missing header. Exit code 1 on any error
 (warnings alone exit 0), so it can gate a commit or CI.
 
 `audit` attributes one snapshot (default: the latest) and lists the namespaces with the most 30-day

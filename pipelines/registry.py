@@ -44,6 +44,15 @@ INTERNATIONAL = "INTL"  # registered, no single country (reason in the registry 
 UNATTRIBUTED_ORG = "UNATTRIBUTED_ORG"  # namespace not in the registry, looks like an organisation
 INDIVIDUAL = "INDIVIDUAL"  # unregistered, looks personal; or registered individual/community without country
 SPECIAL_COUNTRIES = (INTERNATIONAL, UNATTRIBUTED_ORG, INDIVIDUAL)
+#: Written in a registry row's country column when the organisation's country is not confirmed: the row is
+#: attributed UNATTRIBUTED_ORG (unknown), never INTL, which an empty country means for an organisation.
+UNKNOWN_COUNTRY = "unknown"
+#: Notes saying a country is not confirmed; on an INTL row (empty country, organisation kind) they are an
+#: error, because an unconfirmed country is unknown, not international.
+_UNCONFIRMED_RE = re.compile(
+    r"\b(?:unconfirmed|unverified|undisclosed|not (?:been )?(?:confirmed|verified|known|disclosed))\b",
+    re.IGNORECASE,
+)
 
 REGIONS = ("us", "china", "eu", "other", "unknown")
 KINDS = ("company", "lab", "university", "government", "community", "individual")
@@ -105,7 +114,7 @@ class Org:
 
     namespace: str
     organization: str
-    country: str  # ISO 3166-1 alpha-2, or "" (reason in notes)
+    country: str  # ISO 3166-1 alpha-2, UNKNOWN_COUNTRY, or "" (no single country; reason in notes)
     region: str
     kind: str
     source: str
@@ -113,7 +122,10 @@ class Org:
 
     @property
     def attributed_country(self) -> str:
-        """The value attributed tables hold: the country, else INDIVIDUAL or INTL by kind."""
+        """The value attributed tables hold: the country; UNATTRIBUTED_ORG when it is not confirmed; else
+        (no single country) INDIVIDUAL or INTL by kind."""
+        if self.country == UNKNOWN_COUNTRY:
+            return UNATTRIBUTED_ORG
         if self.country:
             return self.country
         return INDIVIDUAL if self.kind in PERSONAL_KINDS else INTERNATIONAL
@@ -243,15 +255,26 @@ def _check_row(path: Path, line: int, row: dict[str, str], problems: list[Proble
         error(f"namespace {namespace!r} is not a Hub namespace (letters, digits, '-', '_', '.')")
     if not row["organization"]:
         error("organization is empty")
-    if country:
+    if country == UNKNOWN_COUNTRY:
+        if not notes:
+            error(f"country is {UNKNOWN_COUNTRY!r} without a reason: say in notes what is not confirmed")
+    elif country:
         if country not in ISO_COUNTRIES:
-            hint = f" (did you mean {country.upper()!r}?)" if country.upper() in ISO_COUNTRIES else ""
-            error(f"country {country!r} is not an ISO 3166-1 alpha-2 code{hint}")
+            if country.upper() in ISO_COUNTRIES:
+                hint = f" (did you mean {country.upper()!r}?)"
+            elif country.lower() == UNKNOWN_COUNTRY:
+                hint = f" (did you mean {UNKNOWN_COUNTRY!r}?)"
+            else:
+                hint = ""
+            error(f"country {country!r} is not an ISO 3166-1 alpha-2 code or {UNKNOWN_COUNTRY!r}{hint}")
     elif not notes:
         error("country is empty without a reason: say why in notes (e.g. distributed collaboration)")
+    elif row["kind"] not in PERSONAL_KINDS and _UNCONFIRMED_RE.search(notes):
+        error(f"country is empty, which makes a {row['kind']} international ({INTERNATIONAL}), but the notes "
+              f"say its country is not confirmed: write {UNKNOWN_COUNTRY!r} in country (counted as unknown)")
     if row["region"] not in REGIONS:
         error(f"region {row['region']!r} is not one of {', '.join(REGIONS)}")
-    elif (not country or country in ISO_COUNTRIES) and row["region"] != region_of(country):
+    elif country in (*ISO_COUNTRIES, "", UNKNOWN_COUNTRY) and row["region"] != region_of(country):
         error(f"region {row['region']!r} does not match country {country or '(empty)'}: "
               f"expected {region_of(country)!r}")
     if row["kind"] not in KINDS:

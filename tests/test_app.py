@@ -24,9 +24,12 @@ from plotly.offline import get_plotlyjs_version
 
 from app import create_app, ensure_demo_store
 from dashboards.charts import chart_ids
+from dashboards.filters import Filters
 from dashboards.state import STALE_AFTER_DAYS, parse_search, state_of
+from pipelines.definitions import MEASURES
 from pipelines.demo import generate_demo_store
 from pipelines.store import Store
+from tests.app_render import call, card_specs, components, render_card, render_page, texts, values
 from tests.browser.support import PAGE_CHARTS, small_demo_store
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -309,3 +312,108 @@ def test_the_command_line_explains_its_defaults() -> None:
     help_text = " ".join(result.stdout.split())
     for text in ("--host", "127.0.0.1", "--port", "8050", "--store", "OWT_STORE", "reverse proxy"):
         assert text in help_text
+
+
+# -- every page's layout and its main callbacks, rendered for real (tests/app_render.py) ---------------------
+
+PAGE_HEADINGS = {
+    "/": "Open models by origin country",
+    "/organisations": "Organisations",
+    "/models": "Models",
+    "/derivatives": "Derivatives",
+    "/segments": "Segments",
+    "/methodology": "Methodology & data",
+    "/report": "Report builder",
+}
+
+
+def _drawn(figure: dict) -> list[float]:
+    """Every y value a figure plots (its traces' `y`, or `x` for horizontal bars)."""
+    plotted: list[float] = []
+    for trace in figure["data"]:
+        axis = "x" if trace.get("orientation") == "h" else "y"
+        plotted += [v for v in values(trace.get(axis, [])) if isinstance(v, int | float)]
+    return plotted
+
+
+@pytest.mark.parametrize("path", list(PAGE_CHARTS))
+def test_page_layout_renders_its_heading_and_charts(client: FlaskClient, path: str) -> None:
+    """The pages router runs the page's layout: a layout that raises answers 500 here. Its first chart is
+    drawn with the page, the others are left to `render_card`."""
+    page = render_page(client, path)
+    assert texts(page, "H1") == [PAGE_HEADINGS[path]]
+    cards = card_specs(page)
+    assert tuple(card["chart"] for card in cards) == PAGE_CHARTS[path]
+    if cards:
+        graph_id = {"type": "chart-graph", "card": cards[0]["key"]}
+        first = next(c for c in components(page) if c["props"].get("id") == graph_id)
+        assert any(value > 0 for value in _drawn(first["props"]["figure"])), path
+
+
+@pytest.mark.parametrize("path", [p for p, charts in PAGE_CHARTS.items() if charts])
+def test_page_chart_cards_callback_draws_every_chart_with_its_definition(
+    client: FlaskClient, path: str
+) -> None:
+    for card in card_specs(render_page(client, path)):
+        shown = render_card(client, card, Filters(countries=("CN", "US", "FR")).to_params())
+        assert shown["chart-title.children"], card
+        assert any(value > 0 for value in _drawn(shown["chart-graph.figure"])), card
+        # the subtitle is the chart's measure definitions, from pipelines.definitions
+        assert any(m.definition in shown["chart-subtitle.children"] for m in MEASURES.values()), card
+
+
+def test_detail_page_layouts_render_an_organisation_and_a_model(client: FlaskClient, store: Store) -> None:
+    organisation = render_page(client, "/organisations/Qwen")
+    assert texts(organisation, "H1") == ["Alibaba Cloud (Qwen team)"]  # data/orgs.csv's name for Qwen
+    charts = [c["chart"] for c in card_specs(organisation)]
+    assert charts == ["organisation-series", "organisation-derivatives"]
+    top = state_of(client.application).warehouse.model_search("Qwen/", limit=1).iloc[0]
+    model = render_page(client, f"/models/{top['model_id']}")
+    assert texts(model, "H1") == [top["model_id"]]
+    cards = card_specs(model)
+    assert [c["chart"] for c in cards] == ["model-series", "model-ram"]
+    series = render_card(client, cards[0], {})
+    assert max(_drawn(series["chart-graph.figure"])) == top["downloads_all_time"]  # its latest all-time count
+
+
+def test_page_callbacks_fill_the_overview_cards_and_the_tables(client: FlaskClient) -> None:
+    view = Filters(countries=("CN", "US", "FR")).to_params()
+    headline = json.dumps(call(client, "headline-cards.children", {"filters.data": view}))
+    assert "China" in headline and "United States" in headline
+    board_output = "..organisations-grid.rowData...organisations-growth-note.children.."
+    board = call(client, board_output, {"filters.data": view})
+    leaders = board["organisations-grid.rowData"]
+    assert [row["rank"] for row in leaders] == list(range(1, len(leaders) + 1)) and len(leaders) > 5
+    assert "[Alibaba Cloud (Qwen team)](/organisations/Qwen" in json.dumps(leaders)
+    found = call(
+        client,
+        "..models-grid.rowData...models-count.children...models-shown.data..",
+        {"models-search.value": "qwen", "filters.data": view},
+    )
+    rows = found["models-grid.rowData"]
+    assert rows and all("qwen" in row["model"].split("]")[0].lower() for row in rows)  # [id](link)
+    assert found["models-count.children"] == f"{len(rows)} models"
+    methodology = call(
+        client,
+        "..view-downloads.children...coverage-summary.children...snapshot-freshness.children..."
+        "snapshot-grid.rowData...snapshot-grid.columnDefs..",
+        {"filters.data": view},
+    )
+    assert "% of 30-day downloads" in methodology["coverage-summary.children"]
+    assert len(methodology["snapshot-grid.rowData"]) == len(state_of(client.application).store.dates())
+
+
+def test_page_layout_takes_any_url_parameters(client: FlaskClient) -> None:
+    """A page's layout gets the URL's parameters: none a visitor can type makes it raise."""
+    for query in fuzzed_queries(3, seed=11):
+        search = "?" + "&".join(f"{name}={value}" for name, value in query.items())
+        for path in (*PAGE_CHARTS, "/organisations/Qwen", "/models/Qwen/none"):
+            assert texts(render_page(client, path, search), "H1"), (path, search)
+
+
+def test_methodology_page_says_what_coverage_counts(client: FlaskClient) -> None:
+    """The coverage words users read come from pipelines.definitions, beside the registry's caveat."""
+    layout = render_page(client, "/methodology")
+    page = " ".join(texts(layout, "P") + texts(layout, "Li"))
+    assert MEASURES["coverage"].explanation in page
+    assert "has the country 'unknown' and counts as Unattributed too, never as International" in page

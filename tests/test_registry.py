@@ -11,6 +11,7 @@ from pipelines.registry import (
     INDIVIDUAL,
     INTERNATIONAL,
     SHIPPED_REGISTRY,
+    UNATTRIBUTED_ORG,
     RegistryError,
     check_registry,
     load_registry,
@@ -162,3 +163,41 @@ def test_the_shipped_registry_is_valid_and_every_row_has_a_source() -> None:
     assert [str(p) for p in check_registry(SHIPPED_REGISTRY) if p.severity == "error"] == []
     registry = load_registry()
     assert all(org.source for org in registry.orgs.values())
+
+
+def test_an_unconfirmed_country_is_unknown_not_international(tmp_path: Path) -> None:
+    unconfirmed_intl = "rhymes-ai,Rhymes AI,,unknown,company,https://rhymes.ai,headquarters not confirmed"
+    path = write_registry(tmp_path / "orgs.csv", [GOOD_ROW, unconfirmed_intl])
+    problems = [str(p) for p in check_registry(path)]
+    assert problems == [
+        f"{path}:3: country is empty, which makes a company international (INTL), but the notes say its "
+        "country is not confirmed: write 'unknown' in country (counted as unknown)"
+    ]
+    # A community without a country is INDIVIDUAL, not INTL: its unconfirmed notes are fine.
+    community = "cognitivecomputations,Cognitive Computations,,unknown,community,https://x,unconfirmed base"
+    unknown = "rhymes-ai,Rhymes AI,unknown,unknown,company,https://rhymes.ai,headquarters not confirmed"
+    registry = load_registry(write_registry(tmp_path / "fixed.csv", [unknown, community]), override=None)
+    assert registry.lookup("rhymes-ai").attributed_country == UNATTRIBUTED_ORG
+    assert registry.lookup("cognitivecomputations").attributed_country == INDIVIDUAL
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "expected"),
+    [
+        ("rhymes-ai,Rhymes AI,unknown,unknown,company,https://x,", "country is 'unknown' without a reason"),
+        ("rhymes-ai,Rhymes AI,Unknown,unknown,company,https://rhymes.ai,x", "(did you mean 'unknown'?)"),
+        ("rhymes-ai,Rhymes AI,unknown,other,company,https://rhymes.ai,x", "expected 'unknown'"),
+        ("x-ai,X,,unknown,lab,https://x,country unverified", "notes say its country is not confirmed"),
+    ],
+)
+def test_the_unknown_country_value_needs_a_reason_and_the_unknown_region(
+    tmp_path: Path, bad_row: str, expected: str
+) -> None:
+    path = write_registry(tmp_path / "orgs.csv", [GOOD_ROW, bad_row])
+    assert any(p.line == 3 and expected in p.message for p in check_registry(path)), check_registry(path)
+
+
+def test_the_shipped_registry_marks_unconfirmed_headquarters_unknown() -> None:
+    registry = load_registry(override=None)
+    for namespace in ("Falconsai", "myshell-ai", "rhymes-ai", "second-state"):
+        assert registry.lookup(namespace).attributed_country == UNATTRIBUTED_ORG, namespace

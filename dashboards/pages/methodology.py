@@ -37,6 +37,9 @@ CAVEATS: tuple[str, ...] = (
     "choice, its source and notes.",
     "Namespaces missing from the registry are not guessed: they count as unregistered organisations or "
     "individuals, shown as Unattributed; the coverage figure says how much of the downloads that leaves out.",
+    "A registered organisation whose headquarters are not confirmed has the country 'unknown' and counts as "
+    "Unattributed too, never as International: only organisations with no single country (a distributed "
+    "collaboration) are International, and coverage counts neither as a known country.",
 )
 
 

@@ -48,16 +48,14 @@ RAM_SCOPE = (
 
 
 def find_model(model_id: str) -> pd.Series | None:
-    """The model's row in the search index (exact id, any case), or None; looked up once per warehouse
-    version, as the page and both its charts need it."""
+    """The model's row by exact id (`Warehouse.model_row`), or None; looked up once per warehouse version, as
+    the page and both its charts need it."""
     return _find_model(app_state().warehouse, model_id)
 
 
 @per_version(maxsize=256)
 def _find_model(warehouse, model_id: str) -> pd.Series | None:
-    found = warehouse.model_search(model_id, limit=50)
-    exact = found[found["model_id"].str.lower() == model_id.lower()]
-    return exact.iloc[0] if len(exact) else None
+    return warehouse.model_row(model_id)
 
 
 def _derivative_counts() -> pd.DataFrame:
