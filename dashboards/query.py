@@ -348,6 +348,8 @@ class Warehouse:
                 FROM snapshots s, (SELECT DISTINCT country FROM daily) c
                 WHERE s.date >= coalesce(?::DATE, DATE '0001-01-01')
                     AND s.date <= coalesce(?::DATE, DATE '9999-12-31')
+                    -- no figure before the view's first all-time count (dates with 30-day counts only)
+                    AND s.date - {SNAPSHOT_DAY_OFFSET:d} >= (SELECT min(day) FROM daily)
             )
             SELECT g.date, g.country, coalesce(r.total, 0)::BIGINT AS downloads_all_time
             FROM grid g ASOF LEFT JOIN running r ON g.country = r.country AND g.counted >= r.day

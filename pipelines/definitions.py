@@ -86,7 +86,8 @@ _ALL: tuple[Measure, ...] = (
         "snapshot date. It includes every download the Hub counted before the first snapshot, so it starts "
         "above zero. It is the running sum of the daily series plus those first counts, so it agrees with "
         "the period charts: a model absent from some snapshots keeps its last count, and the growth seen "
-        "when it returns is spread over the days of its absence (gap rule).",
+        "when it returns is spread over the days of its absence (gap rule). Snapshot dates before the view's "
+        "first all-time count (files with 30-day counts only) have no cumulative figure.",
         HUB_API,
     ),
     Measure(
