@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from pathlib import Path
 
@@ -34,11 +33,11 @@ PAGE_GRIDS: dict[str, tuple[str, ...]] = {
 
 
 def store_end(today: dt.date | None = None) -> dt.date:
-    """The small store's last snapshot: today, or yesterday when today is the last day of its month, so the
-    store always ends mid-month (its last month is running, drawn and counted as incomplete)."""
+    """The small store's last snapshot: today, or yesterday on the first of a month, so that the last day it
+    holds (the day before its date: day-label rule) is never a month's last day: the store always ends
+    mid-month (its last month is running, drawn and counted as incomplete)."""
     today = today or utc_today()
-    last_day = calendar.monthrange(today.year, today.month)[1]
-    return today - dt.timedelta(days=1) if today.day == last_day else today
+    return today - dt.timedelta(days=1) if today.day == 1 else today
 
 
 def small_demo_store(root: Path) -> Store:

@@ -22,10 +22,11 @@ from tests.browser.test_pages import chart, wait_for_charts
 
 pytestmark = pytest.mark.browser
 
-END = store_end()
-#: Worked out by hand from the store's last day: e.g. 'Dec 2026 to date, 4 of 31 days'.
-RUNNING = f"{END:%b %Y} to date, {END.day} of {calendar.monthrange(END.year, END.month)[1]} days"
-LAST_COMPLETE = (END.replace(day=1) - dt.timedelta(days=1)).strftime("%B %Y")
+#: The last day the store holds: the day before its last snapshot's date (day-label rule).
+HELD = store_end() - dt.timedelta(days=1)
+#: Worked out by hand from that day: e.g. 'Dec 2026 to date, 3 of 31 days' for a snapshot of 4 December.
+RUNNING = f"{HELD:%b %Y} to date, {HELD.day} of {calendar.monthrange(HELD.year, HELD.month)[1]} days"
+LAST_COMPLETE = (HELD.replace(day=1) - dt.timedelta(days=1)).strftime("%B %Y")
 OVERVIEW_CHARTS = ("cumulative-by-country", "downloads-by-country", "share-by-country")
 
 
@@ -64,7 +65,7 @@ def test_the_running_month_is_incomplete_on_the_page_in_the_cards_and_downloads(
     expect(crossover).to_contain_text("complete month")
     for card in cards.all():
         expect(card.locator(".headline-synthetic")).to_have_text("Synthetic data")
-        expect(card).not_to_contain_text(END.strftime("%B %Y"))
+        expect(card).not_to_contain_text(HELD.strftime("%B %Y"))
     choose(app_page, "control-attribution", "Lineage")
     expect(measure).to_contain_text("Share of downloads per month · lineage country")
 
@@ -72,7 +73,7 @@ def test_the_running_month_is_incomplete_on_the_page_in_the_cards_and_downloads(
     expect(downloads.locator(".chart-subtitle")).to_contain_text("Lineage country")
     _, body = download(app_page, downloads.locator("a.download-link[data-format=csv]"))
     rows = csv_rows(body)
-    running = END.replace(day=1).isoformat()
+    running = HELD.replace(day=1).isoformat()
     assert {row["complete"].lower() for row in rows if row["period"].startswith(running)} == {"false"}
     middle = sorted({row["period"] for row in rows})[1:-1]
     assert {row["complete"].lower() for row in rows if row["period"] in middle} == {"true"}
@@ -89,7 +90,7 @@ def test_the_derivative_counts_hatch_the_running_month(app_page: Page) -> None:
         """() => document.querySelector('.chart-card[data-chart="derivatives-by-relation"] .js-plotly-plot')
             ._fullData.map(t => [Array.from(t.x).map(String), (t.marker.pattern || {}).shape || null])"""
     )
-    running = END.replace(day=1).isoformat()
+    running = HELD.replace(day=1).isoformat()
     for xs, shapes in patterns:
         if shapes is None:
             assert not any(x.startswith(running) for x in xs)
