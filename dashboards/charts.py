@@ -193,6 +193,22 @@ def _ranked_bars(data: pd.DataFrame, label: str, value: str, x_title: str, filte
     )
 
 
+def _lines_by_country(data: pd.DataFrame, x: str, y: str, y_title: str, filters: Filters) -> go.Figure:
+    """One line per country group of `data` (long form: `x`, `country`, `y`)."""
+    order, colours, names = _by_country(data, filters)
+    return figures.line_by_group(
+        data,
+        x=x,
+        y=y,
+        group="country",
+        order=order,
+        colours=colours,
+        names=names,
+        y_title=y_title,
+        log_scale=filters.log_scale,
+    )
+
+
 def _with_group(data: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """Rankings keep each row's own country and add its display `group` (what its colour and legend show)."""
     return data.assign(group=[display_group(code, filters.countries) for code in data["country"]])
@@ -210,19 +226,7 @@ def _with_group(data: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 )
 def _cumulative(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.cumulative_by_country(filters)[["date", "country", "downloads_all_time"]]
-    order, colours, names = _by_country(data, filters)
-    fig = figures.line_by_group(
-        data,
-        x="date",
-        y="downloads_all_time",
-        group="country",
-        order=order,
-        colours=colours,
-        names=names,
-        y_title="All-time downloads",
-        log_scale=filters.log_scale,
-    )
-    return data, fig
+    return data, _lines_by_country(data, "date", "downloads_all_time", "All-time downloads", filters)
 
 
 @_chart(
@@ -234,19 +238,7 @@ def _cumulative(warehouse: Warehouse, filters: Filters) -> Drawn:
 )
 def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.downloads_by_country(filters)[["period", "country", "downloads"]]
-    order, colours, names = _by_country(data, filters)
-    fig = figures.line_by_group(
-        data,
-        x="period",
-        y="downloads",
-        group="country",
-        order=order,
-        colours=colours,
-        names=names,
-        y_title=f"Downloads per {filters.period}",
-        log_scale=filters.log_scale,
-    )
-    return data, fig
+    return data, _lines_by_country(data, "period", "downloads", f"Downloads per {filters.period}", filters)
 
 
 @_chart(
@@ -274,19 +266,7 @@ def _share(warehouse: Warehouse, filters: Filters) -> Drawn:
 )
 def _downloads_30d(warehouse: Warehouse, filters: Filters) -> Drawn:
     data = warehouse.downloads_30d_by_country(filters)[["date", "country", "downloads_30d"]]
-    order, colours, names = _by_country(data, filters)
-    fig = figures.line_by_group(
-        data,
-        x="date",
-        y="downloads_30d",
-        group="country",
-        order=order,
-        colours=colours,
-        names=names,
-        y_title="30-day downloads",
-        log_scale=filters.log_scale,
-    )
-    return data, fig
+    return data, _lines_by_country(data, "date", "downloads_30d", "30-day downloads", filters)
 
 
 @_chart(

@@ -42,6 +42,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -261,19 +262,25 @@ def _owners(ids: pa.ChunkedArray) -> pa.Array:
     return pa.array([i.split("/", 1)[0] if "/" in i else "" for i in ids.to_pylist()], pa.string())
 
 
-def _read(dump: DumpFile, filesystem: Any | None, block_size: int) -> pa.Table:
+@contextmanager
+def _parquet(dump: DumpFile, filesystem: Any | None, block_size: int) -> Iterator[pq.ParquetFile]:
+    """A dump opened as Parquet (local or remote); a file that is not Parquet is a BackfillError naming it."""
     handle = dump.open(filesystem, block_size)
     try:
-        parquet = pq.ParquetFile(handle)
-        available = set(parquet.schema_arrow.names)
-        if "id" not in available:
-            raise BackfillError(f"{dump.location}: no `id` column; is this a hub-stats models.parquet?")
-        return parquet.read(columns=[c for c in SOURCE_COLUMNS if c in available])
+        yield pq.ParquetFile(handle)
     except (OSError, pa.ArrowInvalid) as error:
         raise BackfillError(f"{dump.location}: cannot read it as Parquet ({error})") from error
     finally:
         if not isinstance(handle, str):
             handle.close()
+
+
+def _read(dump: DumpFile, filesystem: Any | None, block_size: int) -> pa.Table:
+    with _parquet(dump, filesystem, block_size) as parquet:
+        available = set(parquet.schema_arrow.names)
+        if "id" not in available:
+            raise BackfillError(f"{dump.location}: no `id` column; is this a hub-stats models.parquet?")
+        return parquet.read(columns=[c for c in SOURCE_COLUMNS if c in available])
 
 
 def import_dump(
@@ -414,14 +421,8 @@ def _range_text(start: dt.date | None, end: dt.date | None) -> str:
 
 def _dump_rows(dump: DumpFile, filesystem: Any | None, block_size: int) -> int:
     """A dump's row count, from its Parquet footer only."""
-    handle = dump.open(filesystem, block_size)
-    try:
-        return pq.ParquetFile(handle).metadata.num_rows
-    except (OSError, pa.ArrowInvalid) as error:
-        raise BackfillError(f"{dump.location}: cannot read it as Parquet ({error})") from error
-    finally:
-        if not isinstance(handle, str):
-            handle.close()
+    with _parquet(dump, filesystem, block_size) as parquet:
+        return parquet.metadata.num_rows
 
 
 def import_tables(

@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.request
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +50,18 @@ def client(store: Store) -> FlaskClient:
 
 def test_gunicorn_serves_the_dashboard_compressed(store: Store) -> None:
     """`gunicorn app:server` (the README's production command) starts on the store from OWT_STORE."""
+    with gunicorn(store) as port:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=120) as response:  # the worker builds its warehouse
+            assert response.status == 200
+            assert response.headers["Content-Encoding"] == "gzip"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=60) as response:
+            assert "Synthetic data" in response.read().decode("utf-8")
+
+
+@contextmanager
+def gunicorn(store: Store) -> Iterator[int]:
+    """`gunicorn app:server`, one worker, on `store` (OWT_STORE) at a free loopback port; yields the port."""
     process = subprocess.Popen(
         [str(GUNICORN), "app:server", "--bind", "127.0.0.1:0", "--workers", "1", "--timeout", "120"],
         cwd=PROJECT_DIR,
@@ -56,13 +70,7 @@ def test_gunicorn_serves_the_dashboard_compressed(store: Store) -> None:
         text=True,
     )
     try:
-        port = _listening_port(process)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Accept-Encoding": "gzip"})
-        with urllib.request.urlopen(request, timeout=120) as response:  # the worker builds its warehouse
-            assert response.status == 200
-            assert response.headers["Content-Encoding"] == "gzip"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=60) as response:
-            assert "Synthetic data" in response.read().decode("utf-8")
+        yield _listening_port(process)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

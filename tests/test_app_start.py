@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import resource
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from pipelines.store import PROVENANCE_FILE, Store, sha256_file
 from pipelines.warehouse import current_version, refresh
 from tests.packages import package_table
 from tests.snapshots import model, write_snapshot
-from tests.test_app import GUNICORN, PROJECT_DIR, _listening_port
+from tests.test_app import PROJECT_DIR, gunicorn
 
 D1, D2, D3 = dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)
 OLD = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -136,21 +135,10 @@ def test_a_full_disk_during_the_start_up_refresh_still_serves_the_last_version(t
 
 
 def test_gunicorn_workers_boot_when_the_start_up_refresh_fails(store: Store) -> None:
-    process = subprocess.Popen(
-        [str(GUNICORN), "app:server", "--bind", "127.0.0.1:0", "--workers", "1", "--timeout", "120"],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "OWT_STORE": str(store.root)},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        port = _listening_port(process)
+    with gunicorn(store) as port:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=120) as response:
                 assert response.status == 200
                 assert "banner-refresh-failed" in response.read().decode("utf-8")
         except urllib.error.URLError as error:
             pytest.fail(f"the worker did not answer: {error}")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
