@@ -9,6 +9,7 @@ Expectations are worked out by hand in each test.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -96,7 +97,8 @@ def test_lineage_table_keeps_the_input_index_with_whole_depths_and_boolean_cycle
 
 
 def test_lineage_resolver_goes_on_with_the_round_after_a_failed_lookup_and_counts_progress(
-    tmp_path: Path, fake_hub: FakeHub, hf_env: dict[str, str], no_sleep: object
+    tmp_path: Path, fake_hub: FakeHub, hf_env: dict[str, str], no_sleep: object,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Three outside roots, budget 3: the most downloaded (janedoe/flaky, 900) fails, the two others in the
     # same round are still fetched: fetched 2, failed 1, unresolved 1 (flaky), progress 1 + 1.
@@ -112,10 +114,14 @@ def test_lineage_resolver_goes_on_with_the_round_after_a_failed_lookup_and_count
     write_snapshot(store, day, rows)
     steps: list[int] = []
     cache = ParentCache.of(store)
-    report = resolve_lineage(store.read_snapshot(day), cache, hub_fetch(HubClient()), 3, steps.append)
+    with caplog.at_level(logging.WARNING, logger="pipelines.lineage"):
+        report = resolve_lineage(store.read_snapshot(day), cache, hub_fetch(HubClient()), 3, steps.append)
     assert (report.fetched, report.not_found, report.unresolved) == (2, 0, 1)
     assert report.failed == ("janedoe/flaky",)
     assert steps == [1, 1]
+    # The warning is the failure's own message, nothing around it.
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pipelines.lineage"]
+    assert [w.startswith("could not fetch the parents of janedoe/flaky: ") for w in warnings] == [True]
 
 
 @pytest.fixture
