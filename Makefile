@@ -48,7 +48,8 @@ MUTATION_TARGETS := "pipelines.definitions.*" "pipelines.lineage.x_*" \
 	"pipelines.attribution.x_looks_like_organisation__mutmut_*" "pipelines.attribution.x_namespace_of__mutmut_*" \
 	"pipelines.attribution.x_unknown_relations__mutmut_*" "pipelines.attribution.x_coverage__mutmut_*" \
 	"pipelines.snapshot.*_first_sightings__mutmut_*" "dashboards.query.*_top_among_candidates__mutmut_*" \
-	"dashboards.query.*_top_unfiltered__mutmut_*" "dashboards.query.*ǁcoverage__mutmut_*"
+	"dashboards.query.*_top_unfiltered__mutmut_*" "dashboards.query.*ǁcoverage__mutmut_*" \
+	"dashboards.metrics.x_first_crossover__mutmut_*" "dashboards.metrics.x_period_coverage__mutmut_*"
 mutation: install-test
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children 2 $(MUTATION_TARGETS)

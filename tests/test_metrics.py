@@ -102,3 +102,46 @@ def test_shares_and_top_n_with_others():
     assert top.groupby("task")["downloads"].sum().to_dict() == {"a": 8, "b": 5, "Others": 2}
     shared = metrics.with_share(top, by="task")
     assert shared[shared["task"] == "a"].set_index("country")["share"].to_dict() == {"CN": 0.75, "US": 0.25}
+
+
+def test_crossover_rule_adds_a_countrys_rows_and_counts_a_missing_country_as_zero():
+    frame = series(
+        [
+            ("2025-01-01", "CN", 10), ("2025-01-01", "US", 50),
+            ("2025-02-01", "FR", 5),  # neither CN nor US: 0 against 0 is no lead
+            ("2025-03-01", "CN", 1),  # US missing, i.e. 0: 1 >= 1.02 * 0 and 1 > 0, CN ahead
+            ("2025-04-01", "CN", 30), ("2025-04-01", "CN", 30), ("2025-04-01", "US", 50),  # 60 >= 51: ahead
+            ("2025-05-01", "CN", 60), ("2025-05-01", "US", 50),
+            ("2025-06-01", "CN", 40), ("2025-06-01", "US", 50),
+        ]
+    )  # fmt: skip
+    # Ahead: Jan no, Feb no, Mar, Apr, May yes, Jun no: three periods from March after February.
+    assert metrics.first_crossover(frame, "CN", "US") == dt.date(2025, 3, 1)
+
+
+def test_crossover_rule_needs_a_period_behind_first_and_may_start_in_the_second_period():
+    rows = [
+        (f"2025-0{month}-01", code, value)
+        for month, cn, us in ((1, 90, 50), (2, 90, 50), (3, 90, 50), (4, 40, 50), (5, 40, 50), (6, 40, 50))
+        for code, value in (("CN", cn), ("US", us), ("FR", 1))
+    ]
+    frame = series(rows)
+    assert metrics.first_crossover(frame, "CN", "US") is None  # ahead from January only, never passes again
+    assert metrics.first_crossover(frame, "US", "CN") == dt.date(2025, 4, 1)  # behind Jan-Mar, ahead Apr-Jun
+    assert metrics.first_crossover(frame, "FR", "US") is None  # never ahead in six periods
+    # Behind in January, ahead February to April: the crossover is the second period shown.
+    second = series(
+        [
+            ("2025-01-01", "CN", 40), ("2025-01-01", "US", 50),
+            ("2025-02-01", "CN", 90), ("2025-02-01", "US", 50),
+            ("2025-03-01", "CN", 90), ("2025-03-01", "US", 50),
+            ("2025-04-01", "CN", 90), ("2025-04-01", "US", 50),
+        ]
+    )  # fmt: skip
+    assert metrics.first_crossover(second, "CN", "US") == dt.date(2025, 2, 1)
+
+
+def test_period_coverage_rule_is_zero_for_a_period_after_the_last_snapshot_day():
+    # January 2027 with snapshots up to 3 Dec 2026: none of its 31 days is covered.
+    day = dt.date
+    assert metrics.period_coverage(day(2027, 1, 1), "month", day(2026, 1, 1), day(2026, 12, 3)) == (0, 31)

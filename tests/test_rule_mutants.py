@@ -206,3 +206,13 @@ def test_attribution_rule_legacy_ids_have_no_namespace_and_missing_columns_are_n
     bare = pd.DataFrame([model("gpt2")]).drop(columns=["downloads_30d", "downloads_all_time"])
     with pytest.raises(ValueError, match=r"^snapshot lacks column\(s\) downloads_30d, downloads_all_time$"):
         attribute(bare, registry)
+
+
+def test_top_n_rule_is_empty_for_a_range_without_downloads(tmp_path: Path, registry: Registry) -> None:
+    store = Store(tmp_path / "store")
+    # All-time counts 0 on 1 Jan, 7 on 1 Feb and still 7 on 1 Mar: nothing downloaded in February.
+    for day, count in ((dt.date(2025, 1, 1), 0), (dt.date(2025, 2, 1), 7), (dt.date(2025, 3, 1), 7)):
+        write_snapshot(store, day, [model("Qwen/a", downloads_all_time=count)])
+    warehouse = open_warehouse(store, registry)
+    top = warehouse.top_organisations(Filters(start=dt.date(2025, 2, 2), end=dt.date(2025, 3, 1)), n=3)
+    assert top["namespace"].tolist() == []
