@@ -48,6 +48,7 @@ from pipelines.warehouse import (
     WarehouseError,
     current_name,
     current_version,
+    kept_versions,
     plan,
     ram_counts_sql,
     ram_reference_curve_sql,
@@ -178,15 +179,34 @@ class Warehouse:
                     )
                 if self._con is not None:
                     self._con.close()
-                self._con = duckdb.connect(str(latest.tables), read_only=True)
-                # GLOBAL: every cursor (a connection of its own) starts in UTC.
-                self._con.execute("SET GLOBAL TimeZone = 'UTC'; SET enable_progress_bar = false")
-                self._version = latest
+                self._con, served = self._connect_readable(latest)
+                self._version = served
                 self._facts = [str(f) for f in latest.facts_files()]
                 self._span = None
                 self._totals = None
             self._pointer = pointer
             return self._con.cursor()
+
+    def _connect_readable(self, latest: Version) -> tuple[duckdb.DuckDBPyConnection, Version]:
+        """A connection to `latest`, or, when its file cannot be read (corrupted after it was built), to the
+        newest older version kept that can; the banner then says why (`refresh_error`)."""
+        failure: duckdb.Error | None = None
+        for version in [latest, *(v for v in kept_versions(self.store) if v.path != latest.path)]:
+            try:
+                con = duckdb.connect(str(version.tables), read_only=True)
+                # GLOBAL: every cursor (a connection of its own) starts in UTC.
+                con.execute("SET GLOBAL TimeZone = 'UTC'; SET enable_progress_bar = false")
+                con.execute("SELECT count(*) FROM snapshots").fetchone()
+            except duckdb.Error as error:
+                log.error("warehouse version %s cannot be read: %s", version.path.name, error)
+                failure = failure or error
+                continue
+            if version is not latest:
+                why = f"{type(failure).__name__}: {failure}"
+                unreadable = f"the current version {latest.path.name} cannot be read ({why})"
+                self.refresh_failure = (latest.path.name, unreadable)
+            return con, version
+        raise WarehouseError(f"no warehouse version in {self.store.root} can be read: {failure}")
 
     def _df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return self._cursor().execute(sql, list(params)).df()

@@ -213,6 +213,14 @@ def current_version(store: Store) -> Version | None:
     return Version(path, json.loads(manifest_path.read_text(encoding="utf-8")))
 
 
+def kept_versions(store: Store) -> list[Version]:
+    """Every complete version still kept (up to KEEP_VERSIONS), newest first: where a reader falls back to
+    when the current one cannot be read."""
+    root = warehouse_root(store)
+    paths = sorted((p for p in root.glob("v[0-9]*") if (p / "manifest.json").is_file()), reverse=True)
+    return [Version(p, json.loads((p / "manifest.json").read_text(encoding="utf-8"))) for p in paths]
+
+
 def _snapshot_checksums(store: Store, dates: Iterable[dt.date]) -> dict[str, str]:
     """date -> sha256 over the snapshot's recorded file checksums (cheap: provenance only)."""
     out = {}

@@ -142,3 +142,27 @@ def test_gunicorn_workers_boot_when_the_start_up_refresh_fails(store: Store) -> 
                 assert "banner-refresh-failed" in response.read().decode("utf-8")
         except urllib.error.URLError as error:
             pytest.fail(f"the worker did not answer: {error}")
+
+
+def test_a_current_version_that_cannot_be_read_falls_back_to_the_newest_readable_one(tmp_path: Path) -> None:
+    """A warehouse file damaged after it was built (not a refresh error): the app serves the newest older
+    version kept, with the banner saying why, instead of failing every request."""
+    store = Store(tmp_path / "store")
+    publish(store, D1, 100)
+    publish(store, D2, 150)
+    older = refresh(store).version
+    publish(store, D3, 180)
+    refresh(store)
+    current = current_version(store)
+    assert current.path.name != older
+    current.tables.write_bytes(b"not a DuckDB file" * 1000)
+
+    client = create_app(store).server.test_client()
+
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert "banner-refresh-failed" in layout
+    assert f"the current version {current.path.name} cannot be read" in layout
+    assert older in layout, "the banner names the version served"
+    table = package_table(client.get("/download/chart/downloads-by-country.csv?period=day&countries=CN").data)
+    # The older version holds D1 and D2 only: 150 - 100 on 2025-03-01 (a snapshot dated D counts up to D - 1).
+    assert dict(zip(table["period"].str[:10], table["downloads"], strict=True)) == {"2025-03-01": 50}
