@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := chromium fonts-wqy-microhei
+DEBIAN_PACKAGES := chromium fonts-wqy-microhei postgresql redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: dashboard test install install-test system-deps lint mutation
@@ -18,7 +18,8 @@ test: install-test
 install: system-deps $(VENV)/.installed
 install-test: system-deps $(VENV)/.installed-test
 
-# Debian packages: chromium (kaleido export, browser tests) and a CJK font (Chinese names in charts).
+# Debian packages: chromium (kaleido export, browser tests), a CJK font (Chinese names in charts), and the
+# PostgreSQL and Redis servers the scale-out tests start on loopback (never as system services).
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

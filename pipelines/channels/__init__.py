@@ -1,0 +1,71 @@
+"""Usage channels beyond the Hugging Face Hub: one observation contract for every source of usage numbers.
+
+A channel is a place where open models are counted: the Hub (`hf`), ModelScope (`modelscope`),
+OpenRouter (`openrouter`). Their numbers are not alike (cumulative downloads, a 30-day window, daily
+tokens), so every observation says what it measures (`metric`) and how it is counted (`semantics`), and
+nothing downstream adds two observations whose metric or semantics differ. Each channel keeps its own
+immutable, dated snapshots in a `Store` of its own under `<store>/channels/<channel>/`, so publishing,
+checksums, `verify` and `status` work the same way as for the Hub snapshots (which stay where they are:
+`<store>/snapshots/`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from pipelines.store import Store
+
+OBSERVATION_SCHEMA_VERSION = 1
+
+_TIMESTAMP = pa.timestamp("ms", tz="UTC")
+
+#: One row per channel model per snapshot date (the date is the snapshot's partition, as for the Hub).
+OBSERVATION_SCHEMA = pa.schema(
+    [
+        pa.field("channel", pa.string(), nullable=False),  # a key of CHANNELS
+        pa.field("channel_model_id", pa.string(), nullable=False),  # ModelScope "owner/name", OpenRouter slug
+        pa.field("metric", pa.string(), nullable=False),  # a key of METRICS
+        pa.field("semantics", pa.string(), nullable=False),  # a key of SEMANTICS
+        pa.field("value", pa.int64()),  # null when the channel gave no usable value, never zero
+        pa.field("observed_at", _TIMESTAMP),  # the channel's own timestamp of the value, if it gives one
+        pa.field("fetched_at", _TIMESTAMP, nullable=False),  # when this project read it
+        pa.field("hub_model_id", pa.string()),  # the Hugging Face id the channel links the model to, if any
+        pa.field("attributes", pa.string()),  # the channel's other raw fields, as a JSON object
+    ],
+    metadata={"owt_observation_schema_version": str(OBSERVATION_SCHEMA_VERSION)},
+)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A usage channel: its key, the name shown on charts, and the measures it reports."""
+
+    key: str
+    label: str
+    metrics: tuple[str, ...]
+
+
+CHANNELS: dict[str, Channel] = {
+    "hf": Channel("hf", "Hugging Face", ("downloads",)),
+    "modelscope": Channel("modelscope", "ModelScope", ("downloads",)),
+    "openrouter": Channel("openrouter", "OpenRouter", ("tokens",)),
+}
+
+METRICS = {"downloads": "downloads", "tokens": "tokens"}
+
+SEMANTICS = {
+    "cumulative": "a running total since the model was published",
+    "window_30d": "the total over the 30 days before the observation",
+    "daily": "the total over one UTC day",
+}
+
+
+def channel_store(store: Store, channel: str) -> Store:
+    """The store of `channel`'s own snapshots inside `store` (the Hub's snapshots are `store` itself)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
+    if channel == "hf":
+        return store
+    return Store(store.root / "channels" / channel)
