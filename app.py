@@ -23,6 +23,8 @@ import flask
 from dash import Dash, html
 
 from dashboards import components, layout, pages
+from dashboards.cluster import install_cluster
+from dashboards.jobs import install_jobs
 from dashboards.limits import install_limits
 from dashboards.query import open_warehouse
 from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (ensure_demo_store: re-exported)
@@ -84,6 +86,7 @@ def create_app(
             tasks=tasks,
         ),
     )
+    install_jobs(app.server, install_cluster(app.server))
     pages.register_pages(app)
     app.layout = layout.shell
     layout.register_callbacks(app)

@@ -25,6 +25,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboards import figures, numbers
 from dashboards.charts import SYNTHETIC_WARNING, ChartResult, chart_ids, render_chart, scope_text, source_info
+from dashboards.cluster import cached
 from dashboards.export import (
     CHART_FORMATS,
     MEDIA_TYPES,
@@ -36,7 +37,7 @@ from dashboards.export import (
 )
 from dashboards.figures import SOURCE_ANNOTATION
 from dashboards.filters import Filters, check_task, parse_params
-from dashboards.state import app_state, filters_from_mapping, to_search
+from dashboards.state import JOB_QUEUE_KEY, app_state, filters_from_mapping, to_search
 from pipelines import definitions
 
 #: Formats offered as links on every card (HTML stays available by URL and in the report builder).
@@ -291,12 +292,22 @@ def known_chart(chart_id: str) -> bool:
 
 
 def render(chart_id: str, filters: Filters, params: Mapping[str, str] | None = None) -> ChartResult:
-    """A registered chart (`dashboards.charts`) or a detail chart of a page, for the view."""
-    warehouse = app_state().warehouse
-    if chart_id in _DETAIL_CHARTS:
-        names, render_detail = _DETAIL_CHARTS[chart_id]
-        return render_detail(warehouse, filters, **{name: (params or {}).get(name, "") for name in names})
-    return render_chart(chart_id, warehouse, filters)
+    """A registered chart (`dashboards.charts`) or a detail chart of a page, for the view; through the
+    replicas' shared cache when there is one (`dashboards.cluster`), keyed by store, warehouse version, chart
+    and view, so a new snapshot is never answered from an older one's cache."""
+    state = app_state()
+    warehouse = state.warehouse
+
+    def draw() -> ChartResult:
+        if chart_id in _DETAIL_CHARTS:
+            names, render_detail = _DETAIL_CHARTS[chart_id]
+            return render_detail(warehouse, filters, **{name: (params or {}).get(name, "") for name in names})
+        return render_chart(chart_id, warehouse, filters)
+
+    key = f"{state.store.root}|{warehouse.version.path.name}|{chart_id}|{to_search(filters, params)}"
+    result, hit = cached(key, draw)
+    flask.g.setdefault("owt_cache", []).append(hit)
+    return result
 
 
 def framed_result(
@@ -456,6 +467,47 @@ def _view_stem(name: str, filters: Filters) -> str:
     return f"{name}_{filters.attribution}_{filters.period}_{span}"
 
 
+def report_charts(args: Mapping[str, Any]) -> list[str]:
+    """The chart ids a report asks for (`charts=a,b`), in order, once each; a 400 naming unknown ones."""
+    asked = [c.strip() for c in str(args.get("charts", "")).split(",") if c.strip()]
+    unknown = [c for c in asked if c not in chart_ids()]
+    if unknown:
+        known = ", ".join(chart_ids())
+        flask.abort(_bad_request(f"charts: unknown chart id(s) {', '.join(unknown)}; known: {known}"))
+    chosen = list(dict.fromkeys(asked))
+    if not chosen:
+        example = "?charts=cumulative-by-country,top-organisations"
+        flask.abort(_bad_request(f"charts: choose at least one chart id, e.g. {example}"))
+    return chosen
+
+
+def report_file(filters: Filters, chosen: list[str], fmt: str) -> tuple[bytes, str, str]:
+    """A report of the charts `chosen` for the view: (body, file format, file stem)."""
+    results = [render(chart_id, filters) for chart_id in chosen]
+    return export_report(results, fmt, view=scope_text(filters)), fmt, _view_stem("report", filters)
+
+
+def view_data_file(filters: Filters, fmt: str) -> tuple[bytes, str, str]:
+    """The data of every chart for the view: a CSV package (zip) or one Parquet file."""
+    stem = _view_stem("view-data", filters)
+    if fmt == "csv":  # one tidy CSV per chart, with metadata.json and a README, in a zip
+        results = [render(chart_id, filters) for chart_id in chart_ids()]
+        source = source_info(app_state().warehouse, filters)
+        return chart_package(results, filters, source, demo_note=_demo_note()), "zip", stem
+    buffer = io.BytesIO()
+    view_data(filters).to_parquet(buffer, index=False)
+    return buffer.getvalue(), fmt, stem
+
+
+def hand_off(kind: str, fmt: str, query: str) -> flask.Response | None:
+    """With a shared job queue (`dashboards.jobs`, Redis configured), the response that queues this long
+    work for a worker instead of doing it here; None when this process does it itself."""
+    queue = flask.current_app.config.get(JOB_QUEUE_KEY)
+    if queue is None or not queue.shared:
+        return None
+    return queue.hand_off(kind, fmt, query)
+
+
 def register_routes(server: flask.Flask) -> None:
     """`/download/chart/<id>.<fmt>` and `/download/report.<fmt>?charts=...`, the view in URL parameters."""
 
@@ -484,29 +536,18 @@ def register_routes(server: flask.Flask) -> None:
         if fmt not in DATA_FORMATS:
             return _bad_request(f"unknown data format {fmt!r}; use one of {', '.join(DATA_FORMATS)}")
         filters = _view_of_request(flask.request.args)
-        stem = _view_stem("view-data", filters)
-        if fmt == "csv":  # one tidy CSV per chart, with metadata.json and a README, in a zip
-            results = [render(chart_id, filters) for chart_id in chart_ids()]
-            source = source_info(app_state().warehouse, filters)
-            return _attachment(chart_package(results, filters, source, demo_note=_demo_note()), "zip", stem)
-        buffer = io.BytesIO()
-        view_data(filters).to_parquet(buffer, index=False)
-        return _attachment(buffer.getvalue(), fmt, stem)
+        queued = hand_off("data", fmt, flask.request.query_string.decode("ascii", "replace"))
+        if queued is not None:
+            return queued
+        return _attachment(*view_data_file(filters, fmt))
 
     @server.get("/download/report.<fmt>")
     def download_report(fmt: str) -> flask.Response:
         if fmt not in REPORT_FORMATS:
             return _bad_request(f"unknown report format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
         filters = _view_of_request(flask.request.args)
-        asked = [c.strip() for c in flask.request.args.get("charts", "").split(",") if c.strip()]
-        unknown = [c for c in asked if c not in chart_ids()]
-        if unknown:
-            known = ", ".join(chart_ids())
-            return _bad_request(f"charts: unknown chart id(s) {', '.join(unknown)}; known: {known}")
-        chosen = list(dict.fromkeys(asked))
-        if not chosen:
-            example = "?charts=cumulative-by-country,top-organisations"
-            return _bad_request(f"charts: choose at least one chart id, e.g. {example}")
-        results = [render(chart_id, filters) for chart_id in chosen]
-        body = export_report(results, fmt, view=scope_text(filters))
-        return _attachment(body, fmt, _view_stem("report", filters))
+        chosen = report_charts(flask.request.args)
+        queued = hand_off("report", fmt, flask.request.query_string.decode("ascii", "replace"))
+        if queued is not None:
+            return queued
+        return _attachment(*report_file(filters, chosen, fmt))

@@ -123,6 +123,10 @@ class AppState:
         return age if age is not None and age > STALE_AFTER_DAYS else None
 
 
+#: The server config entry holding the app's job queue (`dashboards.jobs.JobQueue`), when it has one.
+JOB_QUEUE_KEY = "OWT_JOB_QUEUE"
+
+
 def install_app_state(server: flask.Flask, state: AppState) -> None:
     server.config[_APP_STATE_KEY] = state
 

@@ -60,12 +60,13 @@ def test_gunicorn_serves_the_dashboard_compressed(store: Store) -> None:
 
 
 @contextmanager
-def gunicorn(store: Store) -> Iterator[int]:
-    """`gunicorn app:server`, one worker, on `store` (OWT_STORE) at a free loopback port; yields the port."""
+def gunicorn(store: Store, env: dict[str, str] | None = None) -> Iterator[int]:
+    """`gunicorn app:server`, one worker, on `store` (OWT_STORE) at a free loopback port, with `env` added to
+    the environment; yields the port."""
     process = subprocess.Popen(
         [str(GUNICORN), "app:server", "--bind", "127.0.0.1:0", "--workers", "1", "--timeout", "120"],
         cwd=PROJECT_DIR,
-        env={**os.environ, "OWT_STORE": str(store.root)},
+        env={**os.environ, "OWT_STORE": str(store.root), **(env or {})},
         stderr=subprocess.PIPE,
         text=True,
     )
