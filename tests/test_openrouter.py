@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pipelines.channels import channel_store
 from pipelines.channels.openrouter import Client, OpenRouterError, RequestStats, pull, windows
 from pipelines.channels.openrouter_attribution import catalogue_store, model_mapping, token_days
 from pipelines.registry import load_registry
+from pipelines.schedule import Scheduler, load_jobs
 from pipelines.store import Store
 from tests import openrouter_data as data
 from tests.fakeopenrouter import STALL, FakeOpenRouter
@@ -189,3 +191,23 @@ def test_errors_that_retrying_cannot_fix_fail_at_once(tmp_path, fake):
     with pytest.raises(OpenRouterError, match=r"refused \(400: the window exceeds 366 days\)"):
         client.get("/datasets/rankings-daily", {"start_date": "2025-01-01", "end_date": "2026-01-31"})
     assert not channel_store(Store(tmp_path), "openrouter").dates()
+
+
+def test_the_scheduler_pulls_daily_with_a_key_and_skips_without(tmp_path, fake, monkeypatch, caplog):
+    [job] = [job for job in load_jobs(None, "30 2 * * *") if job.name == "openrouter"]
+    assert (job.command, job.cron) == ("snapshot", "0 3 * * *")
+    assert job.args == ("--channel", "openrouter", "--date", "{date}")
+    store = Store(tmp_path / "store")
+    scheduler = Scheduler(store, [job], retries=0)
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    assert scheduler.run_job(job) == "skipped"
+    assert "skipped: OPENROUTER_API_KEY is not set: the job needs it" in caplog.text
+    assert fake.requests == []
+
+    clock = {"start": "2026-02-01", "at": time.time(), "day_seconds": 10**9}  # today reads 2026-02-01
+    monkeypatch.setenv("OWT_FAKE_CLOCK", json.dumps(clock))
+    monkeypatch.setenv("OPENROUTER_API_KEY", data.KEY)
+    monkeypatch.setenv("OPENROUTER_ENDPOINT", fake.url)
+    assert scheduler.run_job(job) == "ok"
+    assert channel_store(store, "openrouter").dates() == [D(2026, 2, 1)]
+    assert data.KEY not in caplog.text
