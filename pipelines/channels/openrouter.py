@@ -44,7 +44,9 @@ import requests
 from pipelines.channels import OBSERVATION_SCHEMA, channel_store
 from pipelines.channels.openrouter_attribution import (
     CATALOGUE_SCHEMA,
+    CITATION,
     DATASET_START,
+    LICENCE,
     catalogue_store,
     model_mapping,
 )
@@ -58,8 +60,6 @@ ENDPOINT_ENV = "OPENROUTER_ENDPOINT"
 DEFAULT_ENDPOINT = "https://openrouter.ai/api/v1"
 RANKINGS_PATH = "/datasets/rankings-daily"
 MODELS_PATH = "/models"
-LICENCE = "CC BY 4.0"
-CITATION = "Source: OpenRouter (openrouter.ai/rankings), as of {as_of}."
 MAX_WINDOW_DAYS = 366  # the API's longest window
 RESTATEMENT_DAYS = 30  # each pull re-reads this many days back (restated figures)
 MODELS_PAGE = 500

@@ -19,7 +19,6 @@ Restatements: every vintage is kept; for each day, the newest vintage holding th
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -31,6 +30,9 @@ from pipelines.registry import Registry
 from pipelines.store import Store
 
 DATASET_START = dt.date(2025, 1, 1)  # rankings-daily begins here
+LICENCE = "CC BY 4.0"
+#: OpenRouter's required citation (its Data API terms), with the `meta.as_of` of the vintage used.
+CITATION = "Source: OpenRouter (openrouter.ai/rankings), as of {as_of}."
 OTHER = "other"  # the rankings' row summing every model outside a day's top 50
 #: Permaslug namespaces whose tokens belong to no single model: routers and unannounced (stealth) models.
 UNATTRIBUTABLE_NAMESPACES = frozenset({"openrouter", "stealth"})
@@ -145,6 +147,3 @@ def latest_as_of(store: Store) -> tuple[dt.date | None, str | None]:
         return None, None
     return dates[-1], rankings.provenance(dates[-1]).get("as_of")
 
-
-def vintage_dir(store: Store, date: dt.date) -> Path:
-    return channel_store(store, "openrouter").snapshot_dir(date)
