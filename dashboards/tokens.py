@@ -146,3 +146,26 @@ def token_source(store: Store, f: Filters, registry: Registry | None = None) -> 
     first, last = (days.min(), days.max()) if len(days) else (None, None)
     synthetic = bool(provenance.get("synthetic"))
     return TokenSource(first, last, len(vintages), latest, provenance.get("as_of"), synthetic)
+
+
+def coverage_text(store: Store, registry: Registry | None = None) -> str:
+    """The OpenRouter channel's counting rule and coverage in one paragraph (Methodology)."""
+    held = token_source(store, Filters(), registry)
+    if not held.vintages:
+        return (
+            "No OpenRouter data in this store yet: `python -m pipelines snapshot --channel openrouter` (with "
+            "OPENROUTER_API_KEY set) pulls it, from 2025-01-01 on the first run."
+        )
+    days = attributed_days(store, registry)
+    total = int(days["tokens"].sum())
+    share = {kind: int(days.loc[days["kind"] == kind, "tokens"].sum()) / total for kind in (OPEN, CLOSED)}
+    unknown = 1 - share[OPEN] - share[CLOSED]
+    return (
+        f"OpenRouter: {held.vintages} daily vintage(s), the newest {held.latest_vintage} ({held.citation}), "
+        f"holding {days['day'].nunique():,} days from {held.first} to {held.last}. Of their "
+        f"{total:,} tokens, {share[OPEN]:.1%} are attributed to open models and {share[CLOSED]:.1%} to "
+        f"closed ones; {unknown:.1%} cannot be attributed (the 'other' row, stealth, router and delisted "
+        "models) and widen every token share into a range. Counting rule: tokens per UTC day as OpenRouter "
+        "reports them (see 'Share of OpenRouter tokens' and 'OpenRouter attribution' above). Licence: "
+        f"{held.licence}."
+    )

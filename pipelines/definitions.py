@@ -105,8 +105,8 @@ _ALL: tuple[Measure, ...] = (
         "token_share",
         "Share of OpenRouter tokens",
         "%",
-        "A group's OpenRouter tokens over all tokens OpenRouter ranked in the period (each day's top 50 "
-        "models and 'other'): the line counts attributed tokens, its bars add every unattributed token.",
+        "A group's tokens over all OpenRouter tokens of the period; the bar above adds the tokens no model "
+        "is known for.",
         "Tokens are prompt plus completion tokens per UTC day as OpenRouter's rankings-daily dataset reports "
         "them: the day's 50 models with the most tokens, plus one 'other' row summing all the rest. Public "
         "traffic only (private models and endpoints and zero-data-retention traffic are excluded at source), "
@@ -124,8 +124,8 @@ _ALL: tuple[Measure, ...] = (
         "openrouter_attribution",
         "OpenRouter attribution",
         "",
-        "A model is open when OpenRouter's catalogue links it to a Hugging Face model, closed when it lists "
-        "it without one; variants such as :free count as their base model.",
+        "Open: OpenRouter links the model to a Hugging Face model; closed: it links none. Variants (:free) "
+        "count as their base.",
         "Each ranked permaslug loses its variant suffix (:free, :beta, ...) and is looked up as the "
         "canonical_slug of OpenRouter's /models catalogue, in the newest daily catalogue that lists it (a "
         "model delisted since keeps its last known link). Its hugging_face_id decides open (a Hub model) or "

@@ -126,3 +126,15 @@ def test_export_carries_channel_licence_and_citation(token_store: Path, tmp_path
     assert CITATION in chart["source"] and CITATION in readme
     assert csv[0] == "period,openness,tokens,unattributed_tokens,total_tokens,share_low,share_high,complete"
     assert csv[1].startswith(f"2025-01-01,closed,{31 * 586},{31 * 100},{31 * 1136},")
+
+
+def test_methodology_states_the_channel_coverage(token_store: Path):
+    from dashboards.tokens import coverage_text
+
+    text = coverage_text(Store(token_store), load_registry(override=None))
+    # 397 days (2025-01-01 .. 2026-02-01): 181 at T = 1136, 216 at T = 1336, plus the restatement's +1000.
+    # open 181 x 450 + 216 x 650 + 1000 = 222,850; closed 397 x 586 = 232,642; unknown 397 x 100 = 39,700
+    assert "2 daily vintage(s), the newest 2026-02-02" in text
+    assert "holding 397 days from 2025-01-01 to 2026-02-01. Of their 495,192 tokens" in text
+    assert "45.0% are attributed to open models and 47.0% to closed ones; 8.0% cannot be attributed" in text
+    assert CITATION in text
