@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import filelock
@@ -284,7 +285,7 @@ def catalogue_table(models: list[dict[str, Any]], fetched_at: dt.datetime) -> pa
     )
 
 
-def _load_checkpoint(staging: Any, window: tuple[dt.date, dt.date]) -> dict[str, Any]:
+def _load_checkpoint(staging: Path, window: tuple[dt.date, dt.date]) -> dict[str, Any]:
     path = staging / _CHECKPOINT
     wanted = {"start": window[0].isoformat(), "end": window[1].isoformat(), "done": {}}
     if path.is_file():
