@@ -613,6 +613,10 @@ def run(args: argparse.Namespace) -> int:
         from pipelines.channels import openrouter
 
         return openrouter.run(args)
+    if args.backfill_from:
+        print("error: --backfill-from is for --channel openrouter; the Hub's history: `pipelines backfill`",
+              file=sys.stderr)  # fmt: skip
+        return 2
     _allocate_flat()
     try:
         date = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date()

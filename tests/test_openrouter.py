@@ -211,3 +211,16 @@ def test_the_scheduler_pulls_daily_with_a_key_and_skips_without(tmp_path, fake, 
     assert scheduler.run_job(job) == "ok"
     assert channel_store(store, "openrouter").dates() == [D(2026, 2, 1)]
     assert data.KEY not in caplog.text
+
+
+def test_backfill_from_is_refused_for_the_hub_and_bad_dates_are_usage_errors(tmp_path, fake):
+    hub = subprocess.run(
+        [sys.executable, "-m", "pipelines", "snapshot", "--backfill-from", "2025-01-01", "--store", tmp_path],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert hub.returncode == 2 and "--backfill-from is for --channel openrouter" in hub.stderr
+    bad = run_cli(tmp_path / "store", fake, "--backfill-from", "2025-13-01")
+    assert bad.returncode == 2 and "not a date in YYYY-MM-DD form" in bad.stderr
+    early = run_cli(tmp_path / "store", fake, "--date", "2025-01-01")
+    assert early.returncode == 1 and "nothing to pull for the vintage of 2025-01-01" in early.stderr
+    assert fake.requests == []
