@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import figures
+from dashboards import figures, tokens
 from dashboards.budget import seconds_left
 from dashboards.colors import (
     MEASURE_COLOURS,
@@ -77,6 +77,11 @@ class ChartResult:
     measure_ids: tuple[str, ...]
     #: Why the store cannot give this chart (e.g. no all-time counts), in words; None when it is drawn.
     unavailable: str | None = None
+    #: The usage channel counted (`pipelines.channels.CHANNELS`), and its data's licence and required
+    #: citation when it has its own (None: the Hub's, the package's licence).
+    channel: str = "hf"
+    licence: str | None = None
+    citation: str | None = None
 
     @property
     def explanations(self) -> list[tuple[str, str]]:
@@ -92,8 +97,9 @@ Drawn = tuple[pd.DataFrame, go.Figure]
 CountryRule = Literal["view", "publisher", "lineage"] | None
 #: What a chart's periods add up: downloads between snapshots (a period counts from the first snapshot
 #: shown to the last), models created (counted from the view's start to the last snapshot), or no periods
-#: (totals over the selected dates, or values at each snapshot date).
-Periods = Literal["snapshots", "created"] | None
+#: (totals over the selected dates, or values at each snapshot date); "days": a channel's own daily values
+#: (tokens) summed over each period.
+Periods = Literal["snapshots", "created", "days"] | None
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,8 @@ class ChartSpec:
     periods: Periods = None
     #: How the chart aggregates over time when it has no periods (a sentence of its subtitle).
     over_time: str = "Totals over the selected dates."
+    #: The channel's own source (dates, licence, citation) for a chart of another channel than the Hub.
+    source: Callable[[Warehouse, Filters], SourceInfo] | None = None
 
     @property
     def by_country(self) -> bool:
@@ -137,9 +145,12 @@ def _chart(
     country_rule: CountryRule = "view",
     periods: Periods = None,
     over_time: str = "Totals over the selected dates.",
+    source: Callable[[Warehouse, Filters], SourceInfo] | None = None,
 ):
     def register(draw: Callable[[Warehouse, Filters], Drawn]) -> Callable[[Warehouse, Filters], Drawn]:
-        spec = ChartSpec(chart_id, title, description, measures, country_rule, draw, periods, over_time)
+        spec = ChartSpec(
+            chart_id, title, description, measures, country_rule, draw, periods, over_time, source
+        )
         _REGISTRY[chart_id] = spec
         return draw
 
@@ -504,6 +515,8 @@ def _time_text(spec: ChartSpec, filters: Filters) -> str:
         return f"Per {filters.period}: downloads summed over the days of each {filters.period}."
     if spec.periods == "created":
         return f"Per {filters.period}: models counted in the {filters.period} they were created."
+    if spec.periods == "days":
+        return f"Per {filters.period}: tokens summed over the UTC days of each {filters.period}."
     return spec.over_time
 
 
@@ -524,7 +537,11 @@ def _subtitle(spec: ChartSpec, filters: Filters, fig: go.Figure) -> str:
     sentences.append(_time_text(spec, filters))
     if _log_axis(fig):
         sentences.append("Log scale.")
-    sentences.append(f"Scope: {scope_text(filters)}.")
+    if spec.source is None:
+        sentences.append(f"Scope: {scope_text(filters)}.")
+    else:  # another channel: no Hub scope, task or size filter applies; the dates do
+        start, end = filters.start or "the first day", filters.end or "the last day held"
+        sentences.append(f"Days: {start} to {end}.")
     return " ".join(sentences)
 
 
@@ -550,6 +567,11 @@ class SourceInfo:
     first: dt.date | None = None
     last: dt.date | None = None
     quarantined: tuple[str, ...] = ()  # dates in the view whose snapshot failed its checksum (left out)
+    #: Another channel's: its key, licence, required citation, and why it has no data (see ChartResult).
+    channel: str = "hf"
+    licence: str | None = None
+    citation: str | None = None
+    unavailable: str | None = None
 
     def line(self, attribution: str | None) -> str:
         kinds = f" ({self.kinds})" if self.kinds else ""
@@ -650,7 +672,7 @@ def _crossover_text(a: str, b: str) -> str:
 def no_data_text(warehouse: Warehouse, source: SourceInfo) -> str:
     """Why a chart of the view is empty: no snapshot in its dates (and which dates have some), or its
     filters."""
-    if source.first is not None:
+    if source.first is not None or source.channel != "hf":
         return figures.NO_DATA_TEXT
     dates = pd.to_datetime(warehouse.snapshots()["date"]).dt.date
     return figures.NO_SNAPSHOTS_TEXT.format(first=dates.min(), last=dates.max())
@@ -670,15 +692,15 @@ def render_chart(
     downloads chart marks the crossover of the view's first two countries (definitions: `crossover`)."""
     seconds_left()  # a web request past its time budget stops before the next chart
     spec = get_chart(chart_id)
-    unavailable = unavailable_reason(spec, warehouse)
+    source = spec.source(warehouse, filters) if spec.source else (source or source_info(warehouse, filters))
+    unavailable = unavailable_reason(spec, warehouse) or source.unavailable
     if unavailable:
         data, fig = pd.DataFrame(), figures.mark_empty(go.Figure(), unavailable)
     else:
         data, fig = spec.draw(warehouse, filters)
     data = data.reset_index(drop=True)
-    source = source or source_info(warehouse, filters)
     notes = []
-    periodic = bool(spec.periods) and not unavailable
+    periodic = spec.periods in ("snapshots", "created") and not unavailable  # "days": the draw marks them
     if periodic:
         data, note = mark_periods(data, fig, filters.period, _counted_days(spec, filters, source))
         notes.append(note)
@@ -712,6 +734,9 @@ def render_chart(
         synthetic=source.synthetic,
         measure_ids=_measure_ids(spec, filters),
         unavailable=unavailable,
+        channel=source.channel,
+        licence=source.licence,
+        citation=source.citation,
     )
 
 
@@ -725,3 +750,89 @@ def unavailable_reason(spec: ChartSpec, warehouse: Warehouse) -> str | None:
         "(downloadsAllTime), which this chart is computed from; only 30-day counts. "
         f"The 30-day chart ({THIRTY_DAY_CHART}) shows what they support."
     )
+
+
+# ---- OpenRouter: inference tokens, on charts of their own (never added to downloads) ----------------------
+
+OPENNESS_COLOURS = {"open": "#117733", "closed": "#555555"}  # Tol green and a grey no country takes
+OPENNESS_NAMES = {"open": "Open models (on the Hub)", "closed": "Closed models"}
+_TOKEN_AXIS = "Share of OpenRouter tokens"
+
+
+@dataclass(frozen=True)
+class ChannelSourceInfo(SourceInfo):
+    """The source of a chart of another channel: its own citation and licence, then its days."""
+
+    def line(self, attribution: str | None) -> str:
+        parts = [self.citation or "", f"Licence: {self.licence}.", f"Channel: {self.span}."]
+        if attribution:
+            parts.append(
+                "Attribution: open or closed by OpenRouter's link to a Hugging Face model; country: "
+                f"{_RULE_TEXT[attribution]} of the linked Hub model."
+            )
+        parts.append("Open Weights Tracker.")
+        return " ".join(filter(None, parts))
+
+
+def _openrouter_source(warehouse: Warehouse, filters: Filters) -> SourceInfo:
+    """The OpenRouter vintages behind a view's token charts, with OpenRouter's required citation."""
+    held = tokens.token_source(warehouse.store, filters)
+    days = f"{held.first} to {held.last}" if held.first else "no day in the selected dates"
+    span = (
+        f"OpenRouter inference tokens per UTC day (rankings-daily), {days}, from the newest of "
+        f"{held.vintages} daily vintage(s) ({held.latest_vintage})"
+    )
+    return ChannelSourceInfo(
+        span=span,
+        kinds="",
+        coverage={},
+        synthetic=held.synthetic,
+        first=held.first,
+        last=held.last,
+        channel="openrouter",
+        licence=held.licence,
+        citation=held.citation,
+        unavailable=None if held.vintages else (
+            "No OpenRouter data in this store: run `python -m pipelines snapshot --channel openrouter` "
+            "(needs OPENROUTER_API_KEY)."
+        ),
+    )
+
+
+@_chart(
+    "openrouter-open-share-by-country",
+    "Open models' share of OpenRouter tokens per {period}, by publisher country",
+    "Tokens of open models (linked to a Hugging Face model) as a share of all OpenRouter tokens in each "
+    "period, one line per country group; the bars reach up to the share the unattributed tokens allow.",
+    ("token_share", "openrouter_attribution"),
+    country_rule="publisher",
+    periods="days",
+    source=_openrouter_source,
+)
+def _openrouter_by_country(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = tokens.open_share_by_country(warehouse.store, filters)
+    order, colours, names = _by_country(data, filters)
+    fig = figures.share_ranges(
+        data, x="period", group="country", order=order, colours=colours, names=names, y_title=_TOKEN_AXIS
+    )
+    return data, fig
+
+
+@_chart(
+    "openrouter-open-vs-closed",
+    "Open vs closed models' share of OpenRouter tokens per {period}",
+    "Tokens of open models (linked to a Hugging Face model) and of closed ones as shares of all OpenRouter "
+    "tokens in each period; the bars reach up to the share the unattributed tokens allow.",
+    ("token_share", "openrouter_attribution"),
+    country_rule=None,
+    periods="days",
+    source=_openrouter_source,
+)
+def _openrouter_open_vs_closed(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = tokens.open_vs_closed(warehouse.store, filters)
+    order = [kind for kind in OPENNESS_COLOURS if kind in set(data["openness"])]
+    fig = figures.share_ranges(
+        data, x="period", group="openness", order=order, colours=OPENNESS_COLOURS, names=OPENNESS_NAMES,
+        y_title=_TOKEN_AXIS,
+    )
+    return data, fig

@@ -369,7 +369,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: bucket such as INTL, or one of these), `country_name` the name shown on the chart.
 GROUP_CODES: dict[str, str] = {REST_OF_WORLD: "REST_OF_WORLD", UNATTRIBUTED: "UNATTRIBUTED"}
 #: Columns that count downloads or models: exact integers in every file.
-COUNT_COLUMNS: tuple[str, ...] = ("downloads", "downloads_all_time", "new_derivatives", "derivatives")
+COUNT_COLUMNS: tuple[str, ...] = (
+    "downloads", "downloads_all_time", "new_derivatives", "derivatives",
+    "tokens", "unattributed_tokens", "total_tokens",
+)
 COLUMN_TEXT: dict[str, str] = {
     "date": "snapshot date (UTC), YYYY-MM-DD",
     "period": "first day of the period (day; week starting Monday; month), YYYY-MM-DD",
@@ -388,6 +391,13 @@ COLUMN_TEXT: dict[str, str] = {
     "size_class": "ATOM size class by total parameters (unknown: no parameter count)",
     "measure": "hhi (Herfindahl-Hirschman index, 0-10,000) or gini (Gini coefficient, 0-1)",
     "value": "the measure's value",
+    "openness": "open (OpenRouter links the model to a Hugging Face model) or closed",
+    "tokens": "OpenRouter tokens of the group's attributed models in the period (an integer count)",
+    "unattributed_tokens": "OpenRouter tokens of the period no model can be attributed for (other, stealth, "
+    "router and delisted models)",
+    "total_tokens": "every OpenRouter token ranked in the period (top 50 models a day and other)",
+    "share_low": "tokens / total_tokens: the share the attributed tokens give (the least it can be)",
+    "share_high": "(tokens + unattributed_tokens) / total_tokens: the most the share can be",
 }
 #: What may be done with the numbers: they are derived from public Hub metadata; the project, and the
 #: registry it attributes with (partly ATOM's, Apache-2.0), are Apache-2.0.
@@ -495,6 +505,9 @@ def package_metadata(
                 ],
                 "attribution": _attribution(result),
                 "source": result.source,
+                "channel": result.channel,
+                "licence": result.licence or DATA_LICENCE,
+                "citation": result.citation,
                 "columns": {
                     column: COLUMN_TEXT.get(column, "")
                     for column in tidy_data(result, filters).columns
@@ -551,6 +564,8 @@ def _readme(metadata: dict[str, object]) -> str:
         "",
         charts[0]["source"],
         "",
+        *(f"`{chart['file']}`: {chart['citation']} Licence: {chart['licence']}.\n" for chart in charts
+          if chart.get("citation")),
         "Counts are exact integers. `country` holds ISO 3166-1 alpha-2 codes or fixed bucket codes "
         "(REST_OF_WORLD, UNATTRIBUTED, INTL, UNATTRIBUTED_ORG, INDIVIDUAL); `country_name` the chart's "
         "label. A `complete` column, where present, is false for a period the snapshots cover only in part.",

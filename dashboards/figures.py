@@ -510,3 +510,44 @@ def text_pages(title: str, paragraphs: Sequence[tuple[str, str]]) -> list[go.Fig
     return [
         text_page(title if number == 0 else f"{title} (continued)", page) for number, page in enumerate(pages)
     ]
+
+
+
+def share_ranges(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    group: str,
+    order: Sequence[str],
+    colours: Mapping[str, str],
+    names: Mapping[str, str],
+    y_title: str,
+) -> go.Figure:
+    """Shares known only within bounds: per group a line at `share_low` (what is attributed) with a bar at
+    each point up to `share_high` (the most it could be); points of a period the data covers only in part
+    (`complete` false) are open circles."""
+    fig = go.Figure()
+    for key in order:
+        rows = data[data[group] == key]
+        if rows.empty:
+            continue
+        name, colour = names.get(key, key), colours.get(key)
+        complete = rows["complete"] if "complete" in rows else pd.Series(True, index=rows.index)
+        fig.add_trace(
+            go.Scatter(
+                x=rows[x],
+                y=rows["share_low"],
+                customdata=rows["share_high"],
+                name=name,
+                meta=_series_meta(group, key, x, "share_low"),
+                mode="lines+markers",
+                line={"color": colour, "width": 2.5},
+                marker={"color": colour, "size": 7,
+                        "symbol": ["circle" if done else "circle-open" for done in complete]},
+                error_y={"type": "data", "symmetric": False, "array": rows["share_high"] - rows["share_low"],
+                         "arrayminus": [0] * len(rows), "color": colour, "thickness": 1.5, "width": 3},
+                hovertemplate=f"%{{x}}<br>{name}: %{{y:.1%}} to %{{customdata:.1%}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title_text=y_title, tickformat=".0%", rangemode="tozero")
+    return fig

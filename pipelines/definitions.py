@@ -19,6 +19,7 @@ from pathlib import Path
 
 HUB_API = "Hugging Face Hub API (/api/models), dated snapshots taken by this project"
 HUB_STATS = "Hugging Face Hub metadata dumps (hub-stats models.parquet), imported as snapshots"
+OPENROUTER = "OpenRouter Data API (rankings-daily, /models), CC BY 4.0, daily vintages pulled by this project"
 ATOM = "ATOM Project (Lambert & Brand, arXiv 2604.07190), tracked-models list, Apache-2.0"
 REGISTRY = "Open Weights Tracker organisation registry (data/orgs.csv)"
 
@@ -99,6 +100,40 @@ _ALL: tuple[Measure, ...] = (
         "attributed country including individuals and unattributed organisations, so the groups shown sum to"
         " 100% together with 'Rest of world' and 'Unattributed'.",
         HUB_API,
+    ),
+    Measure(
+        "token_share",
+        "Share of OpenRouter tokens",
+        "%",
+        "A group's tokens over all OpenRouter tokens of the period; the bar above adds the tokens no model "
+        "is known for.",
+        "Tokens are prompt plus completion tokens per UTC day as OpenRouter's rankings-daily dataset reports "
+        "them: the day's 50 models with the most tokens, plus one 'other' row summing all the rest. Public "
+        "traffic only (private models and endpoints and zero-data-retention traffic are excluded at source), "
+        "and each provider counts with its own tokenizer, so shares are comparable, token counts across "
+        "models less so. A period's share is the group's tokens summed over its days divided by all tokens "
+        "of those days. Tokens that cannot be attributed (the 'other' row, stealth and router models, "
+        "models delisted before the first pull) could belong to any group, so each share is a range: at "
+        "least the attributed tokens' share (the line), at most that plus every unattributed token (the top "
+        "of the bar). OpenRouter restates recent days as its figures settle: every daily pull is kept as "
+        "an immutable vintage and each day is read from the newest vintage holding it. Tokens are never "
+        "added to downloads.",
+        OPENROUTER,
+    ),
+    Measure(
+        "openrouter_attribution",
+        "OpenRouter attribution",
+        "",
+        "Open: OpenRouter links the model to a Hugging Face model; closed: it links none. Variants (:free) "
+        "count as their base.",
+        "Each ranked permaslug loses its variant suffix (:free, :beta, ...) and is looked up as the "
+        "canonical_slug of OpenRouter's /models catalogue, in the newest daily catalogue that lists it (a "
+        "model delisted since keeps its last known link). Its hugging_face_id decides open (a Hub model) or "
+        "closed (none); an open model's country is the registry country of that Hub id's namespace "
+        "(publisher rule). The 'other' row, stealth and router models (stealth/..., openrouter/...) and "
+        "permaslugs no catalogue ever listed stay unattributed.",
+        OPENROUTER,
+        "rule",
     ),
     Measure(
         "publisher_country",

@@ -568,6 +568,9 @@ def generate_demo_store(
         present = (created <= day) & (deleted_day > day)
         _write_snapshot(store, date, static, present, cumulative, window.sum(axis=0), seed, models, days, end)
         written.append(date)
+    from pipelines.channels.openrouter_demo import write_demo_vintage  # requests, DuckDB: only when used
+
+    write_demo_vintage(store, end, seed)  # the token charts' synthetic OpenRouter data
     return DemoResult(store.root, written, skipped, models, time.perf_counter() - began)
 
 

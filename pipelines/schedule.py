@@ -1,7 +1,9 @@
 """Run the pipelines unattended: the daily snapshot at --cron (UTC) and any jobs configured in --config.
 
 A long-running process (APScheduler) meant for a small server, started by systemd or a container. It
-- takes the daily snapshot at --cron (default "30 2 * * *": 02:30 UTC) and runs the jobs of --config, a
+- takes the daily snapshot at --cron (default "30 2 * * *": 02:30 UTC) and the daily OpenRouter pull at
+  03:00 UTC (`snapshot --channel openrouter`; skipped, with a log line, when OPENROUTER_API_KEY is not set;
+  a [[job]] named "openrouter" replaces it), and runs the jobs of --config, a
   TOML file of [[job]] tables (name, command, args, cron), e.g. a weekly backfill catch-up:
       [[job]]
       name = "backfill"
@@ -70,6 +72,7 @@ from pipelines.status import SCHEDULER_LOCK_FILE
 from pipelines.store import Store, resolve_store
 
 DEFAULT_CRON = "30 2 * * *"
+OPENROUTER_CRON = "0 3 * * *"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUCCESS = ("ok", "skipped")
 _OUTPUT_TAIL = 20  # lines of a failed child's output kept as its error message
@@ -87,6 +90,8 @@ class Job:
     command: str
     args: tuple[str, ...]
     cron: str
+    #: An environment variable the job cannot run without (an API key): unset, the job is skipped, logged.
+    needs_env: str | None = None
 
 
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -135,6 +140,10 @@ def load_jobs(config: Path | None, snapshot_cron: str) -> list[Job]:
     from pipelines.__main__ import COMMANDS  # the command names only; no command module is imported
 
     jobs = {"snapshot": Job("snapshot", "snapshot", ("--date", "{date}"), snapshot_cron)}
+    jobs["openrouter"] = Job(  # OpenRouter's day is complete at ~02:00 UTC
+        "openrouter", "snapshot", ("--channel", "openrouter", "--date", "{date}"), OPENROUTER_CRON,
+        needs_env="OPENROUTER_API_KEY",
+    )
     if config is not None:
         try:
             tables = tomllib.loads(config.read_text(encoding="utf-8")).get("job", [])
@@ -240,6 +249,9 @@ class Scheduler:
     def run_job(self, job: Job) -> str:
         """Run `job` until it succeeds, the retries are used up, or the scheduler stops; its last outcome."""
         outcome = "failed"
+        if job.needs_env and not os.environ.get(job.needs_env):
+            _emit(logging.WARNING, f"skipped: {job.needs_env} is not set: the job needs it", job=job.name)
+            return "skipped"
         for attempt in range(1, self.retries + 2):
             if self.stopping.is_set():
                 break

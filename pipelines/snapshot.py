@@ -57,7 +57,15 @@ from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
 from pipelines.runs import Interrupted, record_run
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import Store, StoreError, is_synthetic, parse_date, resolve_store, write_bytes_atomic
+from pipelines.store import (
+    Store,
+    StoreError,
+    date_argument,
+    is_synthetic,
+    parse_date,
+    resolve_store,
+    write_bytes_atomic,
+)
 
 DEFAULT_MIN_DOWNLOADS = 100
 DEFAULT_TIMEOUT = 60.0
@@ -565,6 +573,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace an existing snapshot of that date when done"
     )
+    parser.add_argument(
+        "--channel",
+        choices=("hf", "openrouter"),
+        default="hf",
+        help="where to count: hf (the Hub, default) or openrouter (inference tokens; needs "
+        "OPENROUTER_API_KEY)",
+    )
+    parser.add_argument(
+        "--backfill-from",
+        type=date_argument,
+        metavar="YYYY-MM-DD",
+        help="--channel openrouter: read every day from this date on (the dataset starts 2025-01-01) into "
+        "the vintage, not only the days since the last one",
+    )
 
 
 #: glibc's mallopt parameter for the size from which allocations are mmapped (and unmapped when freed).
@@ -587,6 +609,14 @@ def _allocate_flat() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.channel == "openrouter":
+        from pipelines.channels import openrouter
+
+        return openrouter.run(args)
+    if args.backfill_from:
+        print("error: --backfill-from is for --channel openrouter; the Hub's history: `pipelines backfill`",
+              file=sys.stderr)  # fmt: skip
+        return 2
     _allocate_flat()
     try:
         date = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date()

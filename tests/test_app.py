@@ -331,6 +331,7 @@ PAGE_HEADINGS = {
     "/models": "Models",
     "/derivatives": "Derivatives",
     "/segments": "Segments",
+    "/inference": "Inference",
     "/methodology": "Methodology & data",
     "/report": "Report builder",
 }

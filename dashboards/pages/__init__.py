@@ -12,6 +12,7 @@ from dash import Dash
 
 from dashboards.pages import (
     derivatives,
+    inference,
     methodology,
     model,
     models,
@@ -31,6 +32,7 @@ PAGE_MODULES = (
     model,
     derivatives,
     segments,
+    inference,
     methodology,
     report,
 )

@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
+from dashboards import tokens
 from dashboards.colors import display_name
 from dashboards.components import column_defs, data_grid, register_quick_filter, table_records
 from dashboards.filters import Filters
@@ -64,6 +65,14 @@ def layout(**_url_values: str) -> html.Div:
                 [html.H2("Caveats"), html.Ul([html.Li(text) for text in CAVEATS])],
                 className="panel",
                 id="caveats",
+            ),
+            html.Section(
+                [
+                    html.H2("Channel: OpenRouter (inference tokens)"),
+                    html.P(tokens.coverage_text(app_state().store)),
+                ],
+                className="panel",
+                id="channel-openrouter",
             ),
             html.Section(
                 [

@@ -20,6 +20,7 @@ PAGE_CHARTS: dict[str, tuple[str, ...]] = {
     "/models": (),
     "/derivatives": ("derivatives-by-country", "derivatives-by-relation", "top-base-models"),
     "/segments": ("size-by-country", "task-by-country", "library-by-country"),
+    "/inference": ("openrouter-open-share-by-country", "openrouter-open-vs-closed"),
     "/methodology": (),
     "/report": (),
 }
