@@ -539,6 +539,13 @@ def take_snapshot(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument(
+        "--channel",
+        choices=("hf", "modelscope"),
+        default="hf",
+        help="where to count: hf (the Hub, default) or modelscope (the owners of "
+        "data/modelscope_namespaces.csv, into <store>/channels/modelscope/; env MODELSCOPE_ENDPOINT)",
+    )
     parser.add_argument("--date", help="label of the snapshot, YYYY-MM-DD (default: today, UTC)")
     parser.add_argument(
         "--min-downloads",
@@ -587,6 +594,10 @@ def _allocate_flat() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.channel == "modelscope":
+        from pipelines.channels import modelscope
+
+        return modelscope.run(args)
     _allocate_flat()
     try:
         date = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date()
