@@ -693,6 +693,8 @@ def render_chart(
     elif "period" in data.columns and filters.period == "month":
         _label_months(fig, data["period"].nunique())
     source_line = source.line(spec.attribution(filters))
+    if chart_id in channels.CHANNEL_CHARTS:  # each channel named, with its own snapshots and coverage
+        source_line = channels.source_line(warehouse, filters, source_line, chart_id)
     title = _title(spec, filters)
     subtitle = " ".join(filter(None, [_subtitle(spec, filters, fig), *notes]))
     figures.frame(
@@ -725,3 +727,6 @@ def unavailable_reason(spec: ChartSpec, warehouse: Warehouse) -> str | None:
         "(downloadsAllTime), which this chart is computed from; only 30-day counts. "
         f"The 30-day chart ({THIRTY_DAY_CHART}) shows what they support."
     )
+
+
+from dashboards import channels  # noqa: E402  (registers the channel charts, which use this registry)

@@ -473,6 +473,13 @@ def _description(result: ChartResult) -> str:
         return result.subtitle
 
 
+def channels_of(chart_id: str, filters: Filters) -> list[str]:
+    """The usage channels a chart's numbers come from (`hf`, `modelscope`)."""
+    from dashboards.channels import channels_of as of_chart
+
+    return of_chart(chart_id, filters)
+
+
 def package_metadata(
     results: Sequence[ChartResult], filters: Filters, source: SourceInfo, *, demo_note: str = ""
 ) -> dict[str, object]:
@@ -495,6 +502,7 @@ def package_metadata(
                 ],
                 "attribution": _attribution(result),
                 "source": result.source,
+                "channels": channels_of(result.chart_id, filters),
                 "columns": {
                     column: COLUMN_TEXT.get(column, "")
                     for column in tidy_data(result, filters).columns
@@ -503,6 +511,7 @@ def package_metadata(
             for result in results
         ],
         "filters": view,
+        "channels": sorted({name for result in results for name in channels_of(result.chart_id, filters)}),
         "view": describe_view(filters),
         "snapshots": {
             "first": source.first.isoformat() if source.first else None,
