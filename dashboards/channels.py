@@ -374,3 +374,23 @@ def coverage_text(store: Store) -> str:
         f"{covered['models_mirror-hub-id']:,} mirrors by linked Hub id, "
         f"{covered['models_mirror-name']:,} by name, {covered['models_unattributed']:,} unattributed)."
     )
+
+
+def methodology(store: Store) -> list[tuple[str, str]]:
+    """Methodology's channel section: each channel's counting rule and coverage, as (heading, text)."""
+    return [
+        (
+            "Hugging Face",
+            "Counts a download on each GET or HEAD of a model's query file (config.json by default; every "
+            ".gguf file too). Downloads per period are differences of the all-time counter between dated "
+            "snapshots (see Downloads in the period). Coverage: the share of 30-day downloads whose "
+            "country is known, under the registry below.",
+        ),
+        (
+            "ModelScope",
+            definitions.measure("channel_downloads").explanation
+            + " Owners crawled: data/modelscope_namespaces.csv (official owners and the mirror namespaces), "
+            "every model of each listed through the OpenAPI, proved complete against its reported total. "
+            + coverage_text(store),
+        ),
+    ]
