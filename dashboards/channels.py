@@ -253,13 +253,27 @@ def organisations_by_channel(warehouse: Warehouse, f: Filters, n: int = 15) -> p
 
 
 def _series(data: pd.DataFrame, f: Filters, key: str) -> tuple[pd.DataFrame, list[str], dict, dict]:
-    """`data` with a `series` column '<group> · <channel or basis>', its order, colours and names."""
-    data = data.assign(series=data["country"] + _SEPARATOR + data[key])
+    """`data` with its `group`: the country for the Hub's rows (the country's colour, as on every chart),
+    '<country> · <channel>' for the others (a tint of it; hatched or dashed too); their order, colours and
+    legend names ('China, ModelScope')."""
+    hub = channel_label("hf")
+    pairs = zip(data["country"], data[key], strict=True)
+    data = data.assign(group=[c if k == hub else f"{c}{_SEPARATOR}{k}" for c, k in pairs])
     countries, base, country_names = _series_style(data["country"], f)
-    order = [f"{c}{_SEPARATOR}{k}" for c in countries for k in dict.fromkeys(data[key])]
-    colours = {s: base[s.split(_SEPARATOR)[0]] for s in order}
-    names = {s: f"{country_names[s.split(_SEPARATOR)[0]]}, {_named(s.split(_SEPARATOR)[1])}" for s in order}
+    order, colours, names = [], {}, {}
+    for country in countries:
+        for channel in dict.fromkeys(data[key]):
+            group = country if channel == hub else f"{country}{_SEPARATOR}{channel}"
+            order.append(group)
+            colours[group] = base[country] if channel == hub else _tint(base[country])
+            names[group] = f"{country_names[country]}, {channel}"
     return data, order, colours, names
+
+
+def _tint(colour: str, white: float = 0.45) -> str:
+    """`colour` (#RRGGBB) mixed with white: the same country on another channel."""
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(v + (255 - v) * white):02X}" for v in rgb)
 
 
 def _named(key: str) -> str:
@@ -277,10 +291,9 @@ def _named(key: str) -> str:
 def _downloads_by_channel(warehouse: Warehouse, f: Filters) -> tuple[pd.DataFrame, go.Figure]:
     data = downloads_by_channel(warehouse, f)
     data["channel"] = data["channel"].map(channel_label)
-    shown, order, colours, names = _series(data, f, "channel")
-    shown["category"] = pd.to_datetime(shown["period"])
+    data, order, colours, names = _series(data, f, "channel")
     fig = figures.bars_by_group(
-        shown, category="category", value="downloads", group="series", order=order, colours=colours,
+        data, category="period", value="downloads", group="group", order=order, colours=colours,
         names=names, value_title="Downloads", log_scale=f.log_scale,
     )
     for trace in fig.data:
@@ -298,10 +311,9 @@ def _downloads_by_channel(warehouse: Warehouse, f: Filters) -> tuple[pd.DataFram
     periods="snapshots",
 )
 def _china_us_share(warehouse: Warehouse, f: Filters) -> tuple[pd.DataFrame, go.Figure]:
-    data = china_us_share(warehouse, f)
-    shown, order, colours, names = _series(data, f, "basis")
+    data, order, colours, names = _series(china_us_share(warehouse, f), f, "basis")
     fig = figures.line_by_group(
-        shown, x="period", y="share", group="series", order=order, colours=colours, names=names,
+        data, x="period", y="share", group="group", order=order, colours=colours, names=names,
         y_title="Share of downloads",
     )
     fig.update_yaxes(tickformat=".0%")
@@ -317,6 +329,7 @@ def _china_us_share(warehouse: Warehouse, f: Filters) -> tuple[pd.DataFrame, go.
     "Each top organisation's downloads in the selected dates on each channel, bars side by side "
     "(ModelScope mirrors count for the organisation whose model they re-host).",
     ("downloads_period", "channel_downloads"),
+    country_rule=None,  # ranked by organisation: the view's country rule does not change it
 )
 def _organisations_by_channel(warehouse: Warehouse, f: Filters) -> tuple[pd.DataFrame, go.Figure]:
     data = organisations_by_channel(warehouse, f)
