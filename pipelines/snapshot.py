@@ -597,6 +597,9 @@ def run(args: argparse.Namespace) -> int:
     if args.channel == "modelscope":
         from pipelines.channels import modelscope
 
+        if args.full or args.min_downloads != DEFAULT_MIN_DOWNLOADS:
+            print("error: --full and --min-downloads apply to the Hub only (--channel hf)", file=sys.stderr)
+            return 2
         return modelscope.run(args)
     _allocate_flat()
     try:

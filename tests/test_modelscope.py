@@ -240,6 +240,8 @@ def test_the_cli_snapshot_verify_and_status_cover_the_channel(tmp_path: Path) ->
         assert "already in the store" in again.stdout
     finally:
         server.stop()
+    hub_only = run_cli("snapshot", "--channel", "modelscope", "--full", env=env)
+    assert hub_only.returncode == 2 and "apply to the Hub only" in hub_only.stderr
     verified = run_cli("verify", env=env)
     assert verified.returncode == 0 and "1 snapshots" in verified.stdout, verified.stdout
     status = run_cli("status", "--json", env=env)
@@ -261,3 +263,14 @@ def test_the_scheduler_takes_the_modelscope_snapshot_daily_by_default() -> None:
     jobs = {job.name: job for job in load_jobs(None, "30 2 * * *")}
     assert jobs["snapshot-modelscope"].args == ("--channel", "modelscope", "--date", "{date}")
     assert jobs["snapshot-modelscope"].cron == "30 2 * * *" and jobs["snapshot"].args == ("--date", "{date}")
+
+
+def test_retry_after_in_seconds_or_as_an_http_date_is_capped() -> None:
+    from email.utils import format_datetime
+
+    from pipelines.channels.modelscope import MAX_RETRY_AFTER, _retry_after
+
+    in_a_minute = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60), usegmt=True)
+    assert 55 <= _retry_after(in_a_minute, 1.0) <= 60
+    assert (_retry_after("2", 9.0), _retry_after("-3", 9.0), _retry_after("soon", 9.0)) == (2.0, 0.0, 9.0)
+    assert _retry_after(None, 4.0) == 4.0 and _retry_after("86400", 1.0) == MAX_RETRY_AFTER

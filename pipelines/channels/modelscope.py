@@ -289,15 +289,19 @@ class ModelScopeClient:
 
 def _retry_after(value: str | None, default: float) -> float:
     """Seconds to wait from a Retry-After header (seconds or an HTTP date), capped; `default` without one."""
-    if value:
-        try:
-            return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-        except ValueError:
-            with_date = email.utils.parsedate_to_datetime(value) if value else None
-            if with_date is not None:
-                seconds = (with_date - dt.datetime.now(dt.UTC)).total_seconds()
-                return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-    return default
+    if not value:
+        return default
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
 
 
 # --------------------------------------------------------------------------------------------------- listing
