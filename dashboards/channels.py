@@ -95,7 +95,12 @@ def _observations(root: str, key: tuple[tuple[str, float], ...]) -> pd.DataFrame
 
 def daily(store: Store) -> pd.DataFrame:
     """channel_model_id, day, downloads: ModelScope downloads per day by the Hub's series rules."""
-    frame = observations(store)
+    return _daily(str(store.root), _snapshot_key(store)).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _daily(root: str, key: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    frame = _observations(root, key)
     dates = sorted(set(frame["date"]))
     rows = []
     for model_id, sightings in frame.groupby("channel_model_id", sort=True):
@@ -128,9 +133,21 @@ def _hub_models(store: Store, names: set[str]) -> list[tuple[str, dt.datetime | 
 
 def attribution(store: Store, registry: Registry | None = None) -> pd.DataFrame:
     """channel_model_id, namespace, organization, country, method, upstream: who is behind each ModelScope
-    model of the latest snapshot (mirrors matched to their original Hub model)."""
+    model of the latest snapshot (mirrors matched to their original Hub model). Kept per snapshots, Hub
+    snapshot, registry and namespace table."""
     registry = registry if registry is not None else load_registry()
-    frame = observations(store)
+    hub_dates = store.dates()
+    table = NAMESPACES_FILE.stat().st_mtime if NAMESPACES_FILE.is_file() else 0.0
+    key = (str(store.root), _snapshot_key(store), hub_dates[-1] if hub_dates else None, table)
+    return _attribution(*key, registry).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _attribution(
+    root: str, key: tuple[tuple[str, float], ...], _hub: dt.date | None, _table: float, registry: Registry
+) -> pd.DataFrame:
+    store = Store(Path(root))
+    frame = _observations(root, key)
     latest = frame[frame["date"] == frame["date"].max()] if len(frame) else frame
     names = {model_id.split("/", 1)[1].lower() for model_id in latest["channel_model_id"]}
     attributed = attribute_all(
