@@ -12,6 +12,10 @@ snapshot is left alone unless --force, which replaces it only once the new one i
 
 Talks to HF_ENDPOINT (default https://huggingface.co) through huggingface_hub; uses HF_TOKEN when set (higher
 rate limits), never stores or logs it.
+
+With --channel modelscope: every model of the owners of data/modelscope_namespaces.csv through ModelScope's
+OpenAPI (MODELSCOPE_ENDPOINT, default https://modelscope.cn; optional MODELSCOPE_API_TOKEN), into
+<store>/channels/modelscope/, staged, resumable and published the same way (pipelines/channels/modelscope.py).
 """
 
 from __future__ import annotations
