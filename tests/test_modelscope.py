@@ -274,3 +274,17 @@ def test_retry_after_in_seconds_or_as_an_http_date_is_capped() -> None:
     assert 55 <= _retry_after(in_a_minute, 1.0) <= 60
     assert (_retry_after("2", 9.0), _retry_after("-3", 9.0), _retry_after("soon", 9.0)) == (2.0, 0.0, 9.0)
     assert _retry_after(None, 4.0) == 4.0 and _retry_after("86400", 1.0) == MAX_RETRY_AFTER
+
+
+def test_status_is_unhealthy_when_the_channel_is_stale(tmp_path: Path) -> None:
+    from pipelines.status import collect, healthy
+    from tests.ops_support import publish_small_snapshot
+
+    store = Store(tmp_path / "store")
+    today = dt.datetime.now(dt.UTC).date()
+    publish_small_snapshot(store, today)
+    publish_small_snapshot(channel_store(store, "modelscope"), today - dt.timedelta(days=3))
+    facts = collect(store, dt.timedelta(hours=36), 5)
+    assert facts["fresh"] and not facts["channels"]["modelscope"]["fresh"] and not healthy(facts)
+    publish_small_snapshot(channel_store(store, "modelscope"), today)
+    assert healthy(collect(store, dt.timedelta(hours=36), 5))
