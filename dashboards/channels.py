@@ -258,7 +258,7 @@ def organisations_by_channel(warehouse: Warehouse, f: Filters, n: int = 15) -> p
         ].sum()
         frames.append(ms.assign(channel=MODELSCOPE))
     data = pd.concat(frames, ignore_index=True)
-    data = data[data["downloads"] > 0]
+    data = data[data["downloads"] > 0].astype({"downloads": "int64"})
     top = data.groupby("organization")["downloads"].sum().nlargest(n).index  # ranking only, never plotted
     data = data[data["organization"].isin(top)]
     return data[["organization", "country", "channel", "downloads"]].sort_values(

@@ -155,3 +155,9 @@ def test_the_overview_and_methodology_show_the_channels(store: Store, warehouse)
     # by hand: 5 ModelScope models in the latest snapshot, all attributed but Unknown-Model (30 of
     # 400 + 450 + 60 + 250 + 30 = 1,190 cumulative downloads): 1,160 / 1,190 = 97.5%
     assert "5 models, 97.5% of their cumulative downloads attributed" in methodology
+
+
+def test_dates_beside_every_snapshot_give_empty_channel_charts(warehouse) -> None:
+    view = Filters(start=dt.date(2030, 1, 1), channel="all")
+    for chart_id in channels.CHANNEL_CHARTS:
+        assert render_chart(chart_id, warehouse, view).data.empty, chart_id

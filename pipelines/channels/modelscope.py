@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import filelock
 import pyarrow as pa
@@ -281,7 +282,7 @@ class ModelScopeClient:
     def model(self, model_id: str) -> dict[str, Any] | None:
         """One model's record (with its readme), or None when the OpenAPI does not know it."""
         self.stats.details += 1
-        data = self.get(f"models/{model_id}")
+        data = self.get(f"models/{quote(model_id, safe='/')}")
         if data is None:
             self.stats.details_not_found += 1
         return data
