@@ -52,6 +52,7 @@ _FILTER_FIELDS: dict[str, str] = {
     "scope": "--scope",
     "task": "--task",
     "size_class": "--size-class",
+    "channel": "--channel",
 }
 
 
@@ -107,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"one of {', '.join(SIZE_CLASSES)} (default: all)",
     )
     view.add_argument("--log", action="store_true", help="logarithmic value axis")
+    view.add_argument(
+        "--channel",
+        metavar="hf|modelscope|all",
+        help="channels the channel charts show: the Hub, ModelScope, or both side by side (default: hf)",
+    )
     export.set_defaults(handler=run_export, command_parser=export)
     return parser
 

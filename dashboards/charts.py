@@ -715,6 +715,8 @@ def render_chart(
     elif "period" in data.columns and filters.period == "month":
         _label_months(fig, data["period"].nunique())
     source_line = source.line(spec.attribution(filters))
+    if chart_id in channels.CHANNEL_CHARTS:  # each channel named, with its own snapshots and coverage
+        source_line = channels.source_line(warehouse, filters, source_line, chart_id)
     title = _title(spec, filters)
     subtitle = " ".join(filter(None, [_subtitle(spec, filters, fig), *notes]))
     figures.frame(
@@ -836,3 +838,6 @@ def _openrouter_open_vs_closed(warehouse: Warehouse, filters: Filters) -> Drawn:
         y_title=_TOKEN_AXIS,
     )
     return data, fig
+
+
+from dashboards import channels  # noqa: E402  (registers the channel charts, which use this registry)

@@ -483,6 +483,15 @@ def _description(result: ChartResult) -> str:
         return result.subtitle
 
 
+def channels_of(result: ChartResult, filters: Filters) -> list[str]:
+    """The usage channels a chart's numbers come from (`hf`, `modelscope`, `openrouter`)."""
+    if result.channel != "hf":  # a chart of one other channel (OpenRouter's tokens)
+        return [result.channel]
+    from dashboards.channels import channels_of as of_chart
+
+    return of_chart(result.chart_id, filters)
+
+
 def package_metadata(
     results: Sequence[ChartResult], filters: Filters, source: SourceInfo, *, demo_note: str = ""
 ) -> dict[str, object]:
@@ -505,7 +514,7 @@ def package_metadata(
                 ],
                 "attribution": _attribution(result),
                 "source": result.source,
-                "channel": result.channel,
+                "channels": channels_of(result, filters),
                 "licence": result.licence or DATA_LICENCE,
                 "citation": result.citation,
                 "columns": {
@@ -516,6 +525,7 @@ def package_metadata(
             for result in results
         ],
         "filters": view,
+        "channels": sorted({name for result in results for name in channels_of(result, filters)}),
         "view": describe_view(filters),
         "snapshots": {
             "first": source.first.isoformat() if source.first else None,

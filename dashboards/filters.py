@@ -42,7 +42,11 @@ PARAM_NAMES: dict[str, str] = {
     "task": "task",
     "size_class": "size",
     "log_scale": "log",
+    "channel": "channel",
 }
+
+#: The view's channel values: the Hub, ModelScope, or both side by side (never summed into one number).
+CHANNEL_CHOICES = ("hf", "modelscope", "all")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -65,6 +69,7 @@ class Filters:
     task: str | None = None
     size_class: str | None = None
     log_scale: bool = False
+    channel: str = "hf"  # which usage channels the channel charts show: a key of CHANNEL_CHOICES
 
     def __post_init__(self) -> None:
         """Dates outside DATE_MIN..DATE_MAX are refused here too, so that no query meets them (month
@@ -237,4 +242,5 @@ _PARSERS = {
     "task": _parse_task,
     "size_class": _parse_size_class,
     "log_scale": _parse_bool,
+    "channel": _choice(CHANNEL_CHOICES),
 }

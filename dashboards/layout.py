@@ -15,7 +15,7 @@ import dash
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.colors import COUNTRY_NAMES, display_name
-from dashboards.filters import ATTRIBUTIONS, PERIODS, SCOPES, SIZE_CLASSES, Filters
+from dashboards.filters import ATTRIBUTIONS, CHANNEL_CHOICES, PERIODS, SCOPES, SIZE_CLASSES, Filters
 from dashboards.state import (
     CONTROL_IDS,
     DATE_RANGE_ID,
@@ -39,6 +39,7 @@ SCOPE_LABELS: dict[str, str] = {
 }
 ATTRIBUTION_LABELS: dict[str, str] = {"publisher": "Publisher", "lineage": "Lineage"}
 PERIOD_LABELS: dict[str, str] = {"day": "Day", "week": "Week", "month": "Month"}
+CHANNEL_LABELS: dict[str, str] = {"hf": "Hugging Face", "modelscope": "ModelScope", "all": "Both"}
 
 #: (Filters field, control property) in the order the sync callback lists them.
 _CONTROL_PROPS: tuple[tuple[str, str, str], ...] = (
@@ -229,6 +230,8 @@ def control_states(page: Mapping[str, Any] | None) -> tuple[dict[str, tuple[str,
     for field in CONTROL_FIELDS:
         if only is not None and field not in only:
             states[field] = ("control control--hidden", "")
+        elif field == "channel" and not (page or {}).get("uses_channel"):
+            states[field] = ("control control--hidden", "")  # only pages with channel charts show it
         elif field in unused:
             states[field] = ("control control--disabled", unused[field])
         else:
@@ -322,6 +325,16 @@ def _controls() -> html.Div:
                     + [{"label": size, "value": size} for size in SIZE_CLASSES],
                     value=defaults["size_class"],
                     clearable=False,
+                ),
+            ),
+            _labelled(
+                "Channel",
+                "channel",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["channel"],
+                    options=[{"label": CHANNEL_LABELS[c], "value": c} for c in CHANNEL_CHOICES],
+                    value=defaults["channel"],
+                    inline=True,
                 ),
             ),
             _labelled(

@@ -22,6 +22,7 @@ HUB_STATS = "Hugging Face Hub metadata dumps (hub-stats models.parquet), importe
 OPENROUTER = "OpenRouter Data API (rankings-daily, /models), CC BY 4.0, daily vintages pulled by this project"
 ATOM = "ATOM Project (Lambert & Brand, arXiv 2604.07190), tracked-models list, Apache-2.0"
 REGISTRY = "Open Weights Tracker organisation registry (data/orgs.csv)"
+MODELSCOPE_API = "ModelScope OpenAPI v1 (/openapi/v1/models), dated snapshots taken by this project"
 
 #: The crossover: A leads B when A's value is at least (1 + CROSSOVER_MARGIN) times B's, and the lead must
 #: last this many complete periods (see the `crossover` measure).
@@ -360,6 +361,25 @@ _ALL: tuple[Measure, ...] = (
         " every number is generated. Any chart built on them says so.",
         "Open Weights Tracker demo generator",
         "rule",
+    ),
+    Measure(
+        "channel_downloads",
+        "Downloads by channel",
+        "downloads",
+        "Each channel's own download count, shown per channel and never added across channels into one "
+        "unlabelled total.",
+        "Hugging Face counts a download when a model's query file (config.json and the like) is fetched; "
+        "ModelScope publishes one cumulative `downloads` counter per model whose counting rule is "
+        "unpublished (its SDK marks each snapshot download with its own id, which suggests one download per "
+        "snapshot). They are not the same measure, so charts show them side by side or stacked with the "
+        "channel named. ModelScope's downloads per period are differences of its cumulative counter "
+        "between this project's dated snapshots, with the Hub's rules (day-label, gap, clamping, first-seen)."
+        " A ModelScope model counts for the organisation behind its weights: official owners through "
+        "data/modelscope_namespaces.csv; re-uploads in ModelScope-run mirror namespaces (LLM-Research, "
+        "AI-ModelScope) through the Hub model they link, else the registered Hub model of the same name "
+        "(the earliest created when several organisations have one); others are unattributed. "
+        "Hub-only filters (scope, task, size class) do not apply to ModelScope's series.",
+        MODELSCOPE_API,
     ),
 )
 

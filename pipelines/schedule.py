@@ -11,6 +11,8 @@ A long-running process (APScheduler) meant for a small server, started by system
       args = ["--source", "hfmlsoc/hub_weekly_snapshots"]
       cron = "0 4 * * sun"
   "{date}" in args becomes the UTC date label of the run; a job named "snapshot" replaces the default one;
+- also takes the daily ModelScope snapshot (job "snapshot-modelscope": `snapshot --channel modelscope`) after
+  the Hub's; `--skip-job NAME` leaves a default job out;
 - runs each job as `python -m pipelines <command> <args>` in a child process with OWT_STORE set, one at a
   time: it holds the store's run lock (`<store>/run.lock`) and hands it to the child, so a manual run
   cannot overlap; one scheduler per store (`<store>/schedule.lock`); a lock left by a killed process is
@@ -139,7 +141,13 @@ def load_jobs(config: Path | None, snapshot_cron: str) -> list[Job]:
     """The daily snapshot at `snapshot_cron`, plus (or replaced by) the [[job]] tables of `config`."""
     from pipelines.__main__ import COMMANDS  # the command names only; no command module is imported
 
-    jobs = {"snapshot": Job("snapshot", "snapshot", ("--date", "{date}"), snapshot_cron)}
+    jobs = {
+        "snapshot": Job("snapshot", "snapshot", ("--date", "{date}"), snapshot_cron),
+        # the ModelScope channel, daily, after the Hub's (jobs run one at a time)
+        "snapshot-modelscope": Job(
+            "snapshot-modelscope", "snapshot", ("--channel", "modelscope", "--date", "{date}"), snapshot_cron
+        ),
+    }
     jobs["openrouter"] = Job(  # OpenRouter's day is complete at ~02:00 UTC
         "openrouter", "snapshot", ("--channel", "openrouter", "--date", "{date}"), OPENROUTER_CRON,
         needs_env="OPENROUTER_API_KEY",
@@ -535,6 +543,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-catch-up", action="store_true", help="don't run missed jobs at start")
     parser.add_argument(
+        "--skip-job",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave out the job NAME, e.g. snapshot-modelscope (repeatable)",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
@@ -545,7 +560,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_format)
     try:
-        jobs = load_jobs(args.config, args.cron)
+        jobs = [job for job in load_jobs(args.config, args.cron) if job.name not in args.skip_job]
     except ConfigError as exc:
         _emit(logging.ERROR, str(exc))
         return 2

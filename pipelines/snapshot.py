@@ -12,6 +12,10 @@ snapshot is left alone unless --force, which replaces it only once the new one i
 
 Talks to HF_ENDPOINT (default https://huggingface.co) through huggingface_hub; uses HF_TOKEN when set (higher
 rate limits), never stores or logs it.
+
+With --channel modelscope: every model of the owners of data/modelscope_namespaces.csv through ModelScope's
+OpenAPI (MODELSCOPE_ENDPOINT, default https://modelscope.cn; optional MODELSCOPE_API_TOKEN), into
+<store>/channels/modelscope/, staged, resumable and published the same way (pipelines/channels/modelscope.py).
 """
 
 from __future__ import annotations
@@ -547,6 +551,14 @@ def take_snapshot(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument(
+        "--channel",
+        choices=("hf", "modelscope", "openrouter"),
+        default="hf",
+        help="where to count: hf (the Hub, default); modelscope (the owners of "
+        "data/modelscope_namespaces.csv, into <store>/channels/modelscope/; env MODELSCOPE_ENDPOINT); "
+        "openrouter (inference tokens into <store>/channels/openrouter/; needs OPENROUTER_API_KEY)",
+    )
     parser.add_argument("--date", help="label of the snapshot, YYYY-MM-DD (default: today, UTC)")
     parser.add_argument(
         "--min-downloads",
@@ -572,13 +584,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--force", action="store_true", help="replace an existing snapshot of that date when done"
-    )
-    parser.add_argument(
-        "--channel",
-        choices=("hf", "openrouter"),
-        default="hf",
-        help="where to count: hf (the Hub, default) or openrouter (inference tokens; needs "
-        "OPENROUTER_API_KEY)",
     )
     parser.add_argument(
         "--backfill-from",
@@ -609,6 +614,13 @@ def _allocate_flat() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.channel == "modelscope":
+        from pipelines.channels import modelscope
+
+        if args.full or args.min_downloads != DEFAULT_MIN_DOWNLOADS:
+            print("error: --full and --min-downloads apply to the Hub only (--channel hf)", file=sys.stderr)
+            return 2
+        return modelscope.run(args)
     if args.channel == "openrouter":
         from pipelines.channels import openrouter
 

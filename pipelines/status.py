@@ -152,7 +152,27 @@ def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
         "runs_failed": sum(r.get("outcome") in ("failed", "crashed") for r in runs),
         "last_verify": verifies[-1] if verifies else None,
         "quarantined": _quarantined(store),
+        "channels": _channels(store, max_age, now),
     }
+
+
+def _channels(store: Store, max_age: dt.timedelta, now: dt.datetime) -> dict[str, dict[str, Any]]:
+    """Coverage and freshness of each other channel's snapshots (`<store>/channels/<channel>/`)."""
+    from pipelines.channels import present_channel_stores
+
+    facts = {}
+    for key, held in present_channel_stores(store).items():
+        health = snapshot_health(held, now)
+        facts[key] = {
+            "store": str(held.root),
+            "snapshots": health.dates,
+            "latest": health.latest.isoformat() if health.latest else None,
+            "age_hours": round(health.age.total_seconds() / 3600, 2) if health.age is not None else None,
+            "fresh": health.is_fresh(max_age),
+            "missing": [d.isoformat() for d in health.missing],
+            "in_progress": sorted(p.name.removeprefix("date=") for p in held.staging_root.glob("date=*")),
+        }
+    return facts
 
 
 def _quarantined(store: Store) -> dict[str, str]:
@@ -166,7 +186,8 @@ def _quarantined(store: Store) -> dict[str, str]:
 def healthy(facts: dict[str, Any]) -> bool:
     """Fresh, the last verify (if any) clean, nothing quarantined: what the exit code reports."""
     verify_failed = (facts["last_verify"] or {}).get("outcome") in ("failed", "crashed")
-    return facts["fresh"] and not verify_failed and not facts["quarantined"]
+    channels_fresh = all(channel["fresh"] for channel in facts.get("channels", {}).values())
+    return facts["fresh"] and not verify_failed and not facts["quarantined"] and channels_fresh
 
 
 def _run_detail(run: dict[str, Any]) -> str:
@@ -228,6 +249,16 @@ def render(facts: dict[str, Any]) -> str:
     if facts["quarantined"]:
         lines.append(f"integrity    QUARANTINED: {describe(facts['quarantined'])}")
         lines.extend(f"  {date}: {problem}" for date, problem in sorted(facts["quarantined"].items()))
+    for key, channel in facts.get("channels", {}).items():
+        if channel["latest"]:
+            lines.append(
+                f"channel      {key}: {channel['snapshots']} snapshots, latest {channel['latest']} "
+                f"({_human_age(dt.timedelta(hours=channel['age_hours']))} old): "
+                f"{'FRESH' if channel['fresh'] else 'STALE'}, {len(channel['missing'])} missing dates"
+                + (f", in progress {', '.join(channel['in_progress'])}" if channel["in_progress"] else "")
+            )
+        else:
+            lines.append(f"channel      {key}: no snapshot yet: STALE")
     lines.append(
         f"runs         {facts['runs_total']} recorded, {facts['runs_failed']} failed or crashed; last:"
     )

@@ -123,6 +123,19 @@ def verify_store(store: Store, dates: list[dt.date] | None = None) -> Report:
     return report
 
 
+def _verify_channels(store: Store, dates: list[dt.date] | None) -> list[Report]:
+    """The snapshots of the other channels (`<store>/channels/<channel>/`), checked the same way; with
+    `dates`, only those of the dates that channel has."""
+    from pipelines.channels import present_channel_stores
+
+    reports = []
+    for held in present_channel_stores(store).values():
+        wanted = None if dates is None else [d for d in dates if held.snapshot_dir(d).is_dir()]
+        if wanted is None or wanted:
+            reports.append(verify_store(held, wanted))
+    return reports
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
     parser.add_argument(
@@ -142,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     with record_run(store, "verify", lock=False) as run_record:
         report = verify_store(store, args.date)
+        for channel_report in _verify_channels(store, args.date):
+            report.snapshots += channel_report.snapshots
+            report.files += channel_report.files
+            report.bytes += channel_report.bytes
+            report.problems.extend(channel_report.problems)
         run_record.counts.update(
             snapshots=report.snapshots, files=report.files, bytes=report.bytes, problems=len(report.problems)
         )

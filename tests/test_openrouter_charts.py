@@ -122,7 +122,7 @@ def test_export_carries_channel_licence_and_citation(token_store: Path, tmp_path
         csv = archive.read(f"{OPEN_CLOSED}.csv").decode().splitlines()
         readme = archive.read("README.md").decode()
     [chart] = metadata["charts"]
-    assert (chart["channel"], chart["licence"], chart["citation"]) == ("openrouter", "CC BY 4.0", CITATION)
+    assert (chart["channels"], chart["licence"], chart["citation"]) == (["openrouter"], "CC BY 4.0", CITATION)
     assert CITATION in chart["source"] and CITATION in readme
     assert csv[0] == "period,openness,tokens,unattributed_tokens,total_tokens,share_low,share_high,complete"
     assert csv[1].startswith(f"2025-01-01,closed,{31 * 586},{31 * 100},{31 * 1136},")

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import tokens
+from dashboards import channels, tokens
 from dashboards.colors import display_name
 from dashboards.components import column_defs, data_grid, register_quick_filter, table_records
 from dashboards.filters import Filters
@@ -61,6 +61,17 @@ def layout(**_url_values: str) -> html.Div:
                 id="data-downloads",
             ),
             html.Section([html.H2("Definitions"), *_definitions()], className="panel", id="definitions"),
+            html.Section(
+                [
+                    html.H2("Channels: where downloads are counted"),
+                    *(
+                        html.P([html.Strong(f"{heading}. "), text], id=f"channel-{number}")
+                        for number, (heading, text) in enumerate(channels.methodology(app_state().store))
+                    ),
+                ],
+                className="panel",
+                id="channels",
+            ),
             html.Section(
                 [html.H2("Caveats"), html.Ul([html.Li(text) for text in CAVEATS])],
                 className="panel",

@@ -13,10 +13,11 @@ from dashboards.colors import country_name, display_name
 from dashboards.components import chart_card
 from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping
+from pipelines.channels import channel_store
 from pipelines.definitions import CROSSOVER_MARGIN, CROSSOVER_PERIODS
 from pipelines.periods import period_end
 
-PAGE = {"path": "/", "name": "Overview", "title": "Open Weights Tracker", "order": 0}
+PAGE = {"path": "/", "name": "Overview", "title": "Open Weights Tracker", "order": 0, "uses_channel": True}
 
 
 def layout(**url_values: str) -> html.Div:
@@ -27,6 +28,8 @@ def layout(**url_values: str) -> html.Div:
             chart_card("downloads-by-country"),
             chart_card("share-by-country"),
         ]
+        if channel_store(app_state().store, "modelscope").dates():  # the channels, named, side by side
+            charts += [chart_card("china-us-share-by-channel"), chart_card("downloads-by-channel")]
         note = []
     else:  # a history of 30-day counts only: the one measure it has, and why the others are missing
         charts = [chart_card(THIRTY_DAY_CHART, wide=True, view=view)]

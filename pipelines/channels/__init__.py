@@ -69,3 +69,10 @@ def channel_store(store: Store, channel: str) -> Store:
     if channel == "hf":
         return store
     return Store(store.root / "channels" / channel)
+
+
+def present_channel_stores(store: Store) -> dict[str, Store]:
+    """The stores of the channels other than the Hub that `store` holds (those a snapshot run has created),
+    for the commands that cover every channel (`verify`, `status`)."""
+    found = {key: channel_store(store, key) for key in CHANNELS if key != "hf"}
+    return {key: held for key, held in found.items() if held.root.is_dir()}
