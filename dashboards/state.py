@@ -27,6 +27,7 @@ CONTROL_IDS: dict[str, str] = {
     "task": "control-task",
     "size_class": "control-size",
     "log_scale": "control-log",
+    "events": "control-events",
 }
 DATE_RANGE_ID = "control-dates"
 
@@ -67,6 +68,7 @@ def control_values(filters: Filters) -> dict[str, Any]:
         "task": filters.task or "",
         "size_class": filters.size_class or "",
         "log_scale": ["log"] if filters.log_scale else [],
+        "events": list(filters.events),
     }
 
 
@@ -82,6 +84,7 @@ def filters_from_controls(values: Mapping[str, Any]) -> tuple[Filters, list[str]
         "task": values.get("task") or "",
         "size": values.get("size_class") or "",
         "log": "1" if values.get("log_scale") else "0",
+        "events": ",".join(values.get("events") or []),
     }
     return Filters.from_params({name: value for name, value in params.items() if value})
 

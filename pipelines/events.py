@@ -16,6 +16,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from pipelines.registry import Problem, _decode_lines
 from pipelines.store import parse_date
 
 SHIPPED_EVENTS = Path(__file__).resolve().parent.parent / "data" / "events.csv"
+#: Environment variable naming another events file for the charts (same columns; replaces the shipped one).
+EVENTS_ENV = "OWT_EVENTS"
 COLUMNS = ("date", "kind", "title", "organisation", "model_id", "source_url", "notes")
 #: What an event is: a model released with open weights, or a policy (a rule, an order, a use-policy change).
 KINDS = ("release", "policy")
@@ -125,6 +128,12 @@ def _parse(path: Path) -> tuple[list[Event], list[Problem]]:
 def check_events(path: Path) -> list[Problem]:
     """Every problem in one events file (errors and warnings), in file order."""
     return _parse(Path(path))[1]
+
+
+def events_file() -> Path:
+    """The events file charts annotate with: env `OWT_EVENTS`, else the shipped data/events.csv."""
+    chosen = os.environ.get(EVENTS_ENV)
+    return Path(chosen).expanduser() if chosen else SHIPPED_EVENTS
 
 
 def load_events(path: Path | None = None) -> tuple[Event, ...]:
