@@ -22,7 +22,7 @@ from pathlib import Path
 import flask
 from dash import Dash, html
 
-from dashboards import components, layout, pages
+from dashboards import components, embed, layout, pages
 from dashboards.limits import install_limits
 from dashboards.query import open_warehouse
 from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (ensure_demo_store: re-exported)
@@ -89,6 +89,7 @@ def create_app(
     layout.register_callbacks(app)
     components.register_callbacks(app)
     components.register_routes(app.server)
+    embed.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
     install_limits(app)
     return app
