@@ -86,3 +86,18 @@ def test_the_wide_csv_download_has_one_column_per_country(client) -> None:
     bad = client.get("/download/chart/downloads-by-country.csv?layout=tall")
     assert bad.status_code == 400 and "layout='tall': must be one of long, wide" in bad.get_data(as_text=True)
 
+
+
+def test_methodology_lists_every_event_with_its_source(app) -> None:
+    from dashboards.pages import methodology
+    from pipelines.events import load_events
+
+    with app.server.test_request_context("/methodology"):
+        page = methodology.layout()
+    [section] = [child for child in page.children if getattr(child, "id", None) == "events"]
+    table = section.children[-1]
+    rows = table.children[1].children
+    events = load_events()
+    assert len(rows) == len(events)
+    first = rows[0].children
+    assert first[0].children == events[0].date.isoformat() and first[4].children.href == events[0].source_url
