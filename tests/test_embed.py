@@ -8,9 +8,11 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app import create_app
-from dashboards.charts import render_chart
+from dashboards.charts import chart_ids, render_chart
 from dashboards.filters import Filters
 from dashboards.state import app_state
 from tests.browser.support import small_demo_store
@@ -101,3 +103,31 @@ def test_methodology_lists_every_event_with_its_source(app) -> None:
     assert len(rows) == len(events)
     first = rows[0].children
     assert first[0].children == events[0].date.isoformat() and first[4].children.href == events[0].source_url
+
+
+EMBED_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "period": st.sampled_from(["day", "week", "month", "year", ""]),
+        "countries": st.sampled_from(["CN,US", "cn,fr", "XX", "", "US"]),
+        "events": st.sampled_from(["1", "0", "release", "policy,release", "launch", "all", ""]),
+        "from": st.sampled_from(["2026-01-01", "20260101", "9999-01-01", ""]),
+        "log": st.sampled_from(["1", "0", "maybe"]),
+    },
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chart=st.sampled_from([*chart_ids(), "no-such-chart"]), params=EMBED_PARAMS)
+def test_any_embed_request_is_the_chart_or_a_clear_refusal(client, chart: str, params: dict) -> None:
+    """The chart (200), or a 400 naming the parameter, or a 404 for an unknown id; never a server error."""
+    response = client.get(f"/embed/chart/{chart}", query_string=params)
+    body = response.get_data(as_text=True)
+    if chart == "no-such-chart":
+        assert response.status_code == 404
+    elif response.status_code == 400:
+        named = body.split(":")[0].split("=")[0]
+        assert named in params, body
+    else:
+        assert response.status_code in (200, 409), body[:300]
+        assert 'class="chart-title"' in body or response.status_code == 409
