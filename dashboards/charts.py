@@ -680,9 +680,10 @@ def render_chart(
     if unavailable:
         data, fig = pd.DataFrame(), figures.mark_empty(go.Figure(), unavailable)
     else:
-        data, fig = spec.draw(warehouse, filters)
+        # The events marked do not change the numbers: the queries' kept results serve any events choice.
+        data, fig = spec.draw(warehouse, replace(filters, events=()))
     data = data.reset_index(drop=True)
-    source = source or source_info(warehouse, filters)
+    source = source or source_info(warehouse, replace(filters, events=()))
     notes = []
     periodic = bool(spec.periods) and not unavailable
     if periodic:
