@@ -97,7 +97,7 @@ def test_methodology_lists_every_event_with_its_source(app) -> None:
     with app.server.test_request_context("/methodology"):
         page = methodology.layout()
     [section] = [child for child in page.children if getattr(child, "id", None) == "events"]
-    table = section.children[-1]
+    table = section.children[-1].children
     rows = table.children[1].children
     events = load_events()
     assert len(rows) == len(events)

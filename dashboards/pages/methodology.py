@@ -137,7 +137,10 @@ def _events_section() -> html.Section:
         [
             html.H2("Events"),
             html.P([intro, html.Code("python -m pipelines events check"), "."]),
-            html.Table([html.Thead(header), html.Tbody(rows)], className="events-table"),
+            html.Div(  # scrolls on its own on a narrow screen, not the page
+                html.Table([html.Thead(header), html.Tbody(rows)], className="events-table"),
+                className="events-table-wrap",
+            ),
         ],
         className="panel",
         id="events",
