@@ -22,7 +22,7 @@ from pathlib import Path
 import flask
 from dash import Dash, html
 
-from dashboards import components, layout, pages
+from dashboards import components, embed, layout, pages
 from dashboards.cluster import install_cluster
 from dashboards.jobs import install_jobs
 from dashboards.limits import install_limits
@@ -92,6 +92,7 @@ def create_app(
     layout.register_callbacks(app)
     components.register_callbacks(app)
     components.register_routes(app.server)
+    embed.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
     install_limits(app)
     return app

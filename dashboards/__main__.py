@@ -7,10 +7,14 @@ Examples::
     python -m dashboards export --chart all --format pdf --out report.pdf --countries CN,US,FR --period week
     python -m dashboards export --chart all --format csv --out charts/          # one <id>.zip per chart
     python -m dashboards export --chart share-by-country --format csv --out share.csv   # the bare CSV
+    python -m dashboards export --chart downloads-by-country --format png --out d.png --events   # + events
+    python -m dashboards export --chart downloads-by-country --format csv --out d.csv --wide    # by country
 
 A chart's CSV comes as a package, `<chart-id>.zip`: the tidy CSV, metadata.json (definitions, source,
 filters, snapshot dates, synthetic flag, version, licence) and a README; an --out ending in .csv gets the
-bare CSV alone.
+bare CSV alone. `--wide` writes time series by country with one column per country (metadata.json says
+which layout each CSV has). `--events` marks dated releases and policy events (data/events.csv, or env
+OWT_EVENTS) on time charts; off unless asked.
 
 The store is the dashboard's: --store, else env OWT_STORE, else data/store; while it has no snapshot, the
 synthetic demo store stands in (said on the command line and in every file). A --store that does not exist
@@ -53,6 +57,7 @@ _FILTER_FIELDS: dict[str, str] = {
     "task": "--task",
     "size_class": "--size-class",
     "channel": "--channel",
+    "events": "--events",
 }
 
 
@@ -113,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="hf|modelscope|all",
         help="channels the channel charts show: the Hub, ModelScope, or both side by side (default: hf)",
     )
+    view.add_argument(
+        "--events",
+        nargs="?",
+        const="all",
+        metavar="KINDS",
+        help="mark events on time charts: all kinds, or some (release,policy); from data/events.csv or env "
+        "OWT_EVENTS (default: none)",
+    )
+    export.add_argument(
+        "--wide",
+        action="store_true",
+        help="csv: time series by country with one column per country (default: long, one row a point)",
+    )
     export.set_defaults(handler=run_export, command_parser=export)
     return parser
 
@@ -170,9 +188,19 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     filters, notes = filters_from_args(args)
     if notes:
         parser.error("; ".join(notes))
+    if args.wide and args.format != "csv":
+        parser.error(f"--wide: a table layout, for --format csv (not {args.format})")
+    layout = "wide" if args.wide else "long"
 
     from dashboards.charts import describe_view, no_data_text, render_chart, source_info
-    from dashboards.export import ExportError, bare_csv, chart_package, export_chart, export_report
+    from dashboards.export import (
+        ExportError,
+        bare_csv,
+        chart_package,
+        export_chart,
+        export_report,
+        wide_data,
+    )
     from dashboards.query import open_warehouse
     from dashboards.serving import serving_store
     from pipelines.store import StoreError, write_bytes_atomic
@@ -224,9 +252,9 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             payloads = {"report": export_report(results, args.format, view=describe_view(filters))}
         elif args.format == "csv":
             payloads = {
-                result.chart_id: bare_csv(result, filters)
+                result.chart_id: bare_csv(result, filters, layout)
                 if bare
-                else chart_package([result], filters, source, demo_note=demo_note)
+                else chart_package([result], filters, source, demo_note=demo_note, layout=layout)
                 for result in results
             }
         else:
@@ -249,6 +277,9 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     what = f"a {args.format.upper()} report of {len(results)} charts" if report else f"{len(written)} file(s)"
     where = target_dir if target_dir and len(written) > 1 else written[0]
     print(f"wrote {what} to {where} in {time.monotonic() - started:.1f} s ({describe_view(filters)})")
+    long_only = [r.chart_id for r in results if args.wide and wide_data(r, filters) is None]
+    if long_only:
+        print(f"note: --wide: {', '.join(long_only)} are not time series by country, written in long form")
     if bare:
         print(
             "bare CSV: no definitions, source or synthetic flag travel with it; for the package (CSV, "

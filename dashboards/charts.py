@@ -12,8 +12,10 @@ Ids are part of the public interface (URLs, scheduled exports): never rename one
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
@@ -33,6 +35,8 @@ from dashboards.filters import REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filter
 from dashboards.metrics import first_crossover, period_coverage
 from dashboards.query import per_version
 from pipelines import definitions
+from pipelines.events import Event, EventsError, events_file, load_events
+from pipelines.periods import period_end
 
 if TYPE_CHECKING:  # charts only call the warehouse's query methods
     from dashboards.query import Warehouse
@@ -82,6 +86,8 @@ class ChartResult:
     channel: str = "hf"
     licence: str | None = None
     citation: str | None = None
+    #: The events (data/events.csv) marked on the chart: the view's kinds, within the dates it shows.
+    events: tuple[Event, ...] = ()
 
     @property
     def explanations(self) -> list[tuple[str, str]]:
@@ -692,12 +698,14 @@ def render_chart(
     downloads chart marks the crossover of the view's first two countries (definitions: `crossover`)."""
     seconds_left()  # a web request past its time budget stops before the next chart
     spec = get_chart(chart_id)
-    source = spec.source(warehouse, filters) if spec.source else (source or source_info(warehouse, filters))
+    unmarked = replace(filters, events=())  # the events marked change neither numbers nor source
+    source = spec.source(warehouse, filters) if spec.source else (source or source_info(warehouse, unmarked))
     unavailable = unavailable_reason(spec, warehouse) or source.unavailable
     if unavailable:
         data, fig = pd.DataFrame(), figures.mark_empty(go.Figure(), unavailable)
     else:
-        data, fig = spec.draw(warehouse, filters)
+        # The events marked do not change the numbers: the queries' kept results serve any events choice.
+        data, fig = spec.draw(warehouse, unmarked)
     data = data.reset_index(drop=True)
     notes = []
     periodic = spec.periods in ("snapshots", "created") and not unavailable  # "days": the draw marks them
@@ -710,6 +718,8 @@ def render_chart(
         if crossed is not None:
             figures.mark_crossover(fig, crossed, _crossover_text(a, b))
             notes.append(f"Crossover marked: {definitions.measure('crossover').definition}")
+    shown_events, events_text = chart_events(data, filters)
+    figures.mark_events(fig, shown_events)
     if data.empty and not unavailable:
         figures.mark_empty(fig, no_data_text(warehouse, source))
     elif "period" in data.columns and filters.period == "month":
@@ -717,6 +727,7 @@ def render_chart(
     source_line = source.line(spec.attribution(filters))
     if chart_id in channels.CHANNEL_CHARTS:  # each channel named, with its own snapshots and coverage
         source_line = channels.source_line(warehouse, filters, source_line, chart_id)
+    source_line = " ".join(filter(None, [source_line, events_text]))
     title = _title(spec, filters)
     subtitle = " ".join(filter(None, [_subtitle(spec, filters, fig), *notes]))
     figures.frame(
@@ -739,7 +750,44 @@ def render_chart(
         channel=source.channel,
         licence=source.licence,
         citation=source.citation,
+        events=shown_events,
     )
+
+
+def time_span(data: pd.DataFrame, filters: Filters) -> tuple[dt.date, dt.date] | None:
+    """The dates a time chart shows: its first to its last snapshot date, or the first day of its first
+    period to the last day of its last, within the view's dates; None for a chart not drawn over time."""
+    column = next((name for name in ("period", "date") if name in data.columns), None)
+    if column is None or data.empty:
+        return None
+    times = pd.to_datetime(data[column]).dt.date
+    first, last = times.min(), times.max()
+    if column == "period":
+        last = period_end(last, filters.period)
+    return max(first, filters.start or first), min(last, filters.end or last)
+
+
+@functools.lru_cache(maxsize=4)
+def _events_at(path: str, modified_ns: int) -> tuple[Event, ...]:
+    """The events of a file as last modified (an edited file is read again)."""
+    return load_events(Path(path))
+
+
+def chart_events(data: pd.DataFrame, filters: Filters) -> tuple[tuple[Event, ...], str]:
+    """The events a chart of the view marks (the view's kinds, within the dates the chart shows: `time_span`)
+    and the source line's sentence naming where they come from ('' when the view shows none)."""
+    span = time_span(data, filters)
+    if not filters.events or span is None:
+        return (), ""
+    path = events_file()
+    try:
+        events = _events_at(str(path), path.stat().st_mtime_ns)
+    except (OSError, EventsError) as error:
+        problem = error.problems[0] if isinstance(error, EventsError) else error
+        return (), f"Events not shown: {problem}; check it with `python -m pipelines events check {path}`."
+    shown = tuple(e for e in events if e.kind in filters.events and span[0] <= e.date <= span[1])
+    kinds = " and ".join(filters.events)
+    return shown, f"Events ({kinds}): {len(shown)} marked, from {path.name}, each with its source there."
 
 
 def unavailable_reason(spec: ChartSpec, warehouse: Warehouse) -> str | None:

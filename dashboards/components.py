@@ -28,12 +28,14 @@ from dashboards.charts import SYNTHETIC_WARNING, ChartResult, chart_ids, render_
 from dashboards.cluster import cached
 from dashboards.export import (
     CHART_FORMATS,
+    LAYOUTS,
     MEDIA_TYPES,
     REPORT_FORMATS,
     chart_package,
     export_chart,
     export_report,
     tidy_data,
+    wide_data,
 )
 from dashboards.figures import SOURCE_ANNOTATION
 from dashboards.filters import Filters, check_task, parse_params
@@ -55,6 +57,40 @@ SCREEN_HEIGHT = 430
 def card_key(chart_id: str, params: Mapping[str, str] | None = None) -> str:
     """Unique id of a card on a page: its chart id, plus the entity it shows for detail charts."""
     return chart_id + (f"?{urlencode(sorted(params.items()))}" if params else "")
+
+
+def card_anchor(key: str) -> str:
+    """The card's element id, the `#anchor` of a link to it ("copy link"): `chart-` and its key."""
+    return "chart-" + re.sub(r"[^A-Za-z0-9_-]+", "-", key).strip("-")
+
+
+#: What a card's chart/table toggle offers; "wide" (one column per country) only for time series by country.
+VIEW_OPTIONS: list[dict[str, str]] = [
+    {"label": "Chart", "value": "chart"},
+    {"label": "Table", "value": "table"},
+]
+WIDE_OPTION: dict[str, str] = {"label": "Wide table", "value": "wide"}
+
+
+def embed_path(chart_id: str, params: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The embed page of a chart (`dashboards.embed`) and the entity parameters it needs, URL-encoded."""
+    return f"/embed/chart/{chart_id}", urlencode(sorted((params or {}).items()))
+
+
+def _share(chart_id: str, params: Mapping[str, str] | None) -> html.Div:
+    """"Copy link" and "Embed" (assets/share.js builds both from the page's URL, the view, when clicked)."""
+    path, query = embed_path(chart_id, params)
+    return html.Div(
+        [
+            html.Button("Copy link", className="share-button", title="Copy a link to this chart in this view",
+                        **{"data-share": "link"}),
+            html.Button("Embed", className="share-button", title="HTML to show this chart in another page",
+                        **{"data-share": "embed"}),
+            html.Div(className="share-panel", role="status"),
+        ],
+        className="chart-share",
+        **{"data-embed-path": path, "data-embed-query": query},
+    )  # fmt: skip
 
 
 def chart_card(
@@ -93,7 +129,7 @@ def chart_card(
                     ),
                     dcc.RadioItems(
                         id=part("chart-view"),
-                        options=[{"label": "Chart", "value": "chart"}, {"label": "Table", "value": "table"}],
+                        options=shown.get("views", VIEW_OPTIONS),
                         value="chart",
                         inline=True,
                         className="chart-view-toggle",
@@ -121,8 +157,10 @@ def chart_card(
                 ],
                 className="chart-footer",
             ),
+            _share(chart_id, params),
         ],
         className="chart-card chart-card--wide" if wide else "chart-card",
+        id=card_anchor(key),
         **{"data-chart": chart_id},
     )
 
@@ -134,17 +172,20 @@ CARD_PARTS: dict[str, tuple[str, str]] = {
     "subtitle": ("chart-subtitle", "children"),
     "source": ("chart-source", "children"),
     "downloads": ("chart-downloads", "children"),
+    "views": ("chart-view", "options"),
 }
 
 
 def card_contents(result: ChartResult, filters: Filters, params: Mapping[str, str]) -> dict[str, Any]:
     """Each part of a card (CARD_PARTS) for a rendered chart."""
+    wide = not result.unavailable and wide_data(result, filters) is not None
     return {
         "figure": for_screen(result),
         "title": result.title,
         "subtitle": result.subtitle,
         "source": result.source,
-        "downloads": _download_links(result.chart_id, filters, params),
+        "downloads": _download_links(result.chart_id, filters, params, wide=wide),
+        "views": [*VIEW_OPTIONS, WIDE_OPTION] if wide else VIEW_OPTIONS,
     }
 
 
@@ -156,7 +197,17 @@ def report_url(charts: list[str], fmt: str, filters: Filters) -> str:
     return f"/download/report.{fmt}{to_search(filters, {'charts': ','.join(charts)})}"
 
 
-def _download_links(chart_id: str, filters: Filters, params: Mapping[str, str]) -> list[Any]:
+def _download_links(
+    chart_id: str, filters: Filters, params: Mapping[str, str], *, wide: bool = False
+) -> list[Any]:
+    wide_link = html.A(
+        "Wide CSV",
+        href=chart_url(chart_id, "csv", filters, {**params, "layout": "wide"}),
+        download="",
+        className="download-link",
+        title="Download this view's data with one column per country, in a zip with metadata.json and README",
+        **{"data-format": "csv-wide"},
+    )
     return [html.Span("Download", className="download-label")] + [
         html.A(
             fmt.upper(),
@@ -171,7 +222,7 @@ def _download_links(chart_id: str, filters: Filters, params: Mapping[str, str]) 
             **{"data-format": fmt},
         )
         for fmt in CARD_FORMATS
-    ]
+    ] + ([wide_link] if wide else [])
 
 
 #: Column defaults that make a grid's columns share its width (at least 110 px each).
@@ -343,6 +394,11 @@ def chart_params(chart_id: str, values: Mapping[str, str]) -> dict[str, str]:
     return {name: values[name] for name in names if name in values}
 
 
+def missing_params(chart_id: str, params: Mapping[str, str]) -> list[str]:
+    """The entity parameters a chart of one organisation or model needs and `params` lacks."""
+    return [name for name in _DETAIL_CHARTS.get(chart_id, ((),))[0] if not params.get(name)]
+
+
 def register_callbacks(app: Dash) -> None:
     """Fill each card when the view changes; flip between chart and table without a server round trip."""
 
@@ -370,9 +426,12 @@ def register_callbacks(app: Dash) -> None:
     def show_table(shown_as: str, spec: dict, filter_params: dict | None) -> dag.AgGrid:
         """The card's points as a table, made when the table is first shown and again when the view changes
         (`render_card` records each view in the card's spec)."""
-        if shown_as != "table":
+        if shown_as not in ("table", "wide"):
             raise PreventUpdate
-        data = render(spec["chart"], filters_from_mapping(filter_params or {}), spec["params"]).data
+        filters = filters_from_mapping(filter_params or {})
+        result = render(spec["chart"], filters, spec["params"])
+        wide = wide_data(result, filters, names=True) if shown_as == "wide" else None
+        data = result.data if wide is None else wide
         return data_grid(
             {"type": "chart-table", "card": ctx.outputs_list["id"]["card"]},
             height=f"{SCREEN_HEIGHT}px",
@@ -399,7 +458,7 @@ def register_callbacks(app: Dash) -> None:
         """
         function(view) {
             const hidden = {display: "none"};
-            return view === "table" ? [hidden, {}] : [{}, hidden];
+            return view === "chart" ? [{}, hidden] : [hidden, {}];
         }
         """,
         Output({"type": "chart-graph-view", "card": MATCH}, "style"),
@@ -519,7 +578,7 @@ def register_routes(server: flask.Flask) -> None:
             return _bad_request(f"unknown format {fmt!r}; use one of {', '.join(CHART_FORMATS)}")
         filters = _view_of_request(flask.request.args)
         params = chart_params(chart_id, flask.request.args)
-        missing = [name for name in _DETAIL_CHARTS.get(chart_id, ((),))[0] if not params.get(name)]
+        missing = missing_params(chart_id, params)
         if missing:
             return _bad_request(f"{chart_id} shows one entity: missing parameter {', '.join(missing)}")
         result = render(chart_id, filters, params)
@@ -527,8 +586,12 @@ def register_routes(server: flask.Flask) -> None:
             flask.abort(409, result.unavailable)
         stem = _view_stem("_".join([chart_id, *params.values()]), filters)
         if fmt == "csv":  # the CSV with what it is: a zip package (see dashboards.export)
+            layout = flask.request.args.get("layout", "long")
+            if layout not in LAYOUTS:
+                return _bad_request(f"layout={layout!r}: must be one of {', '.join(LAYOUTS)}")
             source = source_info(app_state().warehouse, filters)
-            return _attachment(chart_package([result], filters, source, demo_note=_demo_note()), "zip", stem)
+            package = chart_package([result], filters, source, demo_note=_demo_note(), layout=layout)
+            return _attachment(package, "zip", stem + ("_wide" if layout == "wide" else ""))
         return _attachment(export_chart(result, fmt), fmt, stem)
 
     @server.get("/download/data.<fmt>")

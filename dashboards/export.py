@@ -465,9 +465,48 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
 
 
-def bare_csv(result: ChartResult, filters: Filters) -> bytes:
-    """Only the tidy table (`python -m dashboards export` writes it for an --out ending in .csv)."""
-    return _csv(tidy_data(result, filters))
+#: Layouts of a chart's table: long (one row per plotted point) or wide (one column per country).
+LAYOUTS: tuple[str, ...] = ("long", "wide")
+_NOT_SPREAD = ("country", "country_name", "complete")
+
+
+def wide_data(result: ChartResult, filters: Filters, *, names: bool = False) -> pd.DataFrame | None:
+    """A time series by country as a wide table: one row per date or period, one column per country (its
+    code, or its name with `names`), `complete` kept beside the time; None for a chart that is not a time
+    series of one value by country (its long table is its only layout)."""
+    data = tidy_data(result, filters)
+    time = next((column for column in ("date", "period") if column in data.columns), None)
+    values = [column for column in data.columns if column not in (time, *_NOT_SPREAD)]
+    if time is None or "country" not in data.columns or len(values) != 1 or data.empty:
+        return None
+    countries = list(dict.fromkeys(data["country"]))  # time first, then legend order (tidy_data)
+    wide = data.pivot(index=time, columns="country", values=values[0])[countries]
+    if "complete" in data.columns:
+        wide.insert(0, "complete", data.groupby(time)["complete"].all())
+    if names:
+        wide = wide.rename(columns=dict(zip(data["country"], data["country_name"], strict=True)))
+    return wide.reset_index().rename_axis(columns=None)
+
+
+def chart_table(result: ChartResult, filters: Filters, layout: str = "long") -> tuple[pd.DataFrame, str]:
+    """The table a chart exports in a layout, and the layout it has: wide asked of a chart that cannot be
+    spread gives its long table (and says so)."""
+    wide = wide_data(result, filters) if layout == "wide" else None
+    return (wide, "wide") if wide is not None else (tidy_data(result, filters), "long")
+
+
+def _column_text(column: str, long_form: pd.DataFrame) -> str:
+    """What a column holds; a wide table's country columns hold the long table's value for that country."""
+    if column in COLUMN_TEXT or "country" not in long_form.columns:
+        return COLUMN_TEXT.get(column, "")
+    value = next(c for c in long_form.columns if c not in ("date", "period", *_NOT_SPREAD))
+    name = long_form.loc[long_form["country"] == column, "country_name"]
+    return f"{COLUMN_TEXT.get(value, value)}, for {name.iloc[0] if len(name) else column}"
+
+
+def bare_csv(result: ChartResult, filters: Filters, layout: str = "long") -> bytes:
+    """Only the chart's table (`python -m dashboards export` writes it for an --out ending in .csv)."""
+    return _csv(chart_table(result, filters, layout)[0])
 
 
 def _attribution(result: ChartResult) -> str | None:
@@ -490,13 +529,25 @@ def channels_of(result: ChartResult, filters: Filters) -> list[str]:
     from dashboards.channels import channels_of as of_chart
 
     return of_chart(result.chart_id, filters)
+def _events(result: ChartResult) -> list[dict[str, str]]:
+    return [
+        {"date": e.date.isoformat(), "kind": e.kind, "title": e.title, "source_url": e.source_url}
+        for e in result.events
+    ]
 
 
 def package_metadata(
-    results: Sequence[ChartResult], filters: Filters, source: SourceInfo, *, demo_note: str = ""
+    results: Sequence[ChartResult],
+    filters: Filters,
+    source: SourceInfo,
+    *,
+    demo_note: str = "",
+    layout: str = "long",
 ) -> dict[str, object]:
-    """What `metadata.json` says about the package's charts: enough to read the numbers without the app."""
+    """What `metadata.json` says about the package's charts: enough to read the numbers without the app.
+    `layout`: the table layout asked for (each chart says the one it has, see `chart_table`)."""
     synthetic = any(result.synthetic for result in results)
+    tables = [chart_table(result, filters, layout) for result in results]
     view = {param: None for param in PARAM_NAMES.values()} | {
         PARAM_NAMES[name]: value for name, value in _all_params(filters).items()
     }
@@ -517,12 +568,13 @@ def package_metadata(
                 "channels": channels_of(result, filters),
                 "licence": result.licence or DATA_LICENCE,
                 "citation": result.citation,
+                "layout": table_layout,
                 "columns": {
-                    column: COLUMN_TEXT.get(column, "")
-                    for column in tidy_data(result, filters).columns
+                    column: _column_text(column, tidy_data(result, filters)) for column in table.columns
                 },
+                "events": _events(result),
             }
-            for result in results
+            for result, (table, table_layout) in zip(results, tables, strict=True)
         ],
         "filters": view,
         "channels": sorted({name for result in results for name in channels_of(result, filters)}),
@@ -579,6 +631,11 @@ def _readme(metadata: dict[str, object]) -> str:
         "Counts are exact integers. `country` holds ISO 3166-1 alpha-2 codes or fixed bucket codes "
         "(REST_OF_WORLD, UNATTRIBUTED, INTL, UNATTRIBUTED_ORG, INDIVIDUAL); `country_name` the chart's "
         "label. A `complete` column, where present, is false for a period the snapshots cover only in part.",
+        *(
+            ["", "Wide tables (`layout` in metadata.json): one row per date or period, one column per "
+             "country code, holding the long table's value for that country."]
+            if any(chart["layout"] == "wide" for chart in charts) else []
+        ),
         "",
         f"Licence: {metadata['licence']}",
         "",
@@ -589,19 +646,25 @@ def _readme(metadata: dict[str, object]) -> str:
 
 
 def chart_package(
-    results: Sequence[ChartResult], filters: Filters, source: SourceInfo, *, demo_note: str = ""
+    results: Sequence[ChartResult],
+    filters: Filters,
+    source: SourceInfo,
+    *,
+    demo_note: str = "",
+    layout: str = "long",
 ) -> bytes:
     """A zip of each chart's tidy CSV (`<chart-id>.csv`), `metadata.json` and `README.md`.
 
     `source` is the view's `charts.source_info`; `demo_note` says when the demo store stood in for an empty
-    one. One chart makes a chart's download, every chart the view's data (Methodology & data)."""
+    one. One chart makes a chart's download, every chart the view's data (Methodology & data). A wide
+    `layout` spreads each time series by country into one column per country (`chart_table`)."""
     if not results:
         raise ExportError("a package needs at least one chart")
-    metadata = package_metadata(results, filters, source, demo_note=demo_note)
+    metadata = package_metadata(results, filters, source, demo_note=demo_note, layout=layout)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for result in results:
-            archive.writestr(f"{result.chart_id}.csv", _csv(tidy_data(result, filters)))
+            archive.writestr(f"{result.chart_id}.csv", _csv(chart_table(result, filters, layout)[0]))
         archive.writestr("metadata.json", json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
         archive.writestr("README.md", _readme(metadata))
     return buffer.getvalue()

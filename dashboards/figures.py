@@ -16,6 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from pipelines.events import Event
+
 #: Liberation Sans is metric-compatible with Arial; WenQuanYi Micro Hei carries the CJK glyphs.
 FONT_FAMILY = "Liberation Sans, Arial, WenQuanYi Micro Hei, Noto Sans CJK SC, sans-serif"
 #: Export size in CSS pixels (16:9), also the size the text wrapping below is tuned for.
@@ -374,6 +376,57 @@ def mark_crossover(fig: go.Figure, when: object, text: str) -> go.Figure:
         font={"size": 11, "color": _TEXT_COLOUR},
         bgcolor="rgba(255,255,255,0.8)",
     )
+    return fig
+
+
+#: `name` of the shapes and labels that mark events (data/events.csv) on a time chart.
+EVENT_ANNOTATION = "event"
+EVENT_COLOURS: dict[str, str] = {"release": "#4C78A8", "policy": "#B0413E"}
+_EVENT_LABEL_CHARS = 26
+
+
+def _event_label(title: str) -> str:
+    """A short label for a marker: the title up to its first bracket or colon, cut to a few words."""
+    short = title.split(" (")[0].split(":")[0]
+    return short if len(short) <= _EVENT_LABEL_CHARS else short[: _EVENT_LABEL_CHARS - 1].rstrip() + "…"
+
+
+def mark_events(fig: go.Figure, events: Iterable[Event]) -> go.Figure:
+    """A thin vertical line at each event's date with a short upright label; hovering the label gives the
+    date, the whole title, the organisation and the source. In place."""
+    for event in events:
+        at = pd.Timestamp(event.date)
+        colour = EVENT_COLOURS.get(event.kind, _MUTED_COLOUR)
+        fig.add_shape(
+            name=EVENT_ANNOTATION,
+            type="line",
+            x0=at,
+            x1=at,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": colour, "width": 1, "dash": "dash"},
+            opacity=0.7,
+        )
+        fig.add_annotation(
+            name=EVENT_ANNOTATION,
+            text=_event_label(event.title),
+            hovertext=(
+                f"{at:%-d %b %Y} · {event.kind}<br>{event.title}<br>{event.organisation}"
+                f"<br>Source: {event.source_url}"
+            ),
+            x=at,
+            xref="x",
+            y=1,
+            yref="paper",
+            yanchor="top",
+            xanchor="left",
+            textangle=-90,
+            showarrow=False,
+            font={"size": 10, "color": colour},
+            bgcolor="rgba(255,255,255,0.7)",
+        )
     return fig
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
+from pipelines.events import KINDS as EVENT_KINDS
 from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES, UNATTRIBUTED_ORG  # noqa: F401  (re-exported for the pages)
 from pipelines.store import DATE_MAX, DATE_MIN, parse_date
 
@@ -43,6 +44,7 @@ PARAM_NAMES: dict[str, str] = {
     "size_class": "size",
     "log_scale": "log",
     "channel": "channel",
+    "events": "events",
 }
 
 #: The view's channel values: the Hub, ModelScope, or both side by side (never summed into one number).
@@ -70,6 +72,8 @@ class Filters:
     size_class: str | None = None
     log_scale: bool = False
     channel: str = "hf"  # which usage channels the channel charts show: a key of CHANNEL_CHOICES
+    #: Kinds of events (data/events.csv) drawn on time charts; none (the default) draws none.
+    events: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Dates outside DATE_MIN..DATE_MAX are refused here too, so that no query meets them (month
@@ -232,6 +236,19 @@ def _parse_bool(raw: str) -> tuple[bool | None, str | None]:
     return None, "must be 1 or 0"
 
 
+def _parse_events(raw: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """`1`/`all` for every kind of event, `0`/empty for none, or kinds separated by commas."""
+    value = raw.lower()
+    if value in _FALSE or value == "none":
+        return (), None
+    if value in _TRUE or value == "all":
+        return EVENT_KINDS, None
+    kinds = tuple(dict.fromkeys(kind.strip() for kind in value.split(",") if kind.strip()))
+    if kinds and all(kind in EVENT_KINDS for kind in kinds):
+        return tuple(kind for kind in EVENT_KINDS if kind in kinds), None
+    return None, f"must be 1 (all events), 0 (none) or kinds separated by commas: {', '.join(EVENT_KINDS)}"
+
+
 _PARSERS = {
     "start": _parse_date,
     "end": _parse_date,
@@ -243,4 +260,5 @@ _PARSERS = {
     "size_class": _parse_size_class,
     "log_scale": _parse_bool,
     "channel": _choice(CHANNEL_CHOICES),
+    "events": _parse_events,
 }

@@ -15,7 +15,15 @@ import dash
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.colors import COUNTRY_NAMES, display_name
-from dashboards.filters import ATTRIBUTIONS, CHANNEL_CHOICES, PERIODS, SCOPES, SIZE_CLASSES, Filters
+from dashboards.filters import (
+    ATTRIBUTIONS,
+    CHANNEL_CHOICES,
+    EVENT_KINDS,
+    PERIODS,
+    SCOPES,
+    SIZE_CLASSES,
+    Filters,
+)
 from dashboards.state import (
     CONTROL_IDS,
     DATE_RANGE_ID,
@@ -40,6 +48,7 @@ SCOPE_LABELS: dict[str, str] = {
 ATTRIBUTION_LABELS: dict[str, str] = {"publisher": "Publisher", "lineage": "Lineage"}
 PERIOD_LABELS: dict[str, str] = {"day": "Day", "week": "Week", "month": "Month"}
 CHANNEL_LABELS: dict[str, str] = {"hf": "Hugging Face", "modelscope": "ModelScope", "all": "Both"}
+EVENT_LABELS: dict[str, str] = {"release": "Releases", "policy": "Policy"}
 
 #: (Filters field, control property) in the order the sync callback lists them.
 _CONTROL_PROPS: tuple[tuple[str, str, str], ...] = (
@@ -344,6 +353,16 @@ def _controls() -> html.Div:
                     id=CONTROL_IDS["log_scale"],
                     options=[{"label": "Log", "value": "log"}],
                     value=defaults["log_scale"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
+                "Events on time charts",
+                "events",
+                dcc.Checklist(
+                    id=CONTROL_IDS["events"],
+                    options=[{"label": EVENT_LABELS[kind], "value": kind} for kind in EVENT_KINDS],
+                    value=defaults["events"],
                     inline=True,
                 ),
             ),

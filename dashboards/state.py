@@ -28,6 +28,7 @@ CONTROL_IDS: dict[str, str] = {
     "size_class": "control-size",
     "log_scale": "control-log",
     "channel": "control-channel",
+    "events": "control-events",
 }
 DATE_RANGE_ID = "control-dates"
 
@@ -69,6 +70,7 @@ def control_values(filters: Filters) -> dict[str, Any]:
         "size_class": filters.size_class or "",
         "log_scale": ["log"] if filters.log_scale else [],
         "channel": filters.channel,
+        "events": list(filters.events),
     }
 
 
@@ -85,6 +87,7 @@ def filters_from_controls(values: Mapping[str, Any]) -> tuple[Filters, list[str]
         "size": values.get("size_class") or "",
         "log": "1" if values.get("log_scale") else "0",
         "channel": values.get("channel") or "",
+        "events": ",".join(values.get("events") or []),
     }
     return Filters.from_params({name: value for name, value in params.items() if value})
 

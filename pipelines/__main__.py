@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("pipelines.status", "Show the store's health: last runs, coverage, gaps, size, freshness."),
     "verify": ("pipelines.verify", "Check every data file against its snapshot's recorded checksum."),
     "orgs": ("pipelines.orgs", "Curate the org registry: `orgs check` validates, `orgs audit` advises."),
+    "events": ("pipelines.events", "Check the dated events file (releases, policy) charts can annotate."),
     "attribution": ("pipelines.attribution_cli", "Write the per-model attribution of one snapshot to CSV."),
     "demo": ("pipelines.demo", "Write a synthetic demo store, every snapshot marked synthetic."),
     "warehouse": ("pipelines.warehouse", "Build the warehouse: compact facts, dimensions and rollups."),

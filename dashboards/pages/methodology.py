@@ -14,6 +14,7 @@ from dashboards.components import column_defs, data_grid, register_quick_filter,
 from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
 from pipelines import definitions
+from pipelines.events import EventsError, events_file, load_events
 from pipelines.registry import load_registry
 
 PAGE = {
@@ -109,6 +110,7 @@ def layout(**_url_values: str) -> html.Div:
                 className="panel",
                 id="registry",
             ),
+            _events_section(),
             html.Section(
                 [
                     html.H2("Snapshots"),
@@ -125,6 +127,43 @@ def layout(**_url_values: str) -> html.Div:
                 id="snapshots",
             ),
         ]
+    )
+
+
+def _events_section() -> html.Section:
+    """The dated events time charts can mark (`events` view parameter), each with its source."""
+    path = events_file()
+    intro = (
+        "Time charts can mark what happened when: open-weight releases and policy events (Events on time "
+        "charts in the filter bar, `events=release,policy` in a link, `--events` in exports). From "
+        f"{path.name}; a date is the announcement's when the notes say so. Check the file with "
+    )
+    try:
+        events = load_events(path)
+    except (OSError, EventsError) as error:
+        return html.Section(
+            [html.H2("Events"), html.P([intro, html.Code("python -m pipelines events check"), "."]),
+             html.P(f"The events file cannot be used: {error}", className="banner banner--stale")],
+            className="panel", id="events",
+        )  # fmt: skip
+    rows = [
+        html.Tr([html.Td(e.date.isoformat()), html.Td(e.kind), html.Td(e.title), html.Td(e.organisation),
+                 html.Td(html.A("source", href=e.source_url, target="_blank", rel="noopener")),
+                 html.Td(e.notes)])
+        for e in events
+    ]  # fmt: skip
+    header = html.Tr([html.Th(name) for name in ("date", "kind", "event", "organisation", "source", "notes")])
+    return html.Section(
+        [
+            html.H2("Events"),
+            html.P([intro, html.Code("python -m pipelines events check"), "."]),
+            html.Div(  # scrolls on its own on a narrow screen, not the page
+                html.Table([html.Thead(header), html.Tbody(rows)], className="events-table"),
+                className="events-table-wrap",
+            ),
+        ],
+        className="panel",
+        id="events",
     )
 
 

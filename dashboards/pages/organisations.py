@@ -21,6 +21,7 @@ PAGE = {
     "unused_controls": {
         "period": "Not used here: organisations are ranked by their downloads over the selected dates.",
         "attribution": "Not used here: an organisation belongs to its own (publisher) country.",
+        "events": "Not used here: events are marked on charts drawn over time.",
     },
 }
 LEADERBOARD_SIZE = 500

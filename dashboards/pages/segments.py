@@ -12,7 +12,10 @@ PAGE = {
     "name": "Segments",
     "title": "Segments · Open Weights Tracker",
     "order": 5,
-    "unused_controls": {"period": "Not used here: these charts are totals over the selected dates."},
+    "unused_controls": {
+        "period": "Not used here: these charts are totals over the selected dates.",
+        "events": "Not used here: events are marked on charts drawn over time.",
+    },
 }
 
 
