@@ -15,7 +15,7 @@ import dash
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.colors import COUNTRY_NAMES, display_name
-from dashboards.filters import ATTRIBUTIONS, PERIODS, SCOPES, SIZE_CLASSES, Filters
+from dashboards.filters import ATTRIBUTIONS, INDIVIDUAL_GROUPINGS, PERIODS, SCOPES, SIZE_CLASSES, Filters
 from dashboards.state import (
     CONTROL_IDS,
     DATE_RANGE_ID,
@@ -39,6 +39,11 @@ SCOPE_LABELS: dict[str, str] = {
 }
 ATTRIBUTION_LABELS: dict[str, str] = {"publisher": "Publisher", "lineage": "Lineage"}
 PERIOD_LABELS: dict[str, str] = {"day": "Day", "week": "Week", "month": "Month"}
+#: How the grouping of individuals reads on its control (definitions: `individuals_grouping`).
+INDIVIDUALS_LABELS: dict[str, str] = {
+    "unattributed": "Unattributed",
+    "international-online": "International/Online",
+}
 
 #: (Filters field, control property) in the order the sync callback lists them.
 _CONTROL_PROPS: tuple[tuple[str, str, str], ...] = (
@@ -325,6 +330,19 @@ def _controls() -> html.Div:
                 ),
             ),
             _labelled(
+                "Individuals as",
+                "individuals",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["individuals"],
+                    options=[
+                        {"label": INDIVIDUALS_LABELS[grouping], "value": grouping}
+                        for grouping in INDIVIDUAL_GROUPINGS
+                    ],
+                    value=defaults["individuals"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
                 "Scale",
                 "log_scale",
                 dcc.Checklist(
@@ -375,7 +393,8 @@ def register_callbacks(app: Dash) -> None:
                 *(shown[field] for field, _, _ in _CONTROL_PROPS),
             )
         filters, notes = filters_from_controls(
-            {field: value for (field, _, _), value in zip(_CONTROL_PROPS, values, strict=True)}
+            {field: value for (field, _, _), value in zip(_CONTROL_PROPS, values, strict=True)},
+            kept=parse_search(search)[0],
         )
         new_search = to_search(filters)
         return (

@@ -330,6 +330,7 @@ PAGE_HEADINGS = {
     "/models": "Models",
     "/derivatives": "Derivatives",
     "/segments": "Segments",
+    "/organisations/compare": "Compare organisations",
     "/methodology": "Methodology & data",
     "/report": "Report builder",
 }
