@@ -883,7 +883,10 @@ def render_chart(
     if data.empty and not unavailable:
         figures.mark_empty(fig, no_data_text(warehouse, source))
     elif "period" in data.columns and filters.period == "month":
-        _label_months(fig, data["period"].nunique())
+        # The months the axis spans, not the months with data: sparse periods (models created in a few
+        # months of several years) would otherwise get a label for every month of the span.
+        first, last = pd.to_datetime(data["period"]).agg(["min", "max"])
+        _label_months(fig, (last.year - first.year) * 12 + last.month - first.month + 1)
     source_line = source.line(spec.attribution(filters))
     title = _title(spec, filters)
     subtitle = " ".join(filter(None, [_subtitle(spec, filters, fig), *notes]))
