@@ -633,7 +633,8 @@ def _window_share(warehouse: Warehouse, filters: Filters) -> Drawn:
         textposition="outside",
         hovertemplate="%{y}: %{x:.1%} of downloads<extra></extra>",
     )
-    fig.update_xaxes(tickformat=".0%", range=[0, min(1.0, float(data["share"].max() or 0) * 1.2 + 0.05)])
+    largest = float(data["share"].max()) if len(data) else 0.0
+    fig.update_xaxes(tickformat=".0%", range=[0, min(1.0, largest * 1.2 + 0.05)])  # room for the labels
     return data, fig
 
 

@@ -276,10 +276,13 @@ def window_share(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
         "GROUP BY ALL",
         [*warehouse._group_params(f), *params, warehouse._last_date(holding)],
     )
+    columns = ["country", "downloads", "share", "models", "coverage"]
+    total = downloads["downloads"].sum()
+    if not total:  # nothing downloaded in the dates: no share to give (an empty chart says so)
+        return pd.DataFrame(columns=columns)
     frame = downloads.merge(models, on="country", how="outer")
     frame = frame.fillna({"downloads": 0, "known": 0, "models": 0})
-    total = frame["downloads"].sum()
-    frame["share"] = frame["downloads"] / total if total else 0.0
-    frame["coverage"] = frame["known"].sum() / total if total else 0.0
+    frame["share"] = frame["downloads"] / total
+    frame["coverage"] = frame["known"].sum() / total
     frame = frame.astype({"downloads": "int64", "models": "int64"})
-    return frame[["country", "downloads", "share", "models", "coverage"]]
+    return frame[columns]
