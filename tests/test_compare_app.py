@@ -4,6 +4,8 @@ Methodology section "Reproducing published figures"."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -84,3 +86,10 @@ def test_methodology_reproduces_each_published_figure_with_its_command(client: F
         assert figure.differences in layout  # the layout's JSON
     assert {"eoi-shares.csv", "atom-leader-vs-next.csv"} <= {c.split()[-1] for c in commands if "--out" in c}
     assert Filters().individuals == "unattributed"  # the published EOI grouping is an option, not the default
+
+
+def test_the_readme_summarises_the_same_commands() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Reproducing published figures", 1)[1].split("\n## ", 1)[0]
+    for figure in PUBLISHED_FIGURES:
+        assert f"`{figure.command}`" in section, figure.figure
