@@ -270,3 +270,22 @@ def test_every_published_figure_command_runs_and_writes_its_chart(tmp_path, monk
         argv[argv.index("--out") + 1] = str(out)
         assert dashboards_main([*argv[3:], "--store", str(store.root)]) == 0, figure.command
         assert len(pd.read_csv(out)) > 0, figure.command
+
+
+def test_the_command_line_names_organisations_the_store_lacks_and_draws_the_others(hand, tmp_path, capsys):
+    _, store_root, registry_file = hand
+    out = tmp_path / "compare.csv"
+    common = ["export", "--store", str(store_root), "--format", "csv", "--out", str(out)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OWT_REGISTRY", str(registry_file))
+        with pytest.raises(SystemExit) as refused:
+            dashboards_main([*common, "--chart", "organisations-compare-share", "--orgs", "Qwen,nobody-here"])
+        assert refused.value.code == 2
+        assert "--orgs 'nobody-here': not found in the store: nobody-here" in capsys.readouterr().err
+        chart = ["--chart", "organisations-compare-derivatives", "--orgs", "Qwen,meta-llama"]
+        assert dashboards_main([*common, *chart, "--from", "2025-01-01"]) == 0
+    written = pd.read_csv(out)
+    # As worked out above: Qwen's roots, alice (Jan) and unsloth (Feb); Meta's, carol (Mar).
+    assert list(zip(written["period"], written["organisation"], written["derivatives"], strict=True)) == [
+        ("2025-01-01", QWEN, 1), ("2025-02-01", QWEN, 1), ("2025-03-01", META, 1)
+    ]  # fmt: skip
