@@ -569,7 +569,7 @@ _chart(
     ("organisation_derivatives",),
     country_rule=None,
     periods="created",
-)(_organisation_bars("derivatives", "Derivatives created per {period}", comparison.organisation_derivatives))
+)(_organisation_bars("new_derivatives", "New derivatives per {period}", comparison.organisation_derivatives))
 
 
 @_chart(
@@ -617,10 +617,9 @@ def _window_share(warehouse: Warehouse, filters: Filters) -> Drawn:
     shares = comparison.window_share(warehouse, filters)
     order, colours, names = _by_country(shares, filters)
     data = shares.set_index("country").loc[order].reset_index()
-    data.insert(1, "name", [names[code] for code in data["country"]])
     fig = figures.ranked_bars(
         data,
-        label="name",
+        label="country",
         value="share",
         group="country",
         order=order,
@@ -631,8 +630,9 @@ def _window_share(warehouse: Warehouse, filters: Filters) -> Drawn:
     fig.update_traces(
         texttemplate="%{x:.1%}",
         textposition="outside",
-        hovertemplate="%{y}: %{x:.1%} of downloads<extra></extra>",
+        hovertemplate="%{fullData.name}: %{x:.1%} of downloads<extra></extra>",
     )
+    fig.update_yaxes(tickvals=list(data["country"]), ticktext=[names[code] for code in data["country"]])
     largest = float(data["share"].max()) if len(data) else 0.0
     fig.update_xaxes(tickformat=".0%", range=[0, min(1.0, largest * 1.2 + 0.05)])  # room for the labels
     return data, fig

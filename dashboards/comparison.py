@@ -201,10 +201,10 @@ def organisation_releases(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
 
 
 def organisation_derivatives(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
-    """period, organisation, derivatives: others' models created per period whose lineage root is in a
+    """period, organisation, new_derivatives: others' models created per period whose lineage root is in a
     compared organisation's namespaces (the base organisation); the view's derivative filters apply."""
     organisations = compared(warehouse, f)
-    columns = ["period", "organisation", "derivatives"]
+    columns = ["period", "organisation", "new_derivatives"]
     if organisations.empty:
         return pd.DataFrame(columns=columns)
     roots = organisations.explode("namespaces")
@@ -214,7 +214,7 @@ def organisation_derivatives(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
         WITH bases AS (
             SELECT lower(unnest(?::VARCHAR[])) AS namespace, unnest(?::VARCHAR[]) AS org_key
         )
-        SELECT date_trunc(?, d.created)::DATE AS period, b.org_key, count(*)::INTEGER AS derivatives
+        SELECT date_trunc(?, d.created)::DATE AS period, b.org_key, count(*)::INTEGER AS new_derivatives
         FROM (SELECT *, {ORG_KEY_SQL} AS own_key FROM dims WHERE {where} AND created IS NOT NULL) d
         JOIN bases b ON b.namespace = lower(split_part(d.lineage_root, '/', 1))
         WHERE d.own_key <> b.org_key

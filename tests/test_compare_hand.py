@@ -153,7 +153,7 @@ def test_three_organisations_models_released_and_derivatives_by_base_organisatio
                           (DEEPSEEK, dt.date(2024, 1, 1)): 1}  # fmt: skip
     # Derivatives of Qwen's roots by others: alice (Jan), unsloth (Feb); Qwen's own AWQ is left out.
     # Meta's: carol (Mar). DeepSeek has none.
-    assert by(organisation_derivatives(warehouse, view), "organisation", "period", "derivatives") == {
+    assert by(organisation_derivatives(warehouse, view), "organisation", "period", "new_derivatives") == {
         (QWEN, JAN): 1, (QWEN, FEB): 1, (META, MAR): 1,
     }
 
@@ -286,6 +286,6 @@ def test_the_command_line_names_organisations_the_store_lacks_and_draws_the_othe
         assert dashboards_main([*common, *chart, "--from", "2025-01-01"]) == 0
     written = pd.read_csv(out)
     # As worked out above: Qwen's roots, alice (Jan) and unsloth (Feb); Meta's, carol (Mar).
-    assert list(zip(written["period"], written["organisation"], written["derivatives"], strict=True)) == [
+    assert list(zip(written["period"], written["organisation"], written["new_derivatives"], strict=True)) == [
         ("2025-01-01", QWEN, 1), ("2025-02-01", QWEN, 1), ("2025-03-01", META, 1)
     ]  # fmt: skip
