@@ -228,27 +228,31 @@ def organisation_derivatives(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
 def leader_vs_next(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
     """period, series ('leader' or 'next'), organisations (the leader's name; the next N's names in rank
     order, '; '-separated), downloads: per period, the organisation with the most downloads in the view and
-    the sum of ranks 2 to N+1 (N = `f.leader_next`; ties by name)."""
+    the sum of ranks 2 to N+1 (N = `f.leader_next`; ties by the organisation's key: its name, lower case)."""
     where, params = warehouse._where(f, dated=False)
     source, source_params = _source(warehouse, f, "ns")
+    # Organisations are ranked under their key (ties: by key, the registry name in lower case) and named
+    # after ranking, for the few rows kept only.
     sql = f"""
-        WITH named AS (
-            SELECT grp, {ORG_KEY_SQL} AS org_key,
-                arg_min(coalesce(organization, namespace), grp) OVER (PARTITION BY {ORG_KEY_SQL}) AS name
-            FROM ns_groups WHERE {where}
-        ), per AS (
-            SELECT date_trunc(?, n.day)::DATE AS period, g.org_key, any_value(g.name) AS name,
-                sum(n.downloads)::BIGINT AS downloads
-            FROM {source} n JOIN named g USING (grp) GROUP BY period, g.org_key HAVING sum(n.downloads) > 0
+        WITH per AS (
+            SELECT date_trunc(?, n.day)::DATE AS period, g.org_key, sum(n.downloads)::BIGINT AS downloads
+            FROM {source} n JOIN (SELECT grp, {ORG_KEY_SQL} AS org_key FROM ns_groups WHERE {where}) g
+                USING (grp)
+            GROUP BY ALL HAVING sum(n.downloads) > 0
         ), ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY period ORDER BY downloads DESC, name, org_key) AS rank
-            FROM per
+            SELECT * FROM (
+                SELECT *, row_number() OVER (PARTITION BY period ORDER BY downloads DESC, org_key) AS rank
+                FROM per
+            ) WHERE rank <= 1 + ?
+        ), named AS (
+            SELECT {ORG_KEY_SQL} AS org_key, arg_min(coalesce(organization, namespace), grp) AS name
+            FROM ns_groups WHERE {ORG_KEY_SQL} IN (SELECT org_key FROM ranked) GROUP BY ALL
         )
         SELECT period, if(rank = 1, 'leader', 'next') AS series,
             string_agg(name, '; ' ORDER BY rank) AS organisations, sum(downloads)::BIGINT AS downloads
-        FROM ranked WHERE rank <= 1 + ? GROUP BY ALL ORDER BY period, series
+        FROM ranked JOIN named USING (org_key) GROUP BY ALL ORDER BY period, series
     """
-    return warehouse._df(sql, [*params, warehouse._period(f), *source_params, f.leader_next])
+    return warehouse._df(sql, [warehouse._period(f), *source_params, *params, f.leader_next])
 
 
 def window_share(warehouse: Warehouse, f: Filters) -> pd.DataFrame:

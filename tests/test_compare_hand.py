@@ -177,10 +177,10 @@ def test_the_leader_vs_the_next_two_each_month_equal_the_hand_sums(warehouse):
         # Jan: Qwen 700; then DeepSeek 600, Meta 400 (BigCode 100, Mistral 100, acme-labs 50, alice 50).
         (JAN, "leader"): (QWEN, 700),
         (JAN, "next"): ("DeepSeek; Meta", 600 + 400),
-        # Feb: Qwen 1130; Unsloth 400, then DeepSeek and Meta tie at 300: by name, DeepSeek.
+        # Feb: Qwen 1130; Unsloth 400, then DeepSeek and Meta tie at 300: by key (lower-case name), DeepSeek.
         (FEB, "leader"): (QWEN, 1130),
         (FEB, "next"): ("Unsloth AI; DeepSeek", 400 + 300),
-        # Mar: DeepSeek 800 leads; Qwen 630, then Meta and Unsloth AI tie at 200: by name, Meta.
+        # Mar: DeepSeek 800 leads; Qwen 630, then Meta and Unsloth AI tie at 200: by key, Meta.
         (MAR, "leader"): (DEEPSEEK, 800),
         (MAR, "next"): (f"{QWEN}; Meta", 630 + 200),
     }
