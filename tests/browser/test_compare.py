@@ -77,3 +77,19 @@ def test_the_organisations_list_links_to_the_comparison(app_page: Page) -> None:
     # None named: the three most downloaded of the view are compared, and the page says so.
     expect(app_page.locator("#compare-shown")).to_contain_text("none named: the 3 with the most downloads")
     expect(legend(app_page, "organisations-compare-downloads")).to_have_count(3)
+
+
+def test_individuals_as_international_online_regroups_the_country_charts(app_page: Page) -> None:
+    app_page.goto("/segments")
+    wait_for_charts(app_page, ("window-share",))
+    expect(legend(app_page, "window-share")).not_to_contain_text(["International/Online"])
+    app_page.locator("#control-individuals label", has_text="International/Online").click()
+    expect(app_page).to_have_url(re.compile(r"individuals=international-online"))
+    expect(legend(app_page, "window-share")).to_contain_text(["International/Online"])
+    expect(legend(app_page, "size-by-country")).to_contain_text(["International/Online"])
+    expect(chart(app_page, "window-share").locator(".chart-subtitle")).to_contain_text(
+        "Individuals, communities and international organisations are one group: International/Online."
+    )
+    # On the compare page no chart groups countries: the control is greyed out with the reason.
+    app_page.goto(f"{COMPARE}?individuals=international-online")
+    expect(app_page.locator("#control-wrap-individuals")).to_have_class(re.compile("control--disabled"))
