@@ -37,6 +37,9 @@ from tqdm import tqdm
 from dashboards.export import CHART_FORMATS, REPORT_FORMATS
 from dashboards.filters import (
     ATTRIBUTIONS,
+    INDIVIDUAL_GROUPINGS,
+    LEADER_NEXT_DEFAULT,
+    MAX_COMPARED,
     PARAM_NAMES,
     PERIODS,
     SCOPES,
@@ -58,6 +61,9 @@ _FILTER_FIELDS: dict[str, str] = {
     "size_class": "--size-class",
     "channel": "--channel",
     "events": "--events",
+    "orgs": "--orgs",
+    "leader_next": "--next",
+    "individuals": "--individuals",
 }
 
 
@@ -130,6 +136,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--wide",
         action="store_true",
         help="csv: time series by country with one column per country (default: long, one row a point)",
+    )
+    view.add_argument(
+        "--orgs",
+        metavar="NS[,NS...]",
+        help=f"organisations compared by the organisations-compare-* charts: Hub namespaces as in "
+        f"/organisations/<namespace>, up to {MAX_COMPARED}, e.g. Qwen,meta-llama",
+    )
+    view.add_argument(
+        "--next",
+        dest="leader_next",
+        metavar="N",
+        help="leader-vs-next: how many organisations after the leader are summed "
+        f"(default: {LEADER_NEXT_DEFAULT})",
+    )
+    view.add_argument(
+        "--individuals",
+        metavar="|".join(INDIVIDUAL_GROUPINGS),
+        help="where individuals and international organisations go on country charts: unattributed "
+        "(default; international organisations in Rest of world) or international-online (one "
+        "International/Online group, as Economies of Open Intelligence)",
     )
     export.set_defaults(handler=run_export, command_parser=export)
     return parser
@@ -230,6 +256,10 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     _, task_problems = check_task(filters, warehouse.tasks())
     if task_problems:
         parser.error(f"--task {task_problems[0].value!r}: {task_problems[0].message}")
+    from dashboards.comparison import check_orgs
+
+    for problem in check_orgs(warehouse, filters):
+        parser.error(f"--orgs {problem.value!r}: {problem.message}")
     source = source_info(warehouse, filters)
     if source.first is None:
         print(f"error: {no_data_text(warehouse, source)}", file=sys.stderr)

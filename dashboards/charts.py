@@ -21,17 +21,26 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import figures, tokens
+from dashboards import comparison, figures, tokens
 from dashboards.budget import seconds_left
 from dashboards.colors import (
+    LEADER_COLOURS,
     MEASURE_COLOURS,
+    ORGANISATION_COLOURS,
     RELATION_COLOURS,
     country_colours,
     country_name,
     country_order,
     display_group,
 )
-from dashboards.filters import REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
+from dashboards.filters import (
+    INTERNATIONAL_ONLINE_GROUP,
+    MAX_COMPARED,
+    REST_OF_WORLD,
+    SIZE_CLASSES,
+    UNATTRIBUTED,
+    Filters,
+)
 from dashboards.metrics import first_crossover, period_coverage
 from dashboards.query import per_version
 from pipelines import definitions
@@ -49,7 +58,7 @@ _MONTH_TICKS_MAX = 14  # label every month up to this many, else let plotly thin
 
 #: Measures computed from the Hub's all-time counts (differences or sums of them).
 ALL_TIME_MEASURES = frozenset(
-    {"downloads_all_time", "downloads_period", "cumulative", "share", "hhi", "gini"}
+    {"downloads_all_time", "downloads_period", "cumulative", "share", "hhi", "gini", "window_share"}
 )
 THIRTY_DAY_CHART = "downloads-30d-by-country"
 
@@ -228,7 +237,9 @@ def _lines_by_country(data: pd.DataFrame, x: str, y: str, y_title: str, filters:
 
 def _with_group(data: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """Rankings keep each row's own country and add its display `group` (what its colour and legend show)."""
-    return data.assign(group=[display_group(code, filters.countries) for code in data["country"]])
+    return data.assign(
+        group=[display_group(code, filters.countries, filters.individuals) for code in data["country"]]
+    )
 
 
 # ---- the charts (registration order = report order) -------------------------------------------------------
@@ -476,11 +487,181 @@ def _concentration(warehouse: Warehouse, filters: Filters) -> Drawn:
     return data, fig
 
 
+# ---- issue 13, points 3-4: organisations compared, the leader vs the next N, shares over a window ----------
+
+
+def _organisation_style(warehouse: Warehouse, filters: Filters) -> tuple[list[str], dict[str, str]]:
+    """The compared organisations' names in the order asked, and a colour each."""
+    names = list(comparison.compared(warehouse, filters)["organisation"])
+    return names, dict(zip(names, ORGANISATION_COLOURS, strict=False))
+
+
+def _organisation_lines(y: str, y_title: str, query: Callable[[Warehouse, Filters], pd.DataFrame]):
+    """A chart of one line per compared organisation (long form: time, organisation, `y`)."""
+
+    def draw(warehouse: Warehouse, filters: Filters) -> Drawn:
+        data = query(warehouse, filters)
+        order, colours = _organisation_style(warehouse, filters)
+        fig = figures.line_by_group(
+            data,
+            x=data.columns[0],
+            y=y,
+            group="organisation",
+            order=order,
+            colours=colours,
+            names={name: name for name in order},
+            y_title=y_title.format(period=filters.period),
+            log_scale=filters.log_scale and y != "share",
+        )
+        if y == "share":
+            fig.update_yaxes(tickformat=".0%")
+            fig.update_traces(hovertemplate="%{x}<br>%{fullData.name}: %{y:.1%}<extra></extra>")
+        return data, fig
+
+    return draw
+
+
+def _organisation_bars(value: str, value_title: str, query: Callable[[Warehouse, Filters], pd.DataFrame]):
+    """Bars per period, one per compared organisation (long form: period, organisation, `value`)."""
+
+    def draw(warehouse: Warehouse, filters: Filters) -> Drawn:
+        data = query(warehouse, filters)
+        order, colours = _organisation_style(warehouse, filters)
+        fig = figures.bars_by_group(
+            data,
+            category="period",
+            value=value,
+            group="organisation",
+            order=order,
+            colours=colours,
+            names={name: name for name in order},
+            value_title=value_title.format(period=filters.period),
+            log_scale=filters.log_scale,
+        )
+        return data, fig
+
+    return draw
+
+
+_COMPARED = (
+    f"The organisations named in the view (orgs=, up to {MAX_COMPARED}; else the "
+    f"{comparison.DEFAULT_COMPARED} most downloaded in the selected dates), each with all its namespaces"
+)
+_chart(
+    "organisations-compare-downloads",
+    "Downloads per {period}: organisations compared",
+    f"{_COMPARED}: downloads in each period, one line per organisation.",
+    ("downloads_period", "organisation_downloads"),
+    country_rule=None,
+    periods="snapshots",
+)(_organisation_lines("downloads", "Downloads per {period}", comparison.organisation_downloads))
+_chart(
+    "organisations-compare-cumulative",
+    "All-time downloads: organisations compared",
+    f"{_COMPARED}: cumulative (all-time) downloads at each snapshot date, one line per organisation.",
+    ("cumulative", "organisation_downloads"),
+    country_rule=None,
+    over_time="At each snapshot date.",
+)(_organisation_lines("downloads_all_time", "All-time downloads", comparison.organisation_cumulative))
+_chart(
+    "organisations-compare-share",
+    "Share of all downloads per {period}: organisations compared",
+    f"{_COMPARED}: each one's share of all downloads in the view in each period.",
+    ("share", "organisation_downloads"),
+    country_rule=None,
+    periods="snapshots",
+)(_organisation_lines("share", "Share of all downloads", comparison.organisation_downloads))
+_chart(
+    "organisations-compare-releases",
+    "Models released per {period}: organisations compared",
+    f"{_COMPARED}: models created in each period in its namespaces.",
+    ("models_released",),
+    country_rule=None,
+    periods="created",
+)(_organisation_bars("models", "Models created per {period}", comparison.organisation_releases))
+_chart(
+    "organisations-compare-derivatives",
+    "Derivatives of their models per {period}: organisations compared",
+    f"{_COMPARED}: others' models created in each period on a base whose lineage root is the organisation's.",
+    ("organisation_derivatives",),
+    country_rule=None,
+    periods="created",
+)(_organisation_bars("new_derivatives", "New derivatives per {period}", comparison.organisation_derivatives))
+
+
+@_chart(
+    "leader-vs-next",
+    "The leading organisation vs the next {next} combined, per {period}",
+    "ATOM's chart: per period, the organisation with the most downloads and the next N organisations "
+    "combined (next=N, default 8).",
+    ("downloads_period", "leader_vs_next"),
+    country_rule=None,
+    periods="snapshots",
+)
+def _leader_vs_next(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = comparison.leader_vs_next(warehouse, filters)
+    next_name = f"Next {filters.leader_next} combined"
+    names = {"leader": "Leading organisation", "next": next_name}
+    fig = figures.bars_by_group(
+        data,
+        category="period",
+        value="downloads",
+        group="series",
+        order=["leader", "next"],
+        colours=LEADER_COLOURS,
+        names=names,
+        value_title=f"Downloads per {filters.period}",
+        log_scale=filters.log_scale,
+    )
+    for series, name in names.items():  # hovering a bar names the organisations behind it
+        rows = data[data["series"] == series]
+        fig.update_traces(
+            selector={"name": name},
+            customdata=rows["organisations"].str.replace("; ", "<br>", regex=False),
+            hovertemplate=f"%{{x}}<br>{name}: %{{y:,.0f}}<br>%{{customdata}}<extra></extra>",
+        )
+    return data, fig
+
+
+@_chart(
+    "window-share",
+    "Share of downloads over the selected dates by {country_rule}",
+    "Each country group's share of all downloads over the whole selected dates as one number, with its "
+    "downloads, models and the coverage (the form of published figures).",
+    ("window_share",),
+)
+def _window_share(warehouse: Warehouse, filters: Filters) -> Drawn:
+    shares = comparison.window_share(warehouse, filters)
+    order, colours, names = _by_country(shares, filters)
+    data = shares.set_index("country").loc[order].reset_index()
+    fig = figures.ranked_bars(
+        data,
+        label="country",
+        value="share",
+        group="country",
+        order=order,
+        colours=colours,
+        names=names,
+        x_title="Share of downloads over the selected dates",
+    )
+    fig.update_traces(
+        texttemplate="%{x:.1%}",
+        textposition="outside",
+        hovertemplate="%{fullData.name}: %{x:.1%} of downloads<extra></extra>",
+    )
+    fig.update_yaxes(tickvals=list(data["country"]), ticktext=[names[code] for code in data["country"]])
+    largest = float(data["share"].max()) if len(data) else 0.0
+    fig.update_xaxes(tickformat=".0%", range=[0, min(1.0, largest * 1.2 + 0.05)])  # room for the labels
+    return data, fig
+
+
 # ---- framing: title, subtitle, source --------------------------------------------------------------------
 
 
 def _title(spec: ChartSpec, filters: Filters) -> str:
-    return spec.title.format(country_rule=f"{filters.attribution} country", period=filters.period)
+    return spec.title.format(
+        country_rule=f"{filters.attribution} country", period=filters.period, next=filters.leader_next
+    )
 
 
 def scope_text(filters: Filters) -> str:
@@ -502,7 +683,7 @@ def describe_view(filters: Filters) -> str:
     """The whole view in one line, for report title pages and the command line's summary."""
     shown = ", ".join(country_name(code) for code in filters.countries)
     return (
-        f"Countries: {shown} (others grouped as {REST_OF_WORLD} / {UNATTRIBUTED}). "
+        f"Countries: {shown} (others grouped as {_other_groups(filters)}). "
         f"Attribution: {filters.attribution} country. Period: {filters.period}. Scope: {scope_text(filters)}."
         + (" Scale: log, on the charts that allow one." if filters.log_scale else "")
     )
@@ -511,7 +692,19 @@ def describe_view(filters: Filters) -> str:
 def _measure_ids(spec: ChartSpec, filters: Filters) -> tuple[str, ...]:
     """The chart's measures, then its country rule (publisher or lineage) when it groups by country."""
     rule = spec.attribution(filters)
-    return (*spec.measures, *([f"{rule}_country"] if rule else []))
+    grouping = ("individuals_grouping",) if rule and _online(filters) else ()
+    return (*spec.measures, *([f"{rule}_country"] if rule else []), *grouping)
+
+
+def _online(filters: Filters) -> bool:
+    """Whether the view groups individuals and international organisations as International/Online."""
+    return filters.individuals != Filters().individuals
+
+
+def _other_groups(filters: Filters) -> str:
+    """The groups of the countries not selected, in words."""
+    groups = [INTERNATIONAL_ONLINE_GROUP] if _online(filters) else []
+    return ", ".join([*groups, REST_OF_WORLD]) + f" and {UNATTRIBUTED}"
 
 
 def _time_text(spec: ChartSpec, filters: Filters) -> str:
@@ -539,7 +732,7 @@ def _subtitle(spec: ChartSpec, filters: Filters, fig: go.Figure) -> str:
         sentences.append(prefix + measure.definition)
     if spec.by_country:
         shown = ", ".join(country_name(code) for code in filters.countries)
-        sentences.append(f"Countries: {shown}; others as {REST_OF_WORLD} and {UNATTRIBUTED}.")
+        sentences.append(f"Countries: {shown}; others as {_other_groups(filters)}.")
     sentences.append(_time_text(spec, filters))
     if _log_axis(fig):
         sentences.append("Log scale.")
@@ -723,7 +916,10 @@ def render_chart(
     if data.empty and not unavailable:
         figures.mark_empty(fig, no_data_text(warehouse, source))
     elif "period" in data.columns and filters.period == "month":
-        _label_months(fig, data["period"].nunique())
+        # The months the axis spans, not the months with data: sparse periods (models created in a few
+        # months of several years) would otherwise get a label for every month of the span.
+        first, last = pd.to_datetime(data["period"]).agg(["min", "max"])
+        _label_months(fig, (last.year - first.year) * 12 + last.month - first.month + 1)
     source_line = source.line(spec.attribution(filters))
     if chart_id in channels.CHANNEL_CHARTS:  # each channel named, with its own snapshots and coverage
         source_line = channels.source_line(warehouse, filters, source_line, chart_id)

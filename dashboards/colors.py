@@ -19,7 +19,15 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 
-from dashboards.filters import INDIVIDUAL, INTERNATIONAL, REST_OF_WORLD, UNATTRIBUTED, UNATTRIBUTED_ORG
+from dashboards.filters import (
+    INDIVIDUAL,
+    INTERNATIONAL,
+    INTERNATIONAL_ONLINE_GROUP,
+    REST_OF_WORLD,
+    UNATTRIBUTED,
+    UNATTRIBUTED_ORG,
+    grouped_codes,
+)
 
 #: Okabe & Ito (2008), "Color Universal Design", in the order the palette is usually given.
 OKABE_ITO: dict[str, str] = {
@@ -38,6 +46,7 @@ FIXED_COLOURS: dict[str, str] = {
     "US": OKABE_ITO["blue"],
     REST_OF_WORLD: "#999999",
     UNATTRIBUTED: "#CFCFCF",
+    INTERNATIONAL_ONLINE_GROUP: "#555555",
 }
 
 #: Colours left for other selected countries, most legible on white first; Tol's olive completes Okabe-Ito
@@ -58,6 +67,14 @@ CATEGORY_COLOURS: dict[str, str] = {
     "rose": "#CC6677",
     "purple": "#AA4499",
 }
+
+#: Colours of compared organisations, in the order asked: Paul Tol's bright scheme and two of his light one
+#: (colour-blind safe), none a country's, relation's or measure's (a report shows all charts together).
+ORGANISATION_COLOURS: tuple[str, ...] = (
+    "#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#EE8866", "#44BB99",
+)
+#: The leading organisation and the next N combined: Paul Tol's high-contrast blue and yellow.
+LEADER_COLOURS: dict[str, str] = {"leader": "#004488", "next": "#DDAA33"}
 
 #: Colours of the relation types of derivatives.
 RELATION_COLOURS: dict[str, str] = {
@@ -133,6 +150,7 @@ SPECIAL_NAMES: dict[str, str] = {
     INDIVIDUAL: "Individual / community",
     REST_OF_WORLD: REST_OF_WORLD,
     UNATTRIBUTED: UNATTRIBUTED,
+    INTERNATIONAL_ONLINE_GROUP: INTERNATIONAL_ONLINE_GROUP,
 }
 
 
@@ -187,13 +205,17 @@ def country_colours(countries: Iterable[str]) -> dict[str, str]:
     return colours
 
 
-def display_group(code: str | None, selected: Iterable[str]) -> str:
+def display_group(code: str | None, selected: Iterable[str], individuals: str = "unattributed") -> str:
     """The series a country value belongs to in a view (the same grouping the query layer applies in SQL):
     a selected code stays itself; unregistered organisations and individuals are Unattributed; every other
-    country and international organisations are Rest of world."""
+    country and international organisations are Rest of world. Under the international-online grouping
+    of individuals (`grouped_codes`), individuals and international organisations are International/Online."""
     if code in set(selected):
         return code  # type: ignore[return-value]
-    if code is None or code in (UNATTRIBUTED_ORG, INDIVIDUAL):
+    online, unattributed = grouped_codes(individuals)
+    if code in online:
+        return INTERNATIONAL_ONLINE_GROUP
+    if code is None or code in unattributed:
         return UNATTRIBUTED
     return REST_OF_WORLD
 
@@ -201,5 +223,5 @@ def display_group(code: str | None, selected: Iterable[str]) -> str:
 def country_order(countries: Iterable[str]) -> list[str]:
     """The order series are drawn and listed in: selected countries as given, then the two display groups."""
     shown = list(dict.fromkeys(countries))
-    groups = [g for g in (REST_OF_WORLD, UNATTRIBUTED) if g in shown]
+    groups = [g for g in (INTERNATIONAL_ONLINE_GROUP, REST_OF_WORLD, UNATTRIBUTED) if g in shown]
     return [c for c in shown if c not in groups] + groups

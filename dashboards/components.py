@@ -26,6 +26,7 @@ from dash.exceptions import PreventUpdate
 from dashboards import figures, numbers
 from dashboards.charts import SYNTHETIC_WARNING, ChartResult, chart_ids, render_chart, scope_text, source_info
 from dashboards.cluster import cached
+from dashboards.comparison import check_orgs
 from dashboards.export import (
     CHART_FORMATS,
     LAYOUTS,
@@ -497,7 +498,7 @@ def _view_of_request(args: Mapping[str, Any]) -> Filters:
     download must be the view asked for, never a default in its place)."""
     filters, problems = parse_params(args)
     filters, task_problems = check_task(filters, app_state().tasks)
-    problems += task_problems
+    problems += task_problems + check_orgs(app_state().warehouse, filters)
     if problems:
         flask.abort(_bad_request("; ".join(f"{p.param}={p.value!r}: {p.message}" for p in problems)))
     return filters

@@ -53,7 +53,14 @@ from dashboards.charts import (
     get_chart,
 )
 from dashboards.colors import RELATION_COLOURS, country_name, country_order
-from dashboards.filters import PARAM_NAMES, REST_OF_WORLD, SIZE_CLASSES, UNATTRIBUTED, Filters
+from dashboards.filters import (
+    INTERNATIONAL_ONLINE_GROUP,
+    PARAM_NAMES,
+    REST_OF_WORLD,
+    SIZE_CLASSES,
+    UNATTRIBUTED,
+    Filters,
+)
 from pipelines import definitions
 
 ChartFormat = Literal["png", "svg", "pdf", "csv", "html"]
@@ -367,10 +374,14 @@ section {{ margin-top: 3em; page-break-before: always; }}
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: The display groups' codes in exported files: `country` always holds a code (ISO 3166-1 alpha-2, a registry
 #: bucket such as INTL, or one of these), `country_name` the name shown on the chart.
-GROUP_CODES: dict[str, str] = {REST_OF_WORLD: "REST_OF_WORLD", UNATTRIBUTED: "UNATTRIBUTED"}
+GROUP_CODES: dict[str, str] = {
+    REST_OF_WORLD: "REST_OF_WORLD",
+    UNATTRIBUTED: "UNATTRIBUTED",
+    INTERNATIONAL_ONLINE_GROUP: "INTERNATIONAL_ONLINE",
+}
 #: Columns that count downloads or models: exact integers in every file.
 COUNT_COLUMNS: tuple[str, ...] = (
-    "downloads", "downloads_all_time", "new_derivatives", "derivatives",
+    "downloads", "downloads_all_time", "new_derivatives", "derivatives", "models",
     "tokens", "unattributed_tokens", "total_tokens",
 )
 COLUMN_TEXT: dict[str, str] = {
@@ -379,7 +390,8 @@ COLUMN_TEXT: dict[str, str] = {
     "complete": "true when the snapshots cover the whole period; false for a period still running or cut "
     "by the selected dates (its total is low for that reason)",
     "country": "ISO 3166-1 alpha-2 code, or a bucket: REST_OF_WORLD (countries not selected, international "
-    "organisations), UNATTRIBUTED (unregistered organisations and individuals), INTL, UNATTRIBUTED_ORG, "
+    "organisations), UNATTRIBUTED (unregistered organisations and individuals), INTERNATIONAL_ONLINE "
+    "(individuals and international organisations, when the view groups them so), INTL, UNATTRIBUTED_ORG, "
     "INDIVIDUAL",
     "country_name": "the name the chart shows for `country`",
     "group": "the series (country code or bucket) the row is drawn in",
@@ -398,6 +410,12 @@ COLUMN_TEXT: dict[str, str] = {
     "total_tokens": "every OpenRouter token ranked in the period (top 50 models a day and other)",
     "share_low": "tokens / total_tokens: the share the attributed tokens give (the least it can be)",
     "share_high": "(tokens + unattributed_tokens) / total_tokens: the most the share can be",
+    "organisation": "the organisation compared (registry organisation, else its namespace)",
+    "models": "models (an integer count): created in the period, or of the group in the snapshot holding the "
+    "selected dates' last day",
+    "coverage": "share of the selected dates' downloads whose country is known (an ISO code), 0 to 1",
+    "series": "leader (the organisation with the most downloads in the period) or next (the next N combined)",
+    "organisations": "the organisations of the row, in rank order, separated by '; '",
 }
 #: What may be done with the numbers: they are derived from public Hub metadata; the project, and the
 #: registry it attributes with (partly ATOM's, Apache-2.0), are Apache-2.0.
@@ -629,7 +647,8 @@ def _readme(metadata: dict[str, object]) -> str:
         *(f"`{chart['file']}`: {chart['citation']} Licence: {chart['licence']}.\n" for chart in charts
           if chart.get("citation")),
         "Counts are exact integers. `country` holds ISO 3166-1 alpha-2 codes or fixed bucket codes "
-        "(REST_OF_WORLD, UNATTRIBUTED, INTL, UNATTRIBUTED_ORG, INDIVIDUAL); `country_name` the chart's "
+        "(REST_OF_WORLD, UNATTRIBUTED, INTERNATIONAL_ONLINE, INTL, UNATTRIBUTED_ORG, INDIVIDUAL); "
+        "`country_name` the chart's "
         "label. A `complete` column, where present, is false for a period the snapshots cover only in part.",
         *(
             ["", "Wide tables (`layout` in metadata.json): one row per date or period, one column per "

@@ -12,6 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
+from pipelines.definitions import (
+    INDIVIDUAL_GROUPINGS,
+    INTERNATIONAL_ONLINE,
+    INTERNATIONAL_ONLINE_CODES,
+    LEADER_NEXT_DEFAULT,
+    LEADER_NEXT_MAX,
+    MAX_COMPARED,
+)
 from pipelines.events import KINDS as EVENT_KINDS
 from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES, UNATTRIBUTED_ORG  # noqa: F401  (re-exported for the pages)
 from pipelines.store import DATE_MAX, DATE_MIN, parse_date
@@ -31,6 +39,16 @@ SIZE_CLASSES: tuple[str, ...] = ("<1B", "1-5B", "7-9B", "10-50B", "50-100B", "10
 #: Series labels used when countries are grouped for display.
 REST_OF_WORLD = "Rest of world"
 UNATTRIBUTED = "Unattributed"
+#: The group of individuals and international organisations under the international-online grouping.
+INTERNATIONAL_ONLINE_GROUP = INTERNATIONAL_ONLINE
+
+
+def grouped_codes(individuals: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(codes shown as International/Online, codes shown as Unattributed) under a view's grouping of
+    individuals (`Filters.individuals`); any other code not selected is Rest of world. The query layer's
+    SQL and `dashboards.colors.display_group` both group by this."""
+    online = INTERNATIONAL_ONLINE_CODES if individuals == INDIVIDUAL_GROUPINGS[1] else ()
+    return online, tuple(code for code in (UNATTRIBUTED_ORG, INDIVIDUAL) if code not in online)
 
 #: URL / command-line parameter name of each Filters field (`?from=2025-01-01&countries=CN,US&log=1`).
 PARAM_NAMES: dict[str, str] = {
@@ -45,6 +63,10 @@ PARAM_NAMES: dict[str, str] = {
     "log_scale": "log",
     "channel": "channel",
     "events": "events",
+    # Organisation comparison, leader vs next N, and how individuals are grouped (issue 13, points 3-4).
+    "orgs": "orgs",
+    "leader_next": "next",
+    "individuals": "individuals",
 }
 
 #: The view's channel values: the Hub, ModelScope, or both side by side (never summed into one number).
@@ -74,6 +96,12 @@ class Filters:
     channel: str = "hf"  # which usage channels the channel charts show: a key of CHANNEL_CHOICES
     #: Kinds of events (data/events.csv) drawn on time charts; none (the default) draws none.
     events: tuple[str, ...] = ()
+    #: Organisations compared (namespaces, as the organisation pages use them), at most MAX_COMPARED.
+    orgs: tuple[str, ...] = ()
+    #: How many organisations after the leader the leader-vs-next chart sums.
+    leader_next: int = LEADER_NEXT_DEFAULT
+    #: Where individuals and international organisations go (definitions: `individuals_grouping`).
+    individuals: str = INDIVIDUAL_GROUPINGS[0]
 
     def __post_init__(self) -> None:
         """Dates outside DATE_MIN..DATE_MAX are refused here too, so that no query meets them (month
@@ -247,6 +275,31 @@ def _parse_events(raw: str) -> tuple[tuple[str, ...] | None, str | None]:
     if kinds and all(kind in EVENT_KINDS for kind in kinds):
         return tuple(kind for kind in EVENT_KINDS if kind in kinds), None
     return None, f"must be 1 (all events), 0 (none) or kinds separated by commas: {', '.join(EVENT_KINDS)}"
+_NAMESPACE_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+_MAX_NAMESPACE_LENGTH = 96
+
+
+def _parse_orgs(raw: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """Organisation ids (Hub namespaces) separated by commas, each once (case-insensitively), at most
+    MAX_COMPARED; whether each one exists is the store's to say (`dashboards.comparison.check_orgs`)."""
+    first_spelling: dict[str, str] = {}
+    for part in raw.split(","):
+        if part.strip():
+            first_spelling.setdefault(part.strip().lower(), part.strip())
+    names = list(first_spelling.values())
+    malformed = [n for n in names if len(n) > _MAX_NAMESPACE_LENGTH or not set(n) <= _NAMESPACE_CHARACTERS]
+    if malformed:
+        shown = ", ".join(repr(name[:40]) for name in malformed[:3])
+        return None, f"{shown}: not organisation ids (Hub namespaces such as Qwen or meta-llama)"
+    if len(names) > MAX_COMPARED:
+        return None, f"at most {MAX_COMPARED} organisations can be compared, not {len(names)}"
+    return tuple(names), None
+
+
+def _parse_leader_next(raw: str) -> tuple[int | None, str | None]:
+    if raw.isdigit() and 1 <= int(raw) <= LEADER_NEXT_MAX:
+        return int(raw), None
+    return None, f"must be a whole number from 1 to {LEADER_NEXT_MAX}"
 
 
 _PARSERS = {
@@ -261,4 +314,7 @@ _PARSERS = {
     "log_scale": _parse_bool,
     "channel": _choice(CHANNEL_CHOICES),
     "events": _parse_events,
+    "orgs": _parse_orgs,
+    "leader_next": _parse_leader_next,
+    "individuals": _choice(INDIVIDUAL_GROUPINGS),
 }

@@ -19,6 +19,7 @@ from dashboards.filters import (
     ATTRIBUTIONS,
     CHANNEL_CHOICES,
     EVENT_KINDS,
+    INDIVIDUAL_GROUPINGS,
     PERIODS,
     SCOPES,
     SIZE_CLASSES,
@@ -49,6 +50,11 @@ ATTRIBUTION_LABELS: dict[str, str] = {"publisher": "Publisher", "lineage": "Line
 PERIOD_LABELS: dict[str, str] = {"day": "Day", "week": "Week", "month": "Month"}
 CHANNEL_LABELS: dict[str, str] = {"hf": "Hugging Face", "modelscope": "ModelScope", "all": "Both"}
 EVENT_LABELS: dict[str, str] = {"release": "Releases", "policy": "Policy"}
+#: How the grouping of individuals reads on its control (definitions: `individuals_grouping`).
+INDIVIDUALS_LABELS: dict[str, str] = {
+    "unattributed": "Unattributed",
+    "international-online": "International/Online",
+}
 
 #: (Filters field, control property) in the order the sync callback lists them.
 _CONTROL_PROPS: tuple[tuple[str, str, str], ...] = (
@@ -347,6 +353,19 @@ def _controls() -> html.Div:
                 ),
             ),
             _labelled(
+                "Individuals as",
+                "individuals",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["individuals"],
+                    options=[
+                        {"label": INDIVIDUALS_LABELS[grouping], "value": grouping}
+                        for grouping in INDIVIDUAL_GROUPINGS
+                    ],
+                    value=defaults["individuals"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
                 "Scale",
                 "log_scale",
                 dcc.Checklist(
@@ -407,7 +426,8 @@ def register_callbacks(app: Dash) -> None:
                 *(shown[field] for field, _, _ in _CONTROL_PROPS),
             )
         filters, notes = filters_from_controls(
-            {field: value for (field, _, _), value in zip(_CONTROL_PROPS, values, strict=True)}
+            {field: value for (field, _, _), value in zip(_CONTROL_PROPS, values, strict=True)},
+            kept=parse_search(search)[0],
         )
         new_search = to_search(filters)
         return (

@@ -26,13 +26,13 @@ import pandas as pd
 from dashboards import metrics
 from dashboards.filters import (
     ATTRIBUTIONS,
-    INDIVIDUAL,
+    INTERNATIONAL_ONLINE_GROUP,
     PERIODS,
     REST_OF_WORLD,
     SCOPES,
     UNATTRIBUTED,
-    UNATTRIBUTED_ORG,
     Filters,
+    grouped_codes,
 )
 from pipelines.definitions import MOMENTUM_MONTHS, SNAPSHOT_DAY_OFFSET, last_counted_day
 from pipelines.periods import add_months as _add_months
@@ -84,7 +84,6 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 _COUNTRY_COLUMNS = {a: f"{a}_country" for a in ATTRIBUTIONS}
 _SCOPE_CONDITION = {"all": "true", "first-party": "first_party", "atom": "atom"}
-_UNATTRIBUTED_CODES = [UNATTRIBUTED_ORG, INDIVIDUAL]
 _TOP_CATEGORIES = 12
 TOP_ORGANISATION_COLUMNS = [
     "namespace", "organization", "country", "downloads", "downloads_all_time", "growth", "n_models", "share"
@@ -240,15 +239,18 @@ class Warehouse:
 
     @staticmethod
     def _group(column: str) -> str:
-        """SQL mapping a country column to display groups; binds (selected, unattributed codes)."""
+        """SQL mapping a country column to display groups; binds `_group_params` (selected codes, codes
+        grouped as International/Online, unattributed codes: `grouped_codes`)."""
         return (
             f"CASE WHEN list_contains(?::VARCHAR[], {column}) THEN {column} "
+            f"WHEN list_contains(?::VARCHAR[], {column}) THEN '{INTERNATIONAL_ONLINE_GROUP}' "
             f"WHEN list_contains(?::VARCHAR[], {column}) THEN '{UNATTRIBUTED}' ELSE '{REST_OF_WORLD}' END"
         )
 
     @staticmethod
     def _group_params(f: Filters) -> list[Any]:
-        return [list(f.countries), _UNATTRIBUTED_CODES]
+        online, unattributed = grouped_codes(f.individuals)
+        return [list(f.countries), list(online), list(unattributed)]
 
     @staticmethod
     def _where(f: Filters, time_column: str | None = "day", *, dated: bool = True) -> tuple[str, list[Any]]:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode
 
 import flask
 
-from dashboards.filters import Filters, check_task, parse_params
+from dashboards.filters import PARAM_NAMES, Filters, check_task, parse_params
 from pipelines.store import Store
 
 #: Id of each page control, keyed by the `Filters` field it edits (the date range edits start and end).
@@ -29,8 +29,11 @@ CONTROL_IDS: dict[str, str] = {
     "log_scale": "control-log",
     "channel": "control-channel",
     "events": "control-events",
+    "individuals": "control-individuals",
 }
 DATE_RANGE_ID = "control-dates"
+#: URL parameters that pages set with their own inputs (no shared control): kept when a control changes.
+_PAGE_PARAMS = frozenset({PARAM_NAMES["orgs"], PARAM_NAMES["leader_next"]})
 
 
 def parse_search(
@@ -71,12 +74,21 @@ def control_values(filters: Filters) -> dict[str, Any]:
         "log_scale": ["log"] if filters.log_scale else [],
         "channel": filters.channel,
         "events": list(filters.events),
+        "individuals": filters.individuals,
     }
 
 
-def filters_from_controls(values: Mapping[str, Any]) -> tuple[Filters, list[str]]:
-    """The view the controls show, through the same validation as a URL (a control cannot smuggle in more)."""
+def filters_from_controls(
+    values: Mapping[str, Any], kept: Filters | None = None
+) -> tuple[Filters, list[str]]:
+    """The view the controls show, through the same validation as a URL (a control cannot smuggle in more);
+    the fields no shared control edits (a page's own, such as the organisations compared) come from `kept`,
+    the view before the change."""
+    kept_params = {
+        name: value for name, value in (kept or Filters()).to_params().items() if name in _PAGE_PARAMS
+    }
     params = {
+        **kept_params,
         "from": _date_param(values.get("start_date")),
         "to": _date_param(values.get("end_date")),
         "period": values.get("period") or "",
@@ -88,6 +100,7 @@ def filters_from_controls(values: Mapping[str, Any]) -> tuple[Filters, list[str]
         "log": "1" if values.get("log_scale") else "0",
         "channel": values.get("channel") or "",
         "events": ",".join(values.get("events") or []),
+        "individuals": values.get("individuals") or "",
     }
     return Filters.from_params({name: value for name, value in params.items() if value})
 

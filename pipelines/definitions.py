@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.registry import INDIVIDUAL, INTERNATIONAL
+
 HUB_API = "Hugging Face Hub API (/api/models), dated snapshots taken by this project"
 HUB_STATS = "Hugging Face Hub metadata dumps (hub-stats models.parquet), imported as snapshots"
 OPENROUTER = "OpenRouter Data API (rankings-daily, /models), CC BY 4.0, daily vintages pulled by this project"
@@ -381,9 +383,91 @@ _ALL: tuple[Measure, ...] = (
         "Hub-only filters (scope, task, size class) do not apply to ModelScope's series.",
         MODELSCOPE_API,
     ),
+    # ---- issue 13, points 3-4: organisations compared, the leader vs the next N, shares over a window ----
+    Measure(
+        "window_share",
+        "Share of downloads over the selected dates",
+        "%",
+        "A group's downloads over the whole selected dates divided by the downloads of all models in view.",
+        "One number per country group for the whole date range (the form of published figures such as "
+        "'Aug 2024 - Aug 2025: China 17.1%, US 15.8%'): the group's downloads in the range (differences of "
+        "all-time counts, as in every period chart) over all downloads in the view in the range, so the rows "
+        "add up to 100%. Beside it: the downloads, the models of the group in the range's last snapshot, and "
+        "the coverage of the range, the share of its downloads whose country is known (an ISO code).",
+        HUB_API,
+    ),
+    Measure(
+        "organisation_downloads",
+        "Downloads of an organisation",
+        "downloads",
+        "Downloads of the models in all the organisation's namespaces (registry organisation), per period.",
+        "An organisation is every namespace the registry gives the same `organization` (THUDM and zai-org "
+        "are one), or a namespace on its own when it is not registered. Its downloads per period are those "
+        "of its models (downloads in the period, as everywhere); its cumulative downloads add its models' "
+        "first counts (first-seen rule) to them; its share is of all downloads in the view in the period.",
+        REGISTRY,
+    ),
+    Measure(
+        "models_released",
+        "Models released",
+        "models",
+        "Models created in the period in the organisation's namespaces (by the Hub's createdAt).",
+        "Every repository of the organisation counts in the period of its `createdAt`, originals and its "
+        "own fine-tunes or quantisations alike. Repositories created before the Hub stored creation dates "
+        "all carry 2 March 2022.",
+        HUB_API,
+    ),
+    Measure(
+        "organisation_derivatives",
+        "Derivatives of an organisation's models",
+        "models",
+        "Others' models created in the period whose lineage root is in the organisation's namespaces.",
+        "A derivative counts for the base organisation that owns the root of its base-model chain (the "
+        "namespace of the lineage root), in the period of its `createdAt`; the organisation's own "
+        "derivatives of its models are left out (as on the organisation page).",
+        HUB_API,
+    ),
+    Measure(
+        "leader_vs_next",
+        "The leading organisation vs the next N",
+        "downloads",
+        "Per period: the organisation with the most downloads, and the next N organisations combined.",
+        "ATOM's chart ('Qwen 153.6M vs 71.2M for the next eight orgs combined'): in each period the "
+        "organisations of the view are ranked by their downloads in that period; the first is the leader "
+        "(it can change from one period to the next, and its name is in the data), ranks 2 to N+1 are "
+        "summed. Organisations as in the organisation comparison (registry organisation, else namespace).",
+        REGISTRY,
+    ),
+    Measure(
+        "individuals_grouping",
+        "Individuals grouped as International/Online",
+        "",
+        "Individuals, communities and international organisations are one group: International/Online.",
+        "Economies of Open Intelligence groups unaffiliated individuals as 'International/Online' (23.8% of "
+        "downloads, Aug 2024 - Aug 2025). With this grouping (view option individuals=international-online)"
+        " the models attributed to individuals or communities (INDIVIDUAL: registered as such, or "
+        "unregistered namespaces that read like a person's) and to international organisations (INTL: no "
+        "single country) form that group, instead of being counted in Unattributed and Rest of world. "
+        "Unregistered organisations stay Unattributed.",
+        REGISTRY,
+        "rule",
+    ),
 )
 
 MEASURES: dict[str, Measure] = {m.id: m for m in _ALL}
+
+#: How individuals and international organisations are grouped on country charts (the view's
+#: `individuals`): "unattributed" (the default: individuals in Unattributed, international organisations in
+#: Rest of world) or "international-online" (both as INTERNATIONAL_ONLINE; measure `individuals_grouping`).
+INDIVIDUAL_GROUPINGS: tuple[str, ...] = ("unattributed", "international-online")
+INTERNATIONAL_ONLINE = "International/Online"
+#: The attribution values that the international-online grouping puts together.
+INTERNATIONAL_ONLINE_CODES: tuple[str, ...] = (INDIVIDUAL, INTERNATIONAL)
+#: The organisation comparison shows at most this many organisations.
+MAX_COMPARED = 8
+#: The leader-vs-next chart sums this many organisations after the leader by default (ATOM's eight).
+LEADER_NEXT_DEFAULT = 8
+LEADER_NEXT_MAX = 50
 
 
 def measure(measure_id: str) -> Measure:

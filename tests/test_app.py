@@ -332,6 +332,7 @@ PAGE_HEADINGS = {
     "/derivatives": "Derivatives",
     "/segments": "Segments",
     "/inference": "Inference",
+    "/organisations/compare": "Compare organisations",
     "/methodology": "Methodology & data",
     "/report": "Report builder",
 }

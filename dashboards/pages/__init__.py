@@ -11,6 +11,7 @@ import dash
 from dash import Dash
 
 from dashboards.pages import (
+    compare,
     derivatives,
     inference,
     methodology,
@@ -27,6 +28,7 @@ from dashboards.pages import (
 PAGE_MODULES = (
     overview,
     organisations,
+    compare,  # before `organisation`, whose /organisations/<namespace> would take /organisations/compare
     organisation,
     models,
     model,

@@ -15,6 +15,7 @@ from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
 from pipelines import definitions
 from pipelines.events import EventsError, events_file, load_events
+from pipelines.published import PUBLISHED_FIGURES
 from pipelines.registry import load_registry
 
 PAGE = {
@@ -72,6 +73,11 @@ def layout(**_url_values: str) -> html.Div:
                 ],
                 className="panel",
                 id="channels",
+            ),
+            html.Section(
+                [html.H2("Reproducing published figures"), *_published_figures()],
+                className="panel",
+                id="published-figures",
             ),
             html.Section(
                 [html.H2("Caveats"), html.Ul([html.Li(text) for text in CAVEATS])],
@@ -179,6 +185,33 @@ def _definitions() -> list[html.Details]:
             id=f"definition-{m.id}",
         )
         for m in definitions.MEASURES.values()
+    ]
+
+
+def _published_figures() -> list:
+    """For each published figure: the options of this tool that come closest, the command that makes it,
+    and why the numbers can differ (texts in `pipelines.published`)."""
+    intro = html.P(
+        "The published analyses define their figures differently from each other and from this tool. For "
+        "each one: the options that come closest (scope, attribution, dates, how individuals are grouped), "
+        "the command that exports it from the store shown here, and why the numbers can still differ."
+    )
+    return [
+        intro,
+        *(
+            html.Details(
+                [
+                    html.Summary([html.Strong(figure.figure), f" — {figure.value}"]),
+                    html.P(f"Source: {figure.source}.", className="hint"),
+                    html.P([html.Strong("Closest options: "), figure.options]),
+                    html.Pre(html.Code(figure.command), className="command"),
+                    html.P([html.Strong("Why the numbers can differ: "), figure.differences]),
+                ],
+                className="published-figure",
+                open=True,
+            )
+            for figure in PUBLISHED_FIGURES
+        ),
     ]
 
 

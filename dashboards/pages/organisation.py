@@ -3,6 +3,7 @@ others built on its models."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
 import dash_ag_grid as dag
@@ -168,6 +169,11 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
             html.P([html.Code(namespace), f" · {org.notes}" if org and org.notes else ""], className="lede"),
             html.Div(facts, className="entity-facts"),
             html.P(f"Registry source: {org.source}", className="hint") if org else None,
+            dcc.Link(
+                "Compare with other organisations →",
+                href=f"/organisations/compare{to_search(replace(view, orgs=(namespace,)))}",
+                id="organisation-compare-link",
+            ),
             html.Div(
                 [
                     chart_card("organisation-series", params, view=view),

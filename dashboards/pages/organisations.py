@@ -81,6 +81,11 @@ def layout(**url_values: str) -> html.Div:
                 "models, series and derivatives.",
                 className="lede",
             ),
+            dcc.Link(
+                "Compare organisations side by side →",
+                href=f"/organisations/compare{to_search(filters_from_mapping(url_values))}",
+                id="organisations-compare-link",
+            ),
             html.Div(
                 [chart_card("top-organisations", wide=True, view=filters_from_mapping(url_values))],
                 className="chart-grid",

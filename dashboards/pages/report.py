@@ -27,7 +27,7 @@ def layout(**_url_values: str) -> html.Div:
                 id="report-charts",
                 options=[
                     {
-                        "label": f" {chart.title.format(country_rule='country', period='period')}",
+                        "label": f" {chart.title.format(country_rule='country', period='period', next='N')}",
                         "value": chart.chart_id,
                     }
                     for chart in charts

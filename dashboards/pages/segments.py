@@ -31,6 +31,7 @@ def layout(**url_values: str) -> html.Div:
                     chart_card("size-by-country", wide=True, view=filters_from_mapping(url_values)),
                     chart_card("task-by-country"),
                     chart_card("library-by-country"),
+                    chart_card("window-share", wide=True),
                 ],
                 className="chart-grid",
             ),

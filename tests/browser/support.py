@@ -19,8 +19,16 @@ PAGE_CHARTS: dict[str, tuple[str, ...]] = {
     "/organisations": ("top-organisations",),
     "/models": (),
     "/derivatives": ("derivatives-by-country", "derivatives-by-relation", "top-base-models"),
-    "/segments": ("size-by-country", "task-by-country", "library-by-country"),
     "/inference": ("openrouter-open-share-by-country", "openrouter-open-vs-closed"),
+    "/segments": ("size-by-country", "task-by-country", "library-by-country", "window-share"),
+    "/organisations/compare": (
+        "organisations-compare-downloads",
+        "organisations-compare-cumulative",
+        "organisations-compare-share",
+        "organisations-compare-releases",
+        "organisations-compare-derivatives",
+        "leader-vs-next",
+    ),
     "/methodology": (),
     "/report": (),
 }
