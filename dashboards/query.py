@@ -49,10 +49,9 @@ from pipelines.warehouse import (
     current_name,
     current_version,
     kept_versions,
-    plan,
     ram_counts_sql,
     ram_reference_curve_sql,
-    refresh,
+    refresh_for_readers,
     warehouse_root,
 )
 
@@ -119,29 +118,15 @@ def per_version(maxsize: int) -> Callable[[Callable[..., R]], Callable[..., R]]:
 def open_warehouse(
     store: Store, registry: Registry | None = None, *, refresh_if_stale: bool = True
 ) -> Warehouse:
-    """The warehouse of `store`, refreshed first when snapshots or the registry changed since it was built.
+    """The warehouse of `store`, refreshed first by `pipelines.warehouse.refresh_for_readers` when snapshots
+    or the registry changed since it was built (the app refreshes at its start itself; exports, tests and
+    benchmarks open through here).
 
     With `refresh_if_stale=False` (or when the refresh fails, e.g. a read-only store) the current version is
     used as it is and a warning says why it is stale.
     """
-    from pipelines.registry import load_registry
-
-    registry = registry if registry is not None else load_registry()
     warehouse = Warehouse(store)
-    try:
-        mode, reason = plan(store, registry)
-        if mode != "unchanged" and refresh_if_stale:
-            refresh(store, registry)
-        elif mode != "unchanged":
-            log.warning("warehouse is stale (%s); run `python -m pipelines warehouse`", reason)
-    except Exception as error:  # any refresh failure (a truncated file, a full disk): serve what was built
-        if current_version(store) is None:
-            raise WarehouseError(
-                f"cannot build the warehouse in {store.root}: {type(error).__name__}: {error}"
-            ) from error
-        served = current_name(store)
-        log.error("warehouse refresh failed, serving the older version %s: %s", served, error)
-        warehouse.refresh_failure = (served, f"{type(error).__name__}: {error}")
+    warehouse.refresh_failure = refresh_for_readers(store, registry, refresh_if_stale=refresh_if_stale)
     return warehouse
 
 
