@@ -23,7 +23,8 @@ days (`definitions.grouped_spread_sql`).
 Modules, one job each: `schema` (names of tables, columns, files), `versions` (current and kept versions, the
 pointer swap, pruning), `planning` (what a refresh must do), `build` (a refresh), `facts` (differencing),
 `dimensions` (attribution into `dims`), `rollups`, `top` (top-N tables), `ram` (the RAM reference),
-`maintenance` (compaction), `cli`. This package re-exports their public names.
+`maintenance` (compaction), `limits` (the build's memory budget), `cli`. This package re-exports their public
+names.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pipelines.warehouse.build import BATCH_ROWS, RefreshReport, refresh, refres
 from pipelines.warehouse.cli import add_arguments, run
 from pipelines.warehouse.dimensions import LINEAGE_CLOSURE_SQL
 from pipelines.warehouse.facts import _create_tables, _facts_for_batch, _facts_relation
+from pipelines.warehouse.limits import DEFAULT_MEMORY_LIMIT, BuildLimits
 from pipelines.warehouse.maintenance import COMPACT_AFTER_FILES, COMPACT_CHUNK_ROWS
 from pipelines.warehouse.planning import BUILD_VERSION, plan, untyped_columns
 from pipelines.warehouse.ram import RAM_FILL_DAYS, ram_counts_sql, ram_reference_curve_sql
@@ -72,6 +74,7 @@ __all__ = [
     "BUILD_VERSION",
     "COMPACT_AFTER_FILES",
     "COMPACT_CHUNK_ROWS",
+    "DEFAULT_MEMORY_LIMIT",
     "DIMS_SCHEMA",
     "FACT_COLUMNS",
     "FACT_SCHEMA",
@@ -90,6 +93,7 @@ __all__ = [
     "TABLES_FILE",
     "TOP_CANDIDATES",
     "WAREHOUSE_DIR",
+    "BuildLimits",
     "RefreshReport",
     "Version",
     "WarehouseError",

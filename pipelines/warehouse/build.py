@@ -22,6 +22,7 @@ from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
 from pipelines.warehouse.dimensions import _refresh_dims
 from pipelines.warehouse.facts import _create_tables, _facts_for_batch, _facts_relation, _record_snapshots
+from pipelines.warehouse.limits import SPILL_DIR, BuildLimits, apply_limits
 from pipelines.warehouse.maintenance import _compact
 from pipelines.warehouse.planning import _checked_snapshots, _inputs_key, _snapshot_checksums, plan
 from pipelines.warehouse.ram import _add_ram_reference, _rebuild_ram_reference
@@ -62,14 +63,17 @@ def refresh(
     *,
     rebuild: bool = False,
     progress: bool = False,
+    limits: BuildLimits | None = None,
 ) -> RefreshReport:
     """Bring the warehouse up to date with the store and the registry; one writer at a time (file lock).
 
     New snapshots after the latest built date are appended (incremental); a registry or lineage change
-    recomputes dimensions and rollups from the existing facts; anything else (a backfilled older date, a
-    replaced snapshot, new build rules) rebuilds from the snapshots.
+    recomputes dimensions and rollups from the existing facts, whose files stay as they are; anything else (a
+    backfilled older date, a replaced snapshot, new build rules) rebuilds from the snapshots. DuckDB works
+    within `limits` (default: `BuildLimits.resolve()`, $OWT_MEMORY_LIMIT or 2 GB), spilling to disk beyond.
     """
     began = time.perf_counter()
+    limits = limits if limits is not None else BuildLimits.resolve()
     registry = registry if registry is not None else load_registry()
     parents = parents if parents is not None else ParentCache.of(store)
     root = warehouse_root(store)
@@ -88,7 +92,7 @@ def refresh(
                 reason,
                 previous.manifest.get("quarantined") or {},
             )
-        builder = _Builder(store, registry, parents, previous if mode != "full" else None, progress)
+        builder = _Builder(store, registry, parents, previous if mode != "full" else None, progress, limits)
         version = builder.run(mode)
     return RefreshReport(
         version.path.name,
@@ -138,9 +142,10 @@ class _Builder:
         parents: ParentCache,
         previous: Version | None,
         progress: bool,
+        limits: BuildLimits,
     ) -> None:
         self.store, self.registry, self.parents, self.previous = store, registry, parents, previous
-        self.progress = progress
+        self.progress, self.limits = progress, limits
         self.root = warehouse_root(store)
         self.path = self.root / _next_name(self.root)
         self.new_dates = 0
@@ -165,6 +170,7 @@ class _Builder:
         con = duckdb.connect(str(staging / TABLES_FILE))
         try:
             con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+            apply_limits(con, self.limits, staging)
             if self.previous is None:
                 _create_tables(con)
             built = set(self.previous.manifest["snapshots"]) if self.previous else set()
@@ -191,11 +197,14 @@ class _Builder:
             else:
                 _rebuild_rollups(con, all_facts)
                 _rebuild_ram_reference(con, all_facts)
-            _compact(con, staging, everything=mode != "incremental")
+            # Only a build from scratch merges every facts file: a registry edit ("rollups") re-attributes
+            # over the facts as they are (the same files, hard-linked), whatever their number.
+            _compact(con, staging, everything=mode == "full")
             con.execute("CHECKPOINT")
             models = con.execute("SELECT count(*) FROM models").fetchall()[0][0]
         finally:
             con.close()
+        shutil.rmtree(staging / SPILL_DIR, ignore_errors=True)
         files = sorted((staging / "facts").glob("*.parquet"))
         fact_rows = sum(pq.read_metadata(f).num_rows for f in files)
         manifest = {
@@ -234,9 +243,13 @@ class _Builder:
             from tqdm import tqdm
 
             iterator = tqdm(batches, desc="warehouse", unit="batch")
+        # The differencing's temp tables need no order (the facts are written ORDER BY key, date): DuckDB
+        # may then stream them in parallel instead of holding rows back to keep their order.
+        con.execute("SET preserve_insertion_order = false")
         for batch in iterator:
             files = [str(f) for d in batch for f in self.store.data_files(d)]
             target = staging / "facts" / f"facts-{batch[0].isoformat()}-{batch[-1].isoformat()}.parquet"
             _facts_for_batch(con, files, target)
             written.append(target)
+        con.execute("RESET preserve_insertion_order")
         return written

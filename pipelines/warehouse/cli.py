@@ -11,6 +11,7 @@ import duckdb
 from pipelines.integrity import describe
 from pipelines.registry import load_registry
 from pipelines.warehouse.build import refresh
+from pipelines.warehouse.limits import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, THREADS_ENV, BuildLimits
 from pipelines.warehouse.planning import plan
 from pipelines.warehouse.schema import WarehouseError
 
@@ -30,6 +31,18 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--check", action="store_true", help="only say whether a refresh is needed (exit 1 if so)"
     )
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help=f"DuckDB's memory budget for the build, e.g. 2GB or 512MB; beyond it DuckDB spills to disk "
+        f"(default: ${MEMORY_LIMIT_ENV}, else {DEFAULT_MEMORY_LIMIT})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=f"DuckDB threads for the build (default: ${THREADS_ENV}, else one per core)",
+    )
 
 
 def run(args: Any) -> int:
@@ -48,7 +61,8 @@ def run(args: Any) -> int:
             print(f"warehouse: {mode} ({reason})")
             return 0 if mode == "unchanged" else 1
         with record_run(store, "warehouse", lock=False) as recorded:  # the warehouse has its own lock
-            report = refresh(store, registry, rebuild=args.rebuild, progress=True)
+            limits = BuildLimits.resolve(args.memory_limit, args.threads)
+            report = refresh(store, registry, rebuild=args.rebuild, progress=True, limits=limits)
             recorded.counts.update(version=report.version, mode=report.mode, new_dates=report.new_dates)
             if report.quarantined:
                 recorded.counts["quarantined"] = sorted(report.quarantined)

@@ -103,11 +103,13 @@ def _refresh_dims(
         con.execute(f"CREATE OR REPLACE TEMP TABLE old_dims ({columns})")
         con.execute(f"CREATE TABLE ns_groups ({groups})")
         con.execute(f"CREATE TABLE dims ({columns})")
-    # Group numbers are only ever added, so rollup rows keep pointing at the right group.
+    # Group numbers are only ever added, so rollup rows keep pointing at the right group; new ones are
+    # numbered in the groups' order: the same inputs give the same numbers whatever DuckDB's threads.
     con.execute(
         f"""
         INSERT INTO ns_groups
-        SELECT ((SELECT coalesce(max(grp), 0) FROM ns_groups) + row_number() OVER ())::INTEGER, *
+        SELECT ((SELECT coalesce(max(grp), 0) FROM ns_groups)
+            + row_number() OVER (ORDER BY {", ".join(NAMESPACE_DIMS)}))::INTEGER, *
         FROM (SELECT DISTINCT {", ".join(NAMESPACE_DIMS)} FROM new_dims
               EXCEPT SELECT {", ".join(NAMESPACE_DIMS)} FROM ns_groups)
         """
