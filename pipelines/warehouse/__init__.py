@@ -127,6 +127,8 @@ _TUNABLES: dict[str, types.ModuleType] = {
 
 
 class _Package(types.ModuleType):
+    """This package's module type: assigning a tunable assigns it in `_TUNABLES`' module too."""
+
     def __setattr__(self, name: str, value: object) -> None:
         if name in _TUNABLES:
             setattr(_TUNABLES[name], name, value)
