@@ -26,10 +26,11 @@ from dashboards import components, embed, layout, pages
 from dashboards.cluster import install_cluster
 from dashboards.jobs import install_jobs
 from dashboards.limits import install_limits
-from dashboards.query import open_warehouse
+from dashboards.query import Warehouse
 from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (ensure_demo_store: re-exported)
 from dashboards.state import AppState, install_app_state, state_of
 from pipelines.store import Store, StoreError, demo_store_path
+from pipelines.warehouse import refresh_for_readers
 
 PROJECT_DIR = Path(__file__).resolve().parent
 #: The stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the version plotly.py bundles;
@@ -60,7 +61,11 @@ def create_app(
         return _unavailable_app(Store(demo_store or demo_store_path()), error)
     serving, configured = chosen.store, chosen.configured
     try:
-        warehouse = open_warehouse(serving)  # serves the last version built when a refresh fails
+        # The app's start brings the warehouse up to date (dashboards/ only reads); when that fails, the
+        # last version built is served and the banner says why.
+        refresh_failure = refresh_for_readers(serving)
+        warehouse = Warehouse(serving)
+        warehouse.refresh_failure = refresh_failure
         tasks = tuple(warehouse.tasks())
     except Exception as error:  # no readable version at all: an error page, not a worker that won't boot
         log.exception("no warehouse version of %s can be served", serving.root)

@@ -49,11 +49,25 @@ from pipelines.warehouse import (
     current_name,
     current_version,
     kept_versions,
-    plan,
     ram_counts_sql,
     ram_reference_curve_sql,
-    refresh,
+    refresh_for_readers,
     warehouse_root,
+)
+from pipelines.warehouse.schema import (
+    ANOMALIES,
+    DIMS,
+    MODELS,
+    NS_DAY,
+    NS_GROUPS,
+    NS_MONTH_BOUND,
+    ORG_TOP_CUM,
+    ROLL_CUM,
+    ROLL_DAY,
+    ROLL_RELEASE,
+    ROLL_SNAP,
+    SNAPSHOTS,
+    STATE,
 )
 
 log = logging.getLogger(__name__)
@@ -90,10 +104,10 @@ TOP_ORGANISATION_COLUMNS = [
 ]
 OTHERS = "Others"
 #: One model's row, as the Models page lists it and a model page shows it (`WHERE ...` follows).
-_MODEL_ROW = """
+_MODEL_ROW = f"""
     SELECT d.model_id, d.namespace, d.publisher_country, d.lineage_country,
         s.last_d30 AS downloads_30d, s.cum AS downloads_all_time
-    FROM dims d JOIN state s USING (key)
+    FROM {DIMS} d JOIN {STATE} s USING (key)
 """
 
 
@@ -118,29 +132,15 @@ def per_version(maxsize: int) -> Callable[[Callable[..., R]], Callable[..., R]]:
 def open_warehouse(
     store: Store, registry: Registry | None = None, *, refresh_if_stale: bool = True
 ) -> Warehouse:
-    """The warehouse of `store`, refreshed first when snapshots or the registry changed since it was built.
+    """The warehouse of `store`, refreshed first by `pipelines.warehouse.refresh_for_readers` when snapshots
+    or the registry changed since it was built (the app refreshes at its start itself; exports, tests and
+    benchmarks open through here).
 
     With `refresh_if_stale=False` (or when the refresh fails, e.g. a read-only store) the current version is
     used as it is and a warning says why it is stale.
     """
-    from pipelines.registry import load_registry
-
-    registry = registry if registry is not None else load_registry()
     warehouse = Warehouse(store)
-    try:
-        mode, reason = plan(store, registry)
-        if mode != "unchanged" and refresh_if_stale:
-            refresh(store, registry)
-        elif mode != "unchanged":
-            log.warning("warehouse is stale (%s); run `python -m pipelines warehouse`", reason)
-    except Exception as error:  # any refresh failure (a truncated file, a full disk): serve what was built
-        if current_version(store) is None:
-            raise WarehouseError(
-                f"cannot build the warehouse in {store.root}: {type(error).__name__}: {error}"
-            ) from error
-        served = current_name(store)
-        log.error("warehouse refresh failed, serving the older version %s: %s", served, error)
-        warehouse.refresh_failure = (served, f"{type(error).__name__}: {error}")
+    warehouse.refresh_failure = refresh_for_readers(store, registry, refresh_if_stale=refresh_if_stale)
     return warehouse
 
 
@@ -195,7 +195,7 @@ class Warehouse:
                 con = duckdb.connect(str(version.tables), read_only=True)
                 # GLOBAL: every cursor (a connection of its own) starts in UTC.
                 con.execute("SET GLOBAL TimeZone = 'UTC'; SET enable_progress_bar = false")
-                con.execute("SELECT count(*) FROM snapshots").fetchone()
+                con.execute(f"SELECT count(*) FROM {SNAPSHOTS}").fetchone()
             except duckdb.Error as error:
                 log.error("warehouse version %s cannot be read: %s", version.path.name, error)
                 failure = failure or error
@@ -324,7 +324,8 @@ class Warehouse:
         row = (
             self._cursor()
             .execute(
-                "SELECT max(date) FROM snapshots WHERE date <= coalesce(?::DATE, DATE '9999-12-31')", [f.end]
+                f"SELECT max(date) FROM {SNAPSHOTS} WHERE date <= coalesce(?::DATE, DATE '9999-12-31')",
+                [f.end],
             )
             .fetchone()
         )
@@ -339,7 +340,7 @@ class Warehouse:
             source, source_params = self._rows("roll", *self._range(f))
         else:
             source, source_params = (
-                "(SELECT * FROM roll_day WHERE day >= ? AND day <= ?)",
+                f"(SELECT * FROM {ROLL_DAY} WHERE day >= ? AND day <= ?)",
                 list(self._range(f)),
             )
         sql = f"""
@@ -361,13 +362,13 @@ class Warehouse:
             WITH daily AS (
                 SELECT day, {self._group(self._country(f))} AS country,
                     sum(downloads + baseline)::BIGINT AS added
-                FROM roll_day WHERE {where} AND day <= coalesce(?::DATE, DATE '9999-12-31') GROUP BY ALL
+                FROM {ROLL_DAY} WHERE {where} AND day <= coalesce(?::DATE, DATE '9999-12-31') GROUP BY ALL
             ), running AS (
                 SELECT day, country, sum(added) OVER (PARTITION BY country ORDER BY day)::BIGINT AS total
                 FROM daily
             ), grid AS (
                 SELECT s.date, s.date - {SNAPSHOT_DAY_OFFSET:d} AS counted, c.country
-                FROM snapshots s, (SELECT DISTINCT country FROM daily) c
+                FROM {SNAPSHOTS} s, (SELECT DISTINCT country FROM daily) c
                 WHERE s.date >= coalesce(?::DATE, DATE '0001-01-01')
                     AND s.date <= coalesce(?::DATE, DATE '9999-12-31')
                     -- no figure before the view's first all-time count (dates with 30-day counts only)
@@ -384,7 +385,7 @@ class Warehouse:
         where, params = self._where(f, "date")
         sql = f"""
             SELECT date, {self._group(self._country(f))} AS country, sum(d30)::BIGINT AS downloads_30d
-            FROM roll_snap WHERE {where} GROUP BY ALL ORDER BY date, country
+            FROM {ROLL_SNAP} WHERE {where} GROUP BY ALL ORDER BY date, country
         """
         return self._df(sql, [*self._group_params(f), *params])
 
@@ -400,7 +401,7 @@ class Warehouse:
                 sum(downloads)::BIGINT AS downloads,
                 sum(downloads) FILTER (WHERE release_month > month - INTERVAL (?) MONTH)::BIGINT
                     AS new_release_downloads
-            FROM roll_release WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0 ORDER BY period, country
+            FROM {ROLL_RELEASE} WHERE {where} GROUP BY ALL HAVING sum(downloads) > 0 ORDER BY period, country
         """
         frame = self._df(sql, [*self._group_params(f), MOMENTUM_MONTHS, *params])
         frame["new_release_downloads"] = frame["new_release_downloads"].fillna(0).astype("int64")
@@ -514,10 +515,10 @@ class Warehouse:
                 return self._totals
         columns = "namespace, organization, country, downloads_all_time, n_models"
         order = "ORDER BY namespace"
-        names = self._frame(f"SELECT {columns} FROM org_top_cum {order}", [])  # dtypes as from SQL paths
-        rows = cursor.execute(f"SELECT first_day, cum FROM org_top_cum {order}").df()
-        total = cursor.execute("SELECT cum FROM roll_cum ORDER BY day").fetchnumpy()["cum"]
-        bound = cursor.execute("SELECT month, bound FROM ns_month_bound ORDER BY month").fetchnumpy()
+        names = self._frame(f"SELECT {columns} FROM {ORG_TOP_CUM} {order}", [])  # dtypes as from SQL paths
+        rows = cursor.execute(f"SELECT first_day, cum FROM {ORG_TOP_CUM} {order}").df()
+        total = cursor.execute(f"SELECT cum FROM {ROLL_CUM} ORDER BY day").fetchnumpy()["cum"]
+        bound = cursor.execute(f"SELECT month, bound FROM {NS_MONTH_BOUND} ORDER BY month").fetchnumpy()
         totals = _RunningTotals(
             first_day=rows["first_day"].iat[0].date() if len(rows) else dt.date.min,
             names=names,
@@ -552,7 +553,7 @@ class Warehouse:
             source, source_params = self._rows("roll", marks[1], marks[0] - dt.timedelta(days=1))
             total = f"(SELECT sum(downloads) FROM {source} WHERE {where})"
             outside = (
-                "(SELECT coalesce(sum(bound), 0) FROM ns_month_bound "
+                f"(SELECT coalesce(sum(bound), 0) FROM {NS_MONTH_BOUND} "
                 "WHERE month < ? AND month > ? - INTERVAL 1 MONTH)"
             )
             bound_params = [*source_params, *params, marks[0], marks[1]]
@@ -602,7 +603,7 @@ class Warehouse:
         (start after end)."""
         self._cursor()
         if self._span is None:
-            row = self._cursor().execute("SELECT min(date), max(date) FROM snapshots").fetchone()
+            row = self._cursor().execute(f"SELECT min(date), max(date) FROM {SNAPSHOTS}").fetchone()
             if row is None or row[0] is None:
                 raise WarehouseError("the warehouse has no snapshots")
             self._span = (row[0], row[1])
@@ -636,7 +637,7 @@ class Warehouse:
             SELECT date_trunc(?, created)::DATE AS period, {self._group("lineage_country")} AS country,
                 relation,
                 count(*)::INTEGER AS new_derivatives
-            FROM dims WHERE {where} GROUP BY ALL ORDER BY period, country, relation
+            FROM {DIMS} WHERE {where} GROUP BY ALL ORDER BY period, country, relation
         """
         return self._df(sql, [self._period(f), *self._group_params(f), *params])
 
@@ -646,7 +647,7 @@ class Warehouse:
         sql = f"""
             SELECT lineage_root AS base_model, any_value(lineage_country) AS country,
                 count(*)::INTEGER AS derivatives
-            FROM dims WHERE {where} GROUP BY lineage_root ORDER BY derivatives DESC, base_model LIMIT ?
+            FROM {DIMS} WHERE {where} GROUP BY lineage_root ORDER BY derivatives DESC, base_model LIMIT ?
         """
         return self._df(sql, [*params, n])
 
@@ -659,12 +660,12 @@ class Warehouse:
         if self._period(f) == "month":
             source, source_params = self._rows("ns", start, end)
         else:
-            source, source_params = "(SELECT * FROM ns_day WHERE day >= ? AND day <= ?)", [start, end]
+            source, source_params = f"(SELECT * FROM {NS_DAY} WHERE day >= ? AND day <= ?)", [start, end]
         sql = f"""
             WITH per AS (
                 SELECT date_trunc(?, n.day)::DATE AS period, g.org_key, sum(n.downloads)::DOUBLE AS x
                 FROM {source} n
-                JOIN (SELECT grp, {ORG_KEY_SQL} AS org_key FROM ns_groups WHERE {where}) g USING (grp)
+                JOIN (SELECT grp, {ORG_KEY_SQL} AS org_key FROM {NS_GROUPS} WHERE {where}) g USING (grp)
                 GROUP BY ALL HAVING sum(n.downloads) > 0
             ), ranked AS (
                 SELECT period, x, row_number() OVER (PARTITION BY period ORDER BY x) AS i,
@@ -705,7 +706,7 @@ class Warehouse:
         """
         cursor = self._cursor()
         found = cursor.execute(
-            "SELECT key FROM dims WHERE model_id = ? AND size_class IS NOT NULL AND created IS NOT NULL",
+            f"SELECT key FROM {DIMS} WHERE model_id = ? AND size_class IS NOT NULL AND created IS NOT NULL",
             [model_id],
         ).fetchone()
         key = found[0] if found else -1
@@ -713,8 +714,8 @@ class Warehouse:
         sql = f"""
             SELECT c.age_days, (d.created + c.age_days)::DATE AS date, c.cum AS downloads_all_time,
                 r.reference, c.size_class
-            FROM ({ram_counts_sql(facts, "dims")}) c
-            JOIN dims d ON d.key = c.key
+            FROM ({ram_counts_sql(facts, DIMS)}) c
+            JOIN {DIMS} d ON d.key = c.key
             LEFT JOIN ({ram_reference_curve_sql()}) r
                 ON r.size_class = c.size_class AND r.age_days = c.age_days
             ORDER BY c.age_days
@@ -726,8 +727,8 @@ class Warehouse:
 
     def _covered(self, f: Filters) -> tuple[dt.date, dt.date] | None:
         """The first and last snapshot dates within the view (the days its periods count)."""
-        sql = """
-            SELECT min(date), max(date) FROM snapshots
+        sql = f"""
+            SELECT min(date), max(date) FROM {SNAPSHOTS}
             WHERE date >= coalesce(?::DATE, DATE '0001-01-01')
                 AND date <= coalesce(?::DATE, DATE '9999-12-31')
         """
@@ -794,7 +795,7 @@ class Warehouse:
         column = self._country(f)
         sql = f"""
             SELECT sum(d30) FILTER (WHERE NOT list_contains(?::VARCHAR[], {column})) / nullif(sum(d30), 0)
-            FROM roll_snap WHERE {where} AND date = ?
+            FROM {ROLL_SNAP} WHERE {where} AND date = ?
         """
         row = (
             self._cursor()
@@ -809,7 +810,7 @@ class Warehouse:
         sql = f"""
             SELECT date, sum(models)::BIGINT AS models, sum(clamped)::BIGINT AS clamped,
                 sum(missing)::BIGINT AS missing
-            FROM roll_snap WHERE {where} GROUP BY date ORDER BY date
+            FROM {ROLL_SNAP} WHERE {where} GROUP BY date ORDER BY date
         """
         return self._df(sql, params)
 
@@ -819,14 +820,14 @@ class Warehouse:
         """date, downloads_all_time (cleaned), downloads (in the interval ending at date), span_days,
         downloads_30d, flag, reported (the raw all-time count where it was clamped)."""
         sql = f"""
-            WITH k AS (SELECT key FROM models WHERE model_id = ?)
+            WITH k AS (SELECT key FROM {MODELS} WHERE model_id = ?)
             SELECT f.date, f.cum AS downloads_all_time, f.inc AS downloads, f.span AS span_days,
                 f.d30 AS downloads_30d,
                 CASE f.flag WHEN 0 THEN 'ok' WHEN {FLAG_CLAMPED} THEN 'clamped' WHEN 2 THEN 'missing'
                     WHEN 3 THEN 'baseline' ELSE 'new' END AS flag,
                 a.reported
             FROM read_parquet(?) f JOIN k USING (key)
-            LEFT JOIN anomalies a ON a.key = f.key AND a.date = f.date
+            LEFT JOIN {ANOMALIES} a ON a.key = f.key AND a.date = f.date
             ORDER BY f.date
         """
         cursor = self._cursor()
@@ -841,7 +842,7 @@ class Warehouse:
         """
         order = "ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ?"
         if not text and limit > 0:
-            bound = "SELECT cum FROM state WHERE cum IS NOT NULL ORDER BY cum DESC LIMIT 1 OFFSET ?"
+            bound = f"SELECT cum FROM {STATE} WHERE cum IS NOT NULL ORDER BY cum DESC LIMIT 1 OFFSET ?"
             most = self._df(f"{_MODEL_ROW} WHERE s.cum >= ({bound}) {order}", [limit - 1, limit])
             if len(most) == limit:
                 return most
@@ -865,34 +866,35 @@ class Warehouse:
         'derivatives' (others' models built on its roots, by relation and publisher country)."""
         namespaces = self._df(
             f"""
-            SELECT DISTINCT namespace FROM ns_groups WHERE {ORG_KEY_SQL} IN (
-                SELECT {ORG_KEY_SQL} FROM ns_groups WHERE lower(namespace) = lower(?)
+            SELECT DISTINCT namespace FROM {NS_GROUPS} WHERE {ORG_KEY_SQL} IN (
+                SELECT {ORG_KEY_SQL} FROM {NS_GROUPS} WHERE lower(namespace) = lower(?)
             ) ORDER BY lower(namespace)
             """,
             [namespace],
         )
         mine = [name.lower() for name in namespaces["namespace"]] or [namespace.lower()]
         models = self._df(
-            """
+            f"""
             SELECT d.model_id, d.task, d.size_class, d.relation, d.created, s.cum AS downloads_all_time,
                 s.last_d30 AS downloads_30d
-            FROM dims d JOIN state s USING (key) WHERE list_contains(?::VARCHAR[], lower(d.namespace))
+            FROM {DIMS} d JOIN {STATE} s USING (key) WHERE list_contains(?::VARCHAR[], lower(d.namespace))
             ORDER BY s.cum DESC NULLS LAST, d.model_id
             """,
             [mine],
         )
         series = self._df(
-            """
+            f"""
             SELECT date_trunc('month', n.day)::DATE AS period, sum(n.downloads)::BIGINT AS downloads
-            FROM ns_day n JOIN ns_groups g USING (grp) WHERE list_contains(?::VARCHAR[], lower(g.namespace))
+            FROM {NS_DAY} n JOIN {NS_GROUPS} g USING (grp)
+            WHERE list_contains(?::VARCHAR[], lower(g.namespace))
             GROUP BY ALL ORDER BY period
             """,
             [mine],
         )
         derivatives = self._df(
-            """
+            f"""
             SELECT d.relation, d.publisher_country, count(*)::INTEGER AS models
-            FROM dims d JOIN dims r ON r.model_id = d.lineage_root
+            FROM {DIMS} d JOIN {DIMS} r ON r.model_id = d.lineage_root
             WHERE list_contains(?::VARCHAR[], lower(r.namespace))
                 AND NOT list_contains(?::VARCHAR[], lower(d.namespace))
             GROUP BY ALL ORDER BY models DESC
@@ -903,12 +905,12 @@ class Warehouse:
 
     def snapshots(self) -> pd.DataFrame:
         """date, rows, source_kind, synthetic, source (JSON), provenance (JSON summary)."""
-        return self._df("SELECT * FROM snapshots ORDER BY date")
+        return self._df(f"SELECT * FROM {SNAPSHOTS} ORDER BY date")
 
     def measures(self) -> frozenset[str]:
         """The download counts the store holds: `downloads_all_time` and/or `downloads_30d`. A history of
         30-day counts only has no all-time counts, so no chart computed from them can be drawn."""
-        sql = "SELECT coalesce(sum(models - missing), 0), count(d30) FROM roll_snap"
+        sql = f"SELECT coalesce(sum(models - missing), 0), count(d30) FROM {ROLL_SNAP}"
         all_time, thirty_day = self._cursor().execute(sql).fetchone() or (0, 0)
         counts = {"downloads_all_time": all_time, "downloads_30d": thirty_day}
         return frozenset(name for name, present in counts.items() if present)
@@ -916,7 +918,7 @@ class Warehouse:
     def tasks(self) -> list[str]:
         """Pipeline tags present, most downloaded first (for the task filter)."""
         frame = self._df(
-            "SELECT task FROM roll_day WHERE task IS NOT NULL GROUP BY task "
+            f"SELECT task FROM {ROLL_DAY} WHERE task IS NOT NULL GROUP BY task "
             "ORDER BY sum(downloads) DESC, task"
         )
         return frame["task"].tolist()
@@ -940,19 +942,19 @@ class Warehouse:
 
 #: `Warehouse.lineage_chain` over `dims` (params: model id, max depth, model id); tested against
 #: `pipelines.lineage.trace_lineage` with hypothesis.
-LINEAGE_CHAIN_SQL = """
+LINEAGE_CHAIN_SQL = f"""
     WITH RECURSIVE chain AS (
-        SELECT 0 AS depth, model_id, base_model, [model_id] AS path FROM dims WHERE model_id = ?
+        SELECT 0 AS depth, model_id, base_model, [model_id] AS path FROM {DIMS} WHERE model_id = ?
         UNION ALL
         SELECT c.depth + 1, d.model_id, d.base_model, list_append(c.path, d.model_id)
-        FROM chain c JOIN dims d ON d.model_id = c.base_model
+        FROM chain c JOIN {DIMS} d ON d.model_id = c.base_model
         WHERE NOT list_contains(c.path, d.model_id) AND c.depth < ?
     ), start AS (
-        SELECT lineage_root, lineage_country, lineage_depth FROM dims WHERE model_id = ?
+        SELECT lineage_root, lineage_country, lineage_depth FROM {DIMS} WHERE model_id = ?
     ), outside AS (
         SELECT depth + 1 AS depth, base_model AS model_id FROM chain
         WHERE depth = (SELECT max(depth) FROM chain)
-            AND base_model NOT IN (SELECT model_id FROM dims)
+            AND base_model NOT IN (SELECT model_id FROM {DIMS})
         UNION
         SELECT lineage_depth, lineage_root FROM start
         WHERE lineage_root NOT IN (SELECT model_id FROM chain)
@@ -963,7 +965,7 @@ LINEAGE_CHAIN_SQL = """
     ), owners AS (
         SELECT lower(namespace) AS owner, any_value(organization) AS organization,
             any_value(publisher_country) AS country
-        FROM dims WHERE lower(namespace) IN (SELECT lower(owner) FROM nodes) GROUP BY 1
+        FROM {DIMS} WHERE lower(namespace) IN (SELECT lower(owner) FROM nodes) GROUP BY 1
     )
     SELECT n.depth::INTEGER AS depth, n.model_id,
         coalesce(d.relation, CASE WHEN n.model_id = s.lineage_root THEN 'original' END) AS relation,
@@ -973,7 +975,7 @@ LINEAGE_CHAIN_SQL = """
             WHEN n.model_id = s.lineage_root THEN s.lineage_country ELSE o.country END AS country,
         d.model_id IS NOT NULL AS in_store
     FROM nodes n CROSS JOIN start s
-    LEFT JOIN dims d ON d.model_id = n.model_id
+    LEFT JOIN {DIMS} d ON d.model_id = n.model_id
     LEFT JOIN owners o ON o.owner = lower(n.owner)
     ORDER BY n.depth
 """

@@ -1,0 +1,122 @@
+"""Rollups: facts spread over days (the gap rule) and grouped by the dimensions, daily and monthly; added to
+incrementally, taken out and put back when a model's dimensions change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from pipelines.definitions import SNAPSHOT_DAY_OFFSET, grouped_spread_sql
+from pipelines.warehouse.facts import _facts_relation
+from pipelines.warehouse.schema import FLAG_CLAMPED, FLAG_MISSING, ROLLUP_DIMS
+from pipelines.warehouse.top import _refresh_organisations
+
+
+def _rollup_queries(facts: str, dims_table: str = "dims", sign: int = 1) -> dict[str, str]:
+    """SQL of each rollup's rows from a facts relation (all facts, or just the new ones), grouped by the
+    dimensions in `dims_table`; sign -1 gives rows that take a contribution back out."""
+    dims = ", ".join(f"d.{c}" for c in ROLLUP_DIMS)
+    plain = ", ".join(ROLLUP_DIMS)
+    # The gap rule spreads each model's growth on its own (definitions.spread); models of a group that share
+    # a gap and the remainder of their growth by its length are spread together, which gives the same days.
+    spread = f"""
+        SELECT (date - {SNAPSHOT_DAY_OFFSET:d} - (span - i)::INTEGER) AS day, {{cols}},
+            {grouped_spread_sql("i", "inc", "models", "remainder", "span")} * {sign} AS downloads
+        FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM ({{grouped}}))
+    """
+    gap = "f.date, f.span::BIGINT AS span, f.inc % f.span AS remainder"
+    growth = "count(*)::BIGINT AS models, sum(f.inc)::BIGINT AS inc"
+    grouped_main = f"""
+        SELECT {gap}, {dims}, {growth}
+        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
+    """
+    grouped_release = f"""
+        SELECT {gap}, {dims}, date_trunc('month', d.created)::DATE AS release_month, {growth}
+        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
+    """
+    grouped_ns = f"""
+        SELECT {gap}, d.grp, {growth}
+        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
+    """
+    return {
+        "roll_day": f"""
+            SELECT day, {plain}, sum(downloads)::BIGINT AS downloads, sum(baseline)::BIGINT AS baseline FROM (
+                SELECT day, {plain}, downloads, 0 AS baseline
+                FROM ({spread.format(cols=plain, grouped=grouped_main)})
+                UNION ALL
+                SELECT f.date - {SNAPSHOT_DAY_OFFSET:d} AS day, {dims}, 0 AS downloads, f.baseline * {sign}
+                FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.baseline > 0
+            ) GROUP BY ALL
+        """,
+        "roll_snap": f"""
+            SELECT f.date, {dims}, (sum(f.d30) * {sign})::BIGINT AS d30,
+                (count(*) * {sign})::INTEGER AS models,
+                (count(*) FILTER (WHERE f.flag = {FLAG_CLAMPED}) * {sign})::INTEGER AS clamped,
+                (count(*) FILTER (WHERE f.flag = {FLAG_MISSING}) * {sign})::INTEGER AS missing
+            FROM {facts} f JOIN {dims_table} d USING (key) GROUP BY ALL
+        """,
+        "roll_release": f"""
+            SELECT date_trunc('month', day)::DATE AS month, {plain}, release_month,
+                sum(downloads)::BIGINT AS downloads
+            FROM ({spread.format(cols=plain + ", release_month", grouped=grouped_release)}) GROUP BY ALL
+        """,
+        "ns_day": f"""
+            SELECT day, grp, sum(downloads)::BIGINT AS downloads
+            FROM ({spread.format(cols="grp", grouped=grouped_ns)}) GROUP BY ALL
+        """,
+    }
+
+
+def _rebuild_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
+    for name, query in _rollup_queries(facts).items():
+        order = {"roll_snap": "date", "roll_release": "month"}.get(name, "day")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}) ORDER BY {order}")
+    _refresh_monthly(con, None)
+
+
+def _add_rollups(con: duckdb.DuckDBPyConnection, facts: str, dims_table: str = "dims", sign: int = 1) -> None:
+    """Append rows for these facts; a (day, group) may then have several rows (queries sum them)."""
+    for name, query in _rollup_queries(facts, dims_table, sign).items():
+        con.execute(f"INSERT INTO {name} {query}")
+
+
+def _move_changed(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
+    """Models whose dimensions changed take their past downloads to their new groups: their earlier
+    contributions are taken out under the old dimensions (`old_dims`) and added under the new ones."""
+    if not files:
+        return
+    facts = f"(SELECT * FROM {_facts_relation(files)} WHERE key IN (SELECT key FROM old_dims))"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE moved_dims AS SELECT * FROM dims SEMI JOIN old_dims USING (key)"
+    )
+    _add_rollups(con, facts, "old_dims", -1)
+    _add_rollups(con, facts, "moved_dims", 1)
+
+
+#: Monthly copies of the daily rollups (whole months of a view read these: 30x fewer rows).
+_MONTHLY = {
+    "roll_month": (
+        "roll_day",
+        (*ROLLUP_DIMS,),
+        "sum(downloads)::BIGINT AS downloads, sum(baseline)::BIGINT AS baseline",
+    ),
+    "ns_month": ("ns_day", ("grp",), "sum(downloads)::BIGINT AS downloads"),
+}
+
+
+def _refresh_monthly(con: duckdb.DuckDBPyConnection, since: dt.date | None) -> None:
+    """Recompute the monthly rollups from the daily ones, all of them or from the month of `since` on."""
+    for monthly, (daily, keys, sums) in _MONTHLY.items():
+        select = (
+            f"SELECT date_trunc('month', day)::DATE AS month, {', '.join(keys)}, {sums} FROM {daily} "
+            "WHERE day >= date_trunc('month', ?::DATE) GROUP BY ALL ORDER BY month"
+        )
+        if since is None:
+            con.execute(f"CREATE OR REPLACE TABLE {monthly} AS {select}", [dt.date.min])
+        else:
+            con.execute(f"DELETE FROM {monthly} WHERE month >= date_trunc('month', ?::DATE)", [since])
+            con.execute(f"INSERT INTO {monthly} {select}", [since])
+    _refresh_organisations(con, since)
