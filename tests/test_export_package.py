@@ -108,7 +108,8 @@ def test_the_package_holds_the_csv_its_metadata_and_a_readme():
     assert metadata["synthetic"] is True and metadata["demo_store"] == "Demo here."
     assert metadata["filters"] == {
         "from": "2025-09-01", "to": None, "period": "week", "countries": ["CN", "DE"],
-        "attribution": "publisher", "scope": "all", "task": None, "size": None, "log": False, "events": [],
+        "attribution": "publisher", "scope": "all", "task": None, "size": None, "log": False, "channel": "hf",
+        "events": [],
         "orgs": [], "next": 8, "individuals": "unattributed",
     }  # fmt: skip
     assert metadata["snapshots"]["first"] == "2025-09-01" and metadata["snapshots"]["last"] == "2025-09-03"
