@@ -33,6 +33,8 @@ from tqdm import tqdm
 from dashboards.export import CHART_FORMATS, REPORT_FORMATS
 from dashboards.filters import (
     ATTRIBUTIONS,
+    FLOW_CELLS,
+    FLOW_MEASURES,
     PARAM_NAMES,
     PERIODS,
     SCOPES,
@@ -52,6 +54,9 @@ _FILTER_FIELDS: dict[str, str] = {
     "scope": "--scope",
     "task": "--task",
     "size_class": "--size-class",
+    "pair": "--pair",
+    "flow_measure": "--measure",
+    "flow_cells": "--cells",
 }
 
 
@@ -107,6 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"one of {', '.join(SIZE_CLASSES)} (default: all)",
     )
     view.add_argument("--log", action="store_true", help="logarithmic value axis")
+    view.add_argument(
+        "--pair", metavar="CN,US", help="cross-border charts: the two countries followed (default: CN,US)"
+    )
+    view.add_argument(
+        "--measure",
+        dest="flow_measure",
+        metavar="|".join(FLOW_MEASURES),
+        help="cross-border charts: new derivatives (count) or their downloads (default: count)",
+    )
+    view.add_argument(
+        "--cells",
+        dest="flow_cells",
+        metavar="|".join(FLOW_CELLS),
+        help="flow matrix cells: counts or row shares (default: count)",
+    )
     export.set_defaults(handler=run_export, command_parser=export)
     return parser
 

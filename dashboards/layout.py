@@ -15,7 +15,7 @@ import dash
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.colors import COUNTRY_NAMES, display_name
-from dashboards.filters import ATTRIBUTIONS, PERIODS, SCOPES, SIZE_CLASSES, Filters
+from dashboards.filters import ATTRIBUTIONS, FLOW_CELLS, FLOW_MEASURES, PERIODS, SCOPES, SIZE_CLASSES, Filters
 from dashboards.state import (
     CONTROL_IDS,
     DATE_RANGE_ID,
@@ -149,6 +149,11 @@ def _banners() -> list[html.Div]:
 
 #: The view's fields in the order the filter bar shows them (dates first); each has a wrapper and a reason.
 CONTROL_FIELDS: tuple[str, ...] = ("dates", *CONTROL_IDS)
+#: Controls of one page's views only (the cross-border views): hidden unless the page lists them in
+#: `page_controls`, kept in the links like every other.
+PAGE_ONLY_CONTROLS: tuple[str, ...] = ("pair", "flow_measure", "flow_cells")
+FLOW_MEASURE_LABELS: dict[str, str] = {"count": "New derivatives", "downloads": "Their downloads"}
+FLOW_CELL_LABELS: dict[str, str] = {"count": "Counts", "share": "Row shares"}
 CONTROLS_NOTE_ID = "controls-note"
 
 
@@ -225,9 +230,10 @@ def control_states(page: Mapping[str, Any] | None) -> tuple[dict[str, tuple[str,
     (`only_controls`, explained by `controls_note`)."""
     unused: Mapping[str, str] = (page or {}).get("unused_controls", {})
     only = (page or {}).get("only_controls")
+    own = (page or {}).get("page_controls", ())
     states = {}
     for field in CONTROL_FIELDS:
-        if only is not None and field not in only:
+        if (only is not None and field not in only) or (field in PAGE_ONLY_CONTROLS and field not in own):
             states[field] = ("control control--hidden", "")
         elif field in unused:
             states[field] = ("control control--disabled", unused[field])
@@ -331,6 +337,38 @@ def _controls() -> html.Div:
                     id=CONTROL_IDS["log_scale"],
                     options=[{"label": "Log", "value": "log"}],
                     value=defaults["log_scale"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
+                "Cross-border pair",
+                "pair",
+                dcc.Dropdown(
+                    id=CONTROL_IDS["pair"],
+                    options=country_options,
+                    value=defaults["pair"],
+                    multi=True,
+                    clearable=False,
+                ),
+                "control--countries",
+            ),
+            _labelled(
+                "Derivatives measure",
+                "flow_measure",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["flow_measure"],
+                    options=[{"label": FLOW_MEASURE_LABELS[m], "value": m} for m in FLOW_MEASURES],
+                    value=defaults["flow_measure"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
+                "Matrix cells",
+                "flow_cells",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["flow_cells"],
+                    options=[{"label": FLOW_CELL_LABELS[c], "value": c} for c in FLOW_CELLS],
+                    value=defaults["flow_cells"],
                     inline=True,
                 ),
             ),

@@ -27,6 +27,9 @@ CONTROL_IDS: dict[str, str] = {
     "task": "control-task",
     "size_class": "control-size",
     "log_scale": "control-log",
+    "pair": "control-pair",
+    "flow_measure": "control-flow-measure",
+    "flow_cells": "control-flow-cells",
 }
 DATE_RANGE_ID = "control-dates"
 
@@ -67,6 +70,9 @@ def control_values(filters: Filters) -> dict[str, Any]:
         "task": filters.task or "",
         "size_class": filters.size_class or "",
         "log_scale": ["log"] if filters.log_scale else [],
+        "pair": list(filters.pair),
+        "flow_measure": filters.flow_measure,
+        "flow_cells": filters.flow_cells,
     }
 
 
@@ -82,6 +88,9 @@ def filters_from_controls(values: Mapping[str, Any]) -> tuple[Filters, list[str]
         "task": values.get("task") or "",
         "size": values.get("size_class") or "",
         "log": "1" if values.get("log_scale") else "0",
+        "pair": ",".join(values.get("pair") or []),
+        "measure": values.get("flow_measure") or "",
+        "cells": values.get("flow_cells") or "",
     }
     return Filters.from_params({name: value for name, value in params.items() if value})
 

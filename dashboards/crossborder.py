@@ -1,0 +1,222 @@
+"""Cross-border building: who builds on whose models (derivative publisher country x base lineage country).
+
+Metrics layer: read-only queries over the warehouse's `dims` (each model's publisher and lineage attribution)
+and facts (each model's downloads), through `Warehouse.read`. Every rule comes from `pipelines.definitions`:
+which derivatives are new in a view (`Warehouse.new_derivatives_where`, the derivatives charts' rule), what is
+cross-border (`cross_border_sql`), a derivative's base family (`base_family_sql`) and the downloads of a gap
+that fall inside the selected dates (`spread_between_sql`). Results are small long-form DataFrames.
+
+Country groups (`flow_group`): the view's selected ISO codes each their own, other ISO codes `Rest of world`,
+and the values that are not a country kept apart (International, Unregistered organisation, Individual /
+community): unknown publishers are shown, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from dashboards.colors import country_name
+from dashboards.filters import INDIVIDUAL, INTERNATIONAL, REST_OF_WORLD, UNATTRIBUTED_ORG, Filters
+from dashboards.query import per_version
+from pipelines.definitions import (
+    SNAPSHOT_DAY_OFFSET,
+    base_family_sql,
+    cross_border_sql,
+    spread_between_sql,
+)
+
+if TYPE_CHECKING:
+    from dashboards.query import Warehouse
+
+#: The value column of each flow measure.
+MEASURE_COLUMNS = {"count": "new_derivatives", "downloads": "downloads"}
+#: Groups that are not countries, in the order they follow the countries (never merged, never dropped).
+NOT_COUNTRIES = (INTERNATIONAL, UNATTRIBUTED_ORG, INDIVIDUAL)
+OTHER_FAMILIES = "Other families"
+TOP_FAMILIES = 8
+
+_FIRST_DAY, _LAST_DAY = dt.date(1, 1, 1), dt.date(9999, 12, 31)
+
+
+def flow_group(code: str | None, selected: Sequence[str]) -> str:
+    """The row or column of the flow matrix a country value belongs to (see the module's docstring)."""
+    if code is None:
+        return UNATTRIBUTED_ORG
+    if code in selected or code in NOT_COUNTRIES:
+        return code
+    return REST_OF_WORLD
+
+
+def group_order(groups: Sequence[str], selected: Sequence[str]) -> list[str]:
+    """Selected countries as the view lists them, then Rest of world, then the values that are not
+    countries."""
+    present = set(groups)
+    return [g for g in (*selected, REST_OF_WORLD, *NOT_COUNTRIES) if g in present]
+
+
+def _derivatives_view(f: Filters, downloads: bool) -> tuple[Filters, bool]:
+    """The part of a view the derivatives query depends on (so views differing only in display share it)."""
+    kept = Filters(
+        start=f.start, end=f.end, period=f.period, scope=f.scope, task=f.task, size_class=f.size_class
+    )
+    return kept, downloads
+
+
+def derivatives(warehouse: Warehouse, f: Filters, *, downloads: bool | None = None) -> pd.DataFrame:
+    """period (of creation), publisher_country, lineage_country, family, cross_border, new_derivatives,
+    downloads: the view's new derivatives, grouped. Downloads (in the selected dates, from the facts) are
+    computed only when asked for, or when the view's measure is downloads; otherwise the column is 0."""
+    wanted = f.flow_measure == "downloads" if downloads is None else downloads
+    return _derivatives(warehouse, *_derivatives_view(f, wanted))
+
+
+@per_version(maxsize=32)
+def _derivatives(warehouse: Warehouse, f: Filters, downloads: bool) -> pd.DataFrame:
+    where, params = warehouse.new_derivatives_where(f)
+    start, end = f.start or _FIRST_DAY, f.end or _LAST_DAY
+    if downloads:
+        # A fact adds `inc` downloads on the `span` days ending on its last counted day (day-label rule);
+        # days first..last of the view are days a..b of that gap (gap rule, telescoped).
+        first_day = f"(f.date - {SNAPSHOT_DAY_OFFSET:d} - f.span::INTEGER + 1)"
+        counted = f"""
+            SELECT key, sum({spread_between_sql("gap_from", "gap_to", "inc", "span")})::BIGINT AS downloads
+            FROM (
+                SELECT f.key, f.inc, f.span::BIGINT AS span, ?::DATE - {first_day} + 1 AS gap_from,
+                    ?::DATE - {first_day} + 1 AS gap_to
+                FROM read_parquet(?::VARCHAR[]) f SEMI JOIN new USING (key)
+                WHERE f.inc > 0 AND f.date - {SNAPSHOT_DAY_OFFSET:d} >= ?::DATE AND {first_day} <= ?::DATE
+            ) GROUP BY key
+        """
+        counted_params = [start, end, warehouse.facts_files(), start, end]
+    else:
+        counted, counted_params = "SELECT NULL::INTEGER AS key, 0::BIGINT AS downloads WHERE false", []
+    sql = f"""
+        WITH new AS (
+            SELECT key, created, publisher_country, lineage_country, lineage_root FROM dims WHERE {where}
+        ), families AS (
+            SELECT lower(namespace) AS namespace, min(organization) AS organization FROM ns_groups GROUP BY 1
+        ), counted AS ({counted})
+        SELECT date_trunc(?, n.created)::DATE AS period,
+            coalesce(n.publisher_country, '{UNATTRIBUTED_ORG}') AS publisher_country,
+            coalesce(n.lineage_country, '{UNATTRIBUTED_ORG}') AS lineage_country,
+            {base_family_sql("n.lineage_root", "fam.organization")} AS family,
+            {cross_border_sql("n.publisher_country", "n.lineage_country")} AS cross_border,
+            count(*)::BIGINT AS new_derivatives, coalesce(sum(c.downloads), 0)::BIGINT AS downloads
+        FROM new n
+        LEFT JOIN families fam ON fam.namespace = lower(split_part(n.lineage_root, '/', 1))
+        LEFT JOIN counted c ON c.key = n.key
+        GROUP BY ALL ORDER BY ALL
+    """
+    return warehouse.read(sql, [*params, *counted_params, f.period])
+
+
+def flow_matrix(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
+    """publisher_country, lineage_country (groups, see `flow_group`), new_derivatives, downloads, value (the
+    view's measure), row_share (of `value` within the publisher row): every cell of the groups present,
+    zeros included, rows and columns in `group_order`."""
+    raw = derivatives(warehouse, f)
+    selected = f.countries
+    grouped = raw.assign(
+        publisher_country=[flow_group(code, selected) for code in raw["publisher_country"]],
+        lineage_country=[flow_group(code, selected) for code in raw["lineage_country"]],
+    )
+    sums = grouped.groupby(["publisher_country", "lineage_country"])[["new_derivatives", "downloads"]].sum()
+    rows = group_order(grouped["publisher_country"], selected)
+    columns = group_order(grouped["lineage_country"], selected)
+    grid = pd.MultiIndex.from_product([rows, columns], names=["publisher_country", "lineage_country"])
+    cells = sums.reindex(grid, fill_value=0).reset_index()
+    cells["value"] = cells[MEASURE_COLUMNS[f.flow_measure]]
+    totals = cells.groupby("publisher_country", sort=False)["value"].transform("sum")
+    cells["row_share"] = (cells["value"] / totals.where(totals > 0)).fillna(0.0)
+    return cells.astype({"new_derivatives": "int64", "downloads": "int64", "value": "int64"})
+
+
+def direction_label(publisher: str, lineage: str) -> str:
+    """A cross-border direction in words: 'China-published derivatives of United States bases'."""
+    return f"{country_name(publisher)}-published derivatives of {country_name(lineage)} bases"
+
+
+def _pair_rows(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
+    """The view's derivatives in the pair's two cross-border directions, with their `direction`."""
+    raw = derivatives(warehouse, f)
+    a, b = f.pair
+    frames = []
+    for publisher, lineage in ((a, b), (b, a)):
+        rows = raw[(raw["publisher_country"] == publisher) & (raw["lineage_country"] == lineage)]
+        frames.append(rows.assign(direction=direction_label(publisher, lineage)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def crossborder_series(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
+    """period, direction, publisher_country, lineage_country, new_derivatives, downloads, value: per period of
+    creation, the pair's cross-border derivatives each way (both directions in every period shown, zeros
+    included)."""
+    rows = _pair_rows(warehouse, f).dropna(subset=["period"])
+    keys = ["period", "direction", "publisher_country", "lineage_country"]
+    sums = rows.groupby(keys, as_index=False)[["new_derivatives", "downloads"]].sum()
+    a, b = f.pair
+    directions = pd.DataFrame(
+        {
+            "direction": [direction_label(a, b), direction_label(b, a)],
+            "publisher_country": [a, b],
+            "lineage_country": [b, a],
+        }
+    )
+    periods = pd.DataFrame({"period": sorted(set(sums["period"]))})
+    grid = periods.merge(directions, how="cross")
+    series = grid.merge(sums, on=keys, how="left").fillna({"new_derivatives": 0, "downloads": 0})
+    series = series.astype({"new_derivatives": "int64", "downloads": "int64"})
+    series["value"] = series[MEASURE_COLUMNS[f.flow_measure]]
+    return series.sort_values(["period", "direction"], ignore_index=True)
+
+
+def crossborder_families(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
+    """direction, family, new_derivatives, downloads, value: the pair's cross-border derivatives in the
+    selected dates by base family, the TOP_FAMILIES largest of each direction (by the view's measure) and
+    the rest as OTHER_FAMILIES, largest first."""
+    rows = _pair_rows(warehouse, f)
+    column = MEASURE_COLUMNS[f.flow_measure]
+    sums = rows.groupby(["direction", "family"], as_index=False)[["new_derivatives", "downloads"]].sum()
+    sums = sums.sort_values(["direction", column, "family"], ascending=[True, False, True])
+    rank = sums.groupby("direction").cumcount()
+    sums.loc[rank >= TOP_FAMILIES, "family"] = OTHER_FAMILIES
+    kept = sums.groupby(["direction", "family"], as_index=False, sort=False)[
+        ["new_derivatives", "downloads"]
+    ].sum()
+    kept["value"] = kept[column]
+    kept["other"] = kept["family"] == OTHER_FAMILIES
+    kept = kept.sort_values(["direction", "other", "value"], ascending=[True, True, False])
+    return kept.drop(columns="other").reset_index(drop=True)
+
+
+@per_version(maxsize=64)
+def organisation_flows(warehouse: Warehouse, namespaces: tuple[str, ...]) -> pd.DataFrame:
+    """direction ('built on' / 'built upon by'), country, derivatives, over all snapshots: the lineage
+    countries of the bases its derivatives build on (bases of other organisations), and the publisher
+    countries of other organisations' derivatives of its models. Country values as attributed (ISO codes,
+    International, Unregistered organisation, Individual / community)."""
+    mine = [name.lower() for name in namespaces]
+    sql = f"""
+        WITH derivative AS (
+            SELECT lower(namespace) AS namespace, lower(split_part(lineage_root, '/', 1)) AS root_namespace,
+                coalesce(publisher_country, '{UNATTRIBUTED_ORG}') AS publisher_country,
+                coalesce(lineage_country, '{UNATTRIBUTED_ORG}') AS lineage_country
+            FROM dims WHERE relation <> 'original'
+        )
+        SELECT 'built on' AS direction, lineage_country AS country, count(*)::BIGINT AS derivatives
+        FROM derivative
+        WHERE list_contains(?::VARCHAR[], namespace) AND NOT list_contains(?::VARCHAR[], root_namespace)
+        GROUP BY ALL
+        UNION ALL
+        SELECT 'built upon by', publisher_country, count(*)::BIGINT
+        FROM derivative
+        WHERE list_contains(?::VARCHAR[], root_namespace) AND NOT list_contains(?::VARCHAR[], namespace)
+        GROUP BY ALL
+        ORDER BY direction, derivatives DESC, country
+    """
+    return warehouse.read(sql, [mine, mine, mine, mine])
+

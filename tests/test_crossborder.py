@@ -1,0 +1,254 @@
+"""Cross-border building on a hand-made store: the flow matrix, the pair's series and families, and the
+organisation flows, against numbers worked out by hand from the documented rules (`pipelines.definitions`).
+
+Snapshots S1 2025-03-01, S2 2025-04-01, S3 2025-05-01. A model created after the previous snapshot is new at
+its first snapshot: its first count is downloads of the days from its creation to the day before the
+snapshot (day-label rule), spread evenly (gap rule: days a..b of a G-download, d-day gap hold
+floor(b*G/d) - floor((a-1)*G/d)). Countries (test registry): BAAI, Qwen, deepseek-ai CN; meta-llama, google,
+unsloth, nvidia US; mistralai FR; bigcode no single country (International); alice an individual; acme-ai
+an unregistered organisation.
+
+    #   derivative                       created  base (lineage root)        S2    S3   publisher->lineage
+    1   BAAI/Llama-zh                    Mar 10   meta-llama/Llama-3.1-8B    220   520  CN -> US  Meta
+    2   BAAI/Gemma-zh                    Apr  5   google/gemma-3-4b           -    260  CN -> US  Google
+    3   deepseek-ai/R1-Distill-Llama     Apr 10   meta-llama/Llama-3.1-8B     -    210  CN -> US  Meta
+    4   nvidia/Qwen-Nemo                 Mar 20   Qwen/Qwen3-8B              120   220  US -> CN  Qwen
+    5   unsloth/Qwen3-8B-GGUF            Apr 15   Qwen/Qwen3-8B               -    160  US -> CN  Qwen
+    6   unsloth/Llama-3.1-8B-GGUF        Mar  5   meta-llama/Llama-3.1-8B    270   570  US -> US
+    7   alice/qwen-lora                  Apr  2   Qwen/Qwen3-8B               -    290  Individual -> CN
+    8   Qwen/Qwen3-8B-Instruct           Mar 15   Qwen/Qwen3-8B              170   470  CN -> CN
+    9   mistralai/Mistral-Llama          Apr 20   meta-llama/Llama-3.1-8B     -    110  FR -> US
+    10  bigcode/qwen-code                Mar 25   Qwen/Qwen3-8B               70   370  International -> CN
+    11  BAAI/Llama-zh-GGUF (of #1)       Apr 25   meta-llama/Llama-3.1-8B     -     60  CN -> US  Meta
+    12  nvidia/Llama-Old                 2024     meta-llama/Llama-3.1-8B  (in every snapshot; never new here)
+    13  acme-ai/Qwen-acme                Mar 12   Qwen/Qwen3-8B              200   500  Unregistered -> CN
+
+Each first gap is 10 downloads a day (#1: Mar 10..31 = 22 days, 220); each S2->S3 gap (Apr 1..30, 30
+days) is 300, i.e. 10 a day, except #4's 100 (floor(10*100/30) = 33 in Apr 1..10).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dashboards import crossborder
+from dashboards.charts import render_chart
+from dashboards.filters import INDIVIDUAL, INTERNATIONAL, REST_OF_WORLD, UNATTRIBUTED_ORG, Filters
+from dashboards.query import Warehouse, open_warehouse
+from pipelines.registry import load_registry
+from pipelines.store import Store
+from tests.attribution_data import REGISTRY_ROWS, write_registry
+from tests.snapshots import model, write_snapshot
+
+S1, S2, S3 = dt.date(2025, 3, 1), dt.date(2025, 4, 1), dt.date(2025, 5, 1)
+LLAMA, QWEN, GEMMA = "meta-llama/Llama-3.1-8B", "Qwen/Qwen3-8B", "google/gemma-3-4b"
+MARCH_APRIL = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 4, 30))
+TO_APRIL_10 = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 4, 10), flow_measure="downloads")
+IND, INTL, UNREG, ROW = INDIVIDUAL, INTERNATIONAL, UNATTRIBUTED_ORG, REST_OF_WORLD
+META, ALIBABA, GOOGLE = "Meta", "Alibaba Cloud (Qwen team)", "Google"
+
+
+def created(month: int, day: int) -> dt.datetime:
+    return dt.datetime(2025, month, day, tzinfo=dt.UTC)
+
+
+#: (id, base, relation, created, all-time count at S2 or None, at S3); see the module's table.
+DERIVATIVES = (
+    ("BAAI/Llama-zh", LLAMA, "finetune", created(3, 10), 220, 520),
+    ("BAAI/Gemma-zh", GEMMA, "finetune", created(4, 5), None, 260),
+    ("deepseek-ai/R1-Distill-Llama", LLAMA, "finetune", created(4, 10), None, 210),
+    ("nvidia/Qwen-Nemo", QWEN, "finetune", created(3, 20), 120, 220),
+    ("unsloth/Qwen3-8B-GGUF", QWEN, "quantized", created(4, 15), None, 160),
+    ("unsloth/Llama-3.1-8B-GGUF", LLAMA, "quantized", created(3, 5), 270, 570),
+    ("alice/qwen-lora", QWEN, "adapter", created(4, 2), None, 290),
+    ("Qwen/Qwen3-8B-Instruct", QWEN, "finetune", created(3, 15), 170, 470),
+    ("mistralai/Mistral-Llama", LLAMA, "finetune", created(4, 20), None, 110),
+    ("bigcode/qwen-code", QWEN, "finetune", created(3, 25), 70, 370),
+    ("BAAI/Llama-zh-GGUF", "BAAI/Llama-zh", "quantized", created(4, 25), None, 60),
+    ("acme-ai/Qwen-acme", QWEN, "finetune", created(3, 12), 200, 500),
+)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Warehouse:
+    root: Path = tmp_path_factory.mktemp("crossborder")
+    rows = [
+        *REGISTRY_ROWS,
+        "BAAI,Beijing Academy of Artificial Intelligence,CN,china,lab,https://www.baai.ac.cn,",
+        "nvidia,NVIDIA,US,us,company,https://www.nvidia.com,",
+    ]
+    registry = load_registry(write_registry(root / "orgs.csv", rows), override=None)
+    store = Store(root / "store")
+    old = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    originals = [
+        model(name, downloads_all_time=1000, created_at=old) for name in (LLAMA, QWEN, GEMMA)
+    ]
+    always = [*originals, model("nvidia/Llama-Old", parents=[LLAMA], downloads_all_time=900, created_at=old)]
+    snapshot_rows: dict[dt.date, list[dict]] = {S1: list(always), S2: list(always), S3: list(always)}
+    for model_id, base, relation, made, at_s2, at_s3 in DERIVATIVES:
+        for date, count in ((S2, at_s2), (S3, at_s3)):
+            if count is not None:
+                row = model(
+                    model_id, parents=[base], relation=relation, downloads_all_time=count, created_at=made
+                )
+                snapshot_rows[date].append(row)
+    for date, snapshot in snapshot_rows.items():
+        write_snapshot(store, date, snapshot)
+    return open_warehouse(store, registry)
+
+
+def keyed(frame: pd.DataFrame, keys: list[str], value: str, *, nonzero: bool = True) -> dict:
+    """{(key values): value} over the rows of `frame` (with a non-zero value unless told)."""
+    rows = frame[[*keys, value]].itertuples(index=False, name=None)
+    return {row[:-1]: row[-1] for row in rows if row[-1] or not nonzero}
+
+
+def cells(frame: pd.DataFrame, column: str) -> dict[tuple[str, str], float]:
+    """The non-zero cells of a flow matrix."""
+    return keyed(frame, ["publisher_country", "lineage_country"], column)
+
+
+def months(frame: pd.DataFrame, value: str) -> dict[tuple[int, str], int]:
+    """{(month of the period, publisher country): value} of a pair series, zeros included."""
+    frame = frame.assign(month=pd.to_datetime(frame["period"]).dt.month)
+    return keyed(frame, ["month", "publisher_country"], value, nonzero=False)
+
+
+def plotted_text(result) -> dict[tuple[str, str], str]:
+    """The text written on each cell of a heat map: (row, column) -> text."""
+    trace = result.figure.data[0]
+    return {(y, x): text for y, x, text in zip(trace.y, trace.x, trace.text, strict=True)}
+
+
+def test_the_flow_matrix_counts_new_derivatives_by_publisher_and_base_country(warehouse):
+    matrix = crossborder.flow_matrix(warehouse, MARCH_APRIL)
+    # #12 was created in 2024: not new in March-April. Individuals, International and unregistered
+    # publishers keep rows of their own; France (not selected) is Rest of world.
+    assert cells(matrix, "new_derivatives") == {
+        ("CN", "US"): 4,  # 1, 2, 3, 11
+        ("CN", "CN"): 1,  # 8
+        ("US", "CN"): 2,  # 4, 5
+        ("US", "US"): 1,  # 6
+        (ROW, "US"): 1,  # 9
+        (INTL, "CN"): 1,  # 10
+        (UNREG, "CN"): 1,  # 13
+        (IND, "CN"): 1,  # 7
+    }
+    assert list(dict.fromkeys(matrix["publisher_country"])) == ["CN", "US", ROW, INTL, UNREG, IND]
+    assert list(dict.fromkeys(matrix["lineage_country"])) == ["CN", "US"]
+    assert len(matrix) == 6 * 2  # every cell, zeros included
+    # Row shares: CN 4 of 5 on US bases, 1 of 5 on Chinese; US 2 of 3 on Chinese bases.
+    shares = cells(matrix, "row_share")
+    assert shares[("CN", "US")] == pytest.approx(4 / 5) and shares[("CN", "CN")] == pytest.approx(1 / 5)
+    assert shares[("US", "CN")] == pytest.approx(2 / 3) and shares[("US", "US")] == pytest.approx(1 / 3)
+    assert shares[(IND, "CN")] == 1.0
+
+
+def test_the_flow_matrix_downloads_are_those_of_the_new_derivatives_in_the_dates(warehouse):
+    # Whole March-April: every new derivative's downloads are its count at S3 (all its days are inside).
+    whole = crossborder.flow_matrix(warehouse, replace(MARCH_APRIL, flow_measure="downloads"))
+    assert cells(whole, "downloads") == {
+        ("CN", "US"): 520 + 260 + 210 + 60,  # 1050
+        ("CN", "CN"): 470,
+        ("US", "CN"): 220 + 160,  # 380
+        ("US", "US"): 570,
+        (ROW, "US"): 110,
+        (INTL, "CN"): 370,
+        (UNREG, "CN"): 500,
+        (IND, "CN"): 290,
+    }
+    # To 10 April: new derivatives are those created by then; S2->S3 gaps count their days Apr 1..10 only
+    # (10 a day: 100; #4: floor(10*100/30) = 33); models first seen at S3 count from creation to Apr 10:
+    # #2 Apr 5..10 = 6 days 60, #7 Apr 2..10 = 9 days 90, #3 Apr 10 = 10.
+    cut = crossborder.flow_matrix(warehouse, TO_APRIL_10)
+    assert cells(cut, "downloads") == {
+        ("CN", "US"): (220 + 100) + 60 + 10,  # 1, 2, 3: 390
+        ("CN", "CN"): 170 + 100,  # 8: 270
+        ("US", "CN"): 120 + 33,  # 4: 153
+        ("US", "US"): 270 + 100,  # 6: 370
+        (INTL, "CN"): 70 + 100,  # 10: 170
+        (UNREG, "CN"): 200 + 100,  # 13: 300
+        (IND, "CN"): 90,  # 7
+    }
+    assert cells(cut, "row_share")[("CN", "US")] == pytest.approx(390 / (390 + 270))
+    assert cells(cut, "new_derivatives")[("CN", "US")] == 3
+
+
+def test_the_pair_series_counts_each_direction_per_month_of_creation(warehouse):
+    series = crossborder.crossborder_series(warehouse, MARCH_APRIL)
+    got = months(series, "new_derivatives")
+    # CN-published of US bases: March #1; April #2, #3, #11. US-published of CN bases: March #4, April #5.
+    assert got == {(3, "CN"): 1, (4, "CN"): 3, (3, "US"): 1, (4, "US"): 1}
+    weekly = crossborder.crossborder_series(warehouse, replace(MARCH_APRIL, period="week"))
+    # Weeks (Mondays) of #1 Mar 10, #4 Mar 20 (week of Mar 17), #2 Apr 5 (Mar 31), #3 Apr 10 (Apr 7),
+    # #5 Apr 15 (Apr 14), #11 Apr 25 (Apr 21); each week has both directions, zeros included.
+    weekly = weekly.assign(week=pd.to_datetime(weekly["period"]).dt.date)
+    assert keyed(weekly, ["publisher_country", "week"], "new_derivatives") == {
+        ("CN", dt.date(2025, 3, 10)): 1, ("US", dt.date(2025, 3, 17)): 1, ("CN", dt.date(2025, 3, 31)): 1,
+        ("CN", dt.date(2025, 4, 7)): 1, ("US", dt.date(2025, 4, 14)): 1, ("CN", dt.date(2025, 4, 21)): 1,
+    }  # fmt: skip
+    assert len(weekly) == 6 * 2
+
+
+def test_the_pair_series_downloads_and_the_reverse_pair(warehouse):
+    series = crossborder.crossborder_series(warehouse, TO_APRIL_10)
+    got = months(series, "value")
+    # To Apr 10: March CN->US #1 320; April CN->US #2 60 + #3 10; March US->CN #4 153; April US->CN none.
+    assert got == {(3, "CN"): 320, (4, "CN"): 70, (3, "US"): 153, (4, "US"): 0}
+    # The pair FR,US: French-published derivatives of US bases (#9 in April), none the other way.
+    other = crossborder.crossborder_series(warehouse, Filters(start=S1, pair=("FR", "US")))
+    assert other[other["new_derivatives"] > 0][["publisher_country", "new_derivatives"]].values.tolist() == [
+        ["FR", 1]
+    ]
+
+
+def test_families_are_the_organisations_of_the_lineage_roots(warehouse):
+    families = crossborder.crossborder_families(warehouse, MARCH_APRIL)
+    families = families.assign(publisher=families["direction"].str.split("-published").str[0])
+    got = keyed(families, ["publisher", "family"], "new_derivatives")
+    # CN of US: Meta #1, #3, #11 (#11's root is Llama through #1), Google #2. US of CN: Qwen's org #4, #5.
+    assert got == {("China", META): 3, ("China", GOOGLE): 1, ("United States", ALIBABA): 2}
+
+
+def test_organisation_flows_say_what_it_builds_on_and_who_builds_on_it(warehouse):
+    def flows(*namespaces: str) -> dict[tuple[str, str], int]:
+        frame = crossborder.organisation_flows(warehouse, namespaces)
+        return keyed(frame, ["direction", "country"], "derivatives")
+
+    # Meta's models are built upon by BAAI (1, 11) and DeepSeek (3): CN 3; unsloth (6) and nvidia (12):
+    # US 2; Mistral (9): FR 1. Meta builds on nobody.
+    assert flows("meta-llama") == {
+        ("built upon by", "CN"): 3,
+        ("built upon by", "US"): 2,
+        ("built upon by", "FR"): 1,
+    }
+    # Qwen: built upon by nvidia and unsloth (US 2), alice, bigcode, acme-ai; its own fine-tune (8) is not
+    # building on someone else's model.
+    assert flows("Qwen") == {
+        ("built upon by", "US"): 2,
+        ("built upon by", IND): 1,
+        ("built upon by", INTL): 1,
+        ("built upon by", UNREG): 1,
+    }
+    # BAAI builds on US bases three times (1, 2, and 11 through its own 1: its root is Llama).
+    assert flows("BAAI") == {("built on", "US"): 3}
+    assert flows("unsloth") == {("built on", "CN"): 1, ("built on", "US"): 1}
+
+
+def test_the_charts_plot_the_hand_computed_numbers(warehouse):
+    matrix = render_chart("derivative-flows", warehouse, MARCH_APRIL)
+    plotted = plotted_text(matrix)
+    assert plotted[("CN", "US")] == "4" and plotted[("US", "US")] == "1" and plotted[(IND, "CN")] == "1"
+    assert "Cross-border" not in matrix.title and "New derivatives" in matrix.title
+    shares = render_chart("derivative-flows", warehouse, replace(MARCH_APRIL, flow_cells="share"))
+    plotted = plotted_text(shares)
+    assert plotted[("CN", "US")] == "80%" and plotted[("US", "CN")] == "67%"
+    assert "divided by its row's total" in shares.subtitle
+    series = render_chart("crossborder-series", warehouse, TO_APRIL_10)
+    assert "Downloads of new derivatives" in series.title
+    assert list(series.data["value"]) == [320, 153, 70, 0]  # by period, then direction (China first)
