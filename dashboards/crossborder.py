@@ -166,7 +166,7 @@ def crossborder_series(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
             "lineage_country": [b, a],
         }
     )
-    periods = pd.DataFrame({"period": sorted(set(sums["period"]))})
+    periods = pd.DataFrame({"period": pd.Series(sorted(set(sums["period"])), dtype=sums["period"].dtype)})
     grid = periods.merge(directions, how="cross")
     series = grid.merge(sums, on=keys, how="left").fillna({"new_derivatives": 0, "downloads": 0})
     series = series.astype({"new_derivatives": "int64", "downloads": "int64"})
