@@ -5,17 +5,30 @@ worked out by hand from the documented rules (`pipelines.definitions`)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboards import crossborder
+from dashboards.__main__ import main
 from dashboards.charts import render_chart
 from dashboards.filters import INDIVIDUAL, INTERNATIONAL, REST_OF_WORLD, UNATTRIBUTED_ORG, Filters
 from dashboards.query import Warehouse, open_warehouse
-from pipelines.registry import load_registry
+from pipelines.definitions import (
+    base_family,
+    cross_border_sql,
+    is_cross_border,
+    spread_between,
+    spread_between_sql,
+)
+from pipelines.registry import SPECIAL_COUNTRIES, load_registry
 from tests.attribution_data import REGISTRY_ROWS, write_registry
 from tests.crossborder_store import EXTRA_REGISTRY_ROWS, S1, write_crossborder_store
 
@@ -23,6 +36,7 @@ MARCH_APRIL = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 4, 30))
 TO_APRIL_10 = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 4, 10), flow_measure="downloads")
 IND, INTL, UNREG, ROW = INDIVIDUAL, INTERNATIONAL, UNATTRIBUTED_ORG, REST_OF_WORLD
 META, ALIBABA, GOOGLE = "Meta", "Alibaba Cloud (Qwen team)", "Google"
+CON = duckdb.connect()
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +197,105 @@ def test_the_charts_plot_the_hand_computed_numbers(warehouse):
     series = render_chart("crossborder-series", warehouse, TO_APRIL_10)
     assert "Downloads of new derivatives" in series.title
     assert list(series.data["value"]) == [320, 153, 70, 0]  # by period, then direction (China first)
+
+
+def test_the_export_writes_the_matrix_as_a_tidy_csv_package_for_the_cli_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """`python -m dashboards export` with the cross-border options, on the hand-made store read with the
+    shipped registry plus the test rows as the user's override (the same countries as the test registry)."""
+    override = write_registry(tmp_path / "override.csv", list(EXTRA_REGISTRY_ROWS))
+    monkeypatch.setenv("OWT_REGISTRY", str(override))
+    store = write_crossborder_store(tmp_path / "store")
+    out = tmp_path / "flows.zip"
+    code = main([
+        "export", "--chart", "derivative-flows", "--format", "csv", "--out", str(out),
+        "--store", str(store.root), "--from", "2025-03-01", "--to", "2025-04-30",
+        "--measure", "downloads", "--cells", "share",
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    with zipfile.ZipFile(out) as package:
+        rows = pd.read_csv(package.open("derivative-flows.csv"), keep_default_na=False)
+        metadata = json.loads(package.read("metadata.json"))
+    assert list(rows.columns) == [
+        "country", "country_name", "lineage_country", "lineage_country_name", "measure", "value", "row_share"
+    ]  # fmt: skip
+    assert set(rows["measure"]) == {"downloads"}
+    cells = rows[["country", "lineage_country", "value", "row_share"]].itertuples(index=False)
+    got = {(c, lineage): (v, round(share, 4)) for c, lineage, v, share in cells}
+    # Downloads to Apr 30 are the S3 counts: CN row 1050 on US bases and 470 on Chinese (1520 in all);
+    # unregistered acme-ai 500, all on a Chinese base.
+    assert got[("CN", "US")] == (1050, round(1050 / 1520, 4))
+    assert got[("CN", "CN")] == (470, round(470 / 1520, 4))
+    assert got[("REST_OF_WORLD", "US")] == (110, 1.0) and got[("UNATTRIBUTED_ORG", "CN")] == (500, 1.0)
+    assert rows.loc[rows["country"] == "INDIVIDUAL", "country_name"].iloc[0] == "Individual / community"
+    assert metadata["filters"]["measure"] == "downloads" and metadata["filters"]["cells"] == "share"
+    assert metadata["filters"]["pair"] == ["CN", "US"]
+
+
+def test_the_cross_border_charts_are_listed_for_export(capsys):
+    assert main(["export", "--list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert {"derivative-flows", "crossborder-series", "crossborder-families"} <= set(listed)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pair", "CN"], "--pair 'CN': two different ISO"),
+        (["--pair", "CN,XX"], "--pair 'CN,XX': XX: not ISO"),
+        (["--measure", "likes"], "--measure 'likes': must be one of count, downloads"),
+        (["--cells", "percent"], "--cells 'percent': must be one of count, share"),
+    ],
+)
+def test_bad_cross_border_options_exit_2_naming_the_option(args, message, tmp_path: Path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        out = str(tmp_path / "x.csv")
+        main(["export", "--chart", "derivative-flows", "--format", "csv", "--out", out, *args])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_view_parameters_round_trip_through_the_url():
+    view, notes = Filters.from_params({"pair": "us,cn", "measure": "downloads", "cells": "share"})
+    assert (view.pair, view.flow_measure, view.flow_cells, notes) == (("US", "CN"), "downloads", "share", [])
+    assert view.to_params() == {"pair": "US,CN", "measure": "downloads", "cells": "share"}
+    assert Filters().to_params() == {}  # the defaults (CN,US; count; count) stay out of links
+    fallback, notes = Filters.from_params({"pair": "CN,CN"})
+    assert fallback.pair == ("CN", "US") and "pair='CN,CN'" in notes[0]
+
+
+@given(
+    total=st.integers(0, 10**9),
+    days=st.integers(1, 400),
+    first=st.integers(-500, 500),
+    last=st.integers(-500, 900),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_downloads_between_two_days_in_sql_equal_the_gap_rule(total, days, first, last):
+    sql = spread_between_sql("a", "b", "g", "d")
+    row = CON.execute(
+        f"SELECT {sql} FROM (SELECT ?::BIGINT AS a, ?::BIGINT AS b, ?::BIGINT AS g, ?::BIGINT AS d)",
+        [first, last, total, days],
+    ).fetchone()
+    assert row == (spread_between(total, days, first, last),)
+
+
+COUNTRY_VALUES = st.one_of(st.none(), st.sampled_from(["CN", "US", "FR", "XX", *SPECIAL_COUNTRIES]))
+
+
+@given(publisher=COUNTRY_VALUES, lineage=COUNTRY_VALUES)
+@settings(max_examples=200, deadline=None)
+def test_the_cross_border_rule_in_sql_equals_its_python_reference(publisher, lineage):
+    sql = cross_border_sql("p", "l")
+    row = CON.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS p, ?::VARCHAR AS l)", [publisher, lineage])
+    assert row.fetchone() == (is_cross_border(publisher, lineage),)
+
+
+def test_the_rules_on_known_cases():
+    assert spread_between(100, 30, 1, 10) == 33 and spread_between(100, 30, 11, 40) == 67
+    assert spread_between(100, 30, 31, 40) == 0
+    assert is_cross_border("CN", "US") and not is_cross_border("CN", "CN")
+    assert not is_cross_border(INDIVIDUAL, "US") and not is_cross_border("CN", None)
+    assert base_family("meta-llama/Llama-3.1-8B", "Meta") == "Meta"
+    assert base_family("someone/model", None) == "someone"
