@@ -109,6 +109,7 @@ def test_the_package_holds_the_csv_its_metadata_and_a_readme():
     assert metadata["filters"] == {
         "from": "2025-09-01", "to": None, "period": "week", "countries": ["CN", "DE"],
         "attribution": "publisher", "scope": "all", "task": None, "size": None, "log": False,
+        "pair": ["CN", "US"], "measure": "count", "cells": "count",
     }  # fmt: skip
     assert metadata["snapshots"]["first"] == "2025-09-01" and metadata["snapshots"]["last"] == "2025-09-03"
     chart = metadata["charts"][0]
