@@ -449,7 +449,8 @@ def _flow_value_text(value: float, filters: Filters) -> str:
     "the lineage country of its base (columns), as counts or row shares (view parameters measure, cells).",
     ("derivative_share", "lineage_country", "cross_border"),
     country_rule="publisher",
-    over_time="Totals over the selected dates: derivatives created in them.",
+    over_time="Totals over the selected dates: derivatives created in them. International, unregistered and "
+    "individual publishers and bases keep rows and columns of their own.",
     view_measures=lambda f: (*_flow_measures(f), *(("flow_row_share",) if f.flow_cells == "share" else ())),
 )
 def _derivative_flows(warehouse: Warehouse, filters: Filters) -> Drawn:

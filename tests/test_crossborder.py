@@ -299,3 +299,15 @@ def test_the_rules_on_known_cases():
     assert not is_cross_border(INDIVIDUAL, "US") and not is_cross_border("CN", None)
     assert base_family("meta-llama/Llama-3.1-8B", "Meta") == "Meta"
     assert base_family("someone/model", None) == "someone"
+
+
+def test_the_cross_border_controls_show_on_the_derivatives_page_only():
+    from dashboards.layout import control_states
+    from dashboards.pages import derivatives, overview
+
+    on_derivatives, _ = control_states(derivatives.PAGE)
+    on_overview, _ = control_states(overview.PAGE)
+    for field in ("pair", "flow_measure", "flow_cells"):
+        assert on_derivatives[field][0] == "control"
+        assert on_overview[field][0] == "control control--hidden"
+    assert on_overview["period"][0] == "control"
