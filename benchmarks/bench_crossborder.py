@@ -5,7 +5,8 @@ derivatives query (`Warehouse.derivatives_by_country`) timed the same way in the
     python benchmarks/bench_crossborder.py --store /tmp/owt-bench --runs 5
 
 Every query runs uncached (the pages keep results per warehouse version and view, so only a view's first
-request pays this). Views: all dates, and the last 90 days. Medians of --runs runs after a first one.
+request pays this). Views: all dates, and the last --recent-days days. Medians of --runs runs after a
+first one.
 """
 
 from __future__ import annotations
@@ -43,25 +44,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--store", default=None, help="store (default: env OWT_STORE, else data/store)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs after the first (median reported)")
+    parser.add_argument("--recent-days", type=int, default=90, help="the second view's days (default 90)")
     args = parser.parse_args(argv)
     warehouse = open_warehouse(resolve_store(args.store))
-    last = max(warehouse.snapshots()["date"])
+    last = max(warehouse.snapshots()["date"]).date()
+    recent = f"last {args.recent_days} days"
     views = {
         "all dates": Filters(),
-        "last 90 days": Filters(start=last - dt.timedelta(days=90), end=last - dt.timedelta(days=1)),
+        recent: Filters(start=last - dt.timedelta(days=args.recent_days), end=last - dt.timedelta(days=1)),
     }
-    uncached = crossborder._derivatives.__wrapped__
+    cells, pair = crossborder._cells.__wrapped__, crossborder._pair_derivatives.__wrapped__
     namespaces = ("Qwen",)
     flows = crossborder.organisation_flows.__wrapped__
     print(f"store: {warehouse.store.root}  models: {len(warehouse.read('SELECT key FROM dims'))}")
     print(f"{'view':<14}{'query':<44}{'first ms':>10}{'median ms':>11}{'x base':>8}")
     for name, view in views.items():
-        kept = crossborder._derivatives_view(view, False)[0]
+        kept = crossborder._kept(view)
         base = timed(lambda view=view: warehouse.derivatives_by_country(view), args.runs)
         cases = {
             "baseline: derivatives_by_country": lambda: None,
-            "derivatives (count)": lambda kept=kept: uncached(warehouse, kept, False),
-            "derivatives (count + downloads, facts)": lambda kept=kept: uncached(warehouse, kept, True),
+            "matrix cells (count)": lambda kept=kept: cells(warehouse, kept, False),
+            "matrix cells (count + downloads, facts)": lambda kept=kept: cells(warehouse, kept, True),
+            "pair by family (count)": lambda kept=kept: pair(warehouse, kept, False),
+            "pair by family (count + downloads, facts)": lambda kept=kept: pair(warehouse, kept, True),
             "organisation_flows (Qwen)": lambda: flows(warehouse, namespaces),
         }
         for label, query in cases.items():

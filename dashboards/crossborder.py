@@ -58,29 +58,29 @@ def group_order(groups: Sequence[str], selected: Sequence[str]) -> list[str]:
     return [g for g in (*selected, REST_OF_WORLD, *NOT_COUNTRIES) if g in present]
 
 
-def _derivatives_view(f: Filters, downloads: bool) -> tuple[Filters, bool]:
-    """The part of a view the derivatives query depends on (so views differing only in display share it)."""
-    kept = Filters(
-        start=f.start, end=f.end, period=f.period, scope=f.scope, task=f.task, size_class=f.size_class
+def _kept(f: Filters) -> Filters:
+    """The part of a view the queries depend on, so views differing only in display share kept results."""
+    return Filters(
+        start=f.start,
+        end=f.end,
+        period=f.period,
+        scope=f.scope,
+        task=f.task,
+        size_class=f.size_class,
+        pair=f.pair,
     )
-    return kept, downloads
 
 
-def derivatives(warehouse: Warehouse, f: Filters, *, downloads: bool | None = None) -> pd.DataFrame:
-    """period (of creation), publisher_country, lineage_country, family, cross_border, new_derivatives,
-    downloads: the view's new derivatives, grouped. Downloads (in the selected dates, from the facts) are
-    computed only when asked for, or when the view's measure is downloads; otherwise the column is 0."""
-    wanted = f.flow_measure == "downloads" if downloads is None else downloads
-    return _derivatives(warehouse, *_derivatives_view(f, wanted))
-
-
-@per_version(maxsize=32)
-def _derivatives(warehouse: Warehouse, f: Filters, downloads: bool) -> pd.DataFrame:
+def _new_derivatives(
+    warehouse: Warehouse, f: Filters, downloads: bool, only: str = "true", only_params: Sequence[object] = ()
+) -> tuple[str, list[object]]:
+    """`WITH ... derivative AS (...)`: the view's new derivatives (those matching `only` too), each with its
+    downloads in the selected dates, read from the facts when `downloads` (else 0)."""
     where, params = warehouse.new_derivatives_where(f)
     start, end = f.start or _FIRST_DAY, f.end or _LAST_DAY
     if downloads:
         # A fact adds `inc` downloads on the `span` days ending on its last counted day (day-label rule);
-        # days first..last of the view are days a..b of that gap (gap rule, telescoped).
+        # the view's first and last days are days gap_from..gap_to of that gap (gap rule, telescoped).
         first_day = f"(f.date - {SNAPSHOT_DAY_OFFSET:d} - f.span::INTEGER + 1)"
         counted = f"""
             SELECT key, sum({spread_between_sql("gap_from", "gap_to", "inc", "span")})::BIGINT AS downloads
@@ -88,7 +88,7 @@ def _derivatives(warehouse: Warehouse, f: Filters, downloads: bool) -> pd.DataFr
                 SELECT f.key, f.inc, f.span::BIGINT AS span, ?::DATE - {first_day} + 1 AS gap_from,
                     ?::DATE - {first_day} + 1 AS gap_to
                 FROM read_parquet(?::VARCHAR[]) f SEMI JOIN new USING (key)
-                WHERE f.inc > 0 AND f.date - {SNAPSHOT_DAY_OFFSET:d} >= ?::DATE AND {first_day} <= ?::DATE
+                WHERE f.inc > 0 AND f.date >= ?::DATE + {SNAPSHOT_DAY_OFFSET:d} AND {first_day} <= ?::DATE
             ) GROUP BY key
         """
         counted_params = [start, end, warehouse.facts_files(), start, end]
@@ -96,29 +96,64 @@ def _derivatives(warehouse: Warehouse, f: Filters, downloads: bool) -> pd.DataFr
         counted, counted_params = "SELECT NULL::INTEGER AS key, 0::BIGINT AS downloads WHERE false", []
     sql = f"""
         WITH new AS (
-            SELECT key, created, publisher_country, lineage_country, lineage_root FROM dims WHERE {where}
+            SELECT key, created, coalesce(publisher_country, '{UNATTRIBUTED_ORG}') AS publisher_country,
+                coalesce(lineage_country, '{UNATTRIBUTED_ORG}') AS lineage_country, lineage_root
+            FROM dims WHERE {where} AND ({only})
+        ), counted AS ({counted}), derivative AS (
+            SELECT n.*, coalesce(c.downloads, 0) AS downloads FROM new n LEFT JOIN counted c USING (key)
+        )
+    """
+    return sql, [*params, *only_params, *counted_params]
+
+
+def _wants_downloads(f: Filters) -> bool:
+    return f.flow_measure == "downloads"
+
+
+@per_version(maxsize=32)
+def _cells(warehouse: Warehouse, f: Filters, downloads: bool) -> pd.DataFrame:
+    """publisher_country, lineage_country (as attributed), new_derivatives, downloads."""
+    with_sql, params = _new_derivatives(warehouse, f, downloads)
+    sql = f"""{with_sql}
+        SELECT publisher_country, lineage_country, count(*)::BIGINT AS new_derivatives,
+            sum(downloads)::BIGINT AS downloads
+        FROM derivative GROUP BY ALL ORDER BY ALL
+    """
+    return warehouse.read(sql, params)
+
+
+@per_version(maxsize=32)
+def _pair_derivatives(warehouse: Warehouse, f: Filters, downloads: bool) -> pd.DataFrame:
+    """period (of creation), publisher_country, lineage_country, family, new_derivatives, downloads: the
+    view's new cross-border derivatives in the pair's two directions."""
+    a, b = f.pair
+    only = (
+        f"{cross_border_sql('publisher_country', 'lineage_country')} AND ((publisher_country = ? AND "
+        "lineage_country = ?) OR (publisher_country = ? AND lineage_country = ?))"
+    )
+    with_sql, params = _new_derivatives(warehouse, f, downloads, only, [a, b, b, a])
+    sql = f"""{with_sql}, by_root AS (
+            SELECT date_trunc(?, created)::DATE AS period, publisher_country, lineage_country,
+                split_part(lineage_root, '/', 1) AS root_namespace, count(*)::BIGINT AS new_derivatives,
+                sum(downloads)::BIGINT AS downloads
+            FROM derivative GROUP BY ALL
         ), families AS (
             SELECT lower(namespace) AS namespace, min(organization) AS organization FROM ns_groups GROUP BY 1
-        ), counted AS ({counted})
-        SELECT date_trunc(?, n.created)::DATE AS period,
-            coalesce(n.publisher_country, '{UNATTRIBUTED_ORG}') AS publisher_country,
-            coalesce(n.lineage_country, '{UNATTRIBUTED_ORG}') AS lineage_country,
-            {base_family_sql("n.lineage_root", "fam.organization")} AS family,
-            {cross_border_sql("n.publisher_country", "n.lineage_country")} AS cross_border,
-            count(*)::BIGINT AS new_derivatives, coalesce(sum(c.downloads), 0)::BIGINT AS downloads
-        FROM new n
-        LEFT JOIN families fam ON fam.namespace = lower(split_part(n.lineage_root, '/', 1))
-        LEFT JOIN counted c ON c.key = n.key
+        )
+        SELECT r.period, r.publisher_country, r.lineage_country,
+            {base_family_sql("r.root_namespace", "fam.organization")} AS family,
+            sum(r.new_derivatives)::BIGINT AS new_derivatives, sum(r.downloads)::BIGINT AS downloads
+        FROM by_root r LEFT JOIN families fam ON fam.namespace = lower(r.root_namespace)
         GROUP BY ALL ORDER BY ALL
     """
-    return warehouse.read(sql, [*params, *counted_params, f.period])
+    return warehouse.read(sql, [*params, f.period])
 
 
 def flow_matrix(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
     """publisher_country, lineage_country (groups, see `flow_group`), new_derivatives, downloads, value (the
     view's measure), row_share (of `value` within the publisher row): every cell of the groups present,
     zeros included, rows and columns in `group_order`."""
-    raw = derivatives(warehouse, f)
+    raw = _cells(warehouse, _kept(f), _wants_downloads(f))
     selected = f.countries
     grouped = raw.assign(
         publisher_country=[flow_group(code, selected) for code in raw["publisher_country"]],
@@ -142,7 +177,7 @@ def direction_label(publisher: str, lineage: str) -> str:
 
 def _pair_rows(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
     """The view's derivatives in the pair's two cross-border directions, with their `direction`."""
-    raw = derivatives(warehouse, f)
+    raw = _pair_derivatives(warehouse, _kept(f), _wants_downloads(f))
     a, b = f.pair
     frames = []
     for publisher, lineage in ((a, b), (b, a)):
