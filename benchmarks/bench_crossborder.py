@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = {
             "baseline: derivatives_by_country": lambda: None,
             "matrix cells (count)": lambda kept=kept: cells(warehouse, kept, False),
-            "matrix cells (count + downloads, facts)": lambda kept=kept: cells(warehouse, kept, True),
+            "matrix cells (count + downloads)": lambda kept=kept: cells(warehouse, kept, True),
             "pair by family (count)": lambda kept=kept: pair(warehouse, kept, False),
             "pair by family (count + downloads, facts)": lambda kept=kept: pair(warehouse, kept, True),
             "organisation_flows (Qwen)": lambda: flows(warehouse, namespaces),

@@ -168,8 +168,9 @@ def _pair_derivatives(warehouse: Warehouse, f: Filters, downloads: bool) -> pd.D
                 split_part(lineage_root, '/', 1) AS root_namespace, count(*)::BIGINT AS new_derivatives,
                 sum(downloads)::BIGINT AS downloads
             FROM derivative GROUP BY ALL
-        ), families AS (
-            SELECT lower(namespace) AS namespace, min(organization) AS organization FROM ns_groups GROUP BY 1
+        ), families AS (  -- only the roots at hand: ns_groups has a row per namespace and segment
+            SELECT lower(namespace) AS namespace, min(organization) AS organization FROM ns_groups
+            WHERE lower(namespace) IN (SELECT lower(root_namespace) FROM by_root) GROUP BY 1
         )
         SELECT r.period, r.publisher_country, r.lineage_country,
             {base_family_sql("r.root_namespace", "fam.organization")} AS family,
@@ -266,23 +267,21 @@ def organisation_flows(warehouse: Warehouse, namespaces: tuple[str, ...]) -> pd.
     countries of other organisations' derivatives of its models. Country values as attributed (ISO codes,
     International, Unregistered organisation, Individual / community)."""
     mine = [name.lower() for name in namespaces]
+    # One pass: a derivative is "built on" when only its own namespace is the organisation's, "built upon by"
+    # when only its lineage root's is.
     sql = f"""
         WITH derivative AS (
-            SELECT lower(namespace) AS namespace, lower(split_part(lineage_root, '/', 1)) AS root_namespace,
+            SELECT list_contains(?::VARCHAR[], lower(namespace)) AS own,
+                list_contains(?::VARCHAR[], lower(split_part(lineage_root, '/', 1))) AS own_root,
                 coalesce(publisher_country, '{UNATTRIBUTED_ORG}') AS publisher_country,
                 coalesce(lineage_country, '{UNATTRIBUTED_ORG}') AS lineage_country
             FROM dims WHERE relation <> 'original'
         )
-        SELECT 'built on' AS direction, lineage_country AS country, count(*)::BIGINT AS derivatives
-        FROM derivative
-        WHERE list_contains(?::VARCHAR[], namespace) AND NOT list_contains(?::VARCHAR[], root_namespace)
-        GROUP BY ALL
-        UNION ALL
-        SELECT 'built upon by', publisher_country, count(*)::BIGINT
-        FROM derivative
-        WHERE list_contains(?::VARCHAR[], root_namespace) AND NOT list_contains(?::VARCHAR[], namespace)
-        GROUP BY ALL
-        ORDER BY direction, derivatives DESC, country
+        SELECT CASE WHEN own THEN 'built on' ELSE 'built upon by' END AS direction,
+            CASE WHEN own THEN lineage_country ELSE publisher_country END AS country,
+            count(*)::BIGINT AS derivatives
+        FROM derivative WHERE own <> own_root
+        GROUP BY ALL ORDER BY direction, derivatives DESC, country
     """
-    return warehouse.read(sql, [mine, mine, mine, mine])
+    return warehouse.read(sql, [mine, mine])
 

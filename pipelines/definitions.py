@@ -547,7 +547,7 @@ def is_cross_border(publisher_country: str | None, lineage_country: str | None) 
 def cross_border_sql(publisher: str, lineage: str) -> str:
     """`is_cross_border` as SQL over two trusted column expressions (binds nothing)."""
     codes = ", ".join(f"'{code}'" for code in sorted(ISO_COUNTRIES))
-    known = f"list_contains([{codes}], {publisher}) AND list_contains([{codes}], {lineage})"
+    known = f"{publisher} IN ({codes}) AND {lineage} IN ({codes})"
     return f"coalesce({known} AND {publisher} <> {lineage}, false)"
 
 
