@@ -39,6 +39,7 @@ PAGES: dict[str, str] = {
     "/organisations": ".chart-card .js-plotly-plot g.trace",
     "/models": "#models-grid .ag-center-cols-container .ag-row",
     "/derivatives": ".chart-card .js-plotly-plot g.trace",
+    "/derivatives?measure=downloads&cells=share": ".chart-card .js-plotly-plot g.trace",
     "/segments": ".chart-card .js-plotly-plot g.trace",
     "/methodology": "#snapshot-grid .ag-center-cols-container .ag-row",
     "/organisations/Qwen": ".chart-card .js-plotly-plot g.trace",

@@ -37,6 +37,8 @@ from tqdm import tqdm
 from dashboards.export import CHART_FORMATS, REPORT_FORMATS
 from dashboards.filters import (
     ATTRIBUTIONS,
+    FLOW_CELLS,
+    FLOW_MEASURES,
     INDIVIDUAL_GROUPINGS,
     LEADER_NEXT_DEFAULT,
     MAX_COMPARED,
@@ -64,6 +66,9 @@ _FILTER_FIELDS: dict[str, str] = {
     "orgs": "--orgs",
     "leader_next": "--next",
     "individuals": "--individuals",
+    "pair": "--pair",
+    "flow_measure": "--measure",
+    "flow_cells": "--cells",
 }
 
 
@@ -156,6 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="where individuals and international organisations go on country charts: unattributed "
         "(default; international organisations in Rest of world) or international-online (one "
         "International/Online group, as Economies of Open Intelligence)",
+    )
+    view.add_argument(
+        "--pair", metavar="CN,US", help="cross-border charts: the two countries followed (default: CN,US)"
+    )
+    view.add_argument(
+        "--measure",
+        dest="flow_measure",
+        metavar="|".join(FLOW_MEASURES),
+        help="cross-border charts: new derivatives (count) or their downloads (default: count)",
+    )
+    view.add_argument(
+        "--cells",
+        dest="flow_cells",
+        metavar="|".join(FLOW_CELLS),
+        help="flow matrix cells: counts or row shares (default: count)",
     )
     export.set_defaults(handler=run_export, command_parser=export)
     return parser

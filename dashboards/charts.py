@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import comparison, figures, tokens
+from dashboards import comparison, crossborder, figures, tokens
 from dashboards.budget import seconds_left
 from dashboards.colors import (
+    DIRECTION_COLOURS,
     LEADER_COLOURS,
     MEASURE_COLOURS,
     ORGANISATION_COLOURS,
@@ -133,6 +134,8 @@ class ChartSpec:
     over_time: str = "Totals over the selected dates."
     #: The channel's own source (dates, licence, citation) for a chart of another channel than the Hub.
     source: Callable[[Warehouse, Filters], SourceInfo] | None = None
+    #: The measures the chart shows under a view, when they depend on it (else `measures`).
+    view_measures: Callable[[Filters], tuple[str, ...]] | None = None
 
     @property
     def by_country(self) -> bool:
@@ -161,10 +164,20 @@ def _chart(
     periods: Periods = None,
     over_time: str = "Totals over the selected dates.",
     source: Callable[[Warehouse, Filters], SourceInfo] | None = None,
+    view_measures: Callable[[Filters], tuple[str, ...]] | None = None,
 ):
     def register(draw: Callable[[Warehouse, Filters], Drawn]) -> Callable[[Warehouse, Filters], Drawn]:
         spec = ChartSpec(
-            chart_id, title, description, measures, country_rule, draw, periods, over_time, source
+            chart_id,
+            title,
+            description,
+            measures,
+            country_rule,
+            draw,
+            periods,
+            over_time,
+            source=source,
+            view_measures=view_measures,
         )
         _REGISTRY[chart_id] = spec
         return draw
@@ -449,6 +462,136 @@ def _top_base_models(warehouse: Warehouse, filters: Filters) -> Drawn:
     return data, _ranked_bars(data, "base_model", "derivatives", x_title, filters)
 
 
+# -- cross-border building (dashboards.crossborder): who builds on whose models ---------------------------
+
+_FLOW_WORDS = {"count": "New derivatives", "downloads": "Downloads of new derivatives"}
+_FLOW_MEASURE_IDS = {"count": "derivative_share", "downloads": "derivative_downloads"}
+
+
+def _flow_measures(filters: Filters) -> tuple[str, ...]:
+    """The cross-border charts' definitions: the measure shown, the lineage rule, the cross-border rule."""
+    return (_FLOW_MEASURE_IDS[filters.flow_measure], "lineage_country", "cross_border")
+
+
+def _flow_value_text(value: float, filters: Filters) -> str:
+    return f"{value:.0%}" if filters.flow_cells == "share" else f"{value:,.0f}"
+
+
+@_chart(
+    "derivative-flows",
+    "{flow} by publisher country and base lineage country",
+    "Flow matrix: new derivatives (or their downloads) by the derivative's publisher country (rows) and "
+    "the lineage country of its base (columns), as counts or row shares (view parameters measure, cells).",
+    ("derivative_share", "lineage_country", "cross_border"),
+    country_rule="publisher",
+    over_time="Totals over the selected dates: derivatives created in them. International, unregistered and "
+    "individual publishers and bases keep rows and columns of their own.",
+    view_measures=lambda f: (*_flow_measures(f), *(("flow_row_share",) if f.flow_cells == "share" else ())),
+)
+def _derivative_flows(warehouse: Warehouse, filters: Filters) -> Drawn:
+    cells = crossborder.flow_matrix(warehouse, filters)
+    data = pd.DataFrame(
+        {
+            "country": cells["publisher_country"],
+            "lineage_country": cells["lineage_country"],
+            "measure": crossborder.MEASURE_COLUMNS[filters.flow_measure],
+            "value": cells["value"],
+            "row_share": cells["row_share"],
+        }
+    )
+    if data["value"].sum() == 0:
+        data = data.iloc[0:0]
+    shown = "row_share" if filters.flow_cells == "share" else "value"
+    rows = crossborder.group_order(data["country"], filters.countries)
+    columns = crossborder.group_order(data["lineage_country"], filters.countries)
+    fig = figures.heat_squares(
+        data,
+        x="lineage_country",
+        y="country",
+        colour=shown,
+        text=[_flow_value_text(v, filters) for v in data[shown]],
+        series=("measure", crossborder.MEASURE_COLUMNS[filters.flow_measure]),
+        x_order=columns,
+        y_order=rows,
+        names={code: country_name(code) for code in {*rows, *columns}},
+        x_title="Lineage country of the base",
+        y_title="Publisher country of the derivative",
+        colour_title="Share of the row" if shown == "row_share" else _FLOW_WORDS[filters.flow_measure],
+    )
+    if data.empty:
+        fig.data = ()
+    return data, fig
+
+
+def _directions(filters: Filters) -> tuple[list[str], dict[str, str]]:
+    a, b = filters.pair
+    order = [crossborder.direction_label(a, b), crossborder.direction_label(b, a)]
+    return order, dict(zip(order, DIRECTION_COLOURS, strict=True))
+
+
+@_chart(
+    "crossborder-series",
+    "Cross-border derivatives per {period}: {flow}",
+    "New derivatives (or their downloads) per period whose publisher country differs from their base's, "
+    "both ways for the chosen pair of countries (view parameter pair, default CN,US).",
+    ("derivative_share", "lineage_country", "cross_border"),
+    country_rule=None,
+    periods="created",
+    view_measures=_flow_measures,
+)
+def _crossborder_series(warehouse: Warehouse, filters: Filters) -> Drawn:
+    series = crossborder.crossborder_series(warehouse, filters)
+    data = series[["period", "direction", "publisher_country", "lineage_country", "value"]]
+    if data["value"].sum() == 0:
+        data = data.iloc[0:0]
+    order, colours = _directions(filters)
+    fig = figures.line_by_group(
+        data,
+        x="period",
+        y="value",
+        group="direction",
+        order=order,
+        colours=colours,
+        names={d: d for d in order},
+        y_title=f"{_FLOW_WORDS[filters.flow_measure]} per {filters.period}",
+        log_scale=filters.log_scale,
+    )
+    return data, fig
+
+
+@_chart(
+    "crossborder-families",
+    "Cross-border derivatives by base family: {flow}",
+    "The chosen pair's cross-border derivatives in the selected dates by the family of their base (the "
+    f"organisation at the root of its lineage), the {crossborder.TOP_FAMILIES} largest of each direction.",
+    ("derivative_share", "base_family", "cross_border"),
+    country_rule=None,
+    over_time="Totals over the selected dates: derivatives created in them.",
+    view_measures=lambda f: (_FLOW_MEASURE_IDS[f.flow_measure], "base_family", "cross_border"),
+)
+def _crossborder_families(warehouse: Warehouse, filters: Filters) -> Drawn:
+    data = crossborder.crossborder_families(warehouse, filters)[["direction", "family", "value"]]
+    data = data[data["value"] > 0].reset_index(drop=True)
+    order, colours = _directions(filters)
+    ranking = data.groupby("family", sort=False)["value"].sum()
+    families = [f for f in ranking.sort_values(ascending=False).index if f != crossborder.OTHER_FAMILIES]
+    fig = figures.bars_by_group(
+        data,
+        category="family",
+        value="value",
+        group="direction",
+        order=order,
+        colours=colours,
+        names={d: d for d in order},
+        value_title=f"{_FLOW_WORDS[filters.flow_measure]} in the selected dates",
+        category_order=[*families, *([crossborder.OTHER_FAMILIES] if len(ranking) > len(families) else [])],
+        horizontal=True,
+        log_scale=filters.log_scale,
+    )
+    fig.update_yaxes(title_text="Base family (organisation of the lineage root)")
+    return data, fig
+
+
 @_chart(
     "concentration",
     "Concentration of downloads across organisations",
@@ -660,7 +803,10 @@ def _window_share(warehouse: Warehouse, filters: Filters) -> Drawn:
 
 def _title(spec: ChartSpec, filters: Filters) -> str:
     return spec.title.format(
-        country_rule=f"{filters.attribution} country", period=filters.period, next=filters.leader_next
+        country_rule=f"{filters.attribution} country",
+        period=filters.period,
+        next=filters.leader_next,
+        flow=_FLOW_WORDS[filters.flow_measure],
     )
 
 
@@ -693,7 +839,8 @@ def _measure_ids(spec: ChartSpec, filters: Filters) -> tuple[str, ...]:
     """The chart's measures, then its country rule (publisher or lineage) when it groups by country."""
     rule = spec.attribution(filters)
     grouping = ("individuals_grouping",) if rule and _online(filters) else ()
-    return (*spec.measures, *([f"{rule}_country"] if rule else []), *grouping)
+    measures = spec.view_measures(filters) if spec.view_measures else spec.measures
+    return (*measures, *([f"{rule}_country"] if rule else []), *grouping)
 
 
 def _online(filters: Filters) -> bool:

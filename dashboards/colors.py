@@ -66,6 +66,8 @@ CATEGORY_COLOURS: dict[str, str] = {
     "wine": "#882255",
     "rose": "#CC6677",
     "purple": "#AA4499",
+    "cyan": "#88CCEE",
+    "green": "#117733",
 }
 
 #: Colours of compared organisations, in the order asked: Paul Tol's bright scheme and two of his light one
@@ -83,6 +85,8 @@ RELATION_COLOURS: dict[str, str] = {
     "adapter": CATEGORY_COLOURS["teal"],
     "merge": CATEGORY_COLOURS["wine"],
 }
+#: Colours of the two directions of a cross-border pair (A-published of B bases, then B-published of A).
+DIRECTION_COLOURS: tuple[str, str] = (CATEGORY_COLOURS["green"], CATEGORY_COLOURS["cyan"])
 #: Colours of the concentration measures (none is a relation's: a report shows both charts).
 MEASURE_COLOURS: dict[str, str] = {"hhi": CATEGORY_COLOURS["rose"], "gini": CATEGORY_COLOURS["purple"]}
 

@@ -379,6 +379,8 @@ GROUP_CODES: dict[str, str] = {
     UNATTRIBUTED: "UNATTRIBUTED",
     INTERNATIONAL_ONLINE_GROUP: "INTERNATIONAL_ONLINE",
 }
+#: Columns of country values: codes in the file, each followed by `<column>_name`, the name charts show.
+COUNTRY_COLUMNS: tuple[str, ...] = ("country", "publisher_country", "lineage_country")
 #: Columns that count downloads or models: exact integers in every file.
 COUNT_COLUMNS: tuple[str, ...] = (
     "downloads", "downloads_all_time", "new_derivatives", "derivatives", "models",
@@ -401,7 +403,8 @@ COLUMN_TEXT: dict[str, str] = {
     "derivatives": "derivative models created in the selected dates (an integer count)",
     "share": "share of the period's downloads, 0 to 1",
     "size_class": "ATOM size class by total parameters (unknown: no parameter count)",
-    "measure": "hhi (Herfindahl-Hirschman index, 0-10,000) or gini (Gini coefficient, 0-1)",
+    "measure": "what `value` is: hhi (Herfindahl-Hirschman index, 0-10,000) or gini (Gini coefficient, 0-1) "
+    "for concentration; new_derivatives or downloads (of new derivatives) for the cross-border charts",
     "value": "the measure's value",
     "openness": "open (OpenRouter links the model to a Hugging Face model) or closed",
     "tokens": "OpenRouter tokens of the group's attributed models in the period (an integer count)",
@@ -416,6 +419,14 @@ COLUMN_TEXT: dict[str, str] = {
     "coverage": "share of the selected dates' downloads whose country is known (an ISO code), 0 to 1",
     "series": "leader (the organisation with the most downloads in the period) or next (the next N combined)",
     "organisations": "the organisations of the row, in rank order, separated by '; '",
+    "publisher_country": "the derivative publisher's country: ISO 3166-1 alpha-2 code (cross-border charts)",
+    "publisher_country_name": "the name the chart shows for `publisher_country`",
+    "lineage_country": "the country at the root of the base-model chain: ISO code, or a bucket as for "
+    "`country`",
+    "lineage_country_name": "the name the chart shows for `lineage_country`",
+    "row_share": "the cell's `value` divided by its row's (publisher country's) total, 0 to 1",
+    "direction": "which cross-border flow of the pair: <publisher>-published derivatives of <lineage> bases",
+    "family": "base family: the organisation of the derivative's lineage root (see the base family rule)",
 }
 #: What may be done with the numbers: they are derived from public Hub metadata; the project, and the
 #: registry it attributes with (partly ATOM's, Apache-2.0), are Apache-2.0.
@@ -470,10 +481,11 @@ def tidy_data(result: ChartResult, filters: Filters) -> pd.DataFrame:
     for column in COUNT_COLUMNS:
         if column in data.columns:
             data[column] = data[column].round().astype("Int64")
-    if "country" in data.columns:
-        names = data["country"].map(lambda code: country_name(code) if isinstance(code, str) else "")
-        data["country"] = data["country"].map(lambda code: GROUP_CODES.get(code, code))
-        data.insert(data.columns.get_loc("country") + 1, "country_name", names)
+    for column in COUNTRY_COLUMNS:
+        if column in data.columns:
+            names = data[column].map(lambda code: country_name(code) if isinstance(code, str) else "")
+            data[column] = data[column].map(lambda code: GROUP_CODES.get(code, code))
+            data.insert(data.columns.get_loc(column) + 1, f"{column}_name", names)
     if ranking:
         data["group"] = data["group"].map(lambda code: GROUP_CODES.get(code, code))
     return data

@@ -37,6 +37,8 @@ _TEXT_COLOUR = "#333333"
 SOURCE_ANNOTATION = "chart-source"
 _MUTED_COLOUR = "#666666"
 _WARNING_COLOUR = "#B00020"
+#: The heat map's scale, white to blue (colour-blind safe: one hue, lightness carries the value).
+HEAT_COLOURS = ("#F7FBFF", "#4A98C9")
 
 #: Every figure of the dashboard is drawn on plotly_white. As plotly's default it is given to each figure at
 #: creation, already validated; setting it on a figure afterwards re-validates it (~30 ms a figure).
@@ -176,6 +178,70 @@ def bars_by_group(
     else:
         fig.update_yaxes(**value_axis)
         fig.update_xaxes(**category_axis)
+    return fig
+
+
+def heat_squares(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    colour: str,
+    text: Sequence[str],
+    series: tuple[str, object],
+    x_order: Sequence[str],
+    y_order: Sequence[str],
+    names: Mapping[str, str],
+    x_title: str,
+    y_title: str,
+    colour_title: str,
+) -> go.Figure:
+    """A heat map drawn as one square marker per row of `data` (plotly.js's basic bundle, which the pages
+    load, has no heatmap trace): at (`x`, `y`), coloured by `colour` on one blue scale, `text` written on it.
+    Axes list `x_order` left to right and `y_order` top down, labelled with `names`; `series` is the
+    (column, value) all rows share, the trace's meta."""
+    side = max(len(x_order), len(y_order), 1)
+    fig = go.Figure(
+        go.Scatter(
+            x=list(data[x]),
+            y=list(data[y]),
+            mode="markers+text",
+            text=list(text),
+            textfont={"color": _TEXT_COLOUR},
+            line={"color": HEAT_COLOURS[-1]},
+            marker={
+                "symbol": "square",
+                "size": max(18, min(72, 330 // side)),
+                "color": list(data[colour]),
+                "colorscale": [[0, HEAT_COLOURS[0]], [1, HEAT_COLOURS[-1]]],
+                "cmin": 0,
+                "showscale": True,
+                "colorbar": {"title": {"text": colour_title}},
+                "line": {"width": 1, "color": "#FFFFFF"},
+            },
+            hovertemplate=f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>%{{text}}<extra></extra>",
+            meta=_series_meta(series[0], series[1], x, y),
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(
+        title_text=x_title,
+        categoryorder="array",
+        categoryarray=list(x_order),
+        tickvals=list(x_order),
+        ticktext=[names.get(v, v) for v in x_order],
+        showgrid=False,
+        side="top",
+    )
+    fig.update_yaxes(
+        title_text=y_title,
+        categoryorder="array",
+        categoryarray=list(y_order)[::-1],
+        tickvals=list(y_order),
+        ticktext=[names.get(v, v) for v in y_order],
+        showgrid=False,
+        automargin=True,
+    )
     return fig
 
 

@@ -27,10 +27,15 @@ from pipelines.store import DATE_MAX, DATE_MIN, parse_date
 Period = Literal["day", "week", "month"]
 Attribution = Literal["publisher", "lineage"]
 Scope = Literal["all", "first-party", "atom"]
+FlowMeasure = Literal["count", "downloads"]
+FlowCells = Literal["count", "share"]
 
 PERIODS: tuple[Period, ...] = ("day", "week", "month")
 ATTRIBUTIONS: tuple[Attribution, ...] = ("publisher", "lineage")
 SCOPES: tuple[Scope, ...] = ("all", "first-party", "atom")
+#: Cross-border views (dashboards.crossborder): new derivatives or their downloads; counts or row shares.
+FLOW_MEASURES: tuple[FlowMeasure, ...] = ("count", "downloads")
+FLOW_CELLS: tuple[FlowCells, ...] = ("count", "share")
 
 #: ATOM's size classes by total parameters (labels are stable ids used in URLs and exports).
 SIZE_CLASSES: tuple[str, ...] = ("<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+")
@@ -67,6 +72,9 @@ PARAM_NAMES: dict[str, str] = {
     "orgs": "orgs",
     "leader_next": "next",
     "individuals": "individuals",
+    "pair": "pair",
+    "flow_measure": "measure",
+    "flow_cells": "cells",
 }
 
 #: The view's channel values: the Hub, ModelScope, or both side by side (never summed into one number).
@@ -102,6 +110,10 @@ class Filters:
     leader_next: int = LEADER_NEXT_DEFAULT
     #: Where individuals and international organisations go (definitions: `individuals_grouping`).
     individuals: str = INDIVIDUAL_GROUPINGS[0]
+    #: Cross-border views: the two countries whose derivatives of each other's bases are followed.
+    pair: tuple[str, str] = ("CN", "US")
+    flow_measure: FlowMeasure = "count"
+    flow_cells: FlowCells = "count"
 
     def __post_init__(self) -> None:
         """Dates outside DATE_MIN..DATE_MAX are refused here too, so that no query meets them (month
@@ -256,6 +268,15 @@ def _parse_size_class(raw: str) -> tuple[str | None, str | None]:
     return None, f"must be one of {', '.join(SIZE_CLASSES)}"
 
 
+def _parse_pair(raw: str) -> tuple[tuple[str, str] | None, str | None]:
+    codes, message = _parse_countries(raw)
+    if message or codes is None:
+        return None, message
+    if len(codes) != 2:
+        return None, "two different ISO 3166-1 alpha-2 country codes separated by a comma, e.g. CN,US"
+    return (codes[0], codes[1]), None
+
+
 def _parse_bool(raw: str) -> tuple[bool | None, str | None]:
     if raw.lower() in _TRUE:
         return True, None
@@ -317,4 +338,7 @@ _PARSERS = {
     "orgs": _parse_orgs,
     "leader_next": _parse_leader_next,
     "individuals": _choice(INDIVIDUAL_GROUPINGS),
+    "pair": _parse_pair,
+    "flow_measure": _choice(FLOW_MEASURES),
+    "flow_cells": _choice(FLOW_CELLS),
 }

@@ -19,6 +19,8 @@ from dashboards.filters import (
     ATTRIBUTIONS,
     CHANNEL_CHOICES,
     EVENT_KINDS,
+    FLOW_CELLS,
+    FLOW_MEASURES,
     INDIVIDUAL_GROUPINGS,
     PERIODS,
     SCOPES,
@@ -165,6 +167,11 @@ def _banners() -> list[html.Div]:
 
 #: The view's fields in the order the filter bar shows them (dates first); each has a wrapper and a reason.
 CONTROL_FIELDS: tuple[str, ...] = ("dates", *CONTROL_IDS)
+#: Controls of one page's views only (the cross-border views): hidden unless the page lists them in
+#: `page_controls`, kept in the links like every other.
+PAGE_ONLY_CONTROLS: tuple[str, ...] = ("pair", "flow_measure", "flow_cells")
+FLOW_MEASURE_LABELS: dict[str, str] = {"count": "New derivatives", "downloads": "Their downloads"}
+FLOW_CELL_LABELS: dict[str, str] = {"count": "Counts", "share": "Row shares"}
 CONTROLS_NOTE_ID = "controls-note"
 
 
@@ -241,9 +248,10 @@ def control_states(page: Mapping[str, Any] | None) -> tuple[dict[str, tuple[str,
     (`only_controls`, explained by `controls_note`)."""
     unused: Mapping[str, str] = (page or {}).get("unused_controls", {})
     only = (page or {}).get("only_controls")
+    own = (page or {}).get("page_controls", ())
     states = {}
     for field in CONTROL_FIELDS:
-        if only is not None and field not in only:
+        if (only is not None and field not in only) or (field in PAGE_ONLY_CONTROLS and field not in own):
             states[field] = ("control control--hidden", "")
         elif field == "channel" and not (page or {}).get("uses_channel"):
             states[field] = ("control control--hidden", "")  # only pages with channel charts show it
@@ -382,6 +390,38 @@ def _controls() -> html.Div:
                     id=CONTROL_IDS["events"],
                     options=[{"label": EVENT_LABELS[kind], "value": kind} for kind in EVENT_KINDS],
                     value=defaults["events"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
+                "Cross-border pair",
+                "pair",
+                dcc.Dropdown(
+                    id=CONTROL_IDS["pair"],
+                    options=country_options,
+                    value=defaults["pair"],
+                    multi=True,
+                    clearable=False,
+                ),
+                "control--countries",
+            ),
+            _labelled(
+                "Derivatives measure",
+                "flow_measure",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["flow_measure"],
+                    options=[{"label": FLOW_MEASURE_LABELS[m], "value": m} for m in FLOW_MEASURES],
+                    value=defaults["flow_measure"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
+                "Matrix cells",
+                "flow_cells",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["flow_cells"],
+                    options=[{"label": FLOW_CELL_LABELS[c], "value": c} for c in FLOW_CELLS],
+                    value=defaults["flow_cells"],
                     inline=True,
                 ),
             ),

@@ -651,6 +651,22 @@ class Warehouse:
         """
         return self._df(sql, [*params, n])
 
+    # -- for metric modules of their own (dashboards.crossborder) ----------------------------------------
+
+    def new_derivatives_where(self, f: Filters) -> tuple[str, list[Any]]:
+        """The WHERE clause over `dims` (and its parameters) choosing the view's new derivatives: the rule
+        the derivatives charts count by."""
+        return self._derivative_where(f)
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """A read-only query over the current version's tables; callers bind every view value."""
+        return self._df(sql, params)
+
+    def facts_files(self) -> list[str]:
+        """The current version's facts files (one row per model and snapshot date), for `read_parquet`."""
+        self._cursor()
+        return list(self._facts)
+
     # -- metrics --------------------------------------------------------------------------------------
 
     def concentration(self, f: Filters) -> pd.DataFrame:

@@ -30,6 +30,9 @@ CONTROL_IDS: dict[str, str] = {
     "channel": "control-channel",
     "events": "control-events",
     "individuals": "control-individuals",
+    "pair": "control-pair",
+    "flow_measure": "control-flow-measure",
+    "flow_cells": "control-flow-cells",
 }
 DATE_RANGE_ID = "control-dates"
 #: URL parameters that pages set with their own inputs (no shared control): kept when a control changes.
@@ -75,6 +78,9 @@ def control_values(filters: Filters) -> dict[str, Any]:
         "channel": filters.channel,
         "events": list(filters.events),
         "individuals": filters.individuals,
+        "pair": list(filters.pair),
+        "flow_measure": filters.flow_measure,
+        "flow_cells": filters.flow_cells,
     }
 
 
@@ -101,6 +107,9 @@ def filters_from_controls(
         "channel": values.get("channel") or "",
         "events": ",".join(values.get("events") or []),
         "individuals": values.get("individuals") or "",
+        "pair": ",".join(values.get("pair") or []),
+        "measure": values.get("flow_measure") or "",
+        "cells": values.get("flow_cells") or "",
     }
     return Filters.from_params({name: value for name, value in params.items() if value})
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.registry import INDIVIDUAL, INTERNATIONAL
+from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES
 
 HUB_API = "Hugging Face Hub API (/api/models), dated snapshots taken by this project"
 HUB_STATS = "Hugging Face Hub metadata dumps (hub-stats models.parquet), imported as snapshots"
@@ -452,6 +452,57 @@ _ALL: tuple[Measure, ...] = (
         REGISTRY,
         "rule",
     ),
+    Measure(
+        "derivative_downloads",
+        "Downloads of new derivatives",
+        "downloads",
+        "Downloads in the selected dates of the derivatives created in the selected dates.",
+        "The downloads in the period (same rules: day-label, gap, clamping, first-seen) of the models "
+        "counted as new derivatives, summed over the days of the selected dates; per period, a period's "
+        "derivatives are those created in it and their downloads are counted from their creation to the end"
+        " of the selected dates. Without dates, every derivative in the store and all of its downloads "
+        "between the first and the last snapshot.",
+        HUB_API,
+    ),
+    Measure(
+        "cross_border",
+        "Cross-border derivative",
+        "",
+        "A derivative whose publisher country is known (an ISO code) and differs from its lineage country "
+        "(also known).",
+        "A derivative (a model declaring a base model) is cross-border when the country of its publisher "
+        "and the country at the root of its base-model chain are both ISO country codes and differ, e.g. a "
+        "fine-tune of Llama (US) published by a Chinese university. Derivatives by individuals, unregistered "
+        "organisations or international organisations, or of such bases, are never called cross-border (the "
+        "country is not known), but they are not dropped: the flow matrix shows them in their own rows and "
+        "columns (Individual / community, Unregistered organisation, International). Countries not selected"
+        " in the view are grouped as Rest of world, so a Rest-of-world cell on the diagonal can hold "
+        "cross-border derivatives (e.g. French-published derivatives of German bases).",
+        REGISTRY,
+        "rule",
+    ),
+    Measure(
+        "base_family",
+        "Base family",
+        "",
+        "The organisation of the root of a derivative's base-model chain (Meta for Llama, Alibaba for Qwen).",
+        "A derivative's family is the registry organisation of its lineage root's namespace (so Llama "
+        "models, under meta-llama, are the Meta family; Qwen/ the Alibaba Cloud (Qwen team) family); a root "
+        "whose namespace is not in the registry gives its namespace as the family. Organisations with "
+        "several namespaces (THUDM and zai-org) are one family.",
+        REGISTRY,
+        "rule",
+    ),
+    Measure(
+        "flow_row_share",
+        "Share of the row",
+        "%",
+        "Each cell divided by its row's total: where one publisher country's derivatives come from.",
+        "In the flow matrix (derivative publisher country x base lineage country), a row share is the cell's"
+        " new derivatives (or their downloads) divided by all of that publisher group's, so each row sums to"
+        " 100%.",
+        HUB_API,
+    ),
 )
 
 MEASURES: dict[str, Measure] = {m.id: m for m in _ALL}
@@ -608,6 +659,43 @@ def daily_downloads(facts: Iterable[Fact]) -> dict[dt.date, int]:
                 day = last_counted_day(fact.date) - dt.timedelta(days=back)
                 days[day] = days.get(day, 0) + share
     return days
+
+
+def spread_between(total: int, days: int, first: int, last: int) -> int:
+    """The gap rule's downloads on days `first`..`last` (1-based, clipped to 1..`days`) of one gap: the
+    part of a spread growth that falls inside a range of dates."""
+    return sum(spread(total, days)[max(first, 1) - 1 : max(min(last, days), 0)])
+
+
+def spread_between_sql(first: str, last: str, total: str, days: str) -> str:
+    """`spread_between` as SQL, over trusted expressions: the spread's shares telescope, so days a..b of a
+    gap hold floor(b*G/d) - floor((a-1)*G/d) (0 when the clipped range is empty)."""
+    a, b = f"greatest({first}, 1)", f"least({last}, {days})"
+    telescoped = f"(({b}) * ({total})) // ({days}) - ((({a}) - 1) * ({total})) // ({days})"
+    return f"(CASE WHEN {b} >= {a} THEN {telescoped} ELSE 0 END)"
+
+
+def is_cross_border(publisher_country: str | None, lineage_country: str | None) -> bool:
+    """The cross-border rule (measure `cross_border`): both countries known ISO codes, and different."""
+    known = publisher_country in ISO_COUNTRIES and lineage_country in ISO_COUNTRIES
+    return known and publisher_country != lineage_country
+
+
+def cross_border_sql(publisher: str, lineage: str) -> str:
+    """`is_cross_border` as SQL over two trusted column expressions (binds nothing)."""
+    codes = ", ".join(f"'{code}'" for code in sorted(ISO_COUNTRIES))
+    known = f"{publisher} IN ({codes}) AND {lineage} IN ({codes})"
+    return f"coalesce({known} AND {publisher} <> {lineage}, false)"
+
+
+def base_family(lineage_root: str, organisation: str | None) -> str:
+    """The base-family rule (measure `base_family`): the root namespace's organisation, else the namespace."""
+    return organisation or lineage_root.split("/")[0]
+
+
+def base_family_sql(lineage_root: str, organisation: str) -> str:
+    """`base_family` as SQL over trusted column expressions."""
+    return f"coalesce({organisation}, split_part({lineage_root}, '/', 1))"
 
 
 #: Calendar months (the period's and the ones before) within which a release counts as new (momentum).

@@ -339,11 +339,15 @@ PAGE_HEADINGS = {
 
 
 def _drawn(figure: dict) -> list[float]:
-    """Every y value a figure plots (its traces' `y`, or `x` for horizontal bars)."""
+    """Every value a figure plots (its traces' `y`, or `x` for horizontal bars, or the colours of a heat
+    map's cells, whose axes are categories)."""
     plotted: list[float] = []
     for trace in figure["data"]:
         axis = "x" if trace.get("orientation") == "h" else "y"
-        plotted += [v for v in values(trace.get(axis, [])) if isinstance(v, int | float)]
+        marker = trace.get("marker", {})
+        cells = marker.get("color") if marker.get("symbol") == "square" else []
+        for array in (trace.get(axis, []), cells):
+            plotted += [v for v in values(array) if isinstance(v, int | float)]
     return plotted
 
 
@@ -377,7 +381,7 @@ def test_detail_page_layouts_render_an_organisation_and_a_model(client: FlaskCli
     organisation = render_page(client, "/organisations/Qwen")
     assert texts(organisation, "H1") == ["Alibaba Cloud (Qwen team)"]  # data/orgs.csv's name for Qwen
     charts = [c["chart"] for c in card_specs(organisation)]
-    assert charts == ["organisation-series", "organisation-derivatives"]
+    assert charts == ["organisation-series", "organisation-derivatives", "organisation-built-on"]
     top = state_of(client.application).warehouse.model_search("Qwen/", limit=1).iloc[0]
     model = render_page(client, f"/models/{top['model_id']}")
     assert texts(model, "H1") == [top["model_id"]]

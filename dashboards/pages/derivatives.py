@@ -6,6 +6,7 @@ from dash import html
 
 from dashboards.components import chart_card
 from dashboards.state import filters_from_mapping
+from pipelines import definitions
 
 PAGE = {
     "path": "/derivatives",
@@ -16,6 +17,8 @@ PAGE = {
         "attribution": "Not used here: derivatives are counted by the lineage country of their base model "
         "(or by relation), whatever the view's attribution."
     },
+    # The cross-border views' own parameters (pair, measure, cells) show here only.
+    "page_controls": ("pair", "flow_measure", "flow_cells"),
 }
 
 
@@ -36,6 +39,26 @@ def layout(**url_values: str) -> html.Div:
                     chart_card("top-base-models", wide=True),
                 ],
                 className="chart-grid",
+            ),
+            html.H2("Cross-border building: who builds on whose models"),
+            html.P(
+                [
+                    "Derivatives by the country of their publisher and the country of their base. "
+                    + definitions.measure("cross_border").definition
+                    + " Choose the pair, the measure (new derivatives or their downloads) and the matrix "
+                    "cells (counts or row shares) above; individuals and unregistered publishers keep rows "
+                    "of their own.",
+                ],
+                className="lede",
+            ),
+            html.Div(
+                [
+                    chart_card("derivative-flows", wide=True),
+                    chart_card("crossborder-series"),
+                    chart_card("crossborder-families"),
+                ],
+                className="chart-grid",
+                id="crossborder",
             ),
         ]
     )

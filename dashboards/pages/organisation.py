@@ -12,7 +12,7 @@ from dash import Dash, dcc, html
 
 from dashboards import figures
 from dashboards.charts import ChartResult, mark_periods, source_info
-from dashboards.colors import country_colours, country_name, country_order, display_name
+from dashboards.colors import DIRECTION_COLOURS, country_colours, country_name, country_order, display_name
 from dashboards.components import (
     FILL_COLUMNS,
     chart_card,
@@ -25,6 +25,7 @@ from dashboards.components import (
     table_after_charts,
     table_records,
 )
+from dashboards.crossborder import organisation_flows
 from dashboards.filters import INDIVIDUAL, UNATTRIBUTED, UNATTRIBUTED_ORG, Filters
 from dashboards.numbers import count
 from dashboards.query import per_version
@@ -121,6 +122,45 @@ def organisation_derivatives(warehouse, filters: Filters, namespace: str) -> Cha
     )
 
 
+#: The two directions of the organisation's flows, in the order drawn, with their legend names.
+FLOW_DIRECTIONS = {
+    "built on": "Built on: its derivatives' bases, by lineage country",
+    "built upon by": "Built upon by: others' derivatives of its models, by publisher country",
+}
+
+
+@detail_chart("organisation-built-on", "namespace")
+def organisation_built_on(warehouse, filters: Filters, namespace: str) -> ChartResult:
+    """Which countries' bases the organisation's models derive from, and who derives from its models."""
+    name, _ = organisation_name(namespace)
+    namespaces = tuple(organisation_tables(warehouse, namespace)["namespaces"]["namespace"]) or (namespace,)
+    data = organisation_flows(warehouse, namespaces)[["direction", "country", "derivatives"]]
+    ranking = data.groupby("country", sort=False)["derivatives"].sum().sort_values(ascending=False)
+    countries = list(ranking.index)
+    figure = figures.bars_by_group(
+        data,
+        category="country",
+        value="derivatives",
+        group="direction",
+        order=list(FLOW_DIRECTIONS),
+        colours=dict(zip(FLOW_DIRECTIONS, DIRECTION_COLOURS, strict=True)),
+        names=FLOW_DIRECTIONS,
+        value_title="Derivative models",
+        category_order=countries,
+        log_scale=filters.log_scale,
+    )
+    figure.update_xaxes(tickvals=countries, ticktext=[country_name(code) for code in countries])
+    return framed_result(
+        "organisation-built-on",
+        figure,
+        data,
+        f"{name}: built on, and built upon by, by country",
+        ("lineage_country", "publisher_country", "cross_border"),
+        "Derivatives of other organisations' models only (its own fine-tunes of its own bases are left "
+        "out); individuals and unregistered publishers as their own groups. " + ALL_SNAPSHOTS,
+    )
+
+
 def _models_grid(request: dict[str, str]) -> dag.AgGrid:
     """The organisation's models, each id a link to its page (keeping the view)."""
     rows = organisation_tables(app_state().warehouse, request["namespace"])["models"].copy()
@@ -178,6 +218,7 @@ def layout(namespace: str | None = None, **url_values: str) -> html.Div:
                 [
                     chart_card("organisation-series", params, view=view),
                     chart_card("organisation-derivatives", params),
+                    chart_card("organisation-built-on", params, wide=True),
                 ],
                 className="chart-grid",
             ),

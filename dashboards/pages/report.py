@@ -27,7 +27,13 @@ def layout(**_url_values: str) -> html.Div:
                 id="report-charts",
                 options=[
                     {
-                        "label": f" {chart.title.format(country_rule='country', period='period', next='N')}",
+                        "label": " "
+                        + chart.title.format(
+                            country_rule="country",
+                            period="period",
+                            next="N",
+                            flow="New derivatives or their downloads",
+                        ),
                         "value": chart.chart_id,
                     }
                     for chart in charts

@@ -18,7 +18,14 @@ PAGE_CHARTS: dict[str, tuple[str, ...]] = {
     "/": ("cumulative-by-country", "downloads-by-country", "share-by-country"),
     "/organisations": ("top-organisations",),
     "/models": (),
-    "/derivatives": ("derivatives-by-country", "derivatives-by-relation", "top-base-models"),
+    "/derivatives": (
+        "derivatives-by-country",
+        "derivatives-by-relation",
+        "top-base-models",
+        "derivative-flows",
+        "crossborder-series",
+        "crossborder-families",
+    ),
     "/inference": ("openrouter-open-share-by-country", "openrouter-open-vs-closed"),
     "/segments": ("size-by-country", "task-by-country", "library-by-country", "window-share"),
     "/organisations/compare": (
