@@ -32,7 +32,9 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.table import Table
+
+    from pipelines.verify import Report
 
 URL_PREFIX = "iceberg+"
 DEFAULT_NAMESPACE = "owt"
@@ -96,16 +100,18 @@ class IcebergLocation:
         parts = urlsplit(url[len(URL_PREFIX) :])
         if parts.scheme not in _CATALOGS:
             raise StoreError(
-                f"unsupported Iceberg catalog {parts.scheme!r} in the store URL: use iceberg+postgresql://... "
-                "or iceberg+sqlite:///..."
+                f"unsupported Iceberg catalog {parts.scheme!r} in the store URL: use "
+                "iceberg+postgresql://... or iceberg+sqlite:///..."
             )
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         unknown = sorted(set(query) - {"warehouse", "namespace", "local"})
         if unknown:
-            raise StoreError(f"unknown store URL parameter(s) {', '.join(unknown)}: use warehouse, namespace, local")
+            raise StoreError(
+                f"unknown store URL parameter(s) {', '.join(unknown)}: use warehouse, namespace, local"
+            )
         warehouse = query.get("warehouse")
         if not warehouse:
-            raise StoreError("the Iceberg store URL needs ?warehouse=s3://bucket/prefix or ?warehouse=/a/path")
+            raise StoreError("an Iceberg store URL needs ?warehouse=s3://bucket/prefix or ?warehouse=/a/path")
         if "://" not in warehouse:
             warehouse = Path(warehouse).expanduser().resolve().as_uri()
         path = parts.path
@@ -175,6 +181,32 @@ class _HashingWriter:
             self.closed = True
 
 
+@contextmanager
+def _replacing() -> Iterator[None]:
+    """A delete-then-add commit: PyIceberg warns when the date had no rows yet, which is the usual case."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Delete operation did not match any records")
+        yield
+
+
+def _check_data_file(table: Table, entry: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, detail) of what is wrong with one listed data file, or None when its bytes match."""
+    source = table.io.new_input(entry["name"])
+    if not source.exists():
+        return "missing", "listed in provenance but not in storage"
+    size, expected = len(source), int(entry["bytes"])
+    if size != expected:
+        return ("truncated" if size < expected else "grown"), f"{size} bytes, provenance says {expected}"
+    digest = hashlib.sha256()
+    with source.open() as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != entry["sha256"]:
+        found, expected_sha = digest.hexdigest()[:16], entry["sha256"][:16]
+        return "tampered", f"sha256 {found}... but provenance says {expected_sha}..."
+    return None
+
+
 def _date_filter(date: dt.date) -> Any:
     from pyiceberg.expressions import EqualTo
 
@@ -207,7 +239,9 @@ class IcebergStore(Store):
             catalog = SqlCatalog("owt", uri=loc.catalog_uri, warehouse=loc.warehouse, **file_io_properties())
             catalog.create_namespace_if_not_exists(loc.namespace)
         except Exception as error:  # the driver's own exception types: one clear message
-            raise StoreError(f"cannot open the Iceberg catalog of {self}: {type(error).__name__}: {error}") from None
+            raise StoreError(
+                f"cannot open the Iceberg catalog of {self}: {type(error).__name__}: {error}"
+            ) from None
         return catalog
 
     def _identifier(self, name: str) -> str:
@@ -309,7 +343,7 @@ class IcebergStore(Store):
             "owt.source-kind": str((record.get("source") or {}).get("kind")),
             "owt.provenance-sha256": hashlib.sha256(text.encode()).hexdigest(),
         }
-        with table.transaction() as tx:
+        with _replacing(), table.transaction() as tx:
             tx.delete(_date_filter(date))
             tx.add_files([entry["name"] for entry in record["files"]], snapshot_properties=summary)
         snapshot = self.data_table().current_snapshot()
@@ -318,7 +352,7 @@ class IcebergStore(Store):
             {DATE_COLUMN: [date], "data_snapshot_id": [snapshot.snapshot_id], "record": [text]},
             schema=_PROVENANCE_SCHEMA,
         )
-        with self.provenance_table().transaction() as tx:
+        with _replacing(), self.provenance_table().transaction() as tx:
             tx.delete(_date_filter(date))
             tx.append(row, snapshot_properties={"owt.date": date.isoformat()})
         shutil.rmtree(staged, ignore_errors=True)
@@ -364,6 +398,40 @@ class IcebergStore(Store):
                 continue
             copy_snapshot(self, mirror, date, replace=True, extra={"mirrored_from": marker})
         return mirror
+
+    # ---------------------------------------------------------------------------------------- verify
+
+    def verify(self, dates: list[dt.date] | None = None) -> Report:
+        """Every listed data file read again and hashed against its provenance row (missing, truncated,
+        grown, tampered), and every data file in the table that no provenance row lists (unlisted: other
+        engines would read it), like `verify` on a folder store."""
+        from pipelines.verify import Problem, Report
+
+        table = self.data_table()
+        records = {row[DATE_COLUMN]: row["record"] for row in self._records()}
+        in_table: dict[dt.date, set[str]] = {}
+        for entry in table.inspect.data_files().to_pylist():
+            in_table.setdefault(entry["partition"][DATE_COLUMN], set()).add(entry["file_path"])
+        report = Report()
+        for date in dates if dates is not None else sorted(set(records) | set(in_table)):
+            record = records.get(date)
+            if record is None:
+                where = Path(f"{self}#{DATE_COLUMN}={date}")
+                detail = "no provenance row" if date in in_table else "no such snapshot"
+                report.problems.append(Problem("unlisted" if date in in_table else "missing", where, detail))
+                continue
+            report.snapshots += 1
+            for entry in record["files"]:
+                report.files += 1
+                problem = _check_data_file(table, entry)
+                if problem is None:
+                    report.bytes += int(entry["bytes"])
+                else:
+                    report.problems.append(Problem(problem[0], Path(entry["name"]), problem[1]))
+            listed = {entry["name"] for entry in record["files"]}
+            for uri in sorted(in_table.get(date, set()) - listed):
+                report.problems.append(Problem("unlisted", Path(uri), "data file not listed in provenance"))
+        return report
 
     # ---------------------------------------------------------------------------------------- status
 

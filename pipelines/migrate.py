@@ -2,7 +2,8 @@
 
     python -m pipelines migrate --from data/store \\
         --to 'iceberg+postgresql://owt@db:5432/owt?warehouse=s3://bucket/owt'
-    python -m pipelines migrate --from 'iceberg+sqlite:////srv/owt/catalog.db?warehouse=/srv/owt/wh' --to ./store
+    python -m pipelines migrate --to ./store \
+        --from 'iceberg+sqlite:////srv/owt/catalog.db?warehouse=/srv/owt/wh'
 
 Each date is published in the target like any snapshot (atomic per date, one Iceberg commit per date), with
 its provenance record kept as it was (only the list of data files, which name the target's own files,
@@ -30,7 +31,7 @@ _DERIVED = ("files", "rows", "date")  # recomputed by the target's publish
 def copy_snapshot(
     source: Store, target: Store, date: dt.date, *, replace: bool = False, extra: dict[str, Any] | None = None
 ) -> None:
-    """Publish `source`'s snapshot of `date` in `target`, rows and provenance unchanged (plus `extra` keys)."""
+    """Publish `source`'s snapshot of `date` in `target`, rows and provenance unchanged (+ `extra` keys)."""
     table = source.read_table(date).cast(SNAPSHOT_SCHEMA).sort_by("model_id")
     record = {k: v for k, v in source.provenance(date).items() if k not in _DERIVED}
     with target.fresh_staging(date) as staged:
@@ -50,8 +51,10 @@ def migrate(source: Store, target: Store, *, force: bool = False, log: Any = pri
         copy_snapshot(source, target, date, replace=date in have)
         expected, found = logical_checksum(source.read_table(date)), logical_checksum(target.read_table(date))
         if expected != found:
-            raise StoreError(f"{date}: the copy's rows differ from the source's (logical sha256 {found[:16]}... "
-                             f"vs {expected[:16]}...)")
+            raise StoreError(
+                f"{date}: the copy's rows differ from the source's "
+                f"(logical sha256 {found[:16]}... vs {expected[:16]}...)"
+            )
         log(f"{date}: copied, logical sha256 {found[:16]}... matches")
         copied += 1
     return copied
@@ -63,7 +66,7 @@ def describe(store: Store) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="source", required=True, help="the store to copy (path or Iceberg URL)")
+    parser.add_argument("--from", dest="source", required=True, help="store to copy (path or Iceberg URL)")
     parser.add_argument("--to", dest="target", required=True, help="the store to fill (path or Iceberg URL)")
     parser.add_argument("--force", action="store_true", help="replace dates the target already holds")
 

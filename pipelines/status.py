@@ -152,7 +152,15 @@ def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
         "runs_failed": sum(r.get("outcome") in ("failed", "crashed") for r in runs),
         "last_verify": verifies[-1] if verifies else None,
         "quarantined": _quarantined(store),
+        "iceberg": _iceberg(store),
     }
+
+
+def _iceberg(store: Store) -> dict[str, Any] | None:
+    """An Iceberg store's table facts (commits, manifests, metadata size); None for a folder store."""
+    from pipelines.iceberg_store import IcebergStore
+
+    return store.table_status() if isinstance(store, IcebergStore) else None
 
 
 def _quarantined(store: Store) -> dict[str, str]:
@@ -203,6 +211,14 @@ def render(facts: dict[str, Any]) -> str:
         )
     else:
         lines.append("latest       no snapshot yet: STALE (take one with `python -m pipelines snapshot`)")
+    if facts.get("iceberg"):
+        ice = facts["iceberg"]
+        lines.append(
+            f"iceberg      {ice['url']} table {ice['table']}: {ice['iceberg_snapshots']} commits kept, "
+            f"{ice['manifests']} manifests, {ice['data_files']} data files, metadata "
+            f"{_human_bytes(ice['metadata_bytes'])} "
+            f"(metadata.json {_human_bytes(ice['metadata_json_bytes'])})"
+        )
     for staged in facts["in_progress"]:
         what = (
             "abandoned: its day has passed; delete it, or finish it with `snapshot --date` (mixes two days)"

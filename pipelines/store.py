@@ -49,7 +49,8 @@ class StoreError(RuntimeError):
 
 def resolve_store(path: str | os.PathLike[str] | None = None) -> Store:
     """The store to use: an explicit path or URL, else env `OWT_STORE`, else `data/store` in the project.
-    A value starting `iceberg+` is an Iceberg store URL (pipelines/iceberg_store.py); anything else a folder."""
+    A value starting `iceberg+` is an Iceberg store URL (pipelines/iceberg_store.py), anything else a
+    folder."""
     chosen = path or os.environ.get("OWT_STORE") or DEFAULT_STORE
     if isinstance(chosen, str) and chosen.startswith("iceberg+"):
         from pipelines.iceberg_store import IcebergStore

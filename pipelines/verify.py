@@ -140,8 +140,11 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    from pipelines.iceberg_store import IcebergStore
+
     with record_run(store, "verify", lock=False) as run_record:
-        report = verify_store(store, args.date)
+        iceberg = isinstance(store, IcebergStore)
+        report = store.verify(args.date) if iceberg else verify_store(store, args.date)
         run_record.counts.update(
             snapshots=report.snapshots, files=report.files, bytes=report.bytes, problems=len(report.problems)
         )
@@ -153,6 +156,6 @@ def run(args: argparse.Namespace) -> int:
     verdict = "all match their provenance" if not report.problems else f"{len(report.problems)} PROBLEM(S)"
     print(
         f"verify: {report.snapshots} snapshots, {report.files} files, {report.bytes:,} bytes checked in "
-        f"{store.root}: {verdict}"
+        f"{store if iceberg else store.root}: {verdict}"
     )
     return 1 if report.problems else 0
