@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from pipelines.verify import Report
 
 URL_PREFIX = "iceberg+"
+#: The catalog name PyIceberg records in each `iceberg_tables` row: other engines must use the same one.
+CATALOG_NAME = "owt"
 DEFAULT_NAMESPACE = "owt"
 DATA_TABLE = "snapshots"
 PROVENANCE_TABLE = "provenance"
@@ -236,7 +238,9 @@ class IcebergStore(Store):
 
         loc = self.location
         try:
-            catalog = SqlCatalog("owt", uri=loc.catalog_uri, warehouse=loc.warehouse, **file_io_properties())
+            catalog = SqlCatalog(
+                CATALOG_NAME, uri=loc.catalog_uri, warehouse=loc.warehouse, **file_io_properties()
+            )
             catalog.create_namespace_if_not_exists(loc.namespace)
         except Exception as error:  # the driver's own exception types: one clear message
             raise StoreError(
