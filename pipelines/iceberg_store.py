@@ -349,7 +349,8 @@ class IcebergStore(Store):
         }
         with _replacing(), table.transaction() as tx:
             tx.delete(_date_filter(date))
-            tx.add_files([entry["name"] for entry in record["files"]], snapshot_properties=summary)
+            uris = [entry["name"] for entry in record["files"]]  # new uuid names: no duplicate check needed
+            tx.add_files(uris, snapshot_properties=summary, check_duplicate_files=False)
         snapshot = self.data_table().current_snapshot()
         assert snapshot is not None  # just committed
         row = pa.table(

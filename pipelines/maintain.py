@@ -12,6 +12,8 @@ For each table of the store (snapshots and provenance):
    metadata file references (the rows of days replaced by --force, data files of a run killed before its
    commit, expired manifests and metadata), once older than --orphan-hours (default 72, so a commit in flight
    on another host never loses its files).
+The provenance table (one small row per day, appended as one small file per day) is also rewritten as one
+file before the expiry.
 
 A store folder has nothing to maintain: the command says so and exits 0.
 """
@@ -90,13 +92,22 @@ def remove_orphans(table: Table, older_than: dt.datetime) -> tuple[int, int]:
     return removed, size
 
 
+def compact(table: Table) -> None:
+    """Rewrite a small table (the provenance table gains one tiny file per day) as one file, in one commit,
+    so that listing the store's dates reads one file instead of one per day."""
+    if len(table.inspect.data_files()) > 1:
+        table.overwrite(table.scan().to_arrow())
+
+
 def maintain_table(
     table: Table,
     now: dt.datetime,
     keep_days: int = DEFAULT_KEEP_DAYS,
     orphan_hours: int = DEFAULT_ORPHAN_HOURS,
+    *,
+    compact_rows: bool = False,
 ) -> Maintained:
-    """Properties, expiry and orphan removal for one table (see the module docstring)."""
+    """Properties, (compaction,) expiry and orphan removal for one table (see the module docstring)."""
     from pipelines.iceberg_store import TABLE_PROPERTIES
 
     before = len(table.metadata.snapshots)
@@ -105,6 +116,8 @@ def maintain_table(
         with table.transaction() as tx:
             tx.set_properties(settable)
     table.refresh()
+    if compact_rows:
+        compact(table)
     if table.current_snapshot() is not None:
         table.maintenance.expire_snapshots().older_than(now - dt.timedelta(days=keep_days)).commit()
     table.refresh()
@@ -122,8 +135,8 @@ def maintain(
     """Maintain both tables of `store`."""
     now = now or dt.datetime.now(dt.UTC)
     return [
-        maintain_table(table, now, keep_days, orphan_hours)
-        for table in (store.data_table(), store.provenance_table())
+        maintain_table(store.data_table(), now, keep_days, orphan_hours),
+        maintain_table(store.provenance_table(), now, keep_days, orphan_hours, compact_rows=True),
     ]
 
 
