@@ -188,10 +188,16 @@ def main() -> int:
     for day in range(WINDOW, args.commits - WINDOW):
         date = FIRST + dt.timedelta(days=day)
         table = day_table(rng, args.rows, day)
-        publish(store, date, table)
+        seconds = publish(store, date, table)
         publish(folder, date, table)
-        if day % 100 == 0:
-            print(f"  {day} commits, {time.perf_counter() - began:.0f} s", file=sys.stderr)
+        if day % 50 == 0:  # progress, and the growth on the way
+            plan_all, _ = plan_times(store, date)
+            print(
+                f"  {day} commits, {time.perf_counter() - began:.0f} s: append {seconds * 1000:.0f} ms, "
+                f"plan all {plan_all * 1000:.0f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
     end = window(store, folder, rng, args.commits - WINDOW, args.rows)
     total = time.perf_counter() - began
     last = FIRST + dt.timedelta(days=args.commits - 1)

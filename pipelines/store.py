@@ -59,6 +59,13 @@ def resolve_store(path: str | os.PathLike[str] | None = None) -> Store:
     return Store(Path(chosen).expanduser().resolve())
 
 
+def store_location(store: Store) -> str:
+    """What `--store` / OWT_STORE must say to name `store` again (a child process, a config)."""
+    from pipelines.iceberg_store import IcebergStore
+
+    return store.location.url if isinstance(store, IcebergStore) else str(store.root)
+
+
 def readable_store(store: Store) -> Store:
     """A folder store with the same snapshots, for readers of Parquet files (the warehouse build): the store
     itself, or an Iceberg store's local mirror brought up to date."""

@@ -367,3 +367,19 @@ def test_duckdb_reads_the_tables_and_gets_the_same_aggregates(pg_url: str, s3_se
     con.register_filesystem(fs)
     con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({files!r})")
     assert [tuple(r) for r in con.execute(sql).fetchall()] == expected
+
+
+def test_the_scheduler_adds_the_weekly_maintenance_for_an_iceberg_store_only(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from pipelines.schedule import MAINTAIN_CRON, Job, load_jobs, with_maintenance
+    from pipelines.store import store_location
+
+    jobs = load_jobs(None, "30 2 * * *")
+    iceberg, folder = resolve_store(sqlite_url), Store(tmp_path / "folder")
+    assert with_maintenance(jobs, folder) == jobs
+    assert with_maintenance(jobs, iceberg)[-1] == Job("maintain", "maintain", (), MAINTAIN_CRON)
+    mine = [*jobs, Job("maintain", "maintain", ("--keep-days", "30"), "0 5 * * *")]
+    assert with_maintenance(mine, iceberg) == mine
+    # children get the store back by its URL (a folder store by its directory)
+    assert store_location(iceberg) == sqlite_url and store_location(folder) == str(folder.root)
