@@ -498,7 +498,7 @@ class Scheduler:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument("--store", help="store dir or iceberg+ URL (default: env OWT_STORE, else data/store)")
     parser.add_argument(
         "--cron",
         default=DEFAULT_CRON,

@@ -259,7 +259,7 @@ def render(facts: dict[str, Any]) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument("--store", help="store dir or iceberg+ URL (default: env OWT_STORE, else data/store)")
     parser.add_argument(
         "--max-age",
         type=parse_age,

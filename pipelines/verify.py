@@ -124,7 +124,7 @@ def verify_store(store: Store, dates: list[dt.date] | None = None) -> Report:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument("--store", help="store dir or iceberg+ URL (default: env OWT_STORE, else data/store)")
     parser.add_argument(
         "--date",
         action="append",

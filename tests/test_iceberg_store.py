@@ -180,6 +180,7 @@ def test_snapshots_from_the_fake_hub_land_as_iceberg_commits(
     assert facts["iceberg"]["data_files"] == 2 and facts["iceberg"]["metadata_bytes"] > 0
 
 
+@pytest.mark.slow
 def test_a_sigkill_anywhere_leaves_no_partial_day_and_the_rerun_equals_an_uninterrupted_run(
     pg_url: str, s3_env: dict[str, str], tmp_path: Path, fake_hub: FakeHub, hf_env: dict[str, str]
 ) -> None:
@@ -219,6 +220,7 @@ def test_a_sigkill_anywhere_leaves_no_partial_day_and_the_rerun_equals_an_uninte
     assert not store.staging_dir(DAY).exists()
 
 
+@pytest.mark.slow
 def test_a_reader_in_another_process_never_sees_a_partial_day(
     pg_url: str, s3_env: dict[str, str], tmp_path: Path
 ) -> None:
