@@ -9,6 +9,11 @@ Layout (the data contract, documented in README "Data layout")::
 A snapshot becomes visible only by an atomic directory rename from staging, so a reader never sees a
 partial one. Published snapshots are never modified; `publish(..., replace=True)` swaps a complete new
 directory in place of the old one.
+
+`Store` is also the interface every command uses: `dates`, `has_snapshot`, `provenance`, `read_table`,
+`read_snapshot`, `fresh_staging`/`staging_dir` and `publish`. `pipelines.iceberg_store.IcebergStore`
+implements it over Iceberg tables (`resolve_store` picks it for an `iceberg+...` URL); readers of Parquet
+files get a folder store for either through `readable_store`.
 """
 
 from __future__ import annotations
