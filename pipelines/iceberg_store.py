@@ -241,7 +241,7 @@ class IcebergStore(Store):
             catalog = SqlCatalog(
                 CATALOG_NAME, uri=loc.catalog_uri, warehouse=loc.warehouse, **file_io_properties()
             )
-            catalog.create_namespace_if_not_exists(loc.namespace)
+            catalog.list_namespaces()  # connects now: a bad URL fails here, with the message below
         except Exception as error:  # the driver's own exception types: one clear message
             raise StoreError(
                 f"cannot open the Iceberg catalog of {self}: {type(error).__name__}: {error}"
@@ -272,6 +272,7 @@ class IcebergStore(Store):
             pass
         from pyiceberg.transforms import IdentityTransform
 
+        self.catalog.create_namespace_if_not_exists(self.location.namespace)  # only writers get here
         try:  # created with its spec and sort order in one commit: no reader sees it half set up
             tx = self.catalog.create_table_transaction(identifier, schema=schema, properties=TABLE_PROPERTIES)
             if partitioned:
