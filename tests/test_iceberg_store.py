@@ -157,10 +157,9 @@ def test_snapshots_from_the_fake_hub_land_as_iceberg_commits(
     assert sum(k.endswith(".parquet") and "snapshot_date=2026-03-01" in k for k in keys) == 1
     # provenance travels: the folder's record, with the bucket's files and the commit's properties
     record, folder_record = store.provenance(DAY), folder.provenance(DAY)
-    skip = {"files", "started_at", "finished_at"}
-    assert {k: v for k, v in record.items() if k not in skip} == {
-        k: v for k, v in folder_record.items() if k not in skip
-    }
+    # what the rows are and where they came from (not run timings and request counts, which differ by run)
+    same = ("schema_version", "date", "source", "synthetic", "scope", "options", "rows")
+    assert {k: record[k] for k in same} == {k: folder_record[k] for k in same}
     assert record["files"][0]["name"].startswith(f"s3://{s3_server.bucket}/{namespace}/")
     summary = commits_for(store, DAY)[0].summary
     assert summary["owt.rows"] == str(folder_record["rows"]) and summary["owt.source-kind"] == "hub-api"
