@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("pipelines.demo", "Write a synthetic demo store, every snapshot marked synthetic."),
     "warehouse": ("pipelines.warehouse", "Build the warehouse: compact facts, dimensions and rollups."),
     "backfill": ("pipelines.backfill", "Import historical Hub dumps as ordinary dated snapshots."),
+    "migrate": ("pipelines.migrate", "Copy a folder store into an Iceberg store, or back, day by day."),
+    "maintain": ("pipelines.maintain", "Iceberg upkeep: expire old commits, merge manifests, drop orphans."),
 }
 
 

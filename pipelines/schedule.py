@@ -71,7 +71,7 @@ from pipelines.runs import (
     utc_today,
 )
 from pipelines.status import SCHEDULER_LOCK_FILE
-from pipelines.store import Store, resolve_store
+from pipelines.store import Store, resolve_store, store_location
 
 DEFAULT_CRON = "30 2 * * *"
 OPENROUTER_CRON = "0 3 * * *"
@@ -176,6 +176,19 @@ def load_jobs(config: Path | None, snapshot_cron: str) -> list[Job]:
         except ConfigError as exc:
             raise ConfigError(f"job {job.name!r}: {exc}") from None
     return list(jobs.values())
+
+
+#: An Iceberg store's weekly upkeep (pipelines/maintain.py): Sundays 04:00 UTC, after the daily snapshot.
+MAINTAIN_CRON = "0 4 * * sun"
+
+
+def with_maintenance(jobs: list[Job], store: Store) -> list[Job]:
+    """`jobs`, plus the weekly `maintain` job for an Iceberg store unless the config names one already."""
+    from pipelines.iceberg_store import IcebergStore
+
+    if not isinstance(store, IcebergStore) or any(job.name == "maintain" for job in jobs):
+        return jobs
+    return [*jobs, Job("maintain", "maintain", (), MAINTAIN_CRON)]
 
 
 class _Formatter(logging.Formatter):
@@ -337,7 +350,7 @@ class Scheduler:
     ) -> tuple[int, list[str]]:
         env = {
             **os.environ,
-            "OWT_STORE": str(self.store.root),
+            "OWT_STORE": store_location(self.store),
             RUN_ID_ENV: run_id,
             TRIGGER_ENV: "schedule",
             JOB_ENV: job.name,
@@ -505,7 +518,7 @@ class Scheduler:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument("--store", help="store dir or iceberg+ URL (default: env OWT_STORE, else data/store)")
     parser.add_argument(
         "--cron",
         default=DEFAULT_CRON,
@@ -564,9 +577,10 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _emit(logging.ERROR, str(exc))
         return 2
+    store = resolve_store(args.store)
     scheduler = Scheduler(
-        resolve_store(args.store),
-        jobs,
+        store,
+        with_maintenance(jobs, store),
         retries=args.retries,
         retry_delay=args.retry_delay,
         retry_max_delay=args.retry_max_delay,

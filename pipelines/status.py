@@ -153,6 +153,7 @@ def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
         "last_verify": verifies[-1] if verifies else None,
         "quarantined": _quarantined(store),
         "channels": _channels(store, max_age, now),
+        "iceberg": _iceberg(store),
     }
 
 
@@ -173,6 +174,14 @@ def _channels(store: Store, max_age: dt.timedelta, now: dt.datetime) -> dict[str
             "in_progress": sorted(p.name.removeprefix("date=") for p in held.staging_root.glob("date=*")),
         }
     return facts
+
+
+
+def _iceberg(store: Store) -> dict[str, Any] | None:
+    """An Iceberg store's table facts (commits, manifests, metadata size); None for a folder store."""
+    from pipelines.iceberg_store import IcebergStore
+
+    return store.table_status() if isinstance(store, IcebergStore) else None
 
 
 def _quarantined(store: Store) -> dict[str, str]:
@@ -224,6 +233,14 @@ def render(facts: dict[str, Any]) -> str:
         )
     else:
         lines.append("latest       no snapshot yet: STALE (take one with `python -m pipelines snapshot`)")
+    if facts.get("iceberg"):
+        ice = facts["iceberg"]
+        lines.append(
+            f"iceberg      {ice['url']} table {ice['table']}: {ice['iceberg_snapshots']} commits kept, "
+            f"{ice['manifests']} manifests, {ice['data_files']} data files, metadata "
+            f"{_human_bytes(ice['metadata_bytes'])} "
+            f"(metadata.json {_human_bytes(ice['metadata_json_bytes'])})"
+        )
     for staged in facts["in_progress"]:
         what = (
             "abandoned: its day has passed; delete it, or finish it with `snapshot --date` (mixes two days)"
@@ -274,7 +291,7 @@ def render(facts: dict[str, Any]) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument("--store", help="store dir or iceberg+ URL (default: env OWT_STORE, else data/store)")
     parser.add_argument(
         "--max-age",
         type=parse_age,

@@ -9,6 +9,11 @@ Layout (the data contract, documented in README "Data layout")::
 A snapshot becomes visible only by an atomic directory rename from staging, so a reader never sees a
 partial one. Published snapshots are never modified; `publish(..., replace=True)` swaps a complete new
 directory in place of the old one.
+
+`Store` is also the interface every command uses: `dates`, `has_snapshot`, `provenance`, `read_table`,
+`read_snapshot`, `fresh_staging`/`staging_dir` and `publish`. `pipelines.iceberg_store.IcebergStore`
+implements it over Iceberg tables (`resolve_store` picks it for an `iceberg+...` URL); readers of Parquet
+files get a folder store for either through `readable_store`.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.schema import SCHEMA_VERSION
+from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
 
 if TYPE_CHECKING:  # pandas costs 0.7 s to import: only readers pay for it
     import pandas as pd
@@ -47,15 +53,56 @@ class StoreError(RuntimeError):
 
 
 def resolve_store(path: str | os.PathLike[str] | None = None) -> Store:
-    """The store to use: an explicit path, else env `OWT_STORE`, else `data/store` in the project."""
+    """The store to use: an explicit path or URL, else env `OWT_STORE`, else `data/store` in the project.
+    A value starting `iceberg+` is an Iceberg store URL (pipelines/iceberg_store.py), anything else a
+    folder."""
     chosen = path or os.environ.get("OWT_STORE") or DEFAULT_STORE
+    if isinstance(chosen, str) and chosen.startswith("iceberg+"):
+        from pipelines.iceberg_store import IcebergStore
+
+        return IcebergStore.from_url(chosen)
     return Store(Path(chosen).expanduser().resolve())
+
+
+def store_location(store: Store) -> str:
+    """What `--store` / OWT_STORE must say to name `store` again (a child process, a config)."""
+    from pipelines.iceberg_store import IcebergStore
+
+    return store.location.url if isinstance(store, IcebergStore) else str(store.root)
+
+
+def readable_store(store: Store) -> Store:
+    """A folder store with the same snapshots, for readers of Parquet files (the warehouse build): the store
+    itself, or an Iceberg store's local mirror brought up to date."""
+    from pipelines.iceberg_store import IcebergStore
+
+    return store.mirror() if isinstance(store, IcebergStore) else store
+
+
+def logical_checksum(table: pa.Table) -> str:
+    """SHA-256 of a day's rows as data, whatever files or format hold them: the snapshot columns in schema
+    order, rows sorted by model_id, each row as one canonical JSON line. Equal for a folder snapshot and its
+    Iceberg copy (what `migrate` checks)."""
+    rows = table.select(SNAPSHOT_SCHEMA.names).cast(SNAPSHOT_SCHEMA).sort_by("model_id")
+    digest = hashlib.sha256()
+    for batch in rows.to_batches(max_chunksize=10_000):
+        for row in batch.to_pylist():
+            line = json.dumps(list(row.values()), default=str, ensure_ascii=False, separators=(",", ":"))
+            digest.update(line.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def existing_store(path: str | os.PathLike[str] | None = None) -> Store:
     """`resolve_store` for commands that read a store: a path that does not exist is an error, not an empty
     store (a typo in --store would otherwise report "0 snapshots" and leave a new directory behind)."""
+    from pipelines.iceberg_store import IcebergStore
+
     store = resolve_store(path)
+    if isinstance(store, IcebergStore):
+        if not store.exists():
+            raise StoreError(f"no store at {store}: the catalog has no snapshot table (yet)")
+        store.root.mkdir(parents=True, exist_ok=True)
+        return store
     if not store.root.is_dir():
         named = "--store" if path else ("OWT_STORE" if os.environ.get("OWT_STORE") else "the default store")
         raise StoreError(f"no store at {store.root} ({named}): the directory does not exist")
@@ -219,12 +266,15 @@ class Store:
 
     def read_snapshot(self, date: dt.date, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """One snapshot as a DataFrame (all part files, in model_id order within each part)."""
+        return self.read_table(date, columns).to_pandas()
+
+    def read_table(self, date: dt.date, columns: Iterable[str] | None = None) -> pa.Table:
+        """One snapshot as an Arrow table (all part files, in model_id order within each part)."""
         files = self.data_files(date)
         if not self.has_snapshot(date) or not files:
             raise StoreError(f"no snapshot for {date.isoformat()} in {self.root}")
         cols = list(columns) if columns is not None else None
-        table = pq.ParquetDataset([str(f) for f in files], partitioning=None).read(columns=cols)
-        return table.to_pandas()
+        return pq.ParquetDataset([str(f) for f in files], partitioning=None).read(columns=cols)
 
     def publish(
         self, staged: Path, date: dt.date, provenance: dict[str, Any], *, replace: bool = False

@@ -137,7 +137,7 @@ def _verify_channels(store: Store, dates: list[dt.date] | None) -> list[Report]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store directory (default: env OWT_STORE, else data/store)")
+    parser.add_argument("--store", help="store dir or iceberg+ URL (default: env OWT_STORE, else data/store)")
     parser.add_argument(
         "--date",
         action="append",
@@ -153,8 +153,11 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    from pipelines.iceberg_store import IcebergStore
+
     with record_run(store, "verify", lock=False) as run_record:
-        report = verify_store(store, args.date)
+        iceberg = isinstance(store, IcebergStore)
+        report = store.verify(args.date) if iceberg else verify_store(store, args.date)
         for channel_report in _verify_channels(store, args.date):
             report.snapshots += channel_report.snapshots
             report.files += channel_report.files
@@ -171,6 +174,6 @@ def run(args: argparse.Namespace) -> int:
     verdict = "all match their provenance" if not report.problems else f"{len(report.problems)} PROBLEM(S)"
     print(
         f"verify: {report.snapshots} snapshots, {report.files} files, {report.bytes:,} bytes checked in "
-        f"{store.root}: {verdict}"
+        f"{store if iceberg else store.root}: {verdict}"
     )
     return 1 if report.problems else 0

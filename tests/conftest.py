@@ -163,3 +163,40 @@ def cjk_warehouse(chart_store: Path, tmp_path_factory: pytest.TempPathFactory):
     row = ["Qwen", "阿里云通义千问 (Qwen)", "CN", "china", "company", "https://huggingface.co/Qwen", ""]
     override.write_text(",".join(COLUMNS) + "\n" + ",".join(row) + "\n", encoding="utf-8")
     return open_warehouse(Store(root / "store"), load_registry(override=override))
+
+
+# ------------------------------------------------------------------ scale-out servers (tests/services.py)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for the whole session (skips only without the binaries)."""
+    from tests import services
+
+    try:
+        services.postgres_bin()
+    except services.ServiceUnavailable as error:
+        pytest.skip(str(error))
+    with services.postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[object]:
+    """A moto S3 server on 127.0.0.1 (in-process thread) with bucket `owt-test`, for the whole session."""
+    from tests import services
+
+    with services.moto_s3() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """redis-server on 127.0.0.1, no persistence, for the whole session (skips only without the binary)."""
+    from tests import services
+
+    try:
+        with services.redis(tmp_path_factory.mktemp("redis")) as server:
+            yield server
+    except services.ServiceUnavailable as error:
+        pytest.skip(str(error))

@@ -47,10 +47,10 @@ def add_arguments(parser: Any) -> None:
 
 def run(args: Any) -> int:
     from pipelines.runs import record_run
-    from pipelines.store import StoreError, existing_store
+    from pipelines.store import StoreError, existing_store, readable_store
 
     try:
-        store = existing_store(args.store)
+        store = readable_store(existing_store(args.store))  # an Iceberg store: its local folder mirror
     except StoreError as error:
         print(f"warehouse: {error}", file=sys.stderr)
         return 2
