@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
+from pipelines.definitions import DATE_PRESETS, ROLLING_WINDOWS
 from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES, UNATTRIBUTED_ORG  # noqa: F401  (re-exported for the pages)
 from pipelines.store import DATE_MAX, DATE_MIN, parse_date
 
@@ -42,6 +43,8 @@ PARAM_NAMES: dict[str, str] = {
     "task": "task",
     "size_class": "size",
     "log_scale": "log",
+    "preset": "range",
+    "rolling": "rolling",
 }
 
 _TRUE = ("1", "true", "yes", "on")
@@ -65,6 +68,11 @@ class Filters:
     task: str | None = None
     size_class: str | None = None
     log_scale: bool = False
+    #: A date preset (`DATE_PRESETS`): the URL keeps it instead of dates, which are resolved from the store's
+    #: last counted day (`dashboards.timeview.resolve_preset`) into `start` and `end`.
+    preset: str | None = None
+    #: Days of the rolling average of daily views (0: none; `ROLLING_WINDOWS`).
+    rolling: int = 0
 
     def __post_init__(self) -> None:
         """Dates outside DATE_MIN..DATE_MAX are refused here too, so that no query meets them (month
@@ -100,6 +108,8 @@ class Filters:
         params: dict[str, str] = {}
         for field in fields(self):
             value = getattr(self, field.name)
+            if self.preset and field.name in ("start", "end"):
+                continue  # a preset link stays relative to the latest data
             if value != getattr(defaults, field.name):
                 params[PARAM_NAMES[field.name]] = _format(value)
         return params
@@ -141,6 +151,14 @@ def parse_params(params: Mapping[str, ParamValue]) -> tuple[Filters, list[ParamP
         problem = ParamProblem("from", start.isoformat(), f"is after the end date {end}", "showing all dates")
         problems.append(problem)
         del values["start"], values["end"]
+    if "preset" in values:
+        for name in ("start", "end"):
+            if values.pop(name, None) is not None:
+                raw = _last(params.get(PARAM_NAMES[name])) or ""
+                message = f"not used with range={values['preset']}"
+                problems.append(ParamProblem(PARAM_NAMES[name], raw, message, "the range sets the dates"))
+        if values["preset"] == "all":
+            values["preset"] = None  # every date: the default view
     return Filters(**values), problems  # type: ignore[arg-type]
 
 
@@ -227,6 +245,14 @@ def _parse_bool(raw: str) -> tuple[bool | None, str | None]:
     return None, "must be 1 or 0"
 
 
+def _parse_rolling(raw: str) -> tuple[int | None, str | None]:
+    if raw in ("", "0", "off"):
+        return 0, None
+    if raw.isdigit() and int(raw) in ROLLING_WINDOWS:
+        return int(raw), None
+    return None, f"must be one of {', '.join(map(str, ROLLING_WINDOWS))} (days) or 0"
+
+
 _PARSERS = {
     "start": _parse_date,
     "end": _parse_date,
@@ -237,4 +263,6 @@ _PARSERS = {
     "task": _parse_task,
     "size_class": _parse_size_class,
     "log_scale": _parse_bool,
+    "preset": _choice(tuple(DATE_PRESETS)),
+    "rolling": _parse_rolling,
 }

@@ -27,6 +27,8 @@ CONTROL_IDS: dict[str, str] = {
     "task": "control-task",
     "size_class": "control-size",
     "log_scale": "control-log",
+    "preset": "control-range",
+    "rolling": "control-rolling",
 }
 DATE_RANGE_ID = "control-dates"
 
@@ -41,12 +43,22 @@ def parse_search(
     if known_tasks is not None:
         filters, task_problems = check_task(filters, known_tasks)
         problems += task_problems
-    return filters, [problem.note for problem in problems]
+    return with_store_dates(filters), [problem.note for problem in problems]
 
 
 def filters_from_mapping(params: Mapping[str, Any]) -> Filters:
     """The view stored as parameters (filters store, Flask `request.args`); invalid values -> defaults."""
-    return Filters.from_params(params)[0]
+    return with_store_dates(Filters.from_params(params)[0])
+
+
+def with_store_dates(filters: Filters) -> Filters:
+    """The view with its date preset resolved against the served store's last counted day (`range=30d`
+    means the 30 days up to the newest data); unchanged outside a request of the app."""
+    if not filters.preset or not flask.has_app_context():
+        return filters
+    from dashboards.timeview import last_counted, resolve_preset  # the query layer, loaded with the app
+
+    return resolve_preset(filters, last_counted(app_state().warehouse))
 
 
 def to_search(filters: Filters, extra: Mapping[str, str] | None = None) -> str:
@@ -67,6 +79,9 @@ def control_values(filters: Filters) -> dict[str, Any]:
         "task": filters.task or "",
         "size_class": filters.size_class or "",
         "log_scale": ["log"] if filters.log_scale else [],
+        # No preset and no dates: all dates; dates without a preset: none of the presets (custom dates).
+        "preset": filters.preset or (None if filters.start or filters.end else "all"),
+        "rolling": filters.rolling,
     }
 
 
@@ -82,6 +97,8 @@ def filters_from_controls(values: Mapping[str, Any]) -> tuple[Filters, list[str]
         "task": values.get("task") or "",
         "size": values.get("size_class") or "",
         "log": "1" if values.get("log_scale") else "0",
+        "range": values.get("preset") or "",
+        "rolling": str(values.get("rolling") or ""),
     }
     return Filters.from_params({name: value for name, value in params.items() if value})
 
