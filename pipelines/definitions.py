@@ -308,8 +308,8 @@ _ALL: tuple[Measure, ...] = (
         "rolling_average",
         "Rolling average",
         "downloads",
-        "Each day: the mean of the daily downloads over the N days ending that day (7 or 28); a group with "
-        "no downloads on a day counts 0 for it.",
+        "Each day: the mean of the downloads of the N days ending that day; a day without downloads "
+        "counts 0.",
         "Daily series are noisy (weekly cycles, one-day spikes), so daily views can show an N-day rolling "
         "average instead (`rolling=7` or `rolling=28` in the URL, `--rolling` on the command line): each "
         "day's value is the sum of the downloads of the N days ending that day, divided by N. A country "
@@ -324,8 +324,7 @@ _ALL: tuple[Measure, ...] = (
         "date_presets",
         "Date presets",
         "",
-        "Last 30 days, 3 months, 12 months, year to date or all: dates counted back from the last day the "
-        "store counts.",
+        "Last 30 days, 3 or 12 months, year to date or all, counted back from the last day the store counts.",
         "The date presets end on the last day the store's newest snapshot counts (the day before its date, "
         "day-label rule), not on today: 'last 30 days' is that day and the 29 before it; 'last 3 months' "
         "and 'last 12 months' start the day after the same day 3 or 12 months earlier (the month's last "

@@ -152,7 +152,7 @@ def test_daily_downloads_as_a_7_day_rolling_average(warehouse: Warehouse) -> Non
     # Mar 5 (no US download) counts 0 in the windows holding it: Mar 5..11; Mar 12 is past it.
     assert us[D(2025, 3, 7)] == round(600 / 7, 6) and us[D(2025, 3, 11)] == round(600 / 7, 6)
     assert us[D(2025, 3, 12)] == 100.0
-    assert "7-day rolling average: Each day: the mean of the daily downloads" in result.subtitle
+    assert "7-day rolling average: Each day: the mean of the downloads of the N days" in result.subtitle
     assert result.figure.layout.yaxis.title.text == "Downloads per day, 7-day average"
 
 
