@@ -22,6 +22,7 @@ PAGE = {
     "unused_controls": {
         "period": "Not used here: organisations are ranked by their downloads over the selected dates.",
         "attribution": "Not used here: an organisation belongs to its own (publisher) country.",
+        "rolling": "Not used here: organisations are ranked by their downloads over the selected dates.",
     },
 }
 LEADERBOARD_SIZE = 500
