@@ -50,6 +50,7 @@ from dashboards.filters import (
     check_task,
     parse_params,
 )
+from pipelines.definitions import DATE_PRESETS, ROLLING_WINDOWS
 
 #: Filters field (also the argparse dest) -> command-line option, for the options that are filter values.
 _FILTER_FIELDS: dict[str, str] = {
@@ -69,6 +70,8 @@ _FILTER_FIELDS: dict[str, str] = {
     "pair": "--pair",
     "flow_measure": "--measure",
     "flow_cells": "--cells",
+    "preset": "--range",
+    "rolling": "--rolling",
 }
 
 
@@ -177,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="|".join(FLOW_CELLS),
         help="flow matrix cells: counts or row shares (default: count)",
     )
+    view.add_argument(
+        "--range",
+        dest="preset",
+        metavar="|".join(DATE_PRESETS),
+        help="date preset ending on the store's last counted day, instead of --from/--to (URL: range=)",
+    )
+    view.add_argument(
+        "--rolling",
+        metavar="|".join(map(str, ROLLING_WINDOWS)),
+        help="with --period day: daily downloads as a rolling average over this many days (URL: rolling=)",
+    )
     export.set_defaults(handler=run_export, command_parser=export)
     return parser
 
@@ -273,6 +287,9 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     except WarehouseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    from dashboards.timeview import last_counted, resolve_preset
+
+    filters = resolve_preset(filters, last_counted(warehouse))
     _, task_problems = check_task(filters, warehouse.tasks())
     if task_problems:
         parser.error(f"--task {task_problems[0].value!r}: {task_problems[0].message}")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import comparison, crossborder, figures, tokens
+from dashboards import comparison, crossborder, figures, timeview, tokens
 from dashboards.budget import seconds_left
 from dashboards.colors import (
     DIRECTION_COLOURS,
@@ -278,8 +278,14 @@ def _cumulative(warehouse: Warehouse, filters: Filters) -> Drawn:
     periods="snapshots",
 )
 def _downloads(warehouse: Warehouse, filters: Filters) -> Drawn:
-    data = warehouse.downloads_by_country(filters)[["period", "country", "downloads"]]
-    return data, _lines_by_country(data, "period", "downloads", f"Downloads per {filters.period}", filters)
+    columns, y_title = ["period", "country", "downloads"], f"Downloads per {filters.period}"
+    if timeview.rolling_applies("downloads-by-country", filters):
+        read = warehouse.downloads_by_country(timeview.widened(filters))[columns]
+        data = timeview.rolled(read, filters, "downloads")
+        y_title = f"{y_title}, {filters.rolling}-day average"
+    else:
+        data = warehouse.downloads_by_country(filters)[columns]
+    return data, _lines_by_country(data, "period", "downloads", y_title, filters)
 
 
 @_chart(
@@ -1060,6 +1066,8 @@ def render_chart(
             notes.append(f"Crossover marked: {definitions.measure('crossover').definition}")
     shown_events, events_text = chart_events(data, filters)
     figures.mark_events(fig, shown_events)
+    if timeview.rolling_applies(chart_id, filters) and not unavailable:
+        notes.append(timeview.rolling_note(filters))
     if data.empty and not unavailable:
         figures.mark_empty(fig, no_data_text(warehouse, source))
     elif "period" in data.columns and filters.period == "month":

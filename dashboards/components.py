@@ -40,7 +40,7 @@ from dashboards.export import (
 )
 from dashboards.figures import SOURCE_ANNOTATION
 from dashboards.filters import Filters, check_task, parse_params
-from dashboards.state import JOB_QUEUE_KEY, app_state, filters_from_mapping, to_search
+from dashboards.state import JOB_QUEUE_KEY, app_state, filters_from_mapping, to_search, with_store_dates
 from pipelines import definitions
 
 #: Formats offered as links on every card (HTML stays available by URL and in the report builder).
@@ -497,6 +497,7 @@ def _view_of_request(args: Mapping[str, Any]) -> Filters:
     """The view a download URL asks for; any parameter that cannot be used aborts with a 400 naming it (a
     download must be the view asked for, never a default in its place)."""
     filters, problems = parse_params(args)
+    filters = with_store_dates(filters)
     filters, task_problems = check_task(filters, app_state().tasks)
     problems += task_problems + check_orgs(app_state().warehouse, filters)
     if problems:

@@ -13,12 +13,14 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from pipelines.definitions import (
+    DATE_PRESETS,
     INDIVIDUAL_GROUPINGS,
     INTERNATIONAL_ONLINE,
     INTERNATIONAL_ONLINE_CODES,
     LEADER_NEXT_DEFAULT,
     LEADER_NEXT_MAX,
     MAX_COMPARED,
+    ROLLING_WINDOWS,
 )
 from pipelines.events import KINDS as EVENT_KINDS
 from pipelines.registry import INDIVIDUAL, INTERNATIONAL, ISO_COUNTRIES, UNATTRIBUTED_ORG  # noqa: F401  (re-exported for the pages)
@@ -75,6 +77,8 @@ PARAM_NAMES: dict[str, str] = {
     "pair": "pair",
     "flow_measure": "measure",
     "flow_cells": "cells",
+    "preset": "range",
+    "rolling": "rolling",
 }
 
 #: The view's channel values: the Hub, ModelScope, or both side by side (never summed into one number).
@@ -114,6 +118,11 @@ class Filters:
     pair: tuple[str, str] = ("CN", "US")
     flow_measure: FlowMeasure = "count"
     flow_cells: FlowCells = "count"
+    #: A date preset (`DATE_PRESETS`): the URL keeps it instead of dates, which are resolved from the store's
+    #: last counted day (`dashboards.timeview.resolve_preset`) into `start` and `end`.
+    preset: str | None = None
+    #: Days of the rolling average of daily views (0: none; `ROLLING_WINDOWS`).
+    rolling: int = 0
 
     def __post_init__(self) -> None:
         """Dates outside DATE_MIN..DATE_MAX are refused here too, so that no query meets them (month
@@ -149,6 +158,8 @@ class Filters:
         params: dict[str, str] = {}
         for field in fields(self):
             value = getattr(self, field.name)
+            if self.preset and field.name in ("start", "end"):
+                continue  # a preset link stays relative to the latest data
             if value != getattr(defaults, field.name):
                 params[PARAM_NAMES[field.name]] = _format(value)
         return params
@@ -190,6 +201,14 @@ def parse_params(params: Mapping[str, ParamValue]) -> tuple[Filters, list[ParamP
         problem = ParamProblem("from", start.isoformat(), f"is after the end date {end}", "showing all dates")
         problems.append(problem)
         del values["start"], values["end"]
+    if "preset" in values:
+        for name in ("start", "end"):
+            if values.pop(name, None) is not None:
+                raw = _last(params.get(PARAM_NAMES[name])) or ""
+                message = f"not used with range={values['preset']}"
+                problems.append(ParamProblem(PARAM_NAMES[name], raw, message, "the range sets the dates"))
+        if values["preset"] == "all":
+            values["preset"] = None  # every date: the default view
     return Filters(**values), problems  # type: ignore[arg-type]
 
 
@@ -296,6 +315,8 @@ def _parse_events(raw: str) -> tuple[tuple[str, ...] | None, str | None]:
     if kinds and all(kind in EVENT_KINDS for kind in kinds):
         return tuple(kind for kind in EVENT_KINDS if kind in kinds), None
     return None, f"must be 1 (all events), 0 (none) or kinds separated by commas: {', '.join(EVENT_KINDS)}"
+
+
 _NAMESPACE_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 _MAX_NAMESPACE_LENGTH = 96
 
@@ -323,6 +344,14 @@ def _parse_leader_next(raw: str) -> tuple[int | None, str | None]:
     return None, f"must be a whole number from 1 to {LEADER_NEXT_MAX}"
 
 
+def _parse_rolling(raw: str) -> tuple[int | None, str | None]:
+    if raw in ("", "0", "off"):
+        return 0, None
+    if raw.isdigit() and int(raw) in ROLLING_WINDOWS:
+        return int(raw), None
+    return None, f"must be one of {', '.join(map(str, ROLLING_WINDOWS))} (days) or 0"
+
+
 _PARSERS = {
     "start": _parse_date,
     "end": _parse_date,
@@ -341,4 +370,6 @@ _PARSERS = {
     "pair": _parse_pair,
     "flow_measure": _choice(FLOW_MEASURES),
     "flow_cells": _choice(FLOW_CELLS),
+    "preset": _choice(tuple(DATE_PRESETS)),
+    "rolling": _parse_rolling,
 }

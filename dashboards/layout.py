@@ -36,7 +36,9 @@ from dashboards.state import (
     filters_from_controls,
     parse_search,
     to_search,
+    with_store_dates,
 )
+from pipelines.definitions import DATE_PRESETS, ROLLING_WINDOWS
 from pipelines.integrity import describe as describe_quarantine
 
 FILTERS_STORE_ID = "filters"
@@ -287,6 +289,30 @@ def _controls() -> html.Div:
                 "control--dates",
             ),
             _labelled(
+                "Date preset",
+                "preset",
+                dcc.Dropdown(
+                    id=CONTROL_IDS["preset"],
+                    options=[{"label": label, "value": key} for key, label in DATE_PRESETS.items()],
+                    value=defaults["preset"],
+                    placeholder="Custom dates",
+                    clearable=False,
+                    searchable=False,
+                ),
+                "control--preset",
+            ),
+            _labelled(
+                "Daily: rolling average",
+                "rolling",
+                dcc.RadioItems(
+                    id=CONTROL_IDS["rolling"],
+                    options=[{"label": "Off", "value": 0}]
+                    + [{"label": f"{days} days", "value": days} for days in ROLLING_WINDOWS],
+                    value=defaults["rolling"],
+                    inline=True,
+                ),
+            ),
+            _labelled(
                 "Period",
                 "period",
                 dcc.RadioItems(
@@ -455,7 +481,6 @@ def register_callbacks(app: Dash) -> None:
         *(Input(control_id, prop) for _, control_id, prop in _CONTROL_PROPS),
     )
     def sync_url_and_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
-        unchanged = (no_update,) * len(_CONTROL_PROPS)
         if ctx.triggered_id in (None, URL_ID):
             filters, notes = parse_search(search, app_state().tasks)
             shown = control_values(filters)
@@ -465,16 +490,24 @@ def register_callbacks(app: Dash) -> None:
                 _notes_view(notes),
                 *(shown[field] for field, _, _ in _CONTROL_PROPS),
             )
-        filters, notes = filters_from_controls(
-            {field: value for (field, _, _), value in zip(_CONTROL_PROPS, values, strict=True)},
-            kept=parse_search(search)[0],
-        )
+        chosen = {field: value for (field, _, _), value in zip(_CONTROL_PROPS, values, strict=True)}
+        # A preset sets the dates; picking dates leaves the preset: each then shows the other's effect.
+        if ctx.triggered_id == CONTROL_IDS["preset"]:
+            chosen.update(start_date=None, end_date=None)
+            redrawn = ("start_date", "end_date")
+        elif ctx.triggered_id == DATE_RANGE_ID:
+            chosen["preset"], redrawn = None, ("preset",)
+        else:
+            redrawn = ()
+        filters, notes = filters_from_controls(chosen, kept=parse_search(search)[0])
+        filters = with_store_dates(filters)
         new_search = to_search(filters)
+        shown = control_values(filters)
         return (
             new_search if new_search != (search or "") else no_update,
             filters.to_params(),
             _notes_view(notes),
-            *unchanged,
+            *(shown[field] if field in redrawn else no_update for field, _, _ in _CONTROL_PROPS),
         )
 
     @app.callback(

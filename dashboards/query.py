@@ -34,6 +34,7 @@ from dashboards.filters import (
     Filters,
     grouped_codes,
 )
+from dashboards.search import search_terms, terms_condition
 from pipelines.definitions import MOMENTUM_MONTHS, SNAPSHOT_DAY_OFFSET, last_counted_day
 from pipelines.periods import add_months as _add_months
 from pipelines.periods import next_month as _next_month
@@ -856,13 +857,41 @@ class Warehouse:
         can be listed; saying so in SQL spares joining every model's names (20 ms instead of 100 on 300k
         models). With fewer counted models than `limit`, the general query also lists the uncounted ones.
         """
-        order = "ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ?"
-        if not text and limit > 0:
-            bound = f"SELECT cum FROM {STATE} WHERE cum IS NOT NULL ORDER BY cum DESC LIMIT 1 OFFSET ?"
-            most = self._df(f"{_MODEL_ROW} WHERE s.cum >= ({bound}) {order}", [limit - 1, limit])
-            if len(most) == limit:
-                return most
-        return self._df(f"{_MODEL_ROW} WHERE d.model_id ILIKE '%' || ? || '%' {order}", [text, limit])
+        return self.search_models(text, page=1, per_page=limit)[0]
+
+    def search_models(self, text: str, page: int = 1, per_page: int = 200) -> tuple[pd.DataFrame, int]:
+        """One page of the models matching `text` (`dashboards.search`: every word in the id, any order,
+        ignoring case and separators), most downloaded (all-time) first, and how many match in all.
+
+        The first page without words (the Models page as it opens) can only list models at least as
+        downloaded as the `per_page`-th: saying so in SQL spares joining every model's names (20 ms instead
+        of 100 on 300k models). With fewer counted models than that, the general query also lists the
+        uncounted ones."""
+        terms = search_terms(text)
+        order = "ORDER BY s.cum DESC NULLS LAST, d.model_id LIMIT ? OFFSET ?"
+        offset = (max(page, 1) - 1) * per_page
+        if not terms:
+            total = self._count_models("true", [])
+            if offset == 0 and per_page > 0:
+                bound = f"SELECT cum FROM {STATE} WHERE cum IS NOT NULL ORDER BY cum DESC LIMIT 1 OFFSET ?"
+                params = [per_page - 1, per_page, 0]
+                most = self._df(f"{_MODEL_ROW} WHERE s.cum >= ({bound}) {order}", params)
+                if len(most) == per_page:
+                    return most, total
+        condition, params = terms_condition(terms, "d.model_id")
+        found = self._df(
+            f"SELECT *, count(*) OVER () AS total FROM ({_MODEL_ROW} WHERE {condition}) "
+            "ORDER BY downloads_all_time DESC NULLS LAST, model_id LIMIT ? OFFSET ?",
+            [*params, per_page, offset],
+        )
+        if terms:
+            total = int(found["total"].iloc[0]) if len(found) else self._count_models(condition, params)
+        return found.drop(columns="total"), total
+
+    def _count_models(self, condition: str, params: list[Any]) -> int:
+        """How many models meet `condition` (for a page past the last one, which holds no row to say it)."""
+        sql = f"SELECT count(*) FROM ({_MODEL_ROW} WHERE {condition})"
+        return int(self._cursor().execute(sql, params).fetchone()[0])
 
     def model_row(self, model_id: str) -> pd.Series | None:
         """The `model_search` row of one model, by id: the id as the Hub writes it, else the one id equal to

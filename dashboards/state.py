@@ -33,6 +33,8 @@ CONTROL_IDS: dict[str, str] = {
     "pair": "control-pair",
     "flow_measure": "control-flow-measure",
     "flow_cells": "control-flow-cells",
+    "preset": "control-range",
+    "rolling": "control-rolling",
 }
 DATE_RANGE_ID = "control-dates"
 #: URL parameters that pages set with their own inputs (no shared control): kept when a control changes.
@@ -49,12 +51,22 @@ def parse_search(
     if known_tasks is not None:
         filters, task_problems = check_task(filters, known_tasks)
         problems += task_problems
-    return filters, [problem.note for problem in problems]
+    return with_store_dates(filters), [problem.note for problem in problems]
 
 
 def filters_from_mapping(params: Mapping[str, Any]) -> Filters:
     """The view stored as parameters (filters store, Flask `request.args`); invalid values -> defaults."""
-    return Filters.from_params(params)[0]
+    return with_store_dates(Filters.from_params(params)[0])
+
+
+def with_store_dates(filters: Filters) -> Filters:
+    """The view with its date preset resolved against the served store's last counted day (`range=30d`
+    means the 30 days up to the newest data); unchanged outside a request of the app."""
+    if not filters.preset or not flask.has_app_context():
+        return filters
+    from dashboards.timeview import last_counted, resolve_preset  # the query layer, loaded with the app
+
+    return resolve_preset(filters, last_counted(app_state().warehouse))
 
 
 def to_search(filters: Filters, extra: Mapping[str, str] | None = None) -> str:
@@ -81,6 +93,9 @@ def control_values(filters: Filters) -> dict[str, Any]:
         "pair": list(filters.pair),
         "flow_measure": filters.flow_measure,
         "flow_cells": filters.flow_cells,
+        # No preset and no dates: all dates; dates without a preset: none of the presets (custom dates).
+        "preset": filters.preset or (None if filters.start or filters.end else "all"),
+        "rolling": filters.rolling,
     }
 
 
@@ -110,6 +125,8 @@ def filters_from_controls(
         "pair": ",".join(values.get("pair") or []),
         "measure": values.get("flow_measure") or "",
         "cells": values.get("flow_cells") or "",
+        "range": values.get("preset") or "",
+        "rolling": str(values.get("rolling") or ""),
     }
     return Filters.from_params({name: value for name, value in params.items() if value})
 

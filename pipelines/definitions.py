@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -339,6 +339,37 @@ _ALL: tuple[Measure, ...] = (
         " day to the last day this snapshot holds (spread by the gap rule; see the day-label rule). "
         "Otherwise (the store's first snapshot, or an older model appearing late) it is a baseline: it "
         "counts in cumulative charts but in no period.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
+        "rolling_average",
+        "Rolling average",
+        "downloads",
+        "Each day: the mean of the downloads of the N days ending that day; a day without downloads "
+        "counts 0.",
+        "Daily series are noisy (weekly cycles, one-day spikes), so daily views can show an N-day rolling "
+        "average instead (`rolling=7` or `rolling=28` in the URL, `--rolling` on the command line): each "
+        "day's value is the sum of the downloads of the N days ending that day, divided by N. A country "
+        "group without downloads on one of those days counts 0 for it. To average the first days of the "
+        "selected dates, the N-1 days before them are read too; a day whose N days reach before the first "
+        "day the store counts has no value (so a series starting at the store's first day starts N-1 days "
+        "later). It applies to day periods only; weeks and months already sum whole periods.",
+        HUB_API,
+        "rule",
+    ),
+    Measure(
+        "date_presets",
+        "Date presets",
+        "",
+        "Last 30 days, 3 or 12 months, year to date or all, counted back from the last day the store counts.",
+        "The date presets end on the last day the store's newest snapshot counts (the day before its date, "
+        "day-label rule), not on today: 'last 30 days' is that day and the 29 before it; 'last 3 months' "
+        "and 'last 12 months' start the day after the same day 3 or 12 months earlier (the month's last "
+        "day when that month is shorter); 'year to date' starts on 1 January of that day's year (on 1 "
+        "January it is that one day); 'all' is every date. A link with a preset (`range=30d|3m|12m|ytd|all`) "
+        "keeps meaning 'the latest N days' as new snapshots arrive; a link with dates (`from=...&to=...`) "
+        "keeps its dates. When both are given, the preset wins.",
         HUB_API,
         "rule",
     ),
@@ -725,3 +756,54 @@ def atom_tracked_ids() -> list[str]:
             with open(path, newline="", encoding="utf-8") as handle:
                 ids.extend(row["modelId"].strip() for row in csv.DictReader(handle) if row.get("modelId"))
     return sorted(set(ids))
+
+
+#: Rolling-average windows a daily view may use (days); see the `rolling_average` measure.
+ROLLING_WINDOWS = (7, 28)
+
+
+def rolling_average(
+    daily: Mapping[dt.date, float], first: dt.date, last: dt.date, window: int
+) -> dict[dt.date, float]:
+    """The `rolling_average` rule for one series: for each day from `first + window - 1` to `last`, the mean
+    of `daily` over the `window` days ending that day, a day missing from `daily` counting 0. `first` is the
+    first day counted (no value before a whole window of counted days)."""
+    out: dict[dt.date, float] = {}
+    day = first + dt.timedelta(days=window - 1)
+    while day <= last:
+        total = sum(daily.get(day - dt.timedelta(days=back), 0) for back in range(window))
+        out[day] = total / window
+        day += dt.timedelta(days=1)
+    return out
+
+
+#: Date presets (URL `range=`), in the order the control lists them; see the `date_presets` measure.
+DATE_PRESETS: dict[str, str] = {
+    "30d": "Last 30 days",
+    "3m": "Last 3 months",
+    "12m": "Last 12 months",
+    "ytd": "Year to date",
+    "all": "All dates",
+}
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` months earlier, or that month's last day when it is shorter."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    following = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return dt.date(year, month, min(day.day, (following - dt.timedelta(days=1)).day))
+
+
+def preset_dates(preset: str, last_day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """(first, last) day of a date preset ending on `last_day` (the store's last counted day);
+    (None, None) for 'all'. See the `date_presets` measure."""
+    if preset == "all":
+        return None, None
+    if preset == "30d":
+        return last_day - dt.timedelta(days=29), last_day
+    if preset in ("3m", "12m"):
+        return _months_before(last_day, int(preset[:-1])) + dt.timedelta(days=1), last_day
+    if preset == "ytd":
+        return last_day.replace(month=1, day=1), last_day
+    raise ValueError(f"unknown date preset {preset!r}; expected one of {', '.join(DATE_PRESETS)}")

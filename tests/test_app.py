@@ -395,19 +395,21 @@ def test_page_callbacks_fill_the_overview_cards_and_the_tables(client: FlaskClie
     view = Filters(countries=("CN", "US", "FR")).to_params()
     headline = json.dumps(call(client, "headline-cards.children", {"filters.data": view}))
     assert "China" in headline and "United States" in headline
-    board_output = "..organisations-grid.rowData...organisations-growth-note.children.."
-    board = call(client, board_output, {"filters.data": view})
+    board_output = (
+        "..organisations-grid.rowData...organisations-growth-note.children...organisations-count.children.."
+    )
+    board = call(client, board_output, {"filters.data": view, "organisations-search.value": ""})
     leaders = board["organisations-grid.rowData"]
     assert [row["rank"] for row in leaders] == list(range(1, len(leaders) + 1)) and len(leaders) > 5
     assert "[Alibaba Cloud (Qwen team)](/organisations/Qwen" in json.dumps(leaders)
     found = call(
         client,
-        "..models-grid.rowData...models-count.children...models-shown.data..",
+        "..models-grid.rowData...models-count.children...models-pager.children...models-shown.data..",
         {"models-search.value": "qwen", "filters.data": view},
     )
     rows = found["models-grid.rowData"]
     assert rows and all("qwen" in row["model"].split("]")[0].lower() for row in rows)  # [id](link)
-    assert found["models-count.children"] == f"{len(rows)} models"
+    assert found["models-count.children"].startswith(f"{len(rows)} models match qwen; showing 1-{len(rows)},")
     methodology = call(
         client,
         "..view-downloads.children...coverage-summary.children...snapshot-freshness.children..."

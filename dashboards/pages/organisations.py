@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from dashboards.colors import display_name
-from dashboards.components import chart_card, data_grid, register_quick_filter, table_records
+from dashboards.components import chart_card, data_grid, table_records
 from dashboards.filters import Filters
 from dashboards.numbers import grid_formatter
+from dashboards.query import per_version
+from dashboards.search import MAX_QUERY_CHARS, RULE_TEXT, matches, query_in_url_script, search_terms
 from dashboards.state import app_state, filters_from_mapping, to_search
 
 PAGE = {
@@ -22,9 +25,14 @@ PAGE = {
         "period": "Not used here: organisations are ranked by their downloads over the selected dates.",
         "attribution": "Not used here: an organisation belongs to its own (publisher) country.",
         "events": "Not used here: events are marked on charts drawn over time.",
+        "rolling": "Not used here: organisations are ranked by their downloads over the selected dates.",
     },
 }
 LEADERBOARD_SIZE = 500
+#: A search ranks every organisation; this many of the matches are listed (the count says how many match).
+SEARCH_ROWS = 2_000
+EVERY_ORGANISATION = 10**7
+QUERY_PARAM = "q"
 _NUMBER = grid_formatter("count")
 _PERCENT = grid_formatter("change")
 _SHARE = grid_formatter("share")
@@ -72,6 +80,7 @@ COLUMNS: list[dict] = [
 
 
 def layout(**url_values: str) -> html.Div:
+    text = str(url_values.get(QUERY_PARAM) or "")[:MAX_QUERY_CHARS].strip()
     return html.Div(
         [
             html.H1("Organisations"),
@@ -97,9 +106,14 @@ def layout(**url_values: str) -> html.Div:
                     dcc.Input(
                         id="organisations-search",
                         type="search",
-                        placeholder="Search organisations...",
+                        value=text,
+                        placeholder="Search organisations, e.g. qwen, deep seek...",
+                        debounce=0.3,
+                        maxLength=MAX_QUERY_CHARS,
                         className="search-input",
                     ),
+                    dcc.Store(id="organisations-url"),
+                    html.P(id="organisations-count", className="hint"),
                     data_grid(
                         "organisations-grid",
                         height="640px",
@@ -116,7 +130,8 @@ def layout(**url_values: str) -> html.Div:
 def leaderboard_rows(frame: pd.DataFrame, search: str) -> list[dict]:
     """Grid rows: rank, a link to the organisation's page (keeping the view), its country with flag."""
     rows = frame.reset_index(drop=True).copy()
-    rows.insert(0, "rank", range(1, len(rows) + 1))
+    if "rank" not in rows:
+        rows.insert(0, "rank", range(1, len(rows) + 1))
     rows["organisation"] = [
         f"[{namespace if pd.isna(name) else name}](/organisations/{quote(namespace)}{search})"
         for name, namespace in zip(rows["organization"], rows["namespace"], strict=True)
@@ -126,17 +141,51 @@ def leaderboard_rows(frame: pd.DataFrame, search: str) -> list[dict]:
 
 
 def register_callbacks(app: Dash) -> None:
-    register_quick_filter(app, "organisations-search", "organisations-grid")
-
     @app.callback(
         Output("organisations-grid", "rowData"),
         Output("organisations-growth-note", "children"),
+        Output("organisations-count", "children"),
         Input("filters", "data"),
+        Input("organisations-search", "value"),
     )
-    def fill_leaderboard(filter_params: dict | None) -> tuple[list[dict], str]:
+    def fill_leaderboard(filter_params: dict | None, text: str | None) -> tuple[list[dict], str, str]:
         filters = filters_from_mapping(filter_params or {})
-        frame = app_state().warehouse.top_organisations(filters, n=LEADERBOARD_SIZE)
-        return leaderboard_rows(frame, to_search(filters)), growth_note(frame, filters)
+        frame, count = search_organisations(filters, text or "")
+        return leaderboard_rows(frame, to_search(filters)), growth_note(frame, filters), count
+
+    app.clientside_callback(
+        query_in_url_script(QUERY_PARAM),
+        Output("organisations-url", "data"),
+        Input("organisations-search", "value"),
+        prevent_initial_call=True,
+    )
+
+
+@per_version(maxsize=8)
+def every_organisation(warehouse: Any, filters: Filters) -> pd.DataFrame:
+    """Every organisation ranked by downloads in the view (`rank`), kept per warehouse version and view:
+    ranking them all takes seconds on 300k models, and each word typed searches the same ranking again."""
+    ranked = warehouse.top_organisations(filters, n=EVERY_ORGANISATION)
+    return ranked.assign(rank=range(1, len(ranked) + 1))
+
+
+def search_organisations(filters: Filters, text: str) -> tuple[pd.DataFrame, str]:
+    """The leaderboard rows for a search (`dashboards.search`: every word in the namespace or the
+    organisation's name), ranked by downloads in the view among all organisations (`rank`), and the count
+    line. Without words: the top LEADERBOARD_SIZE."""
+    terms = search_terms(text)
+    warehouse = app_state().warehouse
+    if not terms:
+        frame = warehouse.top_organisations(filters, n=LEADERBOARD_SIZE)
+        return frame, f"The {len(frame):,} organisations with the most downloads in the selected dates."
+    ranked = every_organisation(warehouse, filters)
+    pairs = zip(ranked["namespace"], ranked["organization"], strict=True)
+    found = ranked[pd.Series([matches(terms, *pair) for pair in pairs], index=ranked.index, dtype=bool)]
+    listed = ""
+    if len(found) > SEARCH_ROWS:
+        listed = f"; the {SEARCH_ROWS:,} most downloaded are listed, refine the search"
+    count = f"{len(found):,} organisations match {' + '.join(terms)}{listed}. {RULE_TEXT}"
+    return found.head(SEARCH_ROWS), count
 
 
 def growth_note(frame: pd.DataFrame, filters: Filters) -> str:
