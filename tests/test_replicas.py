@@ -24,7 +24,6 @@ from pipelines.registry import load_registry
 from pipelines.store import Store
 from pipelines.warehouse import refresh
 from tests.packages import package_table
-from tests.redis_server import redis_server
 from tests.snapshots import model, write_snapshot
 from tests.test_app import PROJECT_DIR, gunicorn
 
@@ -66,25 +65,25 @@ def _post(port: int, path: str) -> tuple[int, dict]:
 
 
 @pytest.fixture(scope="module")
-def replicas(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int, str]]:
+def replicas(store: Store, redis_server) -> Iterator[tuple[int, int, str]]:
     """Redis, a Celery worker and two gunicorn replicas, on loopback; yields (port A, port B, Redis URL)."""
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        env = {"OWT_REDIS_URL": url, "OWT_SECRET_KEY": SECRET, "OWT_STORE": str(store.root)}
-        worker = subprocess.Popen(
-            [str(CELERY), "-A", "dashboards.jobs", "worker", "--pool", "solo", "--loglevel", "INFO"],
-            cwd=PROJECT_DIR,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            _wait_until_ready(worker)
-            with gunicorn(store, env) as port_a, gunicorn(store, env) as port_b:
-                yield port_a, port_b, url
-        finally:
-            worker.terminate()
-            worker.wait(timeout=60)
+    url = redis_server.url
+    env = {"OWT_REDIS_URL": url, "OWT_SECRET_KEY": SECRET, "OWT_STORE": str(store.root)}
+    worker = subprocess.Popen(
+        [str(CELERY), "-A", "dashboards.jobs", "worker", "--pool", "solo", "--loglevel", "INFO"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_ready(worker)
+        with gunicorn(store, env) as port_a, gunicorn(store, env) as port_b:
+            yield port_a, port_b, url
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
 
 
 def _wait_until_ready(worker: subprocess.Popen) -> None:
