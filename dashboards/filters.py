@@ -132,11 +132,6 @@ class Filters:
                 parse_date(day)
 
     @property
-    def country_column(self) -> str:
-        """The attributed-table column that this view groups by."""
-        return f"{self.attribution}_country"
-
-    @property
     def every_model(self) -> bool:
         """Whether every model counts: no scope, task or size-class filter (dates and countries aside)."""
         return self.scope == "all" and not self.task and not self.size_class

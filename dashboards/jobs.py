@@ -32,6 +32,7 @@ from werkzeug.datastructures import MultiDict
 
 from dashboards.cluster import KEY_PREFIX, ClusterSettings
 from dashboards.components import (
+    DATA_FORMATS,
     MEDIA_TYPES,
     REPORT_FORMATS,
     _bad_request,
@@ -43,7 +44,6 @@ from dashboards.components import (
 from dashboards.filters import parse_params
 from dashboards.state import JOB_QUEUE_KEY
 
-DATA_FORMATS = ("csv", "parquet")
 #: How long a finished job's file is kept for download.
 RESULT_TTL_S = 3600
 #: How long `/download/report.*` waits for a queued job before sending the browser to the job's page.

@@ -437,10 +437,6 @@ class Warehouse:
         """library, country, downloads, share (within the library); top libraries, the rest as 'Others'."""
         return self._breakdown(f, "library", _TOP_CATEGORIES)
 
-    def relation_by_country(self, f: Filters) -> pd.DataFrame:
-        """relation (original, finetune, quantized, adapter, merge, ...), country, downloads, share."""
-        return self._breakdown(f, "relation", None)
-
     def top_organisations(self, f: Filters, n: int = 20, *, others: bool = False) -> pd.DataFrame:
         """namespace, organization, country, downloads, downloads_all_time, growth, n_models, share.
 

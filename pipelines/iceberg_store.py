@@ -83,10 +83,6 @@ TABLE_PROPERTIES = {
 }
 
 
-def is_iceberg_url(value: str | os.PathLike[str]) -> bool:
-    return isinstance(value, str) and value.startswith(URL_PREFIX)
-
-
 @dataclass(frozen=True)
 class IcebergLocation:
     """A parsed store URL: catalog URI (SQLAlchemy form), warehouse, namespace, local working directory."""
@@ -389,8 +385,9 @@ class IcebergStore(Store):
 
     def mirror(self) -> Store:
         """A local folder store holding the same snapshots (`<root>/mirror`), brought up to date: a date is
-        (re)materialised when its Iceberg commit changed, and dropped when it left the table. For readers
-        that read Parquet files (the warehouse build)."""
+        (re)materialised when its Iceberg commit changed, and dropped when it left the table; the other
+        channels' local snapshots are linked in. For readers that read Parquet files (the warehouse build,
+        the dashboard)."""
         from pipelines.migrate import copy_snapshot
 
         mirror = Store(self.root / "mirror")
@@ -403,7 +400,16 @@ class IcebergStore(Store):
             if mirror.has_snapshot(date) and mirror.provenance(date).get("mirrored_from") == marker:
                 continue
             copy_snapshot(self, mirror, date, replace=True, extra={"mirrored_from": marker})
+        self._link_channels(mirror)
         return mirror
+
+    def _link_channels(self, mirror: Store) -> None:
+        """The other channels' snapshots (`<root>/channels/`, folder stores on this host: they are not in the
+        Iceberg tables yet) seen from the mirror too, so readers of the mirror chart them."""
+        held, seen = self.root / "channels", mirror.root / "channels"
+        if held.is_dir() and not seen.exists():
+            mirror.root.mkdir(parents=True, exist_ok=True)
+            seen.symlink_to(held, target_is_directory=True)
 
     # ---------------------------------------------------------------------------------------- verify
 

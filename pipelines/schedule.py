@@ -1,18 +1,19 @@
 """Run the pipelines unattended: the daily snapshot at --cron (UTC) and any jobs configured in --config.
 
 A long-running process (APScheduler) meant for a small server, started by systemd or a container. It
-- takes the daily snapshot at --cron (default "30 2 * * *": 02:30 UTC) and the daily OpenRouter pull at
-  03:00 UTC (`snapshot --channel openrouter`; skipped, with a log line, when OPENROUTER_API_KEY is not set;
-  a [[job]] named "openrouter" replaces it), and runs the jobs of --config, a
-  TOML file of [[job]] tables (name, command, args, cron), e.g. a weekly backfill catch-up:
+- runs the default jobs: "snapshot", the Hub snapshot at --cron (default "30 2 * * *": 02:30 UTC);
+  "snapshot-modelscope" (`snapshot --channel modelscope`) at the same time, after it; "openrouter"
+  (`snapshot --channel openrouter`) at 03:00 UTC, skipped with a log line when OPENROUTER_API_KEY is not set;
+  and, for an Iceberg store only, "maintain" (table maintenance) on Sundays at 04:00 UTC. A [[job]] of the
+  same name in --config replaces one; `--skip-job NAME` leaves one out;
+- runs the jobs of --config, a TOML file of [[job]] tables (name, command, args, cron), e.g. a weekly
+  backfill catch-up:
       [[job]]
       name = "backfill"
       command = "backfill"
       args = ["--source", "hfmlsoc/hub_weekly_snapshots"]
       cron = "0 4 * * sun"
-  "{date}" in args becomes the UTC date label of the run; a job named "snapshot" replaces the default one;
-- also takes the daily ModelScope snapshot (job "snapshot-modelscope": `snapshot --channel modelscope`) after
-  the Hub's; `--skip-job NAME` leaves a default job out;
+  "{date}" in args becomes the UTC date label of the run;
 - runs each job as `python -m pipelines <command> <args>` in a child process with OWT_STORE set, one at a
   time: it holds the store's run lock (`<store>/run.lock`) and hands it to the child, so a manual run
   cannot overlap; one scheduler per store (`<store>/schedule.lock`); a lock left by a killed process is

@@ -6,7 +6,7 @@ In pytest, use the session fixtures at the end of tests/conftest.py (`postgres_s
 `redis_server`): they skip the tests that need a server only when its Debian binaries are absent. By hand
 (or from CI scripts), `scripts/services.sh start DIR` / `stop DIR` run the same code:
 
-    python -m tests.services start DIR    # writes DIR/env.sh (OWT_STORE, AWS_*, REDIS_URL, ...) and pids
+    python -m tests.services start DIR    # writes DIR/env.sh (OWT_STORE, AWS_*, OWT_REDIS_URL, ...) and pids
     python -m tests.services stop DIR
 """
 
@@ -278,11 +278,11 @@ def _start_all(directory: Path) -> None:
     env = {
         **s3.env(),
         "OWT_STORE": f"iceberg+{pg.url}?warehouse=s3://{s3.bucket}/owt&local={directory / 'local'}",
-        "REDIS_URL": cache.url,
+        "OWT_REDIS_URL": cache.url,
         "OWT_TEST_POSTGRES": pg.url,
     }
     (directory / "env.sh").write_text("".join(f"export {k}='{v}'\n" for k, v in env.items()))
-    print(f"services up; `. {directory / 'env.sh'}` for OWT_STORE, AWS_*, REDIS_URL")
+    print(f"services up; `. {directory / 'env.sh'}` for OWT_STORE, AWS_*, OWT_REDIS_URL")
 
 
 def _stop_all(directory: Path) -> None:

@@ -137,13 +137,3 @@ def token_days(store: Store, registry: Registry) -> pd.DataFrame:
     data["day"] = pd.to_datetime(data["day"]).dt.date
     data["vintage"] = pd.to_datetime(data["vintage"].astype(str)).dt.date
     return data[columns].sort_values(["day", "tokens"], ascending=[True, False]).reset_index(drop=True)
-
-
-def latest_as_of(store: Store) -> tuple[dt.date | None, str | None]:
-    """The newest vintage and OpenRouter's `as_of` of it (for the required citation)."""
-    rankings = channel_store(store, "openrouter")
-    dates = rankings.dates()
-    if not dates:
-        return None, None
-    return dates[-1], rankings.provenance(dates[-1]).get("as_of")
-
