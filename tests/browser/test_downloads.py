@@ -55,7 +55,8 @@ def test_chart_downloads_are_valid_files_of_the_view(app_page: Page) -> None:
         "href", f"/download/chart/{CHART}.png?period=week&countries=CN,US,FR"
     )
     files = {
-        fmt: download(app_page, links.filter(has_text=fmt.upper())) for fmt in ("png", "svg", "pdf", "csv")
+        fmt: download(app_page, chart(app_page, CHART).locator(f"a.download-link[data-format={fmt}]"))
+        for fmt in ("png", "svg", "pdf", "csv")
     }
 
     for fmt, (name, body) in files.items():
