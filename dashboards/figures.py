@@ -416,20 +416,18 @@ def _is_last(fig: go.Figure, x: str, when: pd.Timestamp) -> bool:
     return when >= latest
 
 
+def _add_vertical_line(fig: go.Figure, name: str, at: pd.Timestamp, line: dict[str, object],
+                       **style: object) -> None:
+    """A line at date `at` across the plot's whole height, named so exports and tests find the marks of
+    one kind (crossover, event); `style` adds shape properties such as opacity."""
+    fig.add_shape(name=name, type="line", x0=at, x1=at, xref="x", y0=0, y1=1, yref="paper", line=line,
+                  **style)
+
+
 def mark_crossover(fig: go.Figure, when: object, text: str) -> go.Figure:
     """A dotted vertical line at the crossover period, labelled, in place."""
     at = pd.Timestamp(when)
-    fig.add_shape(
-        name=CROSSOVER_ANNOTATION,
-        type="line",
-        x0=at,
-        x1=at,
-        xref="x",
-        y0=0,
-        y1=1,
-        yref="paper",
-        line={"color": _TEXT_COLOUR, "width": 1.5, "dash": "dot"},
-    )
+    _add_vertical_line(fig, CROSSOVER_ANNOTATION, at, {"color": _TEXT_COLOUR, "width": 1.5, "dash": "dot"})
     fig.add_annotation(
         name=CROSSOVER_ANNOTATION,
         text=f"{text}, {at:%b %Y}" if at.day == 1 else f"{text}, {at:%-d %b %Y}",
@@ -463,18 +461,8 @@ def mark_events(fig: go.Figure, events: Iterable[Event]) -> go.Figure:
     for event in events:
         at = pd.Timestamp(event.date)
         colour = EVENT_COLOURS.get(event.kind, _MUTED_COLOUR)
-        fig.add_shape(
-            name=EVENT_ANNOTATION,
-            type="line",
-            x0=at,
-            x1=at,
-            xref="x",
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": colour, "width": 1, "dash": "dash"},
-            opacity=0.7,
-        )
+        line = {"color": colour, "width": 1, "dash": "dash"}
+        _add_vertical_line(fig, EVENT_ANNOTATION, at, line, opacity=0.7)
         fig.add_annotation(
             name=EVENT_ANNOTATION,
             text=_event_label(event.title),

@@ -13,16 +13,14 @@ date. A row repeating the date, kind and title of an earlier one is a duplicate.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipelines.registry import Problem, _decode_lines
+from pipelines.registry import Problem, _decode_lines, table_rows
 from pipelines.store import parse_date
 
 SHIPPED_EVENTS = Path(__file__).resolve().parent.parent / "data" / "events.csv"
@@ -94,25 +92,12 @@ def _parse(path: Path) -> tuple[list[Event], list[Problem]]:
     problems: list[Problem] = []
     if not path.is_file():
         return [], [Problem(path, 0, "events file not found")]
-    reader = csv.reader(io.StringIO(_decode_lines(path, problems), newline=""))
-    header = next(reader, None)
-    if header is None or [h.strip() for h in header] != list(COLUMNS):
-        shown = "empty file" if header is None else f"missing or wrong header {','.join(header)!r}"
-        return [], [*problems, Problem(path, 1, f"{shown}: the first line must be {','.join(COLUMNS)}")]
+    table = table_rows(path, _decode_lines(path, problems), COLUMNS, problems)
+    if table is None:
+        return [], problems
     events: list[Event] = []
     first_seen: dict[tuple[str, str, str], int] = {}
-    end_of_previous = reader.line_num
-    for values in reader:
-        line, end_of_previous = end_of_previous + 1, reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(COLUMNS):
-            problems.append(Problem(path, line, f"{len(values)} columns, expected {len(COLUMNS)} "
-                                                f"({','.join(COLUMNS)}); quote fields that contain commas"))
-            continue
-        if any(v != v.strip() for v in values):
-            problems.append(Problem(path, line, "leading/trailing spaces in a field (ignored)", "warning"))
-        row = dict(zip(COLUMNS, (v.strip() for v in values), strict=True))
+    for line, row in table:
         date, messages = _row_problems(row)
         key = (row["date"], row["kind"], row["title"].casefold())
         if key in first_seen:

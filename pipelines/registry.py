@@ -24,7 +24,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -226,6 +226,40 @@ def _decode_lines(path: Path, problems: list[Problem]) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def table_rows(path: Path, text: str, columns: Sequence[str],
+               problems: list[Problem]) -> Iterator[tuple[int, dict[str, str]]] | None:
+    """(line number, stripped row by column) for each non-blank row of a CSV table with header `columns`.
+
+    The project's curated tables (registry, events, ModelScope namespaces) share one reading rule, kept
+    here so their messages agree: a wrong or missing header (recorded, None returned: nothing to read),
+    rows with the wrong column count (recorded, skipped, with the quoting hint) and fields with
+    leading/trailing spaces (a warning; the row is used stripped) go to `problems`.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header] != list(columns):
+        shown = "empty file" if header is None else f"missing or wrong header {','.join(header)!r}"
+        problems.append(Problem(path, 1, f"{shown}: the first line must be {','.join(columns)}"))
+        return None
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        end_of_previous = reader.line_num
+        for values in reader:
+            line, end_of_previous = end_of_previous + 1, reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(columns):
+                message = f"{len(values)} columns, expected {len(columns)} ({','.join(columns)})"
+                problems.append(Problem(path, line, f"{message}; quote fields that contain commas"))
+                continue
+            if any(v != v.strip() for v in values):
+                message = "leading/trailing spaces in a field (ignored)"
+                problems.append(Problem(path, line, message, "warning"))
+            yield line, dict(zip(columns, (v.strip() for v in values), strict=True))
+
+    return rows()
+
+
 def _organisation_conflicts(orgs: list[tuple[int, Org]]) -> list[tuple[int, str]]:
     """(line of the last row involved, message) for each organisation whose namespaces disagree on the
     country: one organisation is counted under one country."""
@@ -288,31 +322,12 @@ def _parse(path: Path) -> tuple[list[tuple[int, Org]], list[Problem]]:
     problems: list[Problem] = []
     if not path.is_file():
         return [], [Problem(path, 0, "registry file not found")]
-    text = _decode_lines(path, problems)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        problems.append(Problem(path, 1, f"empty file: the first line must be {','.join(COLUMNS)}"))
-        return [], problems
-    if [h.strip() for h in header] != list(COLUMNS):
-        problems.append(Problem(path, 1, f"missing or wrong header {','.join(header)!r}: "
-                                         f"the first line must be {','.join(COLUMNS)}"))
+    table = table_rows(path, _decode_lines(path, problems), COLUMNS, problems)
+    if table is None:
         return [], problems
     rows: list[tuple[int, Org]] = []
     first_seen: dict[str, int] = {}
-    end_of_previous = reader.line_num
-    for values in reader:
-        line, end_of_previous = end_of_previous + 1, reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(COLUMNS):
-            problems.append(Problem(path, line, f"{len(values)} columns, expected {len(COLUMNS)} "
-                                                f"({','.join(COLUMNS)}); quote fields that contain commas"))
-            continue
-        if any(v != v.strip() for v in values):
-            problems.append(Problem(path, line, "leading/trailing spaces in a field (ignored)", "warning"))
-        row = dict(zip(COLUMNS, (v.strip() for v in values), strict=True))
+    for line, row in table:
         count_before = len(problems)
         _check_row(path, line, row, problems)
         key = row["namespace"].lower()

@@ -10,12 +10,19 @@ import json
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from huggingface_hub import set_client_factory
 from huggingface_hub.utils._http import default_client_factory  # not re-exported
 
 from tests.fakehub import FakeHub
+
+if TYPE_CHECKING:  # the app and the query layer are imported by the fixtures that need them
+    from flask.testing import FlaskClient
+
+    from dashboards.query import Warehouse
+    from pipelines.store import Store
 
 
 @pytest.fixture
@@ -200,3 +207,25 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             yield server
     except services.ServiceUnavailable as error:
         pytest.skip(str(error))
+
+
+# ---- the dashboard over a test module's `store` ----------------------------------------------------------
+# A module defining a `store` fixture (a pipelines Store) gets these two views of it; a module that builds
+# its warehouse or client differently defines its own fixture of the same name, which wins.
+
+
+@pytest.fixture(scope="module")
+def warehouse(store: Store) -> Warehouse:
+    """The dashboard's query layer over the module's `store`, attributed by the shipped registry alone."""
+    from dashboards.query import open_warehouse
+    from pipelines.registry import load_registry
+
+    return open_warehouse(store, load_registry(override=None))
+
+
+@pytest.fixture(scope="module")
+def client(store: Store) -> FlaskClient:
+    """A Flask test client of the whole app over the module's `store`."""
+    from app import create_app
+
+    return create_app(store).server.test_client()

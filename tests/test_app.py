@@ -43,11 +43,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return small_demo_store(tmp_path_factory.mktemp("app-store"))
 
 
-@pytest.fixture(scope="module")
-def client(store: Store) -> FlaskClient:
-    return create_app(store).server.test_client()
-
-
 def test_gunicorn_serves_the_dashboard_compressed(store: Store) -> None:
     """`gunicorn app:server` (the README's production command) starts on the store from OWT_STORE."""
     with gunicorn(store) as port:

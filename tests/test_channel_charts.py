@@ -14,9 +14,7 @@ import pytest
 from dashboards import channels
 from dashboards.charts import chart_ids, render_chart
 from dashboards.filters import Filters
-from dashboards.query import open_warehouse
 from pipelines.channels.modelscope import Namespace, take_modelscope_snapshot
-from pipelines.registry import load_registry
 from pipelines.store import Store
 from tests.fakemodelscope import FakeModelScope, ms_model
 from tests.snapshots import model, write_snapshot
@@ -54,11 +52,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     finally:
         fake.stop()
     return held
-
-
-@pytest.fixture(scope="module")
-def warehouse(store: Store):
-    return open_warehouse(store, load_registry(override=None))
 
 
 def test_modelscope_periods_come_from_differencing_with_the_hubs_rules(store: Store) -> None:

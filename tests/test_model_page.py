@@ -8,9 +8,7 @@ import datetime as dt
 import pytest
 from flask.testing import FlaskClient
 
-from app import create_app
-from dashboards.query import Warehouse, open_warehouse
-from pipelines.registry import load_registry
+from dashboards.query import Warehouse
 from pipelines.store import Store
 from tests.app_render import card_specs, render_card, render_page, texts, values
 from tests.snapshots import model, write_snapshot
@@ -27,16 +25,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     rows.append(model("acme-ai/Case", downloads=3))
     write_snapshot(store, dt.date(2025, 3, 1), rows)
     return store
-
-
-@pytest.fixture(scope="module")
-def warehouse(store: Store) -> Warehouse:
-    return open_warehouse(store, load_registry(override=None))
-
-
-@pytest.fixture(scope="module")
-def client(store: Store) -> FlaskClient:
-    return create_app(store).server.test_client()
 
 
 def test_model_lookup_rule_is_exact_id_whatever_its_siblings(warehouse: Warehouse) -> None:

@@ -146,6 +146,26 @@ def test_the_namespace_table_is_checked_like_the_registry(tmp_path: Path) -> Non
     assert "duplicate owner" in lines[0] and "no-such-org" in lines[1] and "no source" in lines[2]
 
 
+
+def test_the_namespace_table_reads_its_rows_with_the_registrys_rule(tmp_path: Path) -> None:
+    """Header, column count and spaces are judged by the registry's CSV rule, with its wording."""
+    registry = load_registry()
+    table = tmp_path / "ns.csv"
+    table.write_text("owner,ns\nQwen,Qwen,s,\n", encoding="utf-8")
+    with pytest.raises(NamespaceTableError) as raised:
+        load_namespaces(registry, table)
+    assert [str(p) for p in raised.value.problems] == [
+        f"{table}:1: missing or wrong header 'owner,ns': the first line must be owner,namespace,source,notes"
+    ]
+    table.write_text("owner,namespace,source,notes\n\nQwen,Qwen,s\n Qwen , Qwen ,s,\n", encoding="utf-8")
+    with pytest.raises(NamespaceTableError) as raised:
+        load_namespaces(registry, table)
+    assert [str(p) for p in raised.value.problems] == [  # line 2 is blank; line 4 is only a warning
+        f"{table}:3: 3 columns, expected 4 (owner,namespace,source,notes); quote fields that contain commas"
+    ]
+    table.write_text("owner,namespace,source,notes\n Qwen , Qwen ,s,\n", encoding="utf-8")
+    assert load_namespaces(registry, table) == [Namespace("Qwen", "Qwen", "s", "")]
+
 def test_mirrors_count_for_the_original_organisations_country(tmp_path: Path, fake: FakeModelScope) -> None:
     trap(fake)
     take_modelscope_snapshot(Store(tmp_path), DAY, OWNERS, endpoint=fake.url, min_interval=0)

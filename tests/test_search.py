@@ -14,8 +14,7 @@ from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import create_app
-from dashboards.query import Warehouse, open_warehouse
+from dashboards.query import Warehouse
 from dashboards.search import (
     MAX_QUERY_CHARS,
     MAX_TERMS,
@@ -26,7 +25,6 @@ from dashboards.search import (
     search_terms,
     terms_condition,
 )
-from pipelines.registry import load_registry
 from pipelines.store import Store
 from tests.app_render import call, components, render_page
 from tests.snapshots import model, write_snapshot
@@ -57,16 +55,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     later = [model(name, downloads=d, downloads_all_time=11 * d) for name, d in counts]
     write_snapshot(store, dt.date(2025, 3, 2), later)
     return store
-
-
-@pytest.fixture(scope="module")
-def warehouse(store: Store) -> Warehouse:
-    return open_warehouse(store, load_registry(override=None))
-
-
-@pytest.fixture(scope="module")
-def client(store: Store) -> FlaskClient:
-    return create_app(store).server.test_client()
 
 
 def found(warehouse: Warehouse, text: str, page: int = 1) -> tuple[list[str], int]:

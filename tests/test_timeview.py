@@ -12,14 +12,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app import create_app
 from dashboards.__main__ import main as dashboards_main
 from dashboards.charts import render_chart
 from dashboards.filters import Filters
-from dashboards.query import Warehouse, open_warehouse
+from dashboards.query import Warehouse
 from dashboards.timeview import last_counted, resolve_preset
 from pipelines.definitions import preset_dates, rolling_average
-from pipelines.registry import load_registry
 from pipelines.store import Store
 from tests.app_render import _dependencies
 from tests.snapshots import model, write_snapshot
@@ -127,11 +125,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return store
 
 
-@pytest.fixture(scope="module")
-def warehouse(store: Store) -> Warehouse:
-    return open_warehouse(store, load_registry(override=None))
-
-
 def series(frame: Any, country: str) -> dict[dt.date, float]:
     rows = frame[frame["country"] == country]
     return {p.date(): round(v, 6) for p, v in zip(rows["period"], rows["downloads"], strict=True)}
@@ -192,11 +185,6 @@ def test_export_cli_refuses_an_unknown_window(store: Store, tmp_path: Path, caps
 
 
 # ---- the controls -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client(store: Store) -> FlaskClient:
-    return create_app(store).server.test_client()
 
 
 def sync(client: FlaskClient, changed: str, given: dict[str, Any]) -> dict[str, Any]:

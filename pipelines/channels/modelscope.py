@@ -23,10 +23,8 @@ gives the same snapshot. Published atomically through `Store.publish` (checksums
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import email.utils
-import io
 import json
 import os
 import re
@@ -44,7 +42,7 @@ import pyarrow.parquet as pq
 import requests
 
 from pipelines.channels import OBSERVATION_SCHEMA, OBSERVATION_SCHEMA_VERSION, channel_store
-from pipelines.registry import Problem, Registry
+from pipelines.registry import Problem, Registry, table_rows
 from pipelines.runs import redact
 from pipelines.store import Store, write_bytes_atomic
 
@@ -109,21 +107,13 @@ def load_namespaces(registry: Registry, path: Path = NAMESPACES_FILE) -> list[Na
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise NamespaceTableError([Problem(path, 0, f"cannot read: {error}")]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None or [h.strip() for h in header] != list(NAMESPACE_COLUMNS):
-        raise NamespaceTableError([Problem(path, 1, f"the first line must be {','.join(NAMESPACE_COLUMNS)}")])
+    table = table_rows(path, text, NAMESPACE_COLUMNS, problems)
+    if table is None:
+        raise NamespaceTableError(problems)
     rows: list[Namespace] = []
     seen: dict[str, int] = {}
-    end_of_previous = reader.line_num
-    for values in reader:
-        line, end_of_previous = end_of_previous + 1, reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(NAMESPACE_COLUMNS):
-            problems.append(Problem(path, line, f"{len(values)} columns, expected {len(NAMESPACE_COLUMNS)}"))
-            continue
-        row = Namespace(*(v.strip() for v in values))
+    for line, values in table:
+        row = Namespace(**values)
         before = len(problems)
         if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", row.owner):
             problems.append(Problem(path, line, f"owner {row.owner!r} is not a ModelScope owner name"))
@@ -138,8 +128,9 @@ def load_namespaces(registry: Registry, path: Path = NAMESPACES_FILE) -> list[Na
         if len(problems) == before:
             seen[row.owner.lower()] = line
             rows.append(row)
-    if problems:
-        raise NamespaceTableError(problems)
+    errors = [p for p in problems if p.severity == "error"]  # spaces around fields are only stripped
+    if errors:
+        raise NamespaceTableError(errors)
     if not rows:
         raise NamespaceTableError([Problem(path, 0, "no rows: nothing to crawl")])
     return rows

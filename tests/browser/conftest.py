@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
 from tests.browser.support import small_demo_store
+
+if TYPE_CHECKING:
+    from dash import Dash
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -46,19 +51,44 @@ def browser_context_args(browser_context_args: dict) -> dict:
     return {**browser_context_args, "viewport": {"width": 1366, "height": 900}, "accept_downloads": True}
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The dashboard over a small synthetic store, served by threaded werkzeug on 127.0.0.1:<free port>."""
-    from app import create_app
+@contextmanager
+def served(app: Dash) -> Iterator[str]:
+    """`app` served by threaded werkzeug on 127.0.0.1:<free port> while the block runs; yields its base URL.
 
+    The one way browser tests start an app, so each test module can serve its own store."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns failure output
-    store = small_demo_store(tmp_path_factory.mktemp("browser-store"))
-    server = make_server("127.0.0.1", 0, create_app(store).server, threaded=True)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextmanager
+def checked_page(context: BrowserContext) -> Iterator[Page]:
+    """A fresh page of `context` that fails the test on any console error or uncaught page exception."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield page
+    finally:
+        page.close()
+    assert errors == [], f"browser console errors: {errors}"
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard over a small synthetic store, served on a loopback port."""
+    from app import create_app
+
+    with served(create_app(small_demo_store(tmp_path_factory.mktemp("browser-store")))) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -79,14 +109,8 @@ def shared_context(browser: Browser, browser_context_args: dict) -> Iterator[Bro
 @pytest.fixture
 def app_page(shared_context: BrowserContext) -> Iterator[Page]:
     """A fresh page on the live app that fails the test on any console error or uncaught page exception."""
-    page = shared_context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    page.close()
-    assert errors == [], f"browser console errors: {errors}"
+    with checked_page(shared_context) as page:
+        yield page
 
 
 @pytest.fixture(scope="session")

@@ -5,17 +5,14 @@ ModelScope's series, named, on the downloads-by-channel chart; other pages hide 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from pipelines.channels.modelscope import Namespace, take_modelscope_snapshot
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import served
 from tests.browser.support import small_demo_store, store_end
 from tests.browser.test_pages import chart, wait_for_charts
 from tests.fakemodelscope import FakeModelScope, ms_model
@@ -30,7 +27,6 @@ def channel_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard over the small demo store plus two ModelScope snapshots ten days apart."""
     from app import create_app
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     store = small_demo_store(tmp_path_factory.mktemp("channel-store"))
     owners = [Namespace("Qwen", "Qwen", "t", ""), Namespace("LLM-Research", "mirror", "t", "")]
     link = "https://huggingface.co/meta-llama/Meta-Llama-3-8B"
@@ -46,41 +42,27 @@ def channel_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         take_modelscope_snapshot(store, end, owners, endpoint=fake.url, min_interval=0)
     finally:
         fake.stop()
-    server = make_server("127.0.0.1", 0, create_app(store).server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(create_app(store)) as url:
+        yield url
 
 
-def test_the_channel_control_shows_modelscope_beside_the_hub(
-    shared_context: BrowserContext, channel_app: str
-) -> None:
-    page: Page = shared_context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(TIMEOUT_MS)
-    try:
-        page.goto(channel_app + "/")
-        wait_for_charts(page, CHANNEL_CHARTS)
-        share = chart(page, "china-us-share-by-channel")
-        expect(share.locator(".chart-title")).to_have_text("China vs US, Hugging Face + ModelScope downloads")
-        expect(share.locator(".legend")).to_contain_text("China, Hugging Face + ModelScope")
-        downloads = chart(page, "downloads-by-channel")
-        expect(downloads.locator(".legend")).not_to_contain_text("ModelScope")
+def test_the_channel_control_shows_modelscope_beside_the_hub(app_page: Page, channel_app: str) -> None:
+    page = app_page
+    page.goto(channel_app + "/")
+    wait_for_charts(page, CHANNEL_CHARTS)
+    share = chart(page, "china-us-share-by-channel")
+    expect(share.locator(".chart-title")).to_have_text("China vs US, Hugging Face + ModelScope downloads")
+    expect(share.locator(".legend")).to_contain_text("China, Hugging Face + ModelScope")
+    downloads = chart(page, "downloads-by-channel")
+    expect(downloads.locator(".legend")).not_to_contain_text("ModelScope")
 
-        control = page.locator("#control-channel")
-        expect(control).to_be_visible()
-        control.get_by_text("Both", exact=True).click()
-        expect(page).to_have_url(re.compile(r"/\?channel=all$"))
-        expect(downloads.locator(".legend")).to_contain_text("China, ModelScope")
-        expect(downloads.locator(".legend")).to_contain_text("United States, ModelScope")
-        expect(downloads.locator(".legend")).to_contain_text("China, Hugging Face")
+    control = page.locator("#control-channel")
+    expect(control).to_be_visible()
+    control.get_by_text("Both", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/\?channel=all$"))
+    expect(downloads.locator(".legend")).to_contain_text("China, ModelScope")
+    expect(downloads.locator(".legend")).to_contain_text("United States, ModelScope")
+    expect(downloads.locator(".legend")).to_contain_text("China, Hugging Face")
 
-        page.goto(channel_app + "/organisations?channel=all")
-        expect(page.locator("#control-wrap-channel")).to_have_class(re.compile("control--hidden"))
-    finally:
-        page.close()
-    assert errors == [], f"browser console errors: {errors}"
+    page.goto(channel_app + "/organisations?channel=all")
+    expect(page.locator("#control-wrap-channel")).to_have_class(re.compile("control--hidden"))

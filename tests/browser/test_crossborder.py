@@ -4,18 +4,15 @@ organisation page's "built on / built upon by", with the numbers worked out by h
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from tests.attribution_data import write_registry
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import served
 from tests.browser.test_pages import chart, wait_for_charts
 from tests.crossborder_store import EXTRA_REGISTRY_ROWS, write_crossborder_store
 
@@ -30,29 +27,10 @@ def crossborder_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     root = tmp_path_factory.mktemp("crossborder-browser")
     override = write_registry(root / "override.csv", list(EXTRA_REGISTRY_ROWS))
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("OWT_REGISTRY", str(override))
-        app = create_app(write_crossborder_store(root / "store"))
-        server = make_server("127.0.0.1", 0, app.server, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{server.server_port}"
-        server.shutdown()
-        thread.join(5)
-
-
-@pytest.fixture
-def page(shared_context: BrowserContext) -> Iterator[Page]:
-    """A fresh page that fails the test on any console error or uncaught page exception."""
-    page = shared_context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    page.close()
-    assert errors == [], f"browser console errors: {errors}"
+        with served(create_app(write_crossborder_store(root / "store"))) as url:
+            yield url
 
 
 def traces(page: Page, chart_id: str) -> list[dict[str, Any]]:
@@ -77,8 +55,9 @@ def heat_cells(page: Page) -> dict[tuple[str, str], str]:
 
 
 def test_the_flow_matrix_shows_the_hand_computed_counts_then_row_shares(
-    page: Page, crossborder_url: str, screenshot_dir: Path
+    app_page: Page, crossborder_url: str, screenshot_dir: Path
 ) -> None:
+    page = app_page
     page.goto(f"{crossborder_url}/derivatives?from=2025-03-01&to=2025-04-30")
     wait_for_charts(page, ("derivative-flows", "crossborder-series", "crossborder-families"))
     card = chart(page, "derivative-flows")
@@ -109,8 +88,9 @@ def test_the_flow_matrix_shows_the_hand_computed_counts_then_row_shares(
 
 
 def test_an_organisation_page_says_what_it_builds_on_and_who_builds_on_it(
-    page: Page, crossborder_url: str
+    app_page: Page, crossborder_url: str
 ) -> None:
+    page = app_page
     page.goto(f"{crossborder_url}/organisations/meta-llama")
     wait_for_charts(page, ("organisation-built-on",))
     drawn = points(page, "organisation-built-on")

@@ -4,17 +4,15 @@ and a date preset (and the rolling average) changes the chart's range."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from pipelines.store import Store
+from tests.browser.conftest import served
 from tests.browser.support import store_end
 from tests.browser.test_pages import chart, wait_for_charts
 from tests.snapshots import model, write_snapshot
@@ -29,19 +27,14 @@ def search_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app over a store holding Qwen/Qwen3-4B among 450 fillers, on a loopback port."""
     from app import create_app
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     store = Store(tmp_path_factory.mktemp("browser-search") / "store")
     counts = [("Qwen/Qwen3-4B", 500), ("Qwen/Qwen3-14B", 900), ("Qwen/Qwen2.5-3B", 300)]
     counts += [(f"filler/model-{i:03d}", i + 1) for i in range(FILLERS)]
     for day, factor in ((1, 10), (2, 11)):
         rows = [model(name, downloads=d, downloads_all_time=factor * d) for name, d in counts]
         write_snapshot(store, dt.date(2025, 3, day), rows)
-    server = make_server("127.0.0.1", 0, create_app(store).server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(create_app(store)) as url:
+        yield url
 
 
 def test_search_qwen3_4b_keeps_the_query_in_the_url_and_pages(

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from pipelines.events import COLUMNS
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import checked_page
 from tests.browser.support import store_end
 from tests.browser.test_pages import chart, wait_for_charts
 
@@ -46,14 +46,11 @@ def hand_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
 def clipboard_page(browser: Browser, browser_context_args: dict) -> Iterator[Page]:
     """A page allowed to use the clipboard (its own context), failing the test on console errors."""
     context = browser.new_context(**browser_context_args, permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
-    assert errors == [], f"browser console errors: {errors}"
+    try:
+        with checked_page(context) as page:
+            yield page
+    finally:
+        context.close()
 
 
 def event_labels(page: Page, chart_id: str):
