@@ -1155,7 +1155,7 @@ def unavailable_reason(spec: ChartSpec, warehouse: Warehouse) -> str | None:
 
 # ---- OpenRouter: inference tokens, on charts of their own (never added to downloads) ----------------------
 
-OPENNESS_COLOURS = {"open": "#117733", "closed": "#555555"}  # Tol green and a grey no country takes
+OPENNESS_COLOURS = {"open": "#225522", "closed": "#555555"}  # Tol dark green and a grey no other series takes
 OPENNESS_NAMES = {"open": "Open models (on the Hub)", "closed": "Closed models"}
 _TOKEN_AXIS = "Share of OpenRouter tokens"
 
