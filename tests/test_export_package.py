@@ -111,7 +111,7 @@ def test_the_package_holds_the_csv_its_metadata_and_a_readme():
         "attribution": "publisher", "scope": "all", "task": None, "size": None, "log": False, "channel": "hf",
         "events": [],
         "orgs": [], "next": 8, "individuals": "unattributed",
-        "pair": ["CN", "US"], "measure": "count", "cells": "count",
+        "pair": ["CN", "US"], "measure": "count", "cells": "count", "range": None, "rolling": 0,
     }  # fmt: skip
     assert metadata["snapshots"]["first"] == "2025-09-01" and metadata["snapshots"]["last"] == "2025-09-03"
     chart = metadata["charts"][0]

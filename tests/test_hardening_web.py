@@ -43,7 +43,15 @@ FIRST = dt.date(2025, 7, 18)  # the chart store's first and last snapshot (conft
 LAST = dt.date(2025, 9, 30)
 #: Charts whose points are counts between snapshots, or snapshots themselves: empty without a snapshot in the
 #: dates. (The derivative charts count models by creation date, which the first snapshot already tells.)
-DERIVATIVE_CHARTS = ("derivatives-by-country", "derivatives-by-relation", "top-base-models")
+#: Charts that count derivatives by their creation date, which may fall outside the snapshots' dates.
+DERIVATIVE_CHARTS = (
+    "derivatives-by-country",
+    "derivatives-by-relation",
+    "top-base-models",
+    "derivative-flows",
+    "crossborder-series",
+    "crossborder-families",
+)
 #: Charts of another channel (OpenRouter tokens) hold that channel's own days, not the Hub snapshots'.
 CHANNEL_CHARTS = tuple(chart for chart in chart_ids() if get_chart(chart).source is not None)
 SNAPSHOT_CHARTS = tuple(chart for chart in chart_ids() if chart not in DERIVATIVE_CHARTS + CHANNEL_CHARTS)
@@ -150,7 +158,10 @@ def _callback(client: FlaskClient, output: str, inputs: list[dict], state: list[
 
 
 def _leaderboard(view: object) -> list[dict]:
-    return [{"id": "filters", "property": "data", "value": view}]
+    return [
+        {"id": "filters", "property": "data", "value": view},
+        {"id": "organisations-search", "property": "value", "value": ""},
+    ]
 
 
 def test_the_organisations_leaderboard_is_empty_for_dates_beside_the_snapshots(client: FlaskClient) -> None:
@@ -165,7 +176,8 @@ def test_the_organisations_leaderboard_is_empty_for_dates_beside_the_snapshots(c
 def _card_body(client: FlaskClient, view: object, spec: object) -> dict:
     card = {"type": "chart-spec", "card": "top-organisations"}
     state = [{"id": card, "property": "data", "value": spec}]
-    body = _callback(client, '"type":"chart-title"', _leaderboard(view), state)
+    inputs = [{"id": "filters", "property": "data", "value": view}]
+    body = _callback(client, '"type":"chart-title"', inputs, state)
     body["changedPropIds"] = ["filters.data"]
     return body
 
