@@ -705,11 +705,19 @@ class Warehouse:
         """period, hhi, gini: concentration of downloads across organisations (`ORG_KEY_SQL`) per period."""
         where, params = self._where(f, dated=False)
         start, end = self._range(f)
-        if self._period(f) == "month":
+        return self._concentration(self._period(f), start, end, where, tuple(params)).copy()
+
+    @per_version(maxsize=32)
+    def _concentration(
+        self, period: str, start: dt.date, end: dt.date, where: str, params: tuple[Any, ...]
+    ) -> pd.DataFrame:
+        """`concentration`, kept per version and for only what changes it: a daily year of every
+        organisation takes seconds, and switching countries, scale or events must not redo it."""
+        if period == "month":
             source, source_params = self._rows("ns", start, end)
         else:
             source, source_params = f"(SELECT * FROM {NS_DAY} WHERE day >= ? AND day <= ?)", [start, end]
-        return self._df(concentration_sql(source, where), [self._period(f), *source_params, *params])
+        return self._df(concentration_sql(source, where), [period, *source_params, *params])
 
     def crossover(self, f: Filters, a: str = "CN", b: str = "US") -> pd.DataFrame:
         """measure, a, b, period: the first period A passes B for good (see definitions), per definition."""
