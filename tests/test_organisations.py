@@ -98,3 +98,15 @@ def test_the_shipped_registry_names_renamed_namespaces_as_one_organisation() -> 
         old_org, new_org = registry.lookup(old), registry.lookup(new)
         assert old_org is not None and new_org is not None
         assert old_org.organization == new_org.organization, old
+
+
+def test_a_kept_concentration_is_served_only_to_views_it_answers(warehouse) -> None:
+    # Kept per version and per period, dates, scope, task and size: countries and scale do not change it,
+    # a range before the first snapshot holds no downloads, so it must not get the default view's answer.
+    hhi = sum((100 * x / TOTAL) ** 2 for x in (1200, 1100, 900, 50))
+    first = warehouse.concentration(Filters())
+    first.loc[0, "hhi"] = -1.0  # a caller changing its copy changes nothing kept
+    other_view = Filters(countries=("FR",), log_scale=True)
+    assert warehouse.concentration(other_view)["hhi"].tolist() == pytest.approx([hhi])
+    assert warehouse.concentration(Filters(end=DAY1 - dt.timedelta(days=10))).empty
+    assert warehouse.concentration(Filters())["hhi"].tolist() == pytest.approx([hhi])
