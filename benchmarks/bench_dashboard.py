@@ -6,7 +6,9 @@ What is measured is found, not listed: every page Dash registered (`dash.page_re
 branches add are measured too), with its path template filled from the store (an organisation, a model,
 and one URL per chart id of the chart registry for a `<...chart...>` placeholder such as
 `/embed/chart/<chart_id>`), plus a few views of this project's options (model search, date preset and
-rolling average). Every chart of the registry (`dashboards.charts.list_charts`) is also rendered
+rolling average, the flow matrix as download shares, events on the overview, the store's top three
+organisations compared) and the embed page (`/embed/chart/<id>`, a Flask route, so not in Dash's registry)
+of a few representative charts. Every chart of the registry (`dashboards.charts.list_charts`) is also rendered
 server-side in two views.
 
 How: the app is served on a loopback port; chromium opens every URL `--runs` times, timing navigation to
@@ -53,7 +55,8 @@ CHROMIUM = "/usr/bin/chromium"
 #: What marks a page usable, in order of preference: a drawn chart trace, a filled table row, a heading.
 CHART_READY = ".js-plotly-plot g.trace"
 TABLE_READY = ".ag-center-cols-container .ag-row"
-HEADING_READY = "main h1"
+#: A page's heading; an embed page (`dashboards/embed.py`: one plotly chart, no Dash app) has it in its figure
+HEADING_READY = "main h1, figure.embed h1"
 SHELL_READY = ".site-header .nav"
 SYNC_OUTPUT_PREFIX = "..url.search..."
 #: Targets (issue 13): first chart within 2 s on the 300k-model store, callbacks p95 within 300 ms.
@@ -65,7 +68,13 @@ EXTRA_VIEWS = (
     "/models?q=llama+gguf&page=2",
     "/organisations?q=qwen",
     "/?period=day&range=12m&rolling=7",
+    "/derivatives?measure=downloads&cells=share",
+    "/?events=release,policy",
 )
+#: Charts whose embed page is loaded: a time series, the flow matrix (squares) and the window share (bars).
+EMBED_CHARTS = ("downloads-by-country", "derivative-flows", "window-share")
+#: Organisations compared on `/organisations/compare?orgs=...`: the store's most downloaded ones.
+COMPARED_ORGS = 3
 #: Model searches timed server-side (text, page).
 SEARCHES = (("", 1), ("qwen3 4b", 1), ("llama gguf", 1), ("llama gguf", 3), ("gguf", 50), ("zz no such", 1))
 #: Server-side chart renders: the default view and a daily one with a preset and a rolling average.
@@ -89,10 +98,11 @@ def timed(function: Callable[[], object], repeat: int) -> list[float]:
 
 
 def page_urls(warehouse) -> tuple[list[str], list[str]]:
-    """A URL for every registered page (templates filled from the store), then EXTRA_VIEWS; and notes on the
-    templates that could not be filled."""
+    """A URL for every registered page (templates filled from the store), then EXTRA_VIEWS, the top
+    organisations compared and the embed pages of EMBED_CHARTS; and notes on what could not be measured."""
     top_model = warehouse.model_search("", limit=1)["model_id"].iloc[0]
-    top_org = warehouse.top_organisations(Filters(), n=1)["namespace"].iloc[0]
+    top_orgs = list(warehouse.top_organisations(Filters(), n=COMPARED_ORGS)["namespace"])
+    top_org = top_orgs[0]
     model_namespace, model_name = top_model.split("/", 1)
     urls, notes = [], []
     pages = sorted(dash.page_registry.values(), key=lambda page: (page.get("order") or 0, page["path"]))
@@ -110,13 +120,18 @@ def page_urls(warehouse) -> tuple[list[str], list[str]]:
             urls.append(template.replace("<namespace>", quote(top_org)))
         else:
             notes.append(f"{template}: no sample value for {', '.join(names)}; not measured")
-    return list(dict.fromkeys([*urls, *EXTRA_VIEWS])), notes
+    compare = "/organisations/compare?orgs=" + ",".join(quote(org) for org in top_orgs)
+    embeds = [f"/embed/chart/{quote(chart_id)}" for chart_id in EMBED_CHARTS if chart_id in chart_ids()]
+    notes += [f"chart {chart_id} not registered; its embed page not measured"
+              for chart_id in EMBED_CHARTS if chart_id not in chart_ids()]  # fmt: skip
+    return list(dict.fromkeys([*urls, *EXTRA_VIEWS, compare, *embeds])), notes
 
 
 def _ready_selector(page: Page) -> str:
-    """A page with a chart card is usable with its first drawn chart, else with its first table row."""
-    for holder, selector in ((".chart-card", CHART_READY), (".ag-root", TABLE_READY)):
-        if page.query_selector(holder) is not None:
+    """What the loaded page drew: a chart trace, else a table row (a page whose charts are all empty, e.g.
+    a channel the store has no data of, is usable with its heading)."""
+    for selector in (CHART_READY, TABLE_READY):
+        if page.query_selector(selector) is not None:
             return selector
     return HEADING_READY
 
@@ -254,16 +269,16 @@ def main(argv: list[str] | None = None) -> int:
           f"app shell drawn in the browser median {shell_median:.2f} s")  # fmt: skip
     for note in notes:
         print(f"note: {note}")
-    print(f"\n{'page (ready when)':<52}{'callbacks':>10}{'median ms':>11}{'p95 ms':>9}{'x base':>8}"
+    print(f"\n{'page (ready when)':<62}{'callbacks':>10}{'median ms':>11}{'p95 ms':>9}{'x base':>8}"
           f"{'first s':>9}{'x shell':>9}")  # fmt: skip
     kinds = {CHART_READY: "chart", TABLE_READY: "table", HEADING_READY: "heading"}
     for url in urls:
         times = per_page[url] or [0.0]
         median, p95 = statistics.median(times), percentile(times, 0.95)
         shown = statistics.median(first_chart[url])
-        label = f"{url[:42]} ({kinds[ready[url]]})"
+        label = f"{url[:54]} ({kinds[ready[url]]})"
         print(
-            f"{label:<52}{len(bodies[url]):>10}{_ms(median):>11}{_ms(p95):>9}{median / base_median:>8.1f}"
+            f"{label:<62}{len(bodies[url]):>10}{_ms(median):>11}{_ms(p95):>9}{median / base_median:>8.1f}"
             f"{shown:>9.2f}{shown / shell_median:>9.2f}"
         )
     print(f"\n{'chart (server render)':<44}{'view':<20}{'first ms':>10}{'median ms':>11}{'x base':>8}")
