@@ -6,7 +6,9 @@ time charts can show as annotations (`events` view parameter, `--events` in `pyt
 Every row needs a date in YYYY-MM-DD form (the store's date rule), a known kind, a title, an organisation
 and a source URL (http or https: an official announcement, model card, Federal Register or press page);
 model_id, when given, is a Hub model id `namespace/name`; notes say e.g. that the date is an announcement
-date. A row repeating the date, kind and title of an earlier one is a duplicate. Exit code 1 on any error
+date. A row repeating the date, kind and title of an earlier one is a duplicate. A row with a model_id names
+its organisation as the org registry does for that namespace (a warning otherwise, and when the namespace is
+not in the registry), so an event reads like the organisation the dashboard shows. Exit code 1 on any error
 (warnings alone exit 0), so the check can gate a commit or CI.
 """
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipelines.registry import Problem, _decode_lines, table_rows
+from pipelines.registry import Problem, RegistryError, _decode_lines, load_registry, table_rows
 from pipelines.store import parse_date
 
 SHIPPED_EVENTS = Path(__file__).resolve().parent.parent / "data" / "events.csv"
@@ -87,15 +89,15 @@ def _row_problems(row: dict[str, str]) -> tuple[dt.date | None, list[str]]:
     return date, messages
 
 
-def _parse(path: Path) -> tuple[list[Event], list[Problem]]:
-    """The valid events (in file order) and every problem of one events file."""
+def _parse(path: Path) -> tuple[list[tuple[int, Event]], list[Problem]]:
+    """The valid events with their lines (in file order) and every problem of one events file."""
     problems: list[Problem] = []
     if not path.is_file():
         return [], [Problem(path, 0, "events file not found")]
     table = table_rows(path, _decode_lines(path, problems), COLUMNS, problems)
     if table is None:
         return [], problems
-    events: list[Event] = []
+    events: list[tuple[int, Event]] = []
     first_seen: dict[tuple[str, str, str], int] = {}
     for line, row in table:
         date, messages = _row_problems(row)
@@ -106,13 +108,42 @@ def _parse(path: Path) -> tuple[list[Event], list[Problem]]:
             first_seen[key] = line
         problems += [Problem(path, line, message) for message in messages]
         if not messages and date is not None:
-            events.append(Event(**{**row, "date": date}))  # type: ignore[arg-type]
+            events.append((line, Event(**{**row, "date": date})))  # type: ignore[arg-type]
     return events, problems
 
 
+def _organisation_warnings(path: Path, events: list[tuple[int, Event]]) -> list[Problem]:
+    """Rows whose organisation is not the registry's organisation of their model's namespace (compared
+    case-insensitively, as the registry compares organisations), or whose namespace the registry lacks."""
+    try:
+        registry = load_registry()
+    except RegistryError as error:
+        errors = len(error.problems)
+        message = f"organisations not checked: the org registry has {errors} error(s) (see `orgs check`)"
+        return [Problem(path, 0, message, "warning")]
+    warnings = []
+    for line, event in events:
+        if not event.model_id:
+            continue
+        namespace = event.model_id.split("/", 1)[0]
+        org = registry.lookup(namespace)
+        if org is None:
+            message = (f"namespace {namespace!r} of model_id {event.model_id!r} is not in the org registry, "
+                       "so the organisation cannot be checked")  # fmt: skip
+        elif event.organisation.casefold() != org.organization.casefold():
+            message = (f"organisation {event.organisation!r} is not the registry's organisation of namespace "
+                       f"{namespace!r}: {org.organization!r}")  # fmt: skip
+        else:
+            continue
+        warnings.append(Problem(path, line, message, "warning"))
+    return warnings
+
+
 def check_events(path: Path) -> list[Problem]:
-    """Every problem in one events file (errors and warnings), in file order."""
-    return _parse(Path(path))[1]
+    """Every problem in one events file (errors and warnings, organisations checked against the org
+    registry), in file order."""
+    events, problems = _parse(Path(path))
+    return sorted(problems + _organisation_warnings(Path(path), events), key=lambda problem: problem.line)
 
 
 def events_file() -> Path:
@@ -128,7 +159,7 @@ def load_events(path: Path | None = None) -> tuple[Event, ...]:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise EventsError(errors)
-    return tuple(sorted(events, key=lambda event: event.date))
+    return tuple(sorted((event for _, event in events), key=lambda event: event.date))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

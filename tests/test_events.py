@@ -79,6 +79,47 @@ def test_a_wrong_header_and_a_missing_file_are_errors(tmp_path: Path, capsys) ->
     assert "events file not found" in capsys.readouterr().out
 
 
+REGISTRY_HEADER = "namespace,organization,country,region,kind,source,notes"
+
+
+def test_an_organisation_other_than_the_registrys_for_the_model_namespace_is_a_warning_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    override = tmp_path / "orgs-override.csv"
+    override.write_text(f"{REGISTRY_HEADER}\nhand-lab,Hand Lab (Example),US,us,company,https://example.org,\n")
+    monkeypatch.setenv("OWT_REGISTRY", str(override))
+    path = write(
+        tmp_path,
+        "2025-01-01,release,Named as the registry names it,Hand Lab (Example),hand-lab/model-a,https://example.org/a,",
+        "2025-01-02,release,Same name in other case,HAND LAB (example),hand-lab/model-b,https://example.org/b,",
+        "2025-01-03,release,Another name,Hand Lab,hand-lab/model-c,https://example.org/c,",  # line 4
+        "2025-01-04,release,Unregistered namespace,Someone,nobody-xyz/model-d,https://example.org/d,",  # 5
+        "2025-01-05,policy,No model so nothing to compare,Agency B,,https://example.org/e,",
+    )
+    assert main(["events", "check", str(path)]) == 0  # a naming slip is a warning: the row stays usable
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        f"{path}:4: warning: organisation 'Hand Lab' is not the registry's organisation of namespace "
+        "'hand-lab': 'Hand Lab (Example)'",
+        f"{path}:5: warning: namespace 'nobody-xyz' of model_id 'nobody-xyz/model-d' is not in the org "
+        "registry, so the organisation cannot be checked",
+        f"events check: OK, 5 events (4 release, 1 policy; 2025-01-01 to 2025-01-05), 2 warning(s) in {path}",
+    ]
+    assert len(load_events(path)) == 5  # charts do not depend on the registry
+
+
+def test_a_broken_registry_leaves_organisations_unchecked_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    override = tmp_path / "orgs-override.csv"
+    override.write_text(f"{REGISTRY_HEADER}\nhand-lab,Hand Lab,FR,us,company,https://example.org,\n")
+    monkeypatch.setenv("OWT_REGISTRY", str(override))
+    path = write(tmp_path, GOOD)
+    assert [(p.line, p.severity, p.message) for p in check_events(path)] == [
+        (0, "warning", "organisations not checked: the org registry has 1 error(s) (see `orgs check`)")
+    ]
+
+
 def test_a_date_outside_the_supported_range_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "1999-12-31,release,Too early,Meta,,https://example.org/a,")
     [problem] = check_events(path)
