@@ -31,6 +31,19 @@ EVENTS_ENV = "OWT_EVENTS"
 COLUMNS = ("date", "kind", "title", "organisation", "model_id", "source_url", "notes")
 #: What an event is: a model released with open weights, or a policy (a rule, an order, a use-policy change).
 KINDS = ("release", "policy")
+#: How the shipped data/events.csv was last verified, row by row (shown on Methodology & data).
+SHIPPED_VERIFICATION = (
+    "Every row was checked on 4 Dec 2026 without live web access, against stored public copies: the "
+    "organisations' own READMEs, release notes, model cards and commit history (Meta's llama-models, "
+    "Qwen, DeepSeek, Kimi, GLM, MiniMax, gpt-oss), the transformers model docs and Hugging Face blog "
+    "index (which date releases), DeepSeek's news index, Federal Register and BIS pages, and dated news "
+    "pages. Model ids were matched, case included, to ATOM's tracked list and the transformers docs; "
+    "organisations to the org registry. A source URL counts as checked when its stored copy, or the "
+    "organisation's own README or index linking it, was found. Not found in the store: the announcement "
+    "pages of ChatGLM-6B, MiniMax-Text-01, MiniMax-M2 and Kimi K2 Thinking, whose dates rest on "
+    "repository history and dated third-party posts (their sources are the Hub model cards, which give "
+    "no date)."
+)
 _MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 

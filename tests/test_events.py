@@ -12,7 +12,14 @@ import pytest
 from dashboards.charts import render_chart
 from dashboards.filters import EVENT_KINDS, Filters
 from pipelines.__main__ import main
-from pipelines.events import COLUMNS, SHIPPED_EVENTS, EventsError, check_events, load_events
+from pipelines.events import (
+    COLUMNS,
+    SHIPPED_EVENTS,
+    SHIPPED_VERIFICATION,
+    EventsError,
+    check_events,
+    load_events,
+)
 
 HEADER = ",".join(COLUMNS)
 GOOD = "2024-07-23,release,Llama 3.1,Meta,meta-llama/Llama-3.1-405B,https://ai.meta.com/blog/meta-llama-3-1/,"
@@ -208,3 +215,27 @@ def test_the_events_view_parameter_round_trips_and_refuses_unknown_kinds() -> No
     assert Filters.from_params({"events": "0"})[0].to_params() == {}
     filters, notes = Filters.from_params({"events": "launch"})
     assert filters.events == () and "must be 1 (all events), 0 (none) or kinds" in notes[0]
+
+
+def _all_text(node) -> str:
+    """Every string in a Dash component tree (children, depth first)."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, (list, tuple)):
+        return " ".join(_all_text(child) for child in node)
+    return _all_text(getattr(node, "children", None) or [])
+
+
+def test_methodology_says_how_the_shipped_events_were_verified_and_says_nothing_of_another_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboards.pages.methodology import _events_section
+
+    monkeypatch.delenv("OWT_EVENTS", raising=False)
+    shipped = _all_text(_events_section())
+    assert SHIPPED_VERIFICATION in shipped
+    assert "Qwen2 (0.5B to 72B)" in shipped  # the table is there too
+    monkeypatch.setenv("OWT_EVENTS", str(write(tmp_path, GOOD)))
+    other = _all_text(_events_section())
+    assert "Llama 3.1" in other
+    assert SHIPPED_VERIFICATION not in other

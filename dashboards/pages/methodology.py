@@ -14,7 +14,7 @@ from dashboards.components import column_defs, data_grid, register_quick_filter,
 from dashboards.filters import Filters
 from dashboards.state import app_state, filters_from_mapping, to_search
 from pipelines import definitions
-from pipelines.events import EventsError, events_file, load_events
+from pipelines.events import SHIPPED_EVENTS, SHIPPED_VERIFICATION, EventsError, events_file, load_events
 from pipelines.published import PUBLISHED_FIGURES
 from pipelines.registry import load_registry
 
@@ -159,10 +159,13 @@ def _events_section() -> html.Section:
         for e in events
     ]  # fmt: skip
     header = html.Tr([html.Th(name) for name in ("date", "kind", "event", "organisation", "source", "notes")])
+    shipped = path == SHIPPED_EVENTS  # another file (OWT_EVENTS) was not verified here
+    verified = [html.P(SHIPPED_VERIFICATION, className="hint", id="events-verification")] * shipped
     return html.Section(
         [
             html.H2("Events"),
             html.P([intro, html.Code("python -m pipelines events check"), "."]),
+            *verified,
             html.Div(  # scrolls on its own on a narrow screen, not the page
                 html.Table([html.Thead(header), html.Tbody(rows)], className="events-table"),
                 className="events-table-wrap",
