@@ -192,6 +192,16 @@ def with_maintenance(jobs: list[Job], store: Store) -> list[Job]:
     return [*jobs, Job("maintain", "maintain", (), MAINTAIN_CRON)]
 
 
+def with_warehouse(jobs: list[Job], store: Store, snapshot_cron: str) -> list[Job]:
+    """`jobs`, plus a `warehouse` job right after the daily snapshot for an Iceberg store unless the config
+    names one already: it builds the warehouse and publishes it in the store, so replicas need no build."""
+    from pipelines.iceberg_store import IcebergStore
+
+    if not isinstance(store, IcebergStore) or any(job.name == "warehouse" for job in jobs):
+        return jobs
+    return [*jobs, Job("warehouse", "warehouse", (), snapshot_cron)]
+
+
 class _Formatter(logging.Formatter):
     """One line per event: `ts level message k=v ...`, or a JSON object; tokens redacted either way."""
 
@@ -581,7 +591,7 @@ def run(args: argparse.Namespace) -> int:
     store = resolve_store(args.store)
     scheduler = Scheduler(
         store,
-        with_maintenance(jobs, store),
+        with_maintenance(with_warehouse(jobs, store, args.cron), store),
         retries=args.retries,
         retry_delay=args.retry_delay,
         retry_max_delay=args.retry_max_delay,

@@ -8,11 +8,13 @@ from typing import Any
 
 import duckdb
 
+from pipelines.iceberg_store import IcebergStore
 from pipelines.integrity import describe
 from pipelines.registry import load_registry
 from pipelines.warehouse.build import refresh
 from pipelines.warehouse.limits import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, THREADS_ENV, BuildLimits
 from pipelines.warehouse.planning import plan
+from pipelines.warehouse.publish import catch_up, publish
 from pipelines.warehouse.schema import WarehouseError
 
 
@@ -50,7 +52,8 @@ def run(args: Any) -> int:
     from pipelines.store import StoreError, existing_store, readable_store
 
     try:
-        store = readable_store(existing_store(args.store))  # an Iceberg store: its local folder mirror
+        source = existing_store(args.store)
+        store = readable_store(source)  # an Iceberg store: its local folder mirror
     except StoreError as error:
         print(f"warehouse: {error}", file=sys.stderr)
         return 2
@@ -62,8 +65,13 @@ def run(args: Any) -> int:
             return 0 if mode == "unchanged" else 1
         with record_run(store, "warehouse", lock=False) as recorded:  # the warehouse has its own lock
             limits = BuildLimits.resolve(args.memory_limit, args.threads)
+            if isinstance(source, IcebergStore):  # build on top of the version replicas serve
+                catch_up(source, store)
             report = refresh(store, registry, rebuild=args.rebuild, progress=True, limits=limits)
             recorded.counts.update(version=report.version, mode=report.mode, new_dates=report.new_dates)
+            published = publish(source, store) if isinstance(source, IcebergStore) else None
+            if published is not None:
+                recorded.counts["published"] = published.version
             if report.quarantined:
                 recorded.counts["quarantined"] = sorted(report.quarantined)
                 recorded.error = describe(report.quarantined)
@@ -81,6 +89,11 @@ def run(args: Any) -> int:
         f"warehouse: {report.mode} ({report.reason}): version {report.version}, {report.new_dates} new "
         f"snapshot(s), {report.models} models, {report.seconds:.1f} s"
     )
+    if published is not None:
+        print(
+            f"warehouse: version {published.version} is the one published in the store for replicas "
+            f"({len(published.files)} files, {published.bytes:,} bytes)"
+        )
     if report.quarantined:  # each snapshot's problem was logged when it was found
         print(f"error: {describe(report.quarantined)}; the warehouse was built without them", file=sys.stderr)
         return 1
