@@ -17,6 +17,7 @@ import pytest
 
 from pipelines.iceberg_store import IcebergStore
 from pipelines.registry import load_registry
+from pipelines.status import collect, render
 from pipelines.store import readable_store, resolve_store, sha256_file
 from pipelines.warehouse import current_version, refresh, warehouse_root
 from pipelines.warehouse.publish import (
@@ -139,6 +140,8 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     scheduler_url, replica_url = urls
     store, replica = resolve_store(scheduler_url), resolve_store(replica_url)
     follower = Follower(replica, readable_store(replica), interval=3600)
+    write_snapshot(store, dt.date(2024, 12, 1), _month(50, 20))
+    assert "published    no warehouse yet: replicas build their own" in _status(store)
     fetches = []
     for month in range(1, 4):
         write_snapshot(store, dt.date(2025, month, 1), _month(100 * month, 50 * month))
@@ -163,6 +166,13 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     cache = warehouse_root(readable_store(replica))
     assert sorted(p.name for p in cache.glob("v0*")) == ["v000002", "v000003"]
     assert sorted(p.stem for p in (cache / "published").glob("*.json")) == ["v000002", "v000003"]
+    # `status` names the version replicas serve: 4 snapshots (Dec, Jan, Feb, Mar), 2 versions kept.
+    assert "published    warehouse v000003 (4 snapshots, " in _status(store)
+    assert "2 version(s) kept: replicas fetch it" in _status(store)
+
+
+def _status(store: IcebergStore) -> str:
+    return render(collect(store, dt.timedelta(days=2), 0))
 
 
 def test_the_scheduler_builds_and_publishes_the_warehouse_of_an_iceberg_store_only(tmp_path: Path) -> None:

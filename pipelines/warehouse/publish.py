@@ -459,3 +459,19 @@ def fetch_for_readers(source: IcebergStore, local: Store) -> tuple[bool, tuple[s
         return False, None
     log.info(fetched.line())
     return True, None
+
+
+def status(store: IcebergStore) -> dict[str, Any]:
+    """The published warehouse, for `python -m pipelines status`: the version replicas serve."""
+    found = published_versions(store)
+    if not found:
+        return {"versions": 0}
+    latest = found[-1]
+    return {
+        "versions": len(found),
+        "version": latest.version,
+        "published_at": latest.published_at.isoformat(timespec="seconds") if latest.published_at else None,
+        "files": len(latest.files),
+        "bytes": latest.bytes,
+        "snapshots": len(latest.manifest.get("snapshots") or {}),
+    }
