@@ -4,7 +4,8 @@ A long-running process (APScheduler) meant for a small server, started by system
 - runs the default jobs: "snapshot", the Hub snapshot at --cron (default "30 2 * * *": 02:30 UTC);
   "snapshot-modelscope" (`snapshot --channel modelscope`) at the same time, after it; "openrouter"
   (`snapshot --channel openrouter`) at 03:00 UTC, skipped with a log line when OPENROUTER_API_KEY is not set;
-  and, for an Iceberg store only, "maintain" (table maintenance) on Sundays at 04:00 UTC. A [[job]] of the
+  and, for an Iceberg store only, "warehouse" at --cron after the snapshots (built and published in the store
+  for the replicas) and "maintain" (table maintenance) on Sundays at 04:00 UTC. A [[job]] of the
   same name in --config replaces one; `--skip-job NAME` leaves one out;
 - runs the jobs of --config, a TOML file of [[job]] tables (name, command, args, cron), e.g. a weekly
   backfill catch-up:
