@@ -29,10 +29,9 @@ from dashboards.limits import install_limits
 from dashboards.query import Warehouse
 from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (ensure_demo_store: re-exported)
 from dashboards.state import AppState, install_app_state, state_of
-from pipelines.iceberg_store import IcebergStore
 from pipelines.store import Store, StoreError, demo_store_path
 from pipelines.warehouse import refresh_for_readers
-from pipelines.warehouse.publish import FOLLOWER_EXTENSION, Follower
+from pipelines.warehouse.publish import FOLLOWER_EXTENSION, follower_for
 
 PROJECT_DIR = Path(__file__).resolve().parent
 #: The stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the version plotly.py bundles;
@@ -101,8 +100,9 @@ def create_app(
     components.register_routes(app.server)
     embed.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
-    if isinstance(configured, IcebergStore) and not chosen.demo:  # follow the warehouse published in it
-        follower = app.server.extensions[FOLLOWER_EXTENSION] = Follower(configured, serving)
+    follower = follower_for(serving, configured)  # an Iceberg store: follow the warehouse published in it
+    if follower is not None:
+        app.server.extensions[FOLLOWER_EXTENSION] = follower
         app.server.before_request(follower.ensure_running)
     install_limits(app)
     return app

@@ -442,6 +442,13 @@ def published_source(local: Store, source: Store | None = None) -> IcebergStore 
     return None
 
 
+def follower_for(local: Store, source: Store | None = None) -> Follower | None:
+    """A Follower for a long-running reader of `local` (an app process, a job worker) when `local` is the
+    mirror of an Iceberg store (see `published_source`); None otherwise (a folder store, the demo store)."""
+    iceberg = published_source(local, source)
+    return Follower(iceberg, local) if iceberg is not None else None
+
+
 def fetch_for_readers(source: IcebergStore, local: Store) -> tuple[bool, tuple[str | None, str] | None]:
     """For `refresh_for_readers`: (whether a published version is served instead of a build, the failure to
     report as it does). A failed fetch serves the version cached before; with none, WarehouseError."""
