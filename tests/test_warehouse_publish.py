@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.iceberg_store import IcebergStore
@@ -21,6 +22,7 @@ from pipelines.status import collect, render
 from pipelines.store import readable_store, resolve_store, sha256_file
 from pipelines.warehouse import current_version, refresh, warehouse_root
 from pipelines.warehouse.publish import (
+    FACTS_TABLE,
     FOLLOWER_EXTENSION,
     OBJECTS_DIR,
     POLL_ENV,
@@ -166,6 +168,16 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     cache = warehouse_root(readable_store(replica))
     assert sorted(p.name for p in cache.glob("v0*")) == ["v000002", "v000003"]
     assert sorted(p.stem for p in (cache / "published").glob("*.json")) == ["v000002", "v000003"]
+    # Other engines: the facts of the current version as an Iceberg table, read here by DuckDB through a
+    # PyIceberg scan. By hand: 2 models x 4 snapshots = 8 rows; the all-time counts are 10x the 30-day ones,
+    # so on 2025-03-01 the cleaned cumulative counts are Qwen 3,000 and Llama 1,500.
+    engine = duckdb.connect()
+    facts_table = store.catalog.load_table(f"{store.location.namespace}.{FACTS_TABLE}")
+    engine.register("facts", facts_table.scan().to_arrow())
+    rows, last_cum = engine.execute(
+        "SELECT count(*), sum(cum) FILTER (WHERE date = DATE '2025-03-01') FROM facts"
+    ).fetchone()  # type: ignore[misc]
+    assert (rows, last_cum) == (8, 4500)
     # `status` names the version replicas serve: 4 snapshots (Dec, Jan, Feb, Mar), 2 versions kept.
     assert "published    warehouse v000003 (4 snapshots, " in _status(store)
     assert "2 version(s) kept: replicas fetch it" in _status(store)

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERSIONS_TABLE = "warehouse_versions"
+#: The facts of the current published version as an Iceberg table, for other engines (files registered in
+#: place: the same objects the versions list).
+FACTS_TABLE = "warehouse_facts"
 OBJECTS_DIR = "objects"
 #: This host's copy of each cached version's published file list: `<warehouse>/published/<version>.json`.
 INDEX_DIR = "published"
@@ -261,6 +264,7 @@ def commit(store: IcebergStore, published: Published) -> None:
         if dropped:
             tx.delete(In("seq", [p.seq for p in dropped]))
         tx.append(row, snapshot_properties={"owt.warehouse-version": published.version})
+    register_facts(store, published)
     in_use = {entry["sha256"] for p in [*kept, published] for entry in p.files}
     for sha in {entry["sha256"] for p in dropped for entry in p.files} - in_use:
         table.io.delete(_object_uri(table, sha))
@@ -273,6 +277,7 @@ def publish(store: IcebergStore, local: Store) -> Published | None:
         return None
     latest = current_published(store)
     if latest is not None and latest.version == version.path.name:
+        register_facts(store, latest)  # a publish stopped between its two commits finishes here
         return latest
     published = upload(store, version)
     commit(store, published)
@@ -287,6 +292,28 @@ def publish(store: IcebergStore, local: Store) -> Published | None:
         published.bytes,
     )
     return published
+
+
+def register_facts(store: IcebergStore, published: Published) -> None:
+    """Make `<namespace>.warehouse_facts` hold exactly the facts files of `published` (one commit: the old
+    files out, these in, registered where they are with PyIceberg's add_files), so other engines can query the
+    facts (columns: pipelines.warehouse.schema.FACT_SCHEMA; `key` joins the model keys of the version's
+    tables.duckdb). Does nothing when it holds them already."""
+    from pyiceberg.expressions import AlwaysTrue
+
+    from pipelines.iceberg_store import _replacing
+    from pipelines.warehouse.schema import FACT_SCHEMA
+
+    facts = store._table(FACTS_TABLE, FACT_SCHEMA, partitioned=False)
+    current = facts.current_snapshot()
+    if current is not None and (current.summary or {}).get("owt.warehouse-version") == published.version:
+        return
+    objects = versions_table(store)
+    uris = [_object_uri(objects, e["sha256"]) for e in published.files if e["path"].startswith("facts/")]
+    with _replacing(), facts.transaction() as tx:
+        tx.delete(AlwaysTrue())  # whole files only: never a rewrite
+        properties = {"owt.warehouse-version": published.version}
+        tx.add_files(uris, snapshot_properties=properties, check_duplicate_files=False)
 
 
 # ---------------------------------------------------------------------------------------------- fetching
