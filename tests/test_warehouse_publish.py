@@ -20,7 +20,7 @@ from pipelines.iceberg_store import IcebergStore
 from pipelines.registry import load_registry
 from pipelines.status import collect, render
 from pipelines.store import readable_store, resolve_store, sha256_file
-from pipelines.warehouse import current_version, refresh, warehouse_root
+from pipelines.warehouse import WarehouseError, current_version, refresh, refresh_for_readers, warehouse_root
 from pipelines.warehouse.publish import (
     FACTS_TABLE,
     FOLLOWER_EXTENSION,
@@ -181,6 +181,27 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     # `status` names the version replicas serve: 4 snapshots (Dec, Jan, Feb, Mar), 2 versions kept.
     assert "published    warehouse v000003 (4 snapshots, " in _status(store)
     assert "2 version(s) kept: replicas fetch it" in _status(store)
+
+    # A damaged object in the store: a new replica's fetch says so and leaves nothing half fetched; the
+    # replica that has a version keeps serving it, with the error for the banner.
+    manifest_entry = next(e for e in kept[-1].files if e["path"] == "manifest.json")
+    location = versions_table(store).location().removeprefix(f"s3://{s3_server.bucket}/")
+    key = f"{location}/{OBJECTS_DIR}/{manifest_entry['sha256']}"
+    s3_server.client().put_object(Bucket=s3_server.bucket, Key=key, Body=b"{}")
+    fresh = resolve_store(replica_url.replace("/replica", "/fresh-replica"))
+    with pytest.raises(WarehouseError, match=r"manifest\.json .* came down as 2 bytes"):
+        refresh_for_readers(readable_store(fresh), source=fresh)
+    fresh_cache = warehouse_root(readable_store(fresh))
+    assert not list(fresh_cache.glob("v0*")) and not list(fresh_cache.glob(".v*"))
+    write_snapshot(store, dt.date(2025, 4, 1), _month(400, 200))
+    refresh(readable_store(store), load_registry())
+    newest = publish(store, readable_store(store))
+    assert newest is not None and newest.version == "v000004"
+    tables_entry = next(e for e in newest.files if e["path"] == "tables.duckdb")
+    key = f"{location}/{OBJECTS_DIR}/{tables_entry['sha256']}"
+    s3_server.client().put_object(Bucket=s3_server.bucket, Key=key, Body=b"damaged")
+    served, error = refresh_for_readers(readable_store(replica), source=replica)  # type: ignore[misc]
+    assert served == "v000003" and "came down as 7 bytes" in error
 
 
 def _status(store: IcebergStore) -> str:
