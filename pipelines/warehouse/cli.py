@@ -1,4 +1,5 @@
-"""`python -m pipelines warehouse`: refresh (or `--check`) the warehouse of a store."""
+"""`python -m pipelines warehouse`: refresh (or `--check`) the warehouse of a store. On an Iceberg store the
+version built is also published in the store (`pipelines.warehouse.publish`), for replicas to fetch."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from pipelines.warehouse.schema import WarehouseError
 
 def add_arguments(parser: Any) -> None:
     parser.add_argument(
-        "--store", default=None, help="store directory (default: $OWT_STORE, else data/store)"
+        "--store",
+        default=None,
+        help="store directory or iceberg+ URL (default: $OWT_STORE, else data/store); on an Iceberg store "
+        "the version built is published in it, and replicas fetch it instead of building",
     )
     parser.add_argument(
         "--registry",
@@ -48,7 +52,7 @@ def add_arguments(parser: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from pipelines.runs import record_run
+    from pipelines.runs import record_run, redact
     from pipelines.store import StoreError, existing_store, readable_store
 
     try:
@@ -69,7 +73,13 @@ def run(args: Any) -> int:
                 catch_up(source, store)
             report = refresh(store, registry, rebuild=args.rebuild, progress=True, limits=limits)
             recorded.counts.update(version=report.version, mode=report.mode, new_dates=report.new_dates)
-            published = publish(source, store) if isinstance(source, IcebergStore) else None
+            published, unpublished = None, None
+            if isinstance(source, IcebergStore):
+                try:
+                    published = publish(source, store)
+                except Exception as error:  # the store unreachable: built here, published by the next run
+                    unpublished = f"{type(error).__name__}: {error}"
+                    recorded.outcome, recorded.error = "failed", f"publishing failed: {unpublished}"
             if published is not None:
                 recorded.counts["published"] = published.version
             if report.quarantined:
@@ -94,6 +104,14 @@ def run(args: Any) -> int:
             f"warehouse: version {published.version} is the one published in the store for replicas "
             f"({len(published.files)} files, {published.bytes:,} bytes)"
         )
+    if unpublished is not None:
+        print(
+            f"error: version {report.version} was built here but publishing it in the store failed "
+            f"({redact(unpublished)}); replicas keep the version published before: run the same command "
+            "again",
+            file=sys.stderr,
+        )
+        return 1
     if report.quarantined:  # each snapshot's problem was logged when it was found
         print(f"error: {describe(report.quarantined)}; the warehouse was built without them", file=sys.stderr)
         return 1

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from filelock import FileLock
 
+from pipelines.runs import redact
 from pipelines.store import Store, write_json_atomic
 from pipelines.warehouse import versions
 from pipelines.warehouse.schema import POINTER, WarehouseError
@@ -447,7 +448,7 @@ class Follower:
             try:
                 self.check()
             except Exception as error:  # the store unreachable for a while: keep serving, try again later
-                log.error("warehouse: checking for a newer published version failed: %s", error)
+                log.error("warehouse: checking for a newer published version failed: %s", redact(str(error)))
 
 
 # ---------------------------------------------------------------------------------------------- readers
@@ -484,11 +485,11 @@ def fetch_for_readers(source: IcebergStore, local: Store) -> tuple[bool, tuple[s
     except Exception as error:  # the store unreachable, a damaged object: serve what is cached
         if current_version(local) is None:
             raise WarehouseError(
-                f"cannot fetch the published warehouse of {source}: {type(error).__name__}: {error}"
+                redact(f"cannot fetch the published warehouse of {source}: {type(error).__name__}: {error}")
             ) from error
-        served = current_name(local)
-        log.error("fetching the published warehouse failed, serving the cached version %s: %s", served, error)
-        return True, (served, f"{type(error).__name__}: {error}")
+        served, why = current_name(local), redact(f"{type(error).__name__}: {error}")
+        log.error("fetching the published warehouse failed, serving the cached version %s: %s", served, why)
+        return True, (served, why)
     if fetched is None:
         return False, None
     log.info(fetched.line())
