@@ -276,16 +276,16 @@ def publish(store: IcebergStore, local: Store) -> Published | None:
     version = current_version(local)
     if version is None:
         return None
+    root = warehouse_root(local)
     latest = current_published(store)
     if latest is not None and latest.version == version.path.name:
-        register_facts(store, latest)  # a publish stopped between its two commits finishes here
+        # a publish stopped after its version's commit finishes here
+        register_facts(store, latest)
+        _remember(root, latest)
         return latest
     published = upload(store, version)
     commit(store, published)
-    root = warehouse_root(local)
-    (root / INDEX_DIR).mkdir(exist_ok=True)
-    write_json_atomic(_index_path(root, published.version), published.index())
-    _forget_pruned(root)
+    _remember(root, published)
     log.info(
         "warehouse: published %s (%d files, %d bytes)",
         published.version,
@@ -293,6 +293,15 @@ def publish(store: IcebergStore, local: Store) -> Published | None:
         published.bytes,
     )
     return published
+
+
+def _remember(root: Path, published: Published) -> None:
+    """This host's copy of a version's published file list (what fetches and publishes reuse), and no
+    stale ones."""
+    if _read_index(root, published.version) != published.index():
+        (root / INDEX_DIR).mkdir(exist_ok=True)
+        write_json_atomic(_index_path(root, published.version), published.index())
+    _forget_pruned(root)
 
 
 def register_facts(store: IcebergStore, published: Published) -> None:
@@ -339,12 +348,10 @@ def fetch(store: IcebergStore, local: Store) -> Fetched | None:
                 os.rename(target, retired)
                 shutil.rmtree(retired, ignore_errors=True)
             downloaded, reused, size = _assemble(store, latest, root)
-            (root / INDEX_DIR).mkdir(exist_ok=True)
-            write_json_atomic(_index_path(root, latest.version), latest.index())
         if current_name(local) != latest.version:
             write_json_atomic(root / POINTER, {"version": latest.version})
         _prune(root, keep=latest.version)
-        _forget_pruned(root)
+        _remember(root, latest)
     return Fetched(latest, downloaded, reused, size)
 
 
