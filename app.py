@@ -31,6 +31,7 @@ from dashboards.serving import ensure_demo_store, serving_store  # noqa: F401  (
 from dashboards.state import AppState, install_app_state, state_of
 from pipelines.store import Store, StoreError, demo_store_path
 from pipelines.warehouse import refresh_for_readers
+from pipelines.warehouse.publish import FOLLOWER_EXTENSION, follower_for
 
 PROJECT_DIR = Path(__file__).resolve().parent
 #: The stylesheet, and plotly.js's basic bundle (npm plotly.js-basic-dist-min, the version plotly.py bundles;
@@ -63,7 +64,7 @@ def create_app(
     try:
         # The app's start brings the warehouse up to date (dashboards/ only reads); when that fails, the
         # last version built is served and the banner says why.
-        refresh_failure = refresh_for_readers(serving)
+        refresh_failure = refresh_for_readers(serving, source=configured)  # fetched when published
         warehouse = Warehouse(serving)
         warehouse.refresh_failure = refresh_failure
         tasks = tuple(warehouse.tasks())
@@ -99,6 +100,10 @@ def create_app(
     components.register_routes(app.server)
     embed.register_routes(app.server)
     app.server.after_request(_cache_versioned_assets)
+    follower = follower_for(serving, configured)  # an Iceberg store: follow the warehouse published in it
+    if follower is not None:
+        app.server.extensions[FOLLOWER_EXTENSION] = follower
+        app.server.before_request(follower.ensure_running)
     install_limits(app)
     return app
 

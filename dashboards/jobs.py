@@ -211,9 +211,13 @@ def _open_worker_server() -> flask.Flask:
     from dashboards.query import open_warehouse
     from dashboards.serving import serving_store
     from dashboards.state import AppState, install_app_state
+    from pipelines.warehouse.publish import follower_for
 
     chosen = serving_store()
     warehouse = open_warehouse(chosen.store, refresh_if_stale=False)  # the scheduler refreshes it
+    follower = follower_for(chosen.store, chosen.configured)  # an Iceberg store: the published warehouse
+    if follower is not None:
+        follower.ensure_running()
     server = flask.Flask("owt-worker")
     install_app_state(
         server,

@@ -4,7 +4,8 @@ A long-running process (APScheduler) meant for a small server, started by system
 - runs the default jobs: "snapshot", the Hub snapshot at --cron (default "30 2 * * *": 02:30 UTC);
   "snapshot-modelscope" (`snapshot --channel modelscope`) at the same time, after it; "openrouter"
   (`snapshot --channel openrouter`) at 03:00 UTC, skipped with a log line when OPENROUTER_API_KEY is not set;
-  and, for an Iceberg store only, "maintain" (table maintenance) on Sundays at 04:00 UTC. A [[job]] of the
+  and, for an Iceberg store only, "warehouse" at --cron after the snapshots (built and published in the store
+  for the replicas) and "maintain" (table maintenance) on Sundays at 04:00 UTC. A [[job]] of the
   same name in --config replaces one; `--skip-job NAME` leaves one out;
 - runs the jobs of --config, a TOML file of [[job]] tables (name, command, args, cron), e.g. a weekly
   backfill catch-up:
@@ -190,6 +191,16 @@ def with_maintenance(jobs: list[Job], store: Store) -> list[Job]:
     if not isinstance(store, IcebergStore) or any(job.name == "maintain" for job in jobs):
         return jobs
     return [*jobs, Job("maintain", "maintain", (), MAINTAIN_CRON)]
+
+
+def with_warehouse(jobs: list[Job], store: Store, snapshot_cron: str) -> list[Job]:
+    """`jobs`, plus a `warehouse` job right after the daily snapshot for an Iceberg store unless the config
+    names one already: it builds the warehouse and publishes it in the store, so replicas need no build."""
+    from pipelines.iceberg_store import IcebergStore
+
+    if not isinstance(store, IcebergStore) or any(job.name == "warehouse" for job in jobs):
+        return jobs
+    return [*jobs, Job("warehouse", "warehouse", (), snapshot_cron)]
 
 
 class _Formatter(logging.Formatter):
@@ -581,7 +592,7 @@ def run(args: argparse.Namespace) -> int:
     store = resolve_store(args.store)
     scheduler = Scheduler(
         store,
-        with_maintenance(jobs, store),
+        with_maintenance(with_warehouse(jobs, store, args.cron), store),
         retries=args.retries,
         retry_delay=args.retry_delay,
         retry_max_delay=args.retry_max_delay,

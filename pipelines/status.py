@@ -154,6 +154,7 @@ def collect(store: Store, max_age: dt.timedelta, last: int) -> dict[str, Any]:
         "quarantined": _quarantined(store),
         "channels": _channels(store, max_age, now),
         "iceberg": _iceberg(store),
+        "published_warehouse": _published_warehouse(store),
     }
 
 
@@ -182,6 +183,17 @@ def _iceberg(store: Store) -> dict[str, Any] | None:
     from pipelines.iceberg_store import IcebergStore
 
     return store.table_status() if isinstance(store, IcebergStore) else None
+
+
+def _published_warehouse(store: Store) -> dict[str, Any] | None:
+    """The warehouse version an Iceberg store's replicas serve (pipelines/warehouse/publish.py)."""
+    from pipelines.iceberg_store import IcebergStore
+
+    if not isinstance(store, IcebergStore):
+        return None
+    from pipelines.warehouse.publish import status
+
+    return status(store)
 
 
 def _quarantined(store: Store) -> dict[str, str]:
@@ -240,6 +252,17 @@ def render(facts: dict[str, Any]) -> str:
             f"{ice['manifests']} manifests, {ice['data_files']} data files, metadata "
             f"{_human_bytes(ice['metadata_bytes'])} "
             f"(metadata.json {_human_bytes(ice['metadata_json_bytes'])})"
+        )
+    published = facts.get("published_warehouse")
+    if published is not None:
+        lines.append(
+            f"published    warehouse {published['version']} ({published['snapshots']} snapshots, "
+            f"{published['files']} files, {_human_bytes(published['bytes'])}) at "
+            f"{published['published_at']}, {published['versions']} version(s) kept: replicas fetch it and "
+            "build nothing"
+            if published["versions"]
+            else "published    no warehouse yet: replicas build their own until `python -m pipelines "
+            "warehouse` (the scheduler's warehouse job) publishes one"
         )
     for staged in facts["in_progress"]:
         what = (

@@ -23,8 +23,9 @@ days (`definitions.grouped_spread_sql`).
 Modules, one job each: `schema` (names of tables, columns, files), `versions` (current and kept versions, the
 pointer swap, pruning), `planning` (what a refresh must do), `build` (a refresh), `facts` (differencing),
 `dimensions` (attribution into `dims`), `rollups`, `top` (top-N tables), `ram` (the RAM reference),
-`maintenance` (compaction), `limits` (the build's memory budget), `cli`. This package re-exports their public
-names.
+`maintenance` (compaction), `limits` (the build's memory budget), `cli`, `publish` (the warehouse published in
+an Iceberg store, fetched by replicas instead of a build; imported from there). This package re-exports the
+other modules' public names.
 """
 
 from __future__ import annotations

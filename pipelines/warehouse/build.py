@@ -106,14 +106,29 @@ def refresh(
 
 
 def refresh_for_readers(
-    store: Store, registry: Registry | None = None, *, refresh_if_stale: bool = True
+    store: Store,
+    registry: Registry | None = None,
+    *,
+    refresh_if_stale: bool = True,
+    source: Store | None = None,
 ) -> tuple[str | None, str] | None:
     """Bring the warehouse up to date before readers open it (the app's start, an export): None when the
     current version is up to date (or, with `refresh_if_stale=False`, knowingly stale: a warning says why);
     (version served, error) when the refresh failed and the last version built is served instead.
 
+    When `store` is the folder mirror of an Iceberg store (`source`, else OWT_STORE's) whose scheduler
+    publishes the warehouse, the published version is fetched instead and nothing is built
+    (`pipelines.warehouse.publish`).
+
     Raises WarehouseError when the refresh failed and no version was ever built (nothing to serve).
     """
+    from pipelines.warehouse.publish import fetch_for_readers, published_source
+
+    iceberg = published_source(store, source)
+    if iceberg is not None:
+        served, failure = fetch_for_readers(iceberg, store)
+        if served:
+            return failure
     registry = registry if registry is not None else load_registry()
     try:
         mode, reason = plan(store, registry)

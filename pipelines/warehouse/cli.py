@@ -1,4 +1,5 @@
-"""`python -m pipelines warehouse`: refresh (or `--check`) the warehouse of a store."""
+"""`python -m pipelines warehouse`: refresh (or `--check`) the warehouse of a store. On an Iceberg store the
+version built is also published in the store (`pipelines.warehouse.publish`), for replicas to fetch."""
 
 from __future__ import annotations
 
@@ -8,17 +9,22 @@ from typing import Any
 
 import duckdb
 
+from pipelines.iceberg_store import IcebergStore
 from pipelines.integrity import describe
 from pipelines.registry import load_registry
 from pipelines.warehouse.build import refresh
 from pipelines.warehouse.limits import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, THREADS_ENV, BuildLimits
 from pipelines.warehouse.planning import plan
+from pipelines.warehouse.publish import catch_up, publish
 from pipelines.warehouse.schema import WarehouseError
 
 
 def add_arguments(parser: Any) -> None:
     parser.add_argument(
-        "--store", default=None, help="store directory (default: $OWT_STORE, else data/store)"
+        "--store",
+        default=None,
+        help="store directory or iceberg+ URL (default: $OWT_STORE, else data/store); on an Iceberg store "
+        "the version built is published in it, and replicas fetch it instead of building",
     )
     parser.add_argument(
         "--registry",
@@ -46,11 +52,12 @@ def add_arguments(parser: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from pipelines.runs import record_run
+    from pipelines.runs import record_run, redact
     from pipelines.store import StoreError, existing_store, readable_store
 
     try:
-        store = readable_store(existing_store(args.store))  # an Iceberg store: its local folder mirror
+        source = existing_store(args.store)
+        store = readable_store(source)  # an Iceberg store: its local folder mirror
     except StoreError as error:
         print(f"warehouse: {error}", file=sys.stderr)
         return 2
@@ -62,8 +69,19 @@ def run(args: Any) -> int:
             return 0 if mode == "unchanged" else 1
         with record_run(store, "warehouse", lock=False) as recorded:  # the warehouse has its own lock
             limits = BuildLimits.resolve(args.memory_limit, args.threads)
+            if isinstance(source, IcebergStore):  # build on top of the version replicas serve
+                catch_up(source, store)
             report = refresh(store, registry, rebuild=args.rebuild, progress=True, limits=limits)
             recorded.counts.update(version=report.version, mode=report.mode, new_dates=report.new_dates)
+            published, unpublished = None, None
+            if isinstance(source, IcebergStore):
+                try:
+                    published = publish(source, store)
+                except Exception as error:  # the store unreachable: built here, published by the next run
+                    unpublished = f"{type(error).__name__}: {error}"
+                    recorded.outcome, recorded.error = "failed", f"publishing failed: {unpublished}"
+            if published is not None:
+                recorded.counts["published"] = published.version
             if report.quarantined:
                 recorded.counts["quarantined"] = sorted(report.quarantined)
                 recorded.error = describe(report.quarantined)
@@ -81,6 +99,19 @@ def run(args: Any) -> int:
         f"warehouse: {report.mode} ({report.reason}): version {report.version}, {report.new_dates} new "
         f"snapshot(s), {report.models} models, {report.seconds:.1f} s"
     )
+    if published is not None:
+        print(
+            f"warehouse: version {published.version} is the one published in the store for replicas "
+            f"({len(published.files)} files, {published.bytes:,} bytes)"
+        )
+    if unpublished is not None:
+        print(
+            f"error: version {report.version} was built here but publishing it in the store failed "
+            f"({redact(unpublished)}); replicas keep the version published before: run the same command "
+            "again",
+            file=sys.stderr,
+        )
+        return 1
     if report.quarantined:  # each snapshot's problem was logged when it was found
         print(f"error: {describe(report.quarantined)}; the warehouse was built without them", file=sys.stderr)
         return 1

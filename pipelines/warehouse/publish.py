@@ -1,0 +1,519 @@
+"""The warehouse published into an Iceberg store, so that dashboard replicas read it instead of building it.
+
+The host that builds (the scheduler's `warehouse` job, or `python -m pipelines warehouse` by hand)
+publishes each new version; a replica with the same store URL and a published warehouse never builds: it
+fetches the current published version into its local cache (`<local>/mirror/warehouse/`, the layout a build
+writes), opens it read-only like a version built there, and follows newer published versions without
+restart.
+
+In the store (`<namespace>.warehouse_versions`, an Iceberg table; files beside it under its location)::
+
+    <table location>/objects/<sha256>
+        every file of every published version, named by its content: a file unchanged between versions
+        (the facts, hard-linked locally) is stored once
+    rows (seq, version, published_at, manifest)
+        one per published version kept; `manifest` (JSON) lists every file under the version's directory
+        (relative path, bytes, SHA-256) and carries the version's own manifest.json
+
+Publishing uploads every file first and commits the row last: the commit is the pointer, so a reader sees a
+version whole or not at all, and a publish interrupted before its commit leaves readers on the version before
+(its uploaded objects are reused by the next publish or deleted when no kept version lists them). The commit
+also drops rows beyond `KEEP_VERSIONS` (the newest kept, like local versions); objects that only dropped
+versions used are deleted after it, never one a kept version lists. One publisher per store (the scheduler).
+
+A fetch downloads only the files the local cache lacks: a file whose SHA-256 a cached version already has is
+hard-linked from it (`<warehouse>/published/<version>.json` keeps each cached version's file list), every
+download is checked against its size and SHA-256, the version is assembled in `.<version>.fetching` and
+renamed into place before the local pointer is swapped, so the local readers never see it half fetched either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from filelock import FileLock
+
+from pipelines.runs import redact
+from pipelines.store import Store, write_json_atomic
+from pipelines.warehouse import versions
+from pipelines.warehouse.schema import POINTER, WarehouseError
+from pipelines.warehouse.versions import Version, _prune, current_name, current_version, warehouse_root
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+    from pipelines.iceberg_store import IcebergStore
+
+log = logging.getLogger(__name__)
+
+VERSIONS_TABLE = "warehouse_versions"
+#: The facts of the current published version as an Iceberg table, for other engines (files registered in
+#: place: the same objects the versions list).
+FACTS_TABLE = "warehouse_facts"
+OBJECTS_DIR = "objects"
+#: This host's copy of each cached version's published file list: `<warehouse>/published/<version>.json`.
+INDEX_DIR = "published"
+#: Seconds between a replica's checks for a newer published version (env override, e.g. 5 in tests).
+POLL_ENV = "OWT_WAREHOUSE_POLL_S"
+DEFAULT_POLL_S = 60.0
+#: Where the app keeps its Follower (`server.extensions[...]`), to stop it.
+FOLLOWER_EXTENSION = "owt.warehouse_follower"
+_CHUNK = 1 << 20
+
+_SCHEMA = pa.schema(
+    [
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("version", pa.string(), nullable=False),
+        pa.field("published_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("manifest", pa.string(), nullable=False),
+    ]
+)
+
+
+class PublishError(WarehouseError):
+    """A publish or a fetch that cannot go ahead (a download that does not match its checksum, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """One published version: its commit order, name and files (path relative to the version, bytes,
+    sha256), and the version's own manifest."""
+
+    seq: int
+    version: str
+    files: list[dict[str, Any]]
+    manifest: dict[str, Any]
+    published_at: dt.datetime | None = None
+
+    @property
+    def bytes(self) -> int:
+        return sum(int(entry["bytes"]) for entry in self.files)
+
+    def index(self) -> dict[str, Any]:
+        return {"seq": self.seq, "version": self.version, "files": self.files, "manifest": self.manifest}
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetched:
+    """What a fetch did: the version now current locally, files downloaded and reused, bytes downloaded."""
+
+    published: Published
+    downloaded: int
+    reused: int
+    downloaded_bytes: int
+
+    def line(self) -> str:
+        return (
+            f"warehouse: serving the published version {self.published.version} (no build): "
+            f"{self.downloaded} file(s) downloaded ({self.downloaded_bytes:,} bytes), {self.reused} reused"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- the table
+
+
+def versions_table(store: IcebergStore) -> Table:
+    """The table of published versions, created on first use."""
+    return store._table(VERSIONS_TABLE, _SCHEMA, partitioned=False)
+
+
+def published_versions(store: IcebergStore) -> list[Published]:
+    """Every published version kept, oldest first (empty when nothing was ever published)."""
+    if not store.catalog.table_exists(store._identifier(VERSIONS_TABLE)):
+        return []
+    rows = versions_table(store).scan().to_arrow().to_pylist()
+    found = []
+    for row in rows:
+        body = json.loads(row["manifest"])
+        found.append(
+            Published(row["seq"], row["version"], body["files"], body["manifest"], row["published_at"])
+        )
+    return sorted(found, key=lambda p: p.seq)
+
+
+def current_published(store: IcebergStore) -> Published | None:
+    """The version replicas serve: the last one committed."""
+    found = published_versions(store)
+    return found[-1] if found else None
+
+
+def _object_uri(table: Table, sha256: str) -> str:
+    return f"{table.location()}/{OBJECTS_DIR}/{sha256}"
+
+
+# ---------------------------------------------------------------------------------------------- local index
+
+
+def _index_path(root: Path, name: str) -> Path:
+    return root / INDEX_DIR / f"{name}.json"
+
+
+def _read_index(root: Path, name: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(_index_path(root, name).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _cached_files(root: Path) -> dict[str, Path]:
+    """sha256 -> a file of a cached version holding those bytes (checked by size: files are never edited)."""
+    found: dict[str, Path] = {}
+    for index_file in sorted((root / INDEX_DIR).glob("v*.json")):
+        index = _read_index(root, index_file.stem)
+        for entry in (index or {}).get("files", []):
+            path = root / index_file.stem / entry["path"]
+            if entry["sha256"] not in found and path.is_file() and path.stat().st_size == int(entry["bytes"]):
+                found[entry["sha256"]] = path
+    return found
+
+
+def _forget_pruned(root: Path) -> None:
+    """Index files of versions pruned since (their directory is gone)."""
+    for index_file in (root / INDEX_DIR).glob("v*.json"):
+        if not (root / index_file.stem).is_dir():
+            index_file.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_version(version: Version) -> list[dict[str, Any]]:
+    """Every file under the version's directory (path, bytes, sha256), whatever files a version holds. A
+    file hard-linked from a version published before (the facts) keeps the checksum computed then."""
+    root = version.path.parent
+    known: dict[tuple[int, int, int], str] = {}
+    for index_file in (root / INDEX_DIR).glob("v*.json"):
+        for entry in (_read_index(root, index_file.stem) or {}).get("files", []):
+            try:
+                stat = (root / index_file.stem / entry["path"]).stat()
+            except FileNotFoundError:
+                continue
+            known[(stat.st_dev, stat.st_ino, stat.st_size)] = entry["sha256"]
+    files = []
+    for path in sorted(p for p in version.path.rglob("*") if p.is_file()):
+        stat = path.stat()
+        sha = known.get((stat.st_dev, stat.st_ino, stat.st_size)) or _sha256(path)
+        relative = path.relative_to(version.path).as_posix()
+        files.append({"path": relative, "bytes": stat.st_size, "sha256": sha})
+    return files
+
+
+# ---------------------------------------------------------------------------------------------- publishing
+
+
+def upload(store: IcebergStore, version: Version) -> Published:
+    """The first half of a publish: every file of `version` the store lacks, uploaded. Nothing is visible to
+    readers until `commit`; returns what to commit."""
+    table = versions_table(store)
+    latest = current_published(store)
+    if latest is not None and latest.version >= version.path.name:
+        raise PublishError(
+            f"the store's published warehouse is at {latest.version}, not older than this host's "
+            f"{version.path.name}: fetch it first (the warehouse command does) and build on top of it"
+        )
+    files = describe_version(version)
+    for entry in files:
+        uri = _object_uri(table, entry["sha256"])
+        target = table.io.new_input(uri)
+        if target.exists() and len(target) == int(entry["bytes"]):
+            continue  # the same bytes, published before
+        with open(version.path / entry["path"], "rb") as source, table.io.new_output(uri).create(
+            overwrite=True
+        ) as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+    seq = latest.seq + 1 if latest is not None else 1
+    return Published(seq, version.path.name, files, version.manifest)
+
+
+def commit(store: IcebergStore, published: Published) -> None:
+    """The second half: one Iceberg commit adds the version's row (the pointer readers follow) and drops the
+    rows beyond KEEP_VERSIONS; then the objects only dropped versions listed are deleted."""
+    from pyiceberg.expressions import In
+
+    from pipelines.iceberg_store import _replacing
+
+    table = versions_table(store)
+    before = published_versions(store)
+    kept = before[-(versions.KEEP_VERSIONS - 1) :] if versions.KEEP_VERSIONS > 1 else []
+    dropped = [p for p in before if p not in kept]
+    body = json.dumps({"files": published.files, "manifest": published.manifest}, sort_keys=True)
+    row = pa.table(
+        {
+            "seq": [published.seq],
+            "version": [published.version],
+            "published_at": [dt.datetime.now(dt.UTC)],
+            "manifest": [body],
+        },
+        schema=_SCHEMA,
+    )
+    with _replacing(), table.transaction() as tx:
+        if dropped:
+            tx.delete(In("seq", [p.seq for p in dropped]))
+        tx.append(row, snapshot_properties={"owt.warehouse-version": published.version})
+    register_facts(store, published)
+    in_use = {entry["sha256"] for p in [*kept, published] for entry in p.files}
+    for sha in {entry["sha256"] for p in dropped for entry in p.files} - in_use:
+        table.io.delete(_object_uri(table, sha))
+
+
+def publish(store: IcebergStore, local: Store) -> Published | None:
+    """Publish the current local version unless it is the published one already; None before any build."""
+    version = current_version(local)
+    if version is None:
+        return None
+    root = warehouse_root(local)
+    latest = current_published(store)
+    if latest is not None and latest.version == version.path.name:
+        # a publish stopped after its version's commit finishes here
+        register_facts(store, latest)
+        _remember(root, latest)
+        return latest
+    published = upload(store, version)
+    commit(store, published)
+    _remember(root, published)
+    log.info(
+        "warehouse: published %s (%d files, %d bytes)",
+        published.version,
+        len(published.files),
+        published.bytes,
+    )
+    return published
+
+
+def _remember(root: Path, published: Published) -> None:
+    """This host's copy of a version's published file list (what fetches and publishes reuse), and no
+    stale ones."""
+    if _read_index(root, published.version) != published.index():
+        (root / INDEX_DIR).mkdir(exist_ok=True)
+        write_json_atomic(_index_path(root, published.version), published.index())
+    _forget_pruned(root)
+
+
+def register_facts(store: IcebergStore, published: Published) -> None:
+    """Make `<namespace>.warehouse_facts` hold exactly the facts files of `published` (one commit: the old
+    files out, these in, registered where they are with PyIceberg's add_files), so other engines can query the
+    facts (columns: pipelines.warehouse.schema.FACT_SCHEMA; `key` joins the model keys of the version's
+    tables.duckdb). Does nothing when it holds them already."""
+    from pyiceberg.expressions import AlwaysTrue
+
+    from pipelines.iceberg_store import _replacing
+    from pipelines.warehouse.schema import FACT_SCHEMA
+
+    facts = store._table(FACTS_TABLE, FACT_SCHEMA, partitioned=False)
+    current = facts.current_snapshot()
+    if current is not None and (current.summary or {}).get("owt.warehouse-version") == published.version:
+        return
+    objects = versions_table(store)
+    uris = [_object_uri(objects, e["sha256"]) for e in published.files if e["path"].startswith("facts/")]
+    with _replacing(), facts.transaction() as tx:
+        tx.delete(AlwaysTrue())  # whole files only: never a rewrite
+        properties = {"owt.warehouse-version": published.version}
+        tx.add_files(uris, snapshot_properties=properties, check_duplicate_files=False)
+
+
+# ---------------------------------------------------------------------------------------------- fetching
+
+
+def fetch(store: IcebergStore, local: Store) -> Fetched | None:
+    """Make the current published version the local current one, downloading only the files the local cache
+    lacks; None when nothing is published (the caller builds as before)."""
+    latest = current_published(store)
+    if latest is None:
+        return None
+    root = warehouse_root(local)
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / ".lock")):  # the build's lock: one writer of this cache at a time
+        target = root / latest.version
+        index = _read_index(root, latest.version)
+        complete = index is not None and index["seq"] == latest.seq and (target / "manifest.json").is_file()
+        downloaded = reused = size = 0
+        if not complete:
+            if target.exists():  # an older local build of the same name: not the published one
+                retired = root / f".{latest.version}.retired-{os.getpid()}"
+                os.rename(target, retired)
+                shutil.rmtree(retired, ignore_errors=True)
+            downloaded, reused, size = _assemble(store, latest, root)
+        if current_name(local) != latest.version:
+            write_json_atomic(root / POINTER, {"version": latest.version})
+        _prune(root, keep=latest.version)
+        _remember(root, latest)
+    return Fetched(latest, downloaded, reused, size)
+
+
+def _assemble(store: IcebergStore, published: Published, root: Path) -> tuple[int, int, int]:
+    """Build `published`'s directory from cached files and downloads; (downloaded, reused, bytes)."""
+    table = versions_table(store)
+    cached = _cached_files(root)
+    staging = root / f".{published.version}.fetching"
+    shutil.rmtree(staging, ignore_errors=True)
+    downloaded = reused = size = 0
+    try:
+        for entry in published.files:
+            path = staging / entry["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if entry["sha256"] in cached:
+                os.link(cached[entry["sha256"]], path)
+                reused += 1
+                continue
+            _download(table, entry, path)
+            downloaded += 1
+            size += int(entry["bytes"])
+        os.rename(staging, root / published.version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return downloaded, reused, size
+
+
+def _download(table: Table, entry: dict[str, Any], path: Path) -> None:
+    """One object into `path`, hashed as it is written: a mismatch is an error, never a served file."""
+    digest, written = hashlib.sha256(), 0
+    with table.io.new_input(_object_uri(table, entry["sha256"])).open() as source, open(path, "wb") as out:
+        for block in iter(lambda: source.read(_CHUNK), b""):
+            digest.update(block)
+            written += len(block)
+            out.write(block)
+    if written != int(entry["bytes"]) or digest.hexdigest() != entry["sha256"]:
+        raise PublishError(
+            f"published file {entry['path']} ({entry['sha256'][:16]}...) came down as {written} bytes with "
+            f"sha256 {digest.hexdigest()[:16]}...: the store's copy is damaged; publish the warehouse again"
+        )
+
+
+def catch_up(store: IcebergStore, local: Store) -> Fetched | None:
+    """Before a build on the publishing host: fetch the published version when this host has none or an
+    older one (a new or reinstalled scheduler host), so the build continues it instead of starting over."""
+    latest = current_published(store)
+    name = current_name(local)
+    if latest is None or (name is not None and name >= latest.version):
+        return None
+    fetched = fetch(store, local)
+    if fetched is not None:
+        log.info(fetched.line())
+    return fetched
+
+
+# ---------------------------------------------------------------------------------------------- following
+
+
+class Follower:
+    """Keeps a replica on the current published version: a daemon thread (started once per process, on
+    first use: gunicorn workers fork after the app is made) checks every `interval` seconds and, when a
+    newer version was committed, brings the snapshot mirror up to date and fetches it; the readers then
+    open it on their next query, as after a local build."""
+
+    def __init__(self, store: IcebergStore, local: Store, interval: float | None = None) -> None:
+        self.store, self.local = store, local
+        configured = float(os.environ.get(POLL_ENV) or DEFAULT_POLL_S)
+        self.interval = interval if interval is not None else configured
+        self._started_in: int | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if self._started_in == os.getpid():
+                return
+            self._started_in = os.getpid()
+        threading.Thread(target=self._loop, name="owt-warehouse-follower", daemon=True).start()
+
+    def check(self) -> Fetched | None:
+        """Fetch the current published version when it is not the local one; None when nothing changed."""
+        latest = current_published(self.store)
+        if latest is None:
+            return None
+        index = _read_index(warehouse_root(self.local), latest.version)
+        if current_name(self.local) == latest.version and index is not None and index["seq"] == latest.seq:
+            return None
+        self.store.mirror()  # the snapshots the new version was built from: the pages list their dates
+        fetched = fetch(self.store, self.local)
+        if fetched is not None:
+            log.info(fetched.line())
+        return fetched
+
+    def stop(self) -> None:
+        """End the checks (the thread exits after its current one)."""
+        self._stopped.set()
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                self.check()
+            except Exception as error:  # the store unreachable for a while: keep serving, try again later
+                log.error("warehouse: checking for a newer published version failed: %s", redact(str(error)))
+
+
+# ---------------------------------------------------------------------------------------------- readers
+
+
+def published_source(local: Store, source: Store | None = None) -> IcebergStore | None:
+    """The Iceberg store whose published warehouse `local` serves: `source` when it is one, else the store
+    OWT_STORE names when `local` is its folder mirror (exports and job workers open the mirror only)."""
+    from pipelines.iceberg_store import IcebergStore
+    from pipelines.store import StoreError, resolve_store
+
+    if source is None and os.environ.get("OWT_STORE", "").startswith("iceberg+"):
+        try:
+            source = resolve_store(None)
+        except StoreError:
+            return None
+    if isinstance(source, IcebergStore) and source.root / "mirror" == local.root:
+        return source
+    return None
+
+
+def follower_for(local: Store, source: Store | None = None) -> Follower | None:
+    """A Follower for a long-running reader of `local` (an app process, a job worker) when `local` is the
+    mirror of an Iceberg store (see `published_source`); None otherwise (a folder store, the demo store)."""
+    iceberg = published_source(local, source)
+    return Follower(iceberg, local) if iceberg is not None else None
+
+
+def fetch_for_readers(source: IcebergStore, local: Store) -> tuple[bool, tuple[str | None, str] | None]:
+    """For `refresh_for_readers`: (whether a published version is served instead of a build, the failure to
+    report as it does). A failed fetch serves the version cached before; with none, WarehouseError."""
+    try:
+        fetched = fetch(source, local)
+    except Exception as error:  # the store unreachable, a damaged object: serve what is cached
+        if current_version(local) is None:
+            raise WarehouseError(
+                redact(f"cannot fetch the published warehouse of {source}: {type(error).__name__}: {error}")
+            ) from error
+        served, why = current_name(local), redact(f"{type(error).__name__}: {error}")
+        log.error("fetching the published warehouse failed, serving the cached version %s: %s", served, why)
+        return True, (served, why)
+    if fetched is None:
+        return False, None
+    log.info(fetched.line())
+    return True, None
+
+
+def status(store: IcebergStore) -> dict[str, Any]:
+    """The published warehouse, for `python -m pipelines status`: the version replicas serve."""
+    found = published_versions(store)
+    if not found:
+        return {"versions": 0}
+    latest = found[-1]
+    return {
+        "versions": len(found),
+        "version": latest.version,
+        "published_at": latest.published_at.isoformat(timespec="seconds") if latest.published_at else None,
+        "files": len(latest.files),
+        "bytes": latest.bytes,
+        "snapshots": len(latest.manifest.get("snapshots") or {}),
+    }
