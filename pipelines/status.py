@@ -165,13 +165,14 @@ def _channels(store: Store, max_age: dt.timedelta, now: dt.datetime) -> dict[str
     for key, held in present_channel_stores(store).items():
         health = snapshot_health(held, now)
         facts[key] = {
-            "store": str(held.root),
+            "store": str(held) if type(held) is not Store else str(held.root),
             "snapshots": health.dates,
             "latest": health.latest.isoformat() if health.latest else None,
             "age_hours": round(health.age.total_seconds() / 3600, 2) if health.age is not None else None,
             "fresh": health.is_fresh(max_age),
             "missing": [d.isoformat() for d in health.missing],
             "in_progress": sorted(p.name.removeprefix("date=") for p in held.staging_root.glob("date=*")),
+            "iceberg": _iceberg(held),
         }
     return facts
 
