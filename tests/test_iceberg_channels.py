@@ -31,7 +31,8 @@ from pipelines.channels.modelscope import load_namespaces, take_modelscope_snaps
 from pipelines.channels.openrouter_attribution import catalogue_store, token_days
 from pipelines.demo import generate_demo_store
 from pipelines.iceberg_store import IcebergStore
-from pipelines.migrate import migrate
+from pipelines.maintain import maintain
+from pipelines.migrate import copy_snapshot, migrate
 from pipelines.registry import load_registry
 from pipelines.store import Store, logical_checksum, readable_store, resolve_store
 from pipelines.verify import verify_store
@@ -180,6 +181,20 @@ def test_openrouter_vintages_are_commits_and_a_restated_day_keeps_both(
     assert channel_store(back, "openrouter").dates() == rankings.dates()
     pd.testing.assert_frame_equal(token_days(back, load_registry()), days)
 
+    # maintenance covers the channel tables: a replaced vintage's old file is an orphan of its table only
+    (replaced,) = [Path(f["name"].removeprefix("file:")) for f in rankings.provenance(D(2026, 2, 2))["files"]]
+    copy_snapshot(rankings, rankings, D(2026, 2, 2), replace=True, rows=OBSERVATION_ROWS)  # --force by hand
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    done = {m.table: m for m in maintain(store, keep_days=0, orphan_hours=1, now=later)}
+    assert set(done) == {"channel_openrouter", "channel_openrouter_provenance", "channel_openrouter_models",
+                         "channel_openrouter_models_provenance"}  # no Hub table: none made  # fmt: skip
+    vintages = done["channel_openrouter"]
+    assert (vintages.snapshots_before, vintages.snapshots_after) == (4, 1)  # 2 adds, then a delete and an add
+    assert vintages.orphans_removed >= 1 and not replaced.exists()
+    # every listed file of both tables is still there and intact (nothing taken from a neighbouring table)
+    assert rankings.verify().problems == [] and catalogue_store(store).verify().problems == []
+    pd.testing.assert_frame_equal(token_days(store, load_registry()), days)
+
     # verify reads the channel's data files again: a truncated one is reported, the command fails
     (entry,) = rankings.provenance(D(2026, 2, 1))["files"]
     path = Path(entry["name"].removeprefix("file://"))
@@ -242,3 +257,38 @@ def test_a_changed_row_changes_the_channel_checksum() -> None:
     assert logical_checksum(swapped, OBSERVATION_ROWS) == digest
     changed = pa.Table.from_pylist([rows[0], {**rows[1], "value": 3}], schema=OBSERVATION_ROWS.schema)
     assert logical_checksum(changed, OBSERVATION_ROWS) != digest
+
+
+def test_channels_an_older_iceberg_store_kept_as_local_folders_are_committed_by_migrate(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Before channels had tables, an Iceberg store kept them as folders in `<local>/channels/`, linked into
+    its mirror. Moved aside and migrated (README, *Iceberg store*), they become commits, and the mirror holds
+    the tables' copy instead of the link."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.channels import OBSERVATION_SCHEMA
+
+    local = tmp_path / "local"
+    legacy = channel_store(Store(local), "modelscope")  # the folder layout those versions wrote
+    fetched = dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
+    rows = [
+        {"channel": "modelscope", "channel_model_id": model, "metric": "downloads", "semantics": "cumulative",
+         "value": value, "observed_at": None, "fetched_at": fetched, "hub_model_id": None, "attributes": "{}"}
+        for model, value in (("Qwen/a", 7), ("deepseek-ai/b", 11))
+    ]  # fmt: skip
+    with legacy.fresh_staging(DAY) as staged:
+        pq.write_table(pa.Table.from_pylist(rows, schema=OBSERVATION_SCHEMA), staged / "part-00000.parquet")
+        legacy.publish(staged, DAY, {"channel": "modelscope"})
+    (local / "mirror").mkdir()
+    (local / "mirror" / "channels").symlink_to(local / "channels", target_is_directory=True)
+    (tmp_path / "old").mkdir()
+    (local / "channels").rename(tmp_path / "old" / "channels")
+
+    done = run_cli("migrate", "--from", str(tmp_path / "old"), "--to", sqlite_url)
+    assert done.returncode == 0 and "1 snapshot(s) copied" in done.stdout, done.stderr
+    assert f"channels/modelscope {DAY}: copied" in done.stdout
+    mirror = readable_store(resolve_store(sqlite_url))
+    assert not (mirror.root / "channels").is_symlink()
+    assert downloads(mirror) == {"Qwen/a": 7, "deepseek-ai/b": 11}
