@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +31,7 @@ import pandas as pd
 import pytest
 
 from pipelines.channels import OBSERVATION_ROWS, channel_parts, channel_store
-from pipelines.channels.modelscope import load_namespaces, take_modelscope_snapshot
+from pipelines.channels.modelscope import Namespace, load_namespaces, take_modelscope_snapshot
 from pipelines.channels.openrouter_attribution import catalogue_store, token_days
 from pipelines.demo import generate_demo_store
 from pipelines.iceberg_store import IcebergStore
@@ -37,7 +41,7 @@ from pipelines.registry import load_registry
 from pipelines.store import Store, logical_checksum, readable_store, resolve_store
 from pipelines.verify import verify_store
 from tests import openrouter_data as data
-from tests.fakemodelscope import FakeModelScope, ms_model
+from tests.fakemodelscope import FakeModelScope, make_world, ms_model
 from tests.fakeopenrouter import FakeOpenRouter
 from tests.ops_support import run_cli
 
@@ -292,3 +296,66 @@ def test_channels_an_older_iceberg_store_kept_as_local_folders_are_committed_by_
     mirror = readable_store(resolve_store(sqlite_url))
     assert not (mirror.root / "channels").is_symlink()
     assert downloads(mirror) == {"Qwen/a": 7, "deepseek-ai/b": 11}
+
+
+def _modelscope_run(url: str, endpoint: str) -> None:
+    store = resolve_store(url)
+    take_modelscope_snapshot(store, DAY, KILL_OWNERS, endpoint=endpoint, timeout=5, min_interval=0)
+
+
+KILL_OWNERS = [Namespace(owner, owner, "test", "") for owner in
+               ("Qwen", "deepseek-ai", "ZhipuAI", "LLM-Research", "AI-ModelScope")]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_kill_9_anywhere_in_a_channel_snapshot_leaves_no_partial_day(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Runs into an Iceberg store killed with SIGKILL at a random moment just after their data file appears in
+    the warehouse (in the data and provenance commits; kills during the crawl: tests/test_modelscope.py), each
+    resumed by the next: no kill ever leaves a partial day, and the last run gives the reference's rows."""
+    fork = multiprocessing.get_context("fork")
+    server = FakeModelScope(make_world(big=False)).start()
+    try:
+        reference_url = sqlite_url.replace(str(tmp_path), str(tmp_path / "reference"))
+        process = fork.Process(target=_modelscope_run, args=(reference_url, server.url))
+        process.start()
+        process.join(120)
+        assert process.exitcode == 0
+        reference = downloads(resolve_store(reference_url))
+        store = resolve_store(sqlite_url)
+        held = channel_store(store, "modelscope")
+        data_files = lambda: len(list((tmp_path / "warehouse").rglob("channel_modelscope/data/*/*.parquet")))  # noqa: E731
+
+        def nothing_partial() -> None:
+            if held.exists():
+                rows = held.data_table().scan(selected_fields=("snapshot_date",)).to_arrow().num_rows
+                assert rows in (0, len(reference)), "a partial day is visible"
+            if held.has_snapshot(DAY):
+                assert downloads(store) == reference
+
+        rng = random.Random(20261204)
+        kills = 0
+        for _ in range(5):
+            written = data_files()
+            process = fork.Process(target=_modelscope_run, args=(sqlite_url, server.url))
+            process.start()
+            while process.is_alive() and data_files() == written:
+                time.sleep(0.002)
+            process.join(rng.uniform(0, 0.2))  # in the commits that follow the data file
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGKILL)
+                kills += 1
+            process.join(60)
+            nothing_partial()
+            if held.has_snapshot(DAY):
+                break
+        process = fork.Process(target=_modelscope_run, args=(sqlite_url, server.url))  # a free run
+        process.start()
+        process.join(120)
+        assert process.exitcode == 0
+    finally:
+        server.stop()
+    assert kills, "no run was killed"
+    assert downloads(store) == reference and held.verify().problems == []
+    assert not held.staging_dir(DAY).exists()
