@@ -178,6 +178,15 @@ def _channels(store: Store, max_age: dt.timedelta, now: dt.datetime) -> dict[str
 
 
 
+def _table_facts(ice: dict[str, Any]) -> str:
+    """One Iceberg table's facts (`IcebergStore.table_status`) as `status` prints them."""
+    return (
+        f"table {ice['table']}: {ice['iceberg_snapshots']} commits kept, {ice['manifests']} manifests, "
+        f"{ice['data_files']} data files, metadata {_human_bytes(ice['metadata_bytes'])} "
+        f"(metadata.json {_human_bytes(ice['metadata_json_bytes'])})"
+    )
+
+
 def _iceberg(store: Store) -> dict[str, Any] | None:
     """An Iceberg store's table facts (commits, manifests, metadata size); None for a folder store."""
     from pipelines.iceberg_store import IcebergStore
@@ -235,13 +244,7 @@ def render(facts: dict[str, Any]) -> str:
     else:
         lines.append("latest       no snapshot yet: STALE (take one with `python -m pipelines snapshot`)")
     if facts.get("iceberg"):
-        ice = facts["iceberg"]
-        lines.append(
-            f"iceberg      {ice['url']} table {ice['table']}: {ice['iceberg_snapshots']} commits kept, "
-            f"{ice['manifests']} manifests, {ice['data_files']} data files, metadata "
-            f"{_human_bytes(ice['metadata_bytes'])} "
-            f"(metadata.json {_human_bytes(ice['metadata_json_bytes'])})"
-        )
+        lines.append(f"iceberg      {facts['iceberg']['url']} {_table_facts(facts['iceberg'])}")
     for staged in facts["in_progress"]:
         what = (
             "abandoned: its day has passed; delete it, or finish it with `snapshot --date` (mixes two days)"
@@ -277,6 +280,8 @@ def render(facts: dict[str, Any]) -> str:
             )
         else:
             lines.append(f"channel      {key}: no snapshot yet: STALE")
+        if channel.get("iceberg"):
+            lines.append(f"  iceberg    {_table_facts(channel['iceberg'])}")
     lines.append(
         f"runs         {facts['runs_total']} recorded, {facts['runs_failed']} failed or crashed; last:"
     )

@@ -138,6 +138,9 @@ def test_a_modelscope_snapshot_is_an_iceberg_commit_that_a_replica_on_another_ho
     assert channel["iceberg"]["table"].endswith(".channel_modelscope")
     assert channel["iceberg"]["iceberg_snapshots"] == 3  # the add, then the --force delete and add
     assert channel["iceberg"]["data_files"] == 1
+    shown = run_cli("status", env=env).stdout
+    assert "channel      modelscope: 1 snapshots" in shown
+    assert f"  iceberg    table {channel['iceberg']['table']}: 3 commits kept" in shown, shown
 
 
 def _pull(url: str, fake: FakeOpenRouter, *args: str) -> subprocess.CompletedProcess:
