@@ -11,9 +11,10 @@ partial one. Published snapshots are never modified; `publish(..., replace=True)
 directory in place of the old one.
 
 `Store` is also the interface every command uses: `dates`, `has_snapshot`, `provenance`, `read_table`,
-`read_snapshot`, `fresh_staging`/`staging_dir` and `publish`. `pipelines.iceberg_store.IcebergStore`
-implements it over Iceberg tables (`resolve_store` picks it for an `iceberg+...` URL); readers of Parquet
-files get a folder store for either through `readable_store`.
+`read_snapshot`, `fresh_staging`/`staging_dir` and `publish`; `part_store(StorePart)` is the store of a
+channel's snapshots inside it (a folder under the root, or tables of their own in an Iceberg store).
+`pipelines.iceberg_store.IcebergStore` implements it over Iceberg tables (`resolve_store` picks it for an
+`iceberg+...` URL); readers of Parquet files get a folder store for either through `readable_store`.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ A channel is a place where open models are counted: the Hub (`hf`), ModelScope (
 OpenRouter (`openrouter`). Their numbers are not alike (cumulative downloads, a 30-day window, daily
 tokens), so every observation says what it measures (`metric`) and how it is counted (`semantics`), and
 nothing downstream adds two observations whose metric or semantics differ. Each channel keeps its own
-immutable, dated snapshots in a `Store` of its own under `<store>/channels/<channel>/`, so publishing,
-checksums, `verify` and `status` work the same way as for the Hub snapshots (which stay where they are:
-`<store>/snapshots/`).
+immutable, dated snapshots in a `Store` of its own under `<store>/channels/<channel>/` (in an Iceberg store:
+the tables `channel_<channel>` and `channel_<channel>_provenance`, see `channel_parts`), so publishing,
+checksums, `verify`, `status` and `migrate` work the same way as for the Hub snapshots (which stay where they
+are: `<store>/snapshots/`).
 """
 
 from __future__ import annotations
