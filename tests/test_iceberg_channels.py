@@ -8,8 +8,9 @@ What is proven: `snapshot --channel modelscope` into an Iceberg store is one com
 `channel_modelscope` with its provenance row, `--force` replaces the date in one commit, `verify` and `status`
 cover the channel's table (a damaged data file fails `verify`), and a replica on another host (an empty local
 directory) sees the data through its mirror; OpenRouter vintages are tables too and a restated day keeps both
-vintages' figures; `migrate` carries every channel folder -> Iceberg -> folder with the same logical checksums
-and provenance.
+vintages' figures, and `maintain` covers the channel tables; `migrate` carries every channel folder ->
+Iceberg -> folder with the same logical checksums and provenance (and commits the local channel folders of a
+store made before channels had tables); a SIGKILL during a channel's commits leaves no partial day.
 """
 
 from __future__ import annotations
