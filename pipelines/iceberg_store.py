@@ -22,6 +22,10 @@ Tables (format v2), in the catalog's `iceberg_tables` (the schema Iceberg's JDBC
   record (JSON, with each data file's URI, size, rows and SHA-256) and the data commit's snapshot id. A date
   exists for readers once its provenance row does; a run killed between the two commits leaves a day that no
   command lists, and the next run of the same command replaces it.
+- The other channels' snapshots (`pipelines.channels.channel_parts`), each a pair of tables of its own made
+  the same way and with the same guarantees: `<namespace>.channel_modelscope` (+ `_provenance`),
+  `channel_openrouter` (one vintage per date: a restated day stays in every vintage that holds it) and
+  `channel_openrouter_models` (the /models catalogue), partitioned by `snapshot_date` like the Hub's.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
-from pipelines.store import DEFAULT_STORE, Store, StoreError
+from pipelines.schema import SCHEMA_VERSION
+from pipelines.store import DEFAULT_STORE, HUB_PART, Store, StoreError, StorePart
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +62,7 @@ URL_PREFIX = "iceberg+"
 #: The catalog name PyIceberg records in each `iceberg_tables` row: other engines must use the same one.
 CATALOG_NAME = "owt"
 DEFAULT_NAMESPACE = "owt"
-DATA_TABLE = "snapshots"
+DATA_TABLE = HUB_PART.table
 PROVENANCE_TABLE = "provenance"
 DATE_COLUMN = "snapshot_date"
 #: Rows per Parquet row group in the data files: per-model lookups read one group, not the whole day.
@@ -140,11 +144,11 @@ def file_io_properties() -> dict[str, str]:
     return found
 
 
-def _iceberg_arrow_schema() -> pa.Schema:
-    """The data table's Arrow schema before field ids: the date, then the snapshot columns (Iceberg keeps
+def _iceberg_arrow_schema(rows: pa.Schema) -> pa.Schema:
+    """A data table's Arrow schema before field ids: the date, then the columns of `rows` (Iceberg keeps
     timestamps in microseconds)."""
     fields = [pa.field(DATE_COLUMN, pa.date32(), nullable=False)]
-    for f in SNAPSHOT_SCHEMA:
+    for f in rows:
         fields.append(f.with_type(pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f)
     return pa.schema(fields)
 
@@ -214,9 +218,11 @@ def _date_filter(date: dt.date) -> Any:
 @dataclass(frozen=True)
 class IcebergStore(Store):
     """A snapshot store in Iceberg tables. `root` is this host's working directory (staging, run history,
-    locks, the folder mirror the warehouse reads); the snapshots themselves live only in the tables."""
+    locks, the folder mirror the warehouse reads); the snapshots themselves live only in the tables. `part`
+    says which snapshots: the Hub's (the store itself) or a channel's (`part_store`)."""
 
     location: IcebergLocation = field(kw_only=True)
+    part: StorePart = field(kw_only=True, default=HUB_PART, repr=False)
 
     @classmethod
     def from_url(cls, url: str) -> IcebergStore:
@@ -224,7 +230,20 @@ class IcebergStore(Store):
         return cls(location.local, location=location)
 
     def __str__(self) -> str:
-        return self.location.display()
+        shown = self.location.display()
+        return shown if self.part == HUB_PART else f"{shown} (table {self._identifier(self.part.table)})"
+
+    def part_store(self, part: StorePart) -> IcebergStore:
+        """The store of `part` (a channel's snapshots): its own tables in the same catalog and warehouse, its
+        working directory `<local>/<part.path>/`."""
+        held = IcebergStore(self.location.local / part.path, location=self.location, part=part)
+        if "catalog" in self.__dict__:  # already connected: the part shares the connection
+            held.__dict__["catalog"] = self.catalog
+        return held
+
+    @property
+    def provenance_table_name(self) -> str:
+        return PROVENANCE_TABLE if self.part == HUB_PART else f"{self.part.table}_{PROVENANCE_TABLE}"
 
     # ---------------------------------------------------------------------------------------- catalog
 
@@ -249,14 +268,14 @@ class IcebergStore(Store):
 
     def exists(self) -> bool:
         """Whether the data table has been created (by a first publish or `migrate`)."""
-        return self.catalog.table_exists(self._identifier(DATA_TABLE))
+        return self.catalog.table_exists(self._identifier(self.part.table))
 
     def data_table(self) -> Table:
         """The data table, created with its partition spec and properties on first use."""
-        return self._table(DATA_TABLE, _iceberg_arrow_schema(), partitioned=True)
+        return self._table(self.part.table, _iceberg_arrow_schema(self.part.rows.schema), partitioned=True)
 
     def provenance_table(self) -> Table:
-        return self._table(PROVENANCE_TABLE, _PROVENANCE_SCHEMA, partitioned=False)
+        return self._table(self.provenance_table_name, _PROVENANCE_SCHEMA, partitioned=False)
 
     def _table(self, name: str, schema: pa.Schema, *, partitioned: bool) -> Table:
         from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
@@ -275,7 +294,7 @@ class IcebergStore(Store):
                 with tx.update_spec() as spec:
                     spec.add_identity(DATE_COLUMN)
                 with tx.update_sort_order() as order:
-                    order.asc("model_id", IdentityTransform())
+                    order.asc(self.part.rows.order[0], IdentityTransform())
             tx.commit_transaction()
         except TableAlreadyExistsError:  # another process created it first
             pass
@@ -284,8 +303,14 @@ class IcebergStore(Store):
     # ---------------------------------------------------------------------------------------- reading
 
     def _records(self, date: dt.date | None = None) -> list[dict[str, Any]]:
-        """Provenance rows (all, or of one date), as dicts with the record parsed."""
-        table = self.provenance_table()
+        """Provenance rows (all, or of one date), as dicts with the record parsed; none before a first
+        publish (readers create no table)."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            table = self.catalog.load_table(self._identifier(self.provenance_table_name))
+        except NoSuchTableError:
+            return []
         scan = table.scan(row_filter=_date_filter(date)) if date is not None else table.scan()
         rows = scan.to_arrow().to_pylist()
         return [{**row, "record": json.loads(row["record"])} for row in rows]
@@ -305,10 +330,12 @@ class IcebergStore(Store):
     def read_table(self, date: dt.date, columns: Iterable[str] | None = None) -> pa.Table:
         if not self.has_snapshot(date):
             raise StoreError(f"no snapshot for {date.isoformat()} in {self}")
-        cols = tuple(columns) if columns is not None else SNAPSHOT_SCHEMA.names
+        rows = self.part.rows
+        cols = tuple(columns) if columns is not None else tuple(rows.schema.names)
         table = self.data_table().scan(row_filter=_date_filter(date), selected_fields=cols).to_arrow()
-        schema = pa.schema([SNAPSHOT_SCHEMA.field(name) for name in cols])
-        return table.select(list(cols)).cast(schema).sort_by("model_id" if "model_id" in cols else cols[0])
+        schema = pa.schema([rows.schema.field(name) for name in cols], metadata=rows.schema.metadata)
+        order = [(name, "ascending") for name in rows.order if name in cols] or [(cols[0], "ascending")]
+        return table.select(list(cols)).cast(schema).sort_by(order)
 
     def read_snapshot(self, date: dt.date, columns: Iterable[str] | None = None) -> pd.DataFrame:
         return self.read_table(date, columns).to_pandas()
@@ -373,8 +400,9 @@ class IcebergStore(Store):
             with pq.ParquetWriter(stream, schema, compression="zstd") as writer:
                 for batch in pq.ParquetFile(part).iter_batches(batch_size=ROW_GROUP_ROWS):
                     dates = pa.array([date] * batch.num_rows, pa.date32())
-                    columns = [dates] + [batch.column(name) for name in SNAPSHOT_SCHEMA.names]
-                    out = pa.Table.from_arrays(columns, names=[DATE_COLUMN, *SNAPSHOT_SCHEMA.names])
+                    names = self.part.rows.schema.names
+                    columns = [dates] + [batch.column(name) for name in names]
+                    out = pa.Table.from_arrays(columns, names=[DATE_COLUMN, *names])
                     writer.write_table(out.cast(schema), row_group_size=ROW_GROUP_ROWS)
                     rows += batch.num_rows
         finally:
@@ -384,13 +412,16 @@ class IcebergStore(Store):
     # ---------------------------------------------------------------------------------------- readers
 
     def mirror(self) -> Store:
-        """A local folder store holding the same snapshots (`<root>/mirror`), brought up to date: a date is
-        (re)materialised when its Iceberg commit changed, and dropped when it left the table; the other
-        channels' local snapshots are linked in. For readers that read Parquet files (the warehouse build,
-        the dashboard)."""
+        """A local folder store holding the same snapshots (`<local>/mirror`, a channel's in
+        `<local>/mirror/<part.path>`), brought up to date: a date is (re)materialised when its Iceberg commit
+        changed, and dropped when it left the table; the Hub's mirror brings the channels' up to date too. For
+        readers that read Parquet files (the warehouse build, the dashboard)."""
         from pipelines.migrate import copy_snapshot
 
-        mirror = Store(self.root / "mirror")
+        top = self.location.local / "mirror"
+        if self.part == HUB_PART and (top / "channels").is_symlink():  # what a mirror held before channels
+            (top / "channels").unlink()  # had tables: a link to local folder stores
+        mirror = Store(top / self.part.path)
         wanted = {row[DATE_COLUMN]: row for row in self._records()}
         for date in mirror.dates():
             if date not in wanted:
@@ -399,17 +430,14 @@ class IcebergStore(Store):
             marker = {"data_snapshot_id": row["data_snapshot_id"]}
             if mirror.has_snapshot(date) and mirror.provenance(date).get("mirrored_from") == marker:
                 continue
-            copy_snapshot(self, mirror, date, replace=True, extra={"mirrored_from": marker})
-        self._link_channels(mirror)
-        return mirror
+            extra = {"mirrored_from": marker}
+            copy_snapshot(self, mirror, date, replace=True, extra=extra, rows=self.part.rows)
+        if self.part == HUB_PART:
+            from pipelines.channels import channel_parts
 
-    def _link_channels(self, mirror: Store) -> None:
-        """The other channels' snapshots (`<root>/channels/`, folder stores on this host: they are not in the
-        Iceberg tables yet) seen from the mirror too, so readers of the mirror chart them."""
-        held, seen = self.root / "channels", mirror.root / "channels"
-        if held.is_dir() and not seen.exists():
-            mirror.root.mkdir(parents=True, exist_ok=True)
-            seen.symlink_to(held, target_is_directory=True)
+            for part in channel_parts():
+                self.part_store(part).mirror()
+        return mirror
 
     # ---------------------------------------------------------------------------------------- verify
 
@@ -419,11 +447,12 @@ class IcebergStore(Store):
         engines would read it), like `verify` on a folder store."""
         from pipelines.verify import Problem, Report
 
-        table = self.data_table()
         records = {row[DATE_COLUMN]: row["record"] for row in self._records()}
         in_table: dict[dt.date, set[str]] = {}
-        for entry in table.inspect.data_files().to_pylist():
-            in_table.setdefault(entry["partition"][DATE_COLUMN], set()).add(entry["file_path"])
+        if self.exists():  # (a store holding only channels has no Hub table: a reader creates none)
+            table = self.data_table()
+            for entry in table.inspect.data_files().to_pylist():
+                in_table.setdefault(entry["partition"][DATE_COLUMN], set()).add(entry["file_path"])
         report = Report()
         for date in dates if dates is not None else sorted(set(records) | set(in_table)):
             record = records.get(date)
@@ -448,7 +477,12 @@ class IcebergStore(Store):
     # ---------------------------------------------------------------------------------------- status
 
     def table_status(self) -> dict[str, Any]:
-        """Snapshots (Iceberg commits) and metadata size of the data table, for `status`."""
+        """Snapshots (Iceberg commits) and metadata size of the data table, for `status` (zeros before its
+        first commit: a reader creates no table)."""
+        if not self.exists():
+            return {"url": self.location.display(), "table": self._identifier(self.part.table),
+                    "iceberg_snapshots": 0, "manifests": 0, "metadata_json_bytes": 0, "metadata_bytes": 0,
+                    "data_files": 0}  # fmt: skip
         table = self.data_table()
         io = table.io
         metadata = table.metadata
@@ -460,7 +494,7 @@ class IcebergStore(Store):
         metadata_json = len(io.new_input(table.metadata_location))
         return {
             "url": self.location.display(),
-            "table": self._identifier(DATA_TABLE),
+            "table": self._identifier(self.part.table),
             "iceberg_snapshots": len(metadata.snapshots),
             "manifests": len(manifests),
             "metadata_json_bytes": metadata_json,

@@ -1,7 +1,8 @@
 """Keep an Iceberg store fast after years of daily commits: expire old commits, merge manifests, and remove
 orphan files. Run it weekly (the scheduler adds it for an Iceberg store) or by hand.
 
-For each table of the store (snapshots and provenance):
+For each table of the store (snapshots and provenance, and each channel's pair, `channel_<name>` and
+`channel_<name>_provenance`):
 1. the table properties are (re)applied: `commit.manifest-merge.enabled=true` (every commit merges small
    manifests once there are `commit.manifest.min-count-to-merge`=100 of them, so scan planning reads a few
    manifests, not one per day), `write.metadata.delete-after-commit.enabled=true` and
@@ -80,9 +81,10 @@ def remove_orphans(table: Table, older_than: dt.datetime) -> tuple[int, int]:
     scheme, netloc, root = table.io.parse_location(table.location())
     filesystem = table.io.fs_by_scheme(scheme, netloc)
     keep = referenced_files(table)
+    inside = root.rstrip("/") + "/"  # never a neighbour whose name starts alike (channel_x, channel_x_models)
     removed = size = 0
     for info in filesystem.get_file_info(FileSelector(root, recursive=True, allow_not_found=True)):
-        if info.type != FileType.File or info.path in keep:
+        if info.type != FileType.File or info.path in keep or not info.path.startswith(inside):
             continue
         if info.mtime is not None and info.mtime.astimezone(dt.UTC) >= older_than:
             continue
@@ -132,12 +134,18 @@ def maintain(
     orphan_hours: int = DEFAULT_ORPHAN_HOURS,
     now: dt.datetime | None = None,
 ) -> list[Maintained]:
-    """Maintain both tables of `store`."""
+    """Maintain both tables of `store` (the Hub's), then those of each channel it holds."""
+    from pipelines.channels import channel_parts
+
     now = now or dt.datetime.now(dt.UTC)
-    return [
-        maintain_table(store.data_table(), now, keep_days, orphan_hours),
-        maintain_table(store.provenance_table(), now, keep_days, orphan_hours, compact_rows=True),
-    ]
+    done = []
+    for held in [store, *(store.part_store(part) for part in channel_parts())]:
+        if held.exists():
+            done += [
+                maintain_table(held.data_table(), now, keep_days, orphan_hours),
+                maintain_table(held.provenance_table(), now, keep_days, orphan_hours, compact_rows=True),
+            ]
+    return done
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,10 @@ differs). After each date the logical checksum of its rows (SHA-256 of the rows 
 `pipelines.store.logical_checksum`) is compared between source and target; any difference stops the run with
 an error. Dates the target already holds are skipped unless --force replaces them. A stopped run is resumed by
 running the same command again.
+
+The other channels' snapshots (`pipelines.channels.channel_parts`: ModelScope, the OpenRouter vintages and its
+/models catalogue) are carried the same way, date by date and checked, after the Hub's: folders under
+`<store>/channels/` on one side, tables `channel_*` on the other.
 """
 
 from __future__ import annotations
@@ -22,17 +26,24 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipelines.schema import SNAPSHOT_SCHEMA
-from pipelines.store import Store, StoreError, existing_store, logical_checksum, resolve_store
+from pipelines.store import HUB_ROWS, Rows, Store, StoreError, existing_store, logical_checksum, resolve_store
 
 _DERIVED = ("files", "rows", "date")  # recomputed by the target's publish
 
 
 def copy_snapshot(
-    source: Store, target: Store, date: dt.date, *, replace: bool = False, extra: dict[str, Any] | None = None
+    source: Store,
+    target: Store,
+    date: dt.date,
+    *,
+    replace: bool = False,
+    extra: dict[str, Any] | None = None,
+    rows: Rows = HUB_ROWS,
 ) -> None:
-    """Publish `source`'s snapshot of `date` in `target`, rows and provenance unchanged (+ `extra` keys)."""
-    table = source.read_table(date).cast(SNAPSHOT_SCHEMA).sort_by("model_id")
+    """Publish `source`'s snapshot of `date` in `target`, rows and provenance unchanged (+ `extra` keys);
+    `rows` says what the snapshot holds (the Hub's rows, or a channel's)."""
+    order = [(name, "ascending") for name in rows.order]
+    table = source.read_table(date).select(rows.schema.names).cast(rows.schema).sort_by(order)
     record = {k: v for k, v in source.provenance(date).items() if k not in _DERIVED}
     with target.fresh_staging(date) as staged:
         pq.write_table(table, staged / "part-00000.parquet", compression="zstd", row_group_size=32_768)
@@ -40,22 +51,39 @@ def copy_snapshot(
 
 
 def migrate(source: Store, target: Store, *, force: bool = False, log: Any = print) -> int:
-    """Copy every date of `source` missing from `target` (all with `force`), checking each; returns how many
-    were copied. Raises StoreError on a checksum difference."""
+    """Copy every date of `source` missing from `target` (all with `force`), the Hub's snapshots then each
+    channel's, checking each; returns how many were copied. Raises StoreError on a checksum difference."""
+    from pipelines.channels import channel_parts
+
+    copied = _migrate_snapshots(source, target, HUB_ROWS, force=force, log=log)
+    for part in channel_parts():
+        held = source.part_store(part)
+        if held.exists():
+            target_part = target.part_store(part)
+            copied += _migrate_snapshots(held, target_part, part.rows, force=force, log=log, label=part.path)
+    return copied
+
+
+def _migrate_snapshots(
+    source: Store, target: Store, rows: Rows, *, force: bool, log: Any, label: str = ""
+) -> int:
+    """`migrate` for one store's snapshots (the Hub's, or one channel's: `label` names it in the log)."""
     have = set(target.dates())
     copied = 0
     for date in source.dates():
+        day = f"{label} {date}".lstrip()
         if date in have and not force:
-            log(f"{date}: already in the target, skipped")
+            log(f"{day}: already in the target, skipped")
             continue
-        copy_snapshot(source, target, date, replace=date in have)
-        expected, found = logical_checksum(source.read_table(date)), logical_checksum(target.read_table(date))
+        copy_snapshot(source, target, date, replace=date in have, rows=rows)
+        expected = logical_checksum(source.read_table(date), rows)
+        found = logical_checksum(target.read_table(date), rows)
         if expected != found:
             raise StoreError(
-                f"{date}: the copy's rows differ from the source's "
+                f"{day}: the copy's rows differ from the source's "
                 f"(logical sha256 {found[:16]}... vs {expected[:16]}...)"
             )
-        log(f"{date}: copied, logical sha256 {found[:16]}... matches")
+        log(f"{day}: copied, logical sha256 {found[:16]}... matches")
         copied += 1
     return copied
 

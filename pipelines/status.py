@@ -166,16 +166,26 @@ def _channels(store: Store, max_age: dt.timedelta, now: dt.datetime) -> dict[str
     for key, held in present_channel_stores(store).items():
         health = snapshot_health(held, now)
         facts[key] = {
-            "store": str(held.root),
+            "store": str(held) if type(held) is not Store else str(held.root),
             "snapshots": health.dates,
             "latest": health.latest.isoformat() if health.latest else None,
             "age_hours": round(health.age.total_seconds() / 3600, 2) if health.age is not None else None,
             "fresh": health.is_fresh(max_age),
             "missing": [d.isoformat() for d in health.missing],
             "in_progress": sorted(p.name.removeprefix("date=") for p in held.staging_root.glob("date=*")),
+            "iceberg": _iceberg(held),
         }
     return facts
 
+
+
+def _table_facts(ice: dict[str, Any]) -> str:
+    """One Iceberg table's facts (`IcebergStore.table_status`) as `status` prints them."""
+    return (
+        f"table {ice['table']}: {ice['iceberg_snapshots']} commits kept, {ice['manifests']} manifests, "
+        f"{ice['data_files']} data files, metadata {_human_bytes(ice['metadata_bytes'])} "
+        f"(metadata.json {_human_bytes(ice['metadata_json_bytes'])})"
+    )
 
 
 def _iceberg(store: Store) -> dict[str, Any] | None:
@@ -246,13 +256,7 @@ def render(facts: dict[str, Any]) -> str:
     else:
         lines.append("latest       no snapshot yet: STALE (take one with `python -m pipelines snapshot`)")
     if facts.get("iceberg"):
-        ice = facts["iceberg"]
-        lines.append(
-            f"iceberg      {ice['url']} table {ice['table']}: {ice['iceberg_snapshots']} commits kept, "
-            f"{ice['manifests']} manifests, {ice['data_files']} data files, metadata "
-            f"{_human_bytes(ice['metadata_bytes'])} "
-            f"(metadata.json {_human_bytes(ice['metadata_json_bytes'])})"
-        )
+        lines.append(f"iceberg      {facts['iceberg']['url']} {_table_facts(facts['iceberg'])}")
     published = facts.get("published_warehouse")
     if published is not None:
         lines.append(
@@ -299,6 +303,8 @@ def render(facts: dict[str, Any]) -> str:
             )
         else:
             lines.append(f"channel      {key}: no snapshot yet: STALE")
+        if channel.get("iceberg"):
+            lines.append(f"  iceberg    {_table_facts(channel['iceberg'])}")
     lines.append(
         f"runs         {facts['runs_total']} recorded, {facts['runs_failed']} failed or crashed; last:"
     )

@@ -11,9 +11,10 @@ partial one. Published snapshots are never modified; `publish(..., replace=True)
 directory in place of the old one.
 
 `Store` is also the interface every command uses: `dates`, `has_snapshot`, `provenance`, `read_table`,
-`read_snapshot`, `fresh_staging`/`staging_dir` and `publish`. `pipelines.iceberg_store.IcebergStore`
-implements it over Iceberg tables (`resolve_store` picks it for an `iceberg+...` URL); readers of Parquet
-files get a folder store for either through `readable_store`.
+`read_snapshot`, `fresh_staging`/`staging_dir` and `publish`; `part_store(StorePart)` is the store of a
+channel's snapshots inside it (a folder under the root, or tables of their own in an Iceberg store).
+`pipelines.iceberg_store.IcebergStore` implements it over Iceberg tables (`resolve_store` picks it for an
+`iceberg+...` URL); readers of Parquet files get a folder store for either through `readable_store`.
 """
 
 from __future__ import annotations
@@ -79,13 +80,39 @@ def readable_store(store: Store) -> Store:
     return store.mirror() if isinstance(store, IcebergStore) else store
 
 
-def logical_checksum(table: pa.Table) -> str:
-    """SHA-256 of a day's rows as data, whatever files or format hold them: the snapshot columns in schema
-    order, rows sorted by model_id, each row as one canonical JSON line. Equal for a folder snapshot and its
-    Iceberg copy (what `migrate` checks)."""
-    rows = table.select(SNAPSHOT_SCHEMA.names).cast(SNAPSHOT_SCHEMA).sort_by("model_id")
+@dataclass(frozen=True)
+class Rows:
+    """What the snapshots of one store hold: their row schema, and the columns that put a day's rows in one
+    canonical order (for checksums, copies and the Iceberg table's sort order)."""
+
+    schema: pa.Schema
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StorePart:
+    """A snapshot store kept inside a store (a channel's snapshots): its folder under the store's root, and
+    the table that holds it in an Iceberg store (its provenance rows in `<table>_provenance`; the Hub's in
+    `provenance`)."""
+
+    path: str
+    table: str
+    rows: Rows
+
+
+HUB_ROWS = Rows(SNAPSHOT_SCHEMA, ("model_id",))
+#: The Hub's own snapshots: the store itself (`<store>/snapshots/`, Iceberg tables `snapshots`, `provenance`).
+HUB_PART = StorePart("", "snapshots", HUB_ROWS)
+
+
+def logical_checksum(table: pa.Table, rows: Rows = HUB_ROWS) -> str:
+    """SHA-256 of a day's rows as data, whatever files or format hold them: the columns of `rows.schema` in
+    schema order, rows sorted by `rows.order`, each row as one canonical JSON line. Equal for a folder
+    snapshot and its Iceberg copy (what `migrate` checks)."""
+    order = [(name, "ascending") for name in rows.order]
+    ordered = table.select(rows.schema.names).cast(rows.schema).sort_by(order)
     digest = hashlib.sha256()
-    for batch in rows.to_batches(max_chunksize=10_000):
+    for batch in ordered.to_batches(max_chunksize=10_000):
         for row in batch.to_pylist():
             line = json.dumps(list(row.values()), default=str, ensure_ascii=False, separators=(",", ":"))
             digest.update(line.encode("utf-8") + b"\n")
@@ -99,7 +126,9 @@ def existing_store(path: str | os.PathLike[str] | None = None) -> Store:
 
     store = resolve_store(path)
     if isinstance(store, IcebergStore):
-        if not store.exists():
+        from pipelines.channels import present_channel_stores
+
+        if not store.exists() and not present_channel_stores(store):
             raise StoreError(f"no store at {store}: the catalog has no snapshot table (yet)")
         store.root.mkdir(parents=True, exist_ok=True)
         return store
@@ -254,6 +283,14 @@ class Store:
 
     def has_snapshot(self, date: dt.date) -> bool:
         return (self.snapshot_dir(date) / PROVENANCE_FILE).is_file()
+
+    def exists(self) -> bool:
+        """Whether a snapshot run has created this store (for the parts a store may hold)."""
+        return self.root.is_dir()
+
+    def part_store(self, part: StorePart) -> Store:
+        """The store of `part` (a channel's snapshots) inside this one: `<root>/<part.path>/`."""
+        return Store(self.root / part.path)
 
     def data_files(self, date: dt.date) -> list[Path]:
         return sorted(self.snapshot_dir(date).glob("*.parquet"))

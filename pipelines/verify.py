@@ -125,14 +125,18 @@ def verify_store(store: Store, dates: list[dt.date] | None = None) -> Report:
 
 def _verify_channels(store: Store, dates: list[dt.date] | None) -> list[Report]:
     """The snapshots of the other channels (`<store>/channels/<channel>/`), checked the same way; with
-    `dates`, only those of the dates that channel has."""
+    `dates`, only those of the dates that channel has. An Iceberg store's channels are tables, checked
+    like its Hub table."""
     from pipelines.channels import present_channel_stores
+    from pipelines.iceberg_store import IcebergStore
 
     reports = []
     for held in present_channel_stores(store).values():
-        wanted = None if dates is None else [d for d in dates if held.snapshot_dir(d).is_dir()]
+        iceberg = isinstance(held, IcebergStore)
+        has = held.has_snapshot if iceberg else (lambda d, held=held: held.snapshot_dir(d).is_dir())
+        wanted = None if dates is None else [d for d in dates if has(d)]
         if wanted is None or wanted:
-            reports.append(verify_store(held, wanted))
+            reports.append(held.verify(wanted) if iceberg else verify_store(held, wanted))
     return reports
 
 

@@ -4,9 +4,10 @@ A channel is a place where open models are counted: the Hub (`hf`), ModelScope (
 OpenRouter (`openrouter`). Their numbers are not alike (cumulative downloads, a 30-day window, daily
 tokens), so every observation says what it measures (`metric`) and how it is counted (`semantics`), and
 nothing downstream adds two observations whose metric or semantics differ. Each channel keeps its own
-immutable, dated snapshots in a `Store` of its own under `<store>/channels/<channel>/`, so publishing,
-checksums, `verify` and `status` work the same way as for the Hub snapshots (which stay where they are:
-`<store>/snapshots/`).
+immutable, dated snapshots in a `Store` of its own under `<store>/channels/<channel>/` (in an Iceberg store:
+the tables `channel_<channel>` and `channel_<channel>_provenance`, see `channel_parts`), so publishing,
+checksums, `verify`, `status` and `migrate` work the same way as for the Hub snapshots (which stay where they
+are: `<store>/snapshots/`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipelines.store import Store
+from pipelines.store import Rows, Store, StorePart
 
 OBSERVATION_SCHEMA_VERSION = 1
 
@@ -62,17 +63,37 @@ SEMANTICS = {
 }
 
 
+#: A channel's rows in one canonical order: every column, so that rows equal in all of them are the only ties.
+OBSERVATION_ROWS = Rows(OBSERVATION_SCHEMA, ("channel_model_id", *OBSERVATION_SCHEMA.names))
+
+
+def channel_part(channel: str) -> StorePart:
+    """Where `channel`'s snapshots live: `<store>/channels/<channel>/`, Iceberg table `channel_<channel>`."""
+    if channel not in CHANNELS or channel == "hf":
+        raise ValueError(f"unknown channel {channel!r}; known: {', '.join(k for k in CHANNELS if k != 'hf')}")
+    return StorePart(f"channels/{channel}", f"channel_{channel}", OBSERVATION_ROWS)
+
+
 def channel_store(store: Store, channel: str) -> Store:
-    """The store of `channel`'s own snapshots inside `store` (the Hub's snapshots are `store` itself)."""
+    """The store of `channel`'s own snapshots inside `store` (the Hub's snapshots are `store` itself): a
+    folder under `<store>/channels/` of a folder store, a table of an Iceberg store."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
     if channel == "hf":
         return store
-    return Store(store.root / "channels" / channel)
+    return store.part_store(channel_part(channel))
+
+
+def channel_parts() -> list[StorePart]:
+    """Every snapshot store the channels keep beside the Hub's (the OpenRouter /models catalogue included):
+    what `migrate` carries and an Iceberg store's mirror holds."""
+    from pipelines.channels.openrouter_attribution import CATALOGUE_PART  # it imports this module
+
+    return [channel_part(key) for key in CHANNELS if key != "hf"] + [CATALOGUE_PART]
 
 
 def present_channel_stores(store: Store) -> dict[str, Store]:
     """The stores of the channels other than the Hub that `store` holds (those a snapshot run has created),
     for the commands that cover every channel (`verify`, `status`)."""
     found = {key: channel_store(store, key) for key in CHANNELS if key != "hf"}
-    return {key: held for key, held in found.items() if held.root.is_dir()}
+    return {key: held for key, held in found.items() if held.exists()}

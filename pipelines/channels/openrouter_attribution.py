@@ -27,7 +27,7 @@ import pyarrow as pa
 from pipelines.attribution import _Publishers, namespace_of
 from pipelines.channels import channel_store
 from pipelines.registry import Registry
-from pipelines.store import Store
+from pipelines.store import Rows, Store, StorePart, readable_store
 
 DATASET_START = dt.date(2025, 1, 1)  # rankings-daily begins here
 LICENCE = "CC BY 4.0"
@@ -53,9 +53,18 @@ CATALOGUE_SCHEMA = pa.schema(
 )
 
 
+#: Where the /models vintages live: `<store>/channels/openrouter/models/` (a store of their own), or the
+#: Iceberg table `channel_openrouter_models`; rows in slug order, then by every column.
+CATALOGUE_PART = StorePart(
+    "channels/openrouter/models",
+    "channel_openrouter_models",
+    Rows(CATALOGUE_SCHEMA, ("canonical_slug", *CATALOGUE_SCHEMA.names)),
+)
+
+
 def catalogue_store(store: Store) -> Store:
-    """Where the /models vintages live: `<store>/channels/openrouter/models/` (a store of their own)."""
-    return Store(channel_store(store, "openrouter").root / "models")
+    """The store of the /models vintages inside `store` (see CATALOGUE_PART)."""
+    return store.part_store(CATALOGUE_PART)
 
 
 def base_slug(permaslug: str) -> str:
@@ -64,7 +73,8 @@ def base_slug(permaslug: str) -> str:
 
 
 def _files(store: Store, until: dt.date | None = None) -> list[str]:
-    return [str(f) for d in store.dates() if until is None or d <= until for f in store.data_files(d)]
+    held = readable_store(store)  # an Iceberg store's table: its local folder mirror
+    return [str(f) for d in held.dates() if until is None or d <= until for f in held.data_files(d)]
 
 
 def model_mapping(store: Store, until: dt.date | None = None) -> dict[str, str | None]:
