@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from dashboards.state import DATE_RANGE_ID, state_of
@@ -332,7 +333,7 @@ def _table(store: IcebergStore, name: str):  # type: ignore[no-untyped-def]
 
 
 def test_maintain_expires_the_published_warehouse_commits_and_keeps_every_published_file(
-    urls: tuple[str, str], s3_server, monkeypatch: pytest.MonkeyPatch
+    urls: tuple[str, str], s3_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr("pipelines.warehouse.versions.KEEP_VERSIONS", 2)
     scheduler_url, replica_url = urls
@@ -369,3 +370,16 @@ def test_maintain_expires_the_published_warehouse_commits_and_keeps_every_publis
     fresh = resolve_store(replica_url)
     assert refresh_for_readers(reader_store(fresh), source=fresh) is None
     assert current_version(reader_store(fresh)).path.name == "v000003"  # type: ignore[union-attr]
+
+    # An export on another host, given only --store (no OWT_STORE): it fetches too, and copies no snapshot.
+    from dashboards.__main__ import main as dashboards_main
+
+    monkeypatch.delenv("OWT_STORE", raising=False)
+    exporter = replica_url.replace("/replica", "/exporter")
+    out = tmp_path / "chart.csv"
+    args = ["export", "--chart", CHART, "--format", "csv", "--out", str(out), "--store", exporter]
+    assert dashboards_main(args) == 0
+    table = pd.read_csv(out)
+    last = table[table["date"] == table["date"].max()].set_index("country")["downloads_30d"].to_dict()
+    assert (table["date"].max(), last) == ("2025-03-01", {"CN": 300, "US": 150})  # by hand: month 3
+    assert _snapshot_files(tmp_path / "exporter") == []

@@ -470,6 +470,8 @@ def published_source(local: Store, source: Store | None = None) -> IcebergStore 
     from pipelines.iceberg_store import IcebergStore
     from pipelines.store import StoreError, resolve_store
 
+    if isinstance(local, StatelessReader):  # it knows its store (an export given --store, no OWT_STORE)
+        return local.source
     if source is None and os.environ.get("OWT_STORE", "").startswith("iceberg+"):
         try:
             source = resolve_store(None)
