@@ -118,13 +118,14 @@ def _hub_models(store: Store, names: set[str]) -> list[tuple[str, dt.datetime | 
     dates = store.dates()
     if not dates or not names:
         return []
-    files = [str(f) for f in store.data_files(dates[-1])]
+    latest = store.read_table(dates[-1], ["model_id", "created_at"])  # files or, on a replica, a scan
     con = duckdb.connect()
     try:
+        con.register("latest", latest)
         rows = con.execute(
-            "SELECT model_id, created_at FROM read_parquet(?) WHERE lower(split_part(model_id, '/', 2)) IN "
+            "SELECT model_id, created_at FROM latest WHERE lower(split_part(model_id, '/', 2)) IN "
             "(SELECT unnest(?::VARCHAR[]))",
-            [files, sorted(names)],
+            [sorted(names)],
         ).fetchall()
     finally:
         con.close()

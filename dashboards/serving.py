@@ -18,7 +18,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from pipelines.demo import generate_demo_store
-from pipelines.store import Store, demo_store_path, existing_store, readable_store, resolve_store
+from pipelines.store import Store, demo_store_path, existing_store, resolve_store
+from pipelines.warehouse.publish import reader_store
 
 #: The demo store: enough models for every chart to look like the real thing, every day since 2024-01-01 (so
 #: the 2025 crossover is in it); about half a minute to generate and index on a laptop, once.
@@ -30,7 +31,8 @@ log = logging.getLogger("owt.serving")
 @dataclass(frozen=True)
 class ServingStore:
     """The store shown, the one asked for, and whether the demo store stands in for it. An Iceberg store is
-    shown through its local folder mirror (`pipelines.store.readable_store`), which the warehouse reads."""
+    shown through `pipelines.warehouse.publish.reader_store`: a stateless reader of its published warehouse,
+    else its local folder mirror, which the warehouse is built from."""
 
     store: Store
     configured: Store
@@ -72,5 +74,5 @@ def serving_store(
     else:
         configured = resolve_store(None)
     if configured.dates():
-        return ServingStore(store=readable_store(configured), configured=configured)
+        return ServingStore(store=reader_store(configured), configured=configured)
     return ServingStore(store=ensure_demo_store(demo_store), configured=configured, demo=True)

@@ -16,6 +16,12 @@ For each table of the store (snapshots and provenance, and each channel's pair, 
 The provenance table (one small row per day, appended as one small file per day) is also rewritten as one
 file before the expiry.
 
+The published warehouse's tables (`warehouse_versions`, `warehouse_facts`: pipelines/warehouse/publish.py),
+where the store has them, get the same properties, expiry and orphan removal, except that the published
+files under `warehouse_versions/objects/` are never orphans: the versions' rows list them, not Iceberg's
+metadata, and the publish deletes those no kept version lists (`warehouse_facts` registers the same files in
+place, so its expiry removes no data file either).
+
 A store folder has nothing to maintain: the command says so and exits 0.
 """
 
@@ -73,9 +79,10 @@ def referenced_files(table: Table) -> set[str]:
     return {_path(location) for location in found}
 
 
-def remove_orphans(table: Table, older_than: dt.datetime) -> tuple[int, int]:
+def remove_orphans(table: Table, older_than: dt.datetime, spare: str | None = None) -> tuple[int, int]:
     """Delete files under the table's location that nothing references and that are older than
-    `older_than`; returns (files, bytes) removed."""
+    `older_than`, except those under its folder `spare` (files the table's rows name, not its metadata);
+    returns (files, bytes) removed."""
     from pyarrow.fs import FileSelector, FileType
 
     scheme, netloc, root = table.io.parse_location(table.location())
@@ -85,6 +92,8 @@ def remove_orphans(table: Table, older_than: dt.datetime) -> tuple[int, int]:
     removed = size = 0
     for info in filesystem.get_file_info(FileSelector(root, recursive=True, allow_not_found=True)):
         if info.type != FileType.File or info.path in keep or not info.path.startswith(inside):
+            continue
+        if spare is not None and info.path.startswith(f"{root.rstrip('/')}/{spare}/"):
             continue
         if info.mtime is not None and info.mtime.astimezone(dt.UTC) >= older_than:
             continue
@@ -108,6 +117,7 @@ def maintain_table(
     orphan_hours: int = DEFAULT_ORPHAN_HOURS,
     *,
     compact_rows: bool = False,
+    spare: str | None = None,
 ) -> Maintained:
     """Properties, (compaction,) expiry and orphan removal for one table (see the module docstring)."""
     from pipelines.iceberg_store import TABLE_PROPERTIES
@@ -123,7 +133,7 @@ def maintain_table(
     if table.current_snapshot() is not None:
         table.maintenance.expire_snapshots().older_than(now - dt.timedelta(days=keep_days)).commit()
     table.refresh()
-    removed, size = remove_orphans(table, now - dt.timedelta(hours=orphan_hours))
+    removed, size = remove_orphans(table, now - dt.timedelta(hours=orphan_hours), spare)
     return Maintained(table.name()[-1], before, len(table.metadata.snapshots), removed, size)
 
 
@@ -145,6 +155,25 @@ def maintain(
                 maintain_table(held.data_table(), now, keep_days, orphan_hours),
                 maintain_table(held.provenance_table(), now, keep_days, orphan_hours, compact_rows=True),
             ]
+    return done
+
+
+def maintain_published(
+    store: IcebergStore,
+    *,
+    keep_days: int = DEFAULT_KEEP_DAYS,
+    orphan_hours: int = DEFAULT_ORPHAN_HOURS,
+    now: dt.datetime | None = None,
+) -> list[Maintained]:
+    """Maintain the published warehouse's tables of `store`, those it has (none before a first publish)."""
+    from pipelines.warehouse.publish import FACTS_TABLE, OBJECTS_DIR, VERSIONS_TABLE
+
+    now = now or dt.datetime.now(dt.UTC)
+    done = []
+    for name, spare in ((VERSIONS_TABLE, OBJECTS_DIR), (FACTS_TABLE, None)):
+        if store.catalog.table_exists(store._identifier(name)):
+            table = store.catalog.load_table(store._identifier(name))
+            done.append(maintain_table(table, now, keep_days, orphan_hours, spare=spare))
     return done
 
 
@@ -180,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     with record_run(store, "maintain") as recorded:
         done = maintain(store, keep_days=args.keep_days, orphan_hours=args.orphan_hours)
+        done += maintain_published(store, keep_days=args.keep_days, orphan_hours=args.orphan_hours)
         recorded.counts.update(
             expired=sum(m.snapshots_before - m.snapshots_after for m in done),
             orphans=sum(m.orphans_removed for m in done),

@@ -8,35 +8,45 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import logging
+import re
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
+from dashboards.state import DATE_RANGE_ID, state_of
 from pipelines.iceberg_store import IcebergStore
+from pipelines.maintain import maintain_published
 from pipelines.registry import load_registry
 from pipelines.status import collect, render
-from pipelines.store import readable_store, resolve_store, sha256_file
+from pipelines.store import Store, readable_store, resolve_store, sha256_file
 from pipelines.warehouse import WarehouseError, current_version, refresh, refresh_for_readers, warehouse_root
 from pipelines.warehouse.publish import (
     FACTS_TABLE,
     FOLLOWER_EXTENSION,
     OBJECTS_DIR,
     POLL_ENV,
+    VERSIONS_TABLE,
     Follower,
+    StatelessReader,
     commit,
     current_published,
     publish,
     published_versions,
+    reader_store,
     upload,
     versions_table,
 )
 from tests.ops_support import run_cli
 from tests.packages import package_table
 from tests.snapshots import model, write_snapshot
+from tests.test_app import gunicorn
 
 CHART = "downloads-30d-by-country"
 
@@ -210,7 +220,6 @@ def _status(store: IcebergStore) -> str:
 
 def test_the_scheduler_builds_and_publishes_the_warehouse_of_an_iceberg_store_only(tmp_path: Path) -> None:
     from pipelines.schedule import DEFAULT_CRON, Job, load_jobs, with_warehouse
-    from pipelines.store import Store
 
     jobs = load_jobs(None, DEFAULT_CRON)
     iceberg = resolve_store(f"iceberg+sqlite:///{tmp_path}/c.db?warehouse={tmp_path}/w&local={tmp_path}/l")
@@ -219,3 +228,158 @@ def test_the_scheduler_builds_and_publishes_the_warehouse_of_an_iceberg_store_on
     assert with_warehouse(jobs, iceberg, DEFAULT_CRON) == [*jobs, added]
     mine = [*jobs, Job("warehouse", "warehouse", ("--memory-limit", "4GB"), "0 5 * * *")]
     assert with_warehouse(mine, iceberg, DEFAULT_CRON) == mine
+
+
+def _get_json(port: int, path: str) -> object:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=120) as response:
+        return json.loads(response.read())
+
+
+def _find(component: object, component_id: str) -> dict | None:
+    """The props of the component with `component_id` in a Dash layout (JSON), searched depth first."""
+    if isinstance(component, dict):
+        props = component.get("props") or {}
+        if props.get("id") == component_id:
+            return props
+        children = [*component.values()]
+    elif isinstance(component, list):
+        children = component
+    else:
+        return None
+    return next((found for child in children if (found := _find(child, component_id)) is not None), None)
+
+
+def _served(port: int) -> tuple[tuple[str, dict[str, int]], tuple[str, str]]:
+    """What a replica serves: the last 30-day counts per country (chart CSV) and the date picker's bounds."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/download/chart/{CHART}.csv", timeout=120) as answer:
+        table = package_table(answer.read())
+    last = table["date"].max()
+    counts = table[table["date"] == last].set_index("country")["downloads_30d"].to_dict()
+    picker = _find(_get_json(port, "/_dash-layout"), DATE_RANGE_ID) or {}
+    return (last, counts), (picker.get("min_date_allowed"), picker.get("max_date_allowed"))
+
+
+def _snapshot_files(local: Path) -> list[Path]:
+    """Files of snapshots under a host's local directory: any Parquet file or provenance record outside the
+    warehouse cache, anything in a `snapshots` folder."""
+    return [
+        path
+        for path in local.rglob("*")
+        if path.is_file()
+        and ("snapshots" in path.parts or path.name == "provenance.json" or path.suffix == ".parquet")
+        and "warehouse" not in path.relative_to(local).parts
+    ]
+
+
+def _published_dates(store: IcebergStore) -> list[str]:
+    published = current_published(store)
+    assert published is not None
+    return sorted(published.manifest["snapshots"])
+
+
+def test_a_replica_with_an_empty_directory_and_the_store_url_reads_the_published_warehouse_only(
+    urls: tuple[str, str], tmp_path: Path
+) -> None:
+    """Stateless replicas: no snapshot copied, the dates and provenance from the published version, under
+    gunicorn, following a new version without restart."""
+    scheduler_url, replica_url = urls
+    store = resolve_store(scheduler_url)
+    write_snapshot(store, dt.date(2025, 2, 1), _month(300, 200))
+    write_snapshot(store, dt.date(2025, 3, 1), _month(400, 250))
+    assert run_cli("warehouse", "--store", scheduler_url, timeout=180).returncode == 0
+
+    # In process: what the app reads is a stateless reader of the published version.
+    from app import create_app
+
+    in_process = replica_url.replace("/replica", "/replica-in-process")
+    state = state_of(create_app(in_process).server)
+    assert isinstance(state.store, StatelessReader)
+    dates = [d.isoformat() for d in state.store.dates()]
+    assert dates == _published_dates(store) == ["2025-02-01", "2025-03-01"]
+    assert state.latest_date() == dt.date(2025, 3, 1) and state.synthetic()  # write_snapshot marks it so
+    assert state.store.provenance(dt.date(2025, 3, 1))["rows"] == 2  # by hand: Qwen and Llama
+    latest = state.store.read_table(dt.date(2025, 3, 1), ["model_id", "downloads_30d"])  # a scan, no file
+    assert latest.to_pylist() == [
+        {"model_id": "Qwen/Qwen3-8B", "downloads_30d": 400},
+        {"model_id": "meta-llama/Llama-3.1-8B", "downloads_30d": 250},
+    ]
+    assert _snapshot_files(tmp_path / "replica-in-process") == []
+
+    # Under gunicorn, from an empty local directory: by hand, CN = Qwen, US = Llama (30-day counts as
+    # reported on the last snapshot); the date picker spans the published snapshots.
+    local = tmp_path / "replica"
+    assert not local.exists()
+    env = {"OWT_STORE": replica_url, POLL_ENV: "0.5"}
+    with gunicorn(Store(local), env) as port:
+        assert _served(port) == (("2025-03-01", {"CN": 400, "US": 250}), ("2025-02-01", "2025-03-01"))
+        assert _snapshot_files(local) == []
+
+        # The scheduler publishes a new day; the running replica follows it, still copying no snapshot.
+        write_snapshot(store, dt.date(2025, 4, 1), _month(500, 300))
+        assert run_cli("warehouse", "--store", scheduler_url, timeout=180).returncode == 0
+        assert _published_dates(store)[-1] == "2025-04-01"
+        deadline = time.monotonic() + 120
+        while _served(port)[0][0] != "2025-04-01":
+            assert time.monotonic() < deadline, "the replica did not pick up the new published version"
+            time.sleep(0.5)
+        assert _served(port) == (("2025-04-01", {"CN": 500, "US": 300}), ("2025-02-01", "2025-04-01"))
+    assert _snapshot_files(local) == []
+    # What the replica keeps: the fetched warehouse (and its run bookkeeping), no mirror of the snapshots.
+    assert (local / "mirror" / "warehouse").is_dir() and not (local / "mirror" / "snapshots").exists()
+
+
+def _table(store: IcebergStore, name: str):  # type: ignore[no-untyped-def]
+    return store.catalog.load_table(f"{store.location.namespace}.{name}")
+
+
+def test_maintain_expires_the_published_warehouse_commits_and_keeps_every_published_file(
+    urls: tuple[str, str], s3_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("pipelines.warehouse.versions.KEEP_VERSIONS", 2)
+    scheduler_url, replica_url = urls
+    store = resolve_store(scheduler_url)
+    for month in range(1, 4):
+        write_snapshot(store, dt.date(2025, month, 1), _month(100 * month, 50 * month))
+        refresh(readable_store(store), load_registry())
+        publish(store, readable_store(store))
+    tables = {name: _table(store, name) for name in (VERSIONS_TABLE, FACTS_TABLE)}
+    assert all(len(table.metadata.snapshots) >= 3 for table in tables.values())  # one per publish, at least
+
+    # The weekly job: with no retention, only the current commit of each table is left.
+    done = run_cli("maintain", "--store", scheduler_url, "--keep-days", "0", timeout=180)
+    assert done.returncode == 0, done.stderr
+    for name, table in tables.items():
+        table.refresh()
+        assert len(table.metadata.snapshots) == 1, name
+        assert re.search(rf"maintain: {name}: commits \d+ -> 1,", done.stdout), done.stdout
+    # Orphan removal (all files old enough here) spares the published objects the rows list.
+    kept = published_versions(store)
+    assert [p.version for p in kept] == ["v000002", "v000003"]
+    in_use = {entry["sha256"] for p in kept for entry in p.files}
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    results = maintain_published(store, keep_days=0, orphan_hours=1, now=later)
+    assert results[0].table == VERSIONS_TABLE and results[0].orphans_removed >= 1  # expired commits' files
+    assert _objects(s3_server, store) == in_use
+    # Everything still reads: the facts table (by hand: 2 models x 3 snapshots; on 2025-03-01 the all-time
+    # counts are 10x the 30-day ones, Qwen 3,000 + Llama 1,500) and a new replica's fetch.
+    engine = duckdb.connect()
+    engine.register("facts", _table(store, FACTS_TABLE).scan().to_arrow())
+    assert engine.execute(
+        "SELECT count(*), sum(cum) FILTER (WHERE date = DATE '2025-03-01') FROM facts"
+    ).fetchone() == (6, 4500)
+    fresh = resolve_store(replica_url)
+    assert refresh_for_readers(reader_store(fresh), source=fresh) is None
+    assert current_version(reader_store(fresh)).path.name == "v000003"  # type: ignore[union-attr]
+
+    # An export on another host, given only --store (no OWT_STORE): it fetches too, and copies no snapshot.
+    from dashboards.__main__ import main as dashboards_main
+
+    monkeypatch.delenv("OWT_STORE", raising=False)
+    exporter = replica_url.replace("/replica", "/exporter")
+    out = tmp_path / "chart.csv"
+    args = ["export", "--chart", CHART, "--format", "csv", "--out", str(out), "--store", exporter]
+    assert dashboards_main(args) == 0
+    table = pd.read_csv(out)
+    last = table[table["date"] == table["date"].max()].set_index("country")["downloads_30d"].to_dict()
+    assert (table["date"].max(), last) == ("2025-03-01", {"CN": 300, "US": 150})  # by hand: month 3
+    assert _snapshot_files(tmp_path / "exporter") == []

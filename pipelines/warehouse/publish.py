@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +46,9 @@ import pyarrow as pa
 from filelock import FileLock
 
 from pipelines.runs import redact
-from pipelines.store import Store, write_json_atomic
+from pipelines.store import Store, StoreError, write_json_atomic
 from pipelines.warehouse import versions
-from pipelines.warehouse.schema import POINTER, WarehouseError
+from pipelines.warehouse.schema import POINTER, SNAPSHOTS, WarehouseError
 from pipelines.warehouse.versions import Version, _prune, current_name, current_version, warehouse_root
 
 if TYPE_CHECKING:
@@ -440,7 +442,8 @@ class Follower:
         index = _read_index(warehouse_root(self.local), latest.version)
         if current_name(self.local) == latest.version and index is not None and index["seq"] == latest.seq:
             return None
-        self.store.mirror()  # the snapshots the new version was built from: the pages list their dates
+        if not isinstance(self.local, StatelessReader):  # a mirror's reader lists the mirror's dates
+            self.store.mirror()
         fetched = fetch(self.store, self.local)
         if fetched is not None:
             log.info(fetched.line())
@@ -467,6 +470,8 @@ def published_source(local: Store, source: Store | None = None) -> IcebergStore 
     from pipelines.iceberg_store import IcebergStore
     from pipelines.store import StoreError, resolve_store
 
+    if isinstance(local, StatelessReader):  # it knows its store (an export given --store, no OWT_STORE)
+        return local.source
     if source is None and os.environ.get("OWT_STORE", "").startswith("iceberg+"):
         try:
             source = resolve_store(None)
@@ -501,6 +506,82 @@ def fetch_for_readers(source: IcebergStore, local: Store) -> tuple[bool, tuple[s
         return False, None
     log.info(fetched.line())
     return True, None
+
+
+@dataclasses.dataclass(frozen=True)
+class StatelessReader(Store):
+    """What a replica of an Iceberg store with a published warehouse reads: no snapshot files at all. `root`
+    is the folder a mirror would be (`<local>/mirror`), where only the fetched warehouse lives (`warehouse/`);
+    the snapshot dates are those of the warehouse version served (its manifest's), and each date's provenance
+    is the summary that version keeps (tables.duckdb's `snapshots` table), so what the pages say about the
+    snapshots always matches the numbers they show. A day's rows, when a reader needs them, are scanned from
+    the Iceberg tables (`source`); nothing is written here but the warehouse cache."""
+
+    source: IcebergStore = dataclasses.field(kw_only=True, compare=False, repr=False)
+
+    def dates(self) -> list[dt.date]:
+        version = current_version(self)
+        listed = version.manifest.get("snapshots") or {} if version is not None else {}
+        return sorted(dt.date.fromisoformat(day) for day in listed)
+
+    def has_snapshot(self, date: dt.date) -> bool:
+        return date in self.dates()
+
+    def provenance(self, date: dt.date) -> dict[str, Any]:
+        version = current_version(self)
+        found = _snapshot_summaries(str(version.tables)).get(date) if version is not None else None
+        if found is None:
+            raise StoreError(f"no snapshot for {date.isoformat()} in the published warehouse ({self.source})")
+        return dict(found)
+
+    def read_table(self, date: dt.date, columns: Iterable[str] | None = None) -> pa.Table:
+        return self.source.read_table(date, columns)
+
+    def data_files(self, date: dt.date) -> list[Path]:
+        raise StoreError(
+            f"a replica of {self.source} keeps no snapshot files: read a day's rows with read_table (a scan)"
+        )
+
+    def publish(
+        self, staged: Path, date: dt.date, provenance: dict[str, Any], *, replace: bool = False
+    ) -> Path:
+        raise StoreError(f"a replica of {self.source} only reads: snapshots are written to the store itself")
+
+
+@functools.lru_cache(maxsize=4)
+def _snapshot_summaries(tables: str) -> dict[dt.date, dict[str, Any]]:
+    """date -> the provenance a warehouse version keeps of it (rows, source, synthetic, scope, times), read
+    once per version (a version's files never change)."""
+    import duckdb
+
+    con = duckdb.connect(tables, read_only=True)
+    try:
+        rows = con.execute(f"SELECT date, rows, synthetic, source, provenance FROM {SNAPSHOTS}").fetchall()
+    finally:
+        con.close()
+    return {
+        date: {**json.loads(summary), "date": date.isoformat(), "rows": n, "synthetic": synthetic,
+               "source": json.loads(source)}
+        for date, n, synthetic, source, summary in rows
+    }
+
+
+def reader_store(store: Store) -> Store:
+    """The store readers (the app, exports, job workers) open for `store`: for an Iceberg store whose
+    warehouse is published, a `StatelessReader` (no Hub snapshot mirrored; the channels' tables, which
+    are small and which no warehouse holds, mirrored into `<local>/mirror/channels/`); otherwise
+    `readable_store` as before (a folder store itself, an Iceberg store without a published warehouse
+    its mirror, to build from)."""
+    from pipelines.iceberg_store import IcebergStore
+    from pipelines.store import readable_store
+
+    if isinstance(store, IcebergStore) and current_published(store) is not None:
+        from pipelines.channels import channel_parts
+
+        for part in channel_parts():  # the channels' snapshots are small: mirrored beside the reader
+            store.part_store(part).mirror()
+        return StatelessReader(store.root / "mirror", source=store)
+    return readable_store(store)
 
 
 def status(store: IcebergStore) -> dict[str, Any]:
