@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
@@ -412,12 +411,7 @@ def take_modelscope_snapshot(
     (`<store>/channels/modelscope/`), resuming a killed run of the same date and endpoint."""
     started = time.monotonic()
     target = channel_store(store, CHANNEL)
-    target.staging_root.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(target.staging_root / f".date={date.isoformat()}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise ModelScopeError(f"another ModelScope run for {date} is in progress on {target.root}") from None
+    lock = target.lock_date(date, "ModelScope run")
     client = ModelScopeClient(endpoint, timeout=timeout, min_interval=min_interval, sleep=sleep)
     try:
         staging = target.staging_dir(date)

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
@@ -277,12 +276,7 @@ def pull(
 ) -> PullResult:
     """Pull the vintage of `date` into `store`'s OpenRouter channel (resuming a killed pull), publish it."""
     rankings, catalogue = channel_store(store, CHANNEL), catalogue_store(store)
-    rankings.staging_root.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(rankings.staging_root / f".date={date.isoformat()}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise OpenRouterError(f"another OpenRouter pull for {date} is in progress on {store.root}") from None
+    lock = rankings.lock_date(date, "OpenRouter pull")
     try:
         if rankings.has_snapshot(date) and not force:
             shutil.rmtree(rankings.staging_dir(date), ignore_errors=True)
