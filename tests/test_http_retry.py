@@ -189,7 +189,7 @@ def test_retry_after_in_seconds_or_as_an_http_date_is_capped() -> None:
     assert 55 <= retry_after_seconds(in_a_minute, 120) <= 60
     an_hour_ago = format_datetime(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), usegmt=True)
     assert retry_after_seconds(an_hour_ago, 120) == 0.0
-    assert [retry_after_seconds(v, 120) for v in ("2", "0.5", "-3", "soon", "", None)] == [
-        2.0, 0.5, 0.0, None, None, None
+    assert [retry_after_seconds(v, 120) for v in ("2", "0.5", "-3", "soon", "", None, "nan", "inf")] == [
+        2.0, 0.5, 0.0, None, None, None, None, 120
     ]
     assert retry_after_seconds("86400", 120) == 120 and retry_after_seconds(in_a_minute, 10) == 10

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -98,6 +99,8 @@ def retry_after_seconds(value: str | None, cap: float) -> float | None:
         return None
     try:
         seconds = float(value)
+        if math.isnan(seconds):  # float() reads "nan": no wait length
+            return None
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
