@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -280,6 +281,17 @@ class Store:
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise
+
+    def lock_date(self, date: dt.date, writer: str) -> filelock.BaseFileLock:
+        """The one-writer lock of `date` (`staging/.date=D.lock`), acquired: release it when the run ends.
+        Raises StoreError naming `writer` ("ModelScope run") when another run holds it."""
+        self.staging_root.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.staging_root / f".date={date.isoformat()}.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            raise StoreError(f"another {writer} for {date} is in progress on {self.root}") from None
+        return lock
 
     def has_snapshot(self, date: dt.date) -> bool:
         return (self.snapshot_dir(date) / PROVENANCE_FILE).is_file()

@@ -4,9 +4,10 @@ Serves `GET /openapi/v1/models` (owner matched as a substring, as "search by aut
 filter by id; sort, page_number, page_size, filter.task; 400 InputParameterError beyond page_size 50 or
 page_number * page_size 3000), `GET /openapi/v1/models/{owner}/{name}` (the item plus `readme`, or 404
 ResourceNotFound), and the legacy `GET /api/v1/models/{owner}/{name}` (404 in the legacy shape unless a
-legacy payload is set: the official SDK's fallback trap). Faults are queued per request: 429 with Retry-After,
-5xx, a stall; a model can be inserted after the n-th listing request (a live list shifting under paging).
-Every request is recorded. `make_world()` builds data with known answers.
+legacy payload is set: the official SDK's fallback trap). Faults are queued per request: 429 with Retry-After
+(in seconds, or any value as sent, e.g. an HTTP date), 5xx, a stall, a dropped connection; a model can be
+inserted after the n-th listing request (a live list shifting under paging). Every request is recorded, with
+its Authorization header. `make_world()` builds data with known answers.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class MSFault:
-    """One fault for the next listing or model request: `kind` is 429 | 5xx | stall."""
+    """One fault for the next listing or model request: `kind` is 429 | 5xx | stall | drop (the connection is
+    closed without an answer)."""
 
     kind: str
     seconds: float = 1.0  # Retry-After for 429, how long a stall lasts
+    retry_after: str | None = None  # the 429's Retry-After as sent, instead of `seconds`
 
 
 class FakeModelScope:
@@ -37,6 +40,7 @@ class FakeModelScope:
         self.faults: deque[MSFault] = deque()
         self.insert_after: tuple[int, dict[str, Any]] | None = None  # (listing requests, model)
         self.requests: list[str] = []  # path?query of every request, in order
+        self.authorizations: list[str | None] = []  # the Authorization header of every request, in order
         self.listing_requests = 0
         self.lock = threading.Lock()
         self.stalls = threading.Event()  # set on stop: stalled handlers return at once
@@ -46,7 +50,7 @@ class FakeModelScope:
     def start(self) -> FakeModelScope:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -116,13 +120,17 @@ def _handler(fake: FakeModelScope) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             with fake.lock:
                 fake.requests.append(self.path)
+                fake.authorizations.append(self.headers.get("Authorization"))
                 fault = fake.faults.popleft() if fake.faults and parts.path.startswith("/openapi/") else None
             if fault is not None and fault.kind == "stall":
                 fake.stalls.wait(fault.seconds)
                 fault = MSFault("5xx")  # whatever a stalled request finally gets is too late
+            if fault is not None and fault.kind == "drop":
+                self.close_connection = True
+                return None
             if fault is not None and fault.kind == "429":
                 body = _error("RateLimitExceed", "too many requests")
-                return self._send(429, body, {"Retry-After": f"{fault.seconds:g}"})
+                return self._send(429, body, {"Retry-After": fault.retry_after or f"{fault.seconds:g}"})
             if fault is not None:
                 return self._send(503, {"success": False, "code": "ServiceUnavailable", "message": "busy"})
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}

@@ -285,17 +285,6 @@ def test_the_scheduler_takes_the_modelscope_snapshot_daily_by_default() -> None:
     assert jobs["snapshot-modelscope"].cron == "30 2 * * *" and jobs["snapshot"].args == ("--date", "{date}")
 
 
-def test_retry_after_in_seconds_or_as_an_http_date_is_capped() -> None:
-    from email.utils import format_datetime
-
-    from pipelines.channels.modelscope import MAX_RETRY_AFTER, _retry_after
-
-    in_a_minute = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60), usegmt=True)
-    assert 55 <= _retry_after(in_a_minute, 1.0) <= 60
-    assert (_retry_after("2", 9.0), _retry_after("-3", 9.0), _retry_after("soon", 9.0)) == (2.0, 0.0, 9.0)
-    assert _retry_after(None, 4.0) == 4.0 and _retry_after("86400", 1.0) == MAX_RETRY_AFTER
-
-
 def test_status_is_unhealthy_when_the_channel_is_stale(tmp_path: Path) -> None:
     from pipelines.status import collect, healthy
     from tests.ops_support import publish_small_snapshot
@@ -308,3 +297,23 @@ def test_status_is_unhealthy_when_the_channel_is_stale(tmp_path: Path) -> None:
     assert facts["fresh"] and not facts["channels"]["modelscope"]["fresh"] and not healthy(facts)
     publish_small_snapshot(channel_store(store, "modelscope"), today)
     assert healthy(collect(store, dt.timedelta(hours=36), 5))
+
+
+def test_a_second_run_of_the_same_date_is_refused_while_one_holds_it(tmp_path: Path) -> None:
+    """One writer per date and channel (`Store.lock_date`): a second run fails at once, saying why."""
+    from pipelines.channels.openrouter import Client, pull
+    from pipelines.store import StoreError
+
+    store = Store(tmp_path)
+    for channel, run, writer in [
+        ("modelscope", lambda: take_modelscope_snapshot(store, DAY, OWNERS, endpoint="http://127.0.0.1:9"),
+         "ModelScope run"),
+        ("openrouter", lambda: pull(store, DAY, Client("key", "http://127.0.0.1:9")), "OpenRouter pull"),
+    ]:
+        held = channel_store(store, channel).lock_date(DAY, "test")
+        try:
+            with pytest.raises(StoreError, match=f"another {writer} for {DAY} is in progress on "):
+                run()
+        finally:
+            held.release()
+        assert not channel_store(store, channel).staging_dir(DAY).exists(), "nothing was staged"

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.channels import channel_store
-from pipelines.channels.openrouter import Client, OpenRouterError, RequestStats, pull, windows
+from pipelines.channels.http_retry import RetryStats
+from pipelines.channels.openrouter import Client, OpenRouterError, pull, windows
 from pipelines.channels.openrouter_attribution import catalogue_store, model_mapping, token_days
 from pipelines.registry import load_registry
 from pipelines.schedule import Scheduler, load_jobs
@@ -176,9 +177,9 @@ def test_rate_limits_server_errors_and_stalls_are_retried(tmp_path, fake):
     fake.faults["models"] = [502]
     result = pull(Store(tmp_path), D(2026, 2, 1), client, backfill_from=D(2026, 1, 1))
     assert result.published and result.rows == 31 * 51
-    assert client.stats.to_dict() == RequestStats(
-        requests=7, retries=5, rate_limited=1, server_errors=3, network_errors=1,
-        waited_seconds=round(sum(waits), 3),
+    assert client.stats.to_dict() == RetryStats(  # 500, 503, 502: server errors; the stall: a timeout
+        requests=7, retries=5, rate_limited=1, server_errors=3, timeouts=1,
+        waited_seconds=round(sum(waits), 3), rate_limit_waits=0.0,
     ).to_dict()
     assert waits[0] == 0.0  # the 429's Retry-After: 0
 
@@ -186,7 +187,8 @@ def test_rate_limits_server_errors_and_stalls_are_retried(tmp_path, fake):
 def test_errors_that_retrying_cannot_fix_fail_at_once(tmp_path, fake):
     client = Client(data.KEY, fake.url, retries=2, backoff=0.0, sleep=lambda s: None)
     fake.faults["rankings"] = [500, 500, 500]
-    with pytest.raises(OpenRouterError, match="failed after 3 attempts: server error 500"):
+    gave_up = r"after 3 attempts: HTTP 500 \(server error\), still after 2 retries; nothing was published"
+    with pytest.raises(OpenRouterError, match=gave_up):
         pull(Store(tmp_path), D(2026, 2, 1), client)
     with pytest.raises(OpenRouterError, match=r"refused \(400: the window exceeds 366 days\)"):
         client.get("/datasets/rankings-daily", {"start_date": "2025-01-01", "end_date": "2026-01-31"})

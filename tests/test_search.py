@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 
 import duckdb
 import pytest
@@ -92,16 +93,24 @@ def test_a_name_matches_when_every_term_occurs_in_any_order() -> None:
 IDS = st.text(alphabet="abAB12-_./ %'", max_size=12)
 
 
+@pytest.fixture(scope="module")
+def duck() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One in-memory DuckDB for every example (a connection per example was 9/10 of the test's time)."""
+    with duckdb.connect() as con:
+        yield con
+
+
 @settings(max_examples=300, deadline=None)
 @given(names=st.lists(st.tuples(IDS, st.one_of(st.none(), IDS)), max_size=8), query=IDS)
-def test_the_sql_condition_is_the_python_rule(names: list[tuple[str, str | None]], query: str) -> None:
+def test_the_sql_condition_is_the_python_rule(
+    duck: duckdb.DuckDBPyConnection, names: list[tuple[str, str | None]], query: str
+) -> None:
     terms = search_terms(query)
     condition, params = terms_condition(terms, "a", "b")
-    with duckdb.connect() as con:
-        con.execute("CREATE TABLE t (i INTEGER, a VARCHAR, b VARCHAR)")
-        if names:
-            con.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(names)])
-        rows = con.execute(f"SELECT i FROM t WHERE {condition}", params).fetchall()
+    duck.execute("CREATE OR REPLACE TEMP TABLE t (i INTEGER, a VARCHAR, b VARCHAR)")  # each example afresh
+    if names:
+        duck.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(names)])
+    rows = duck.execute(f"SELECT i FROM t WHERE {condition}", params).fetchall()
     in_sql = sorted(row[0] for row in rows)
     assert in_sql == [i for i, (a, b) in enumerate(names) if matches(terms, a, b)]
 

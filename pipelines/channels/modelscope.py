@@ -11,10 +11,11 @@ proved complete is an error, never a silent undercount. Models of mirror namespa
 (`GET /openapi/v1/models/{id}`) for the Hugging Face id their readme links, which attribution uses.
 
 Faults handled: 429 (waits for `Retry-After`), 5xx, stalls (the `--timeout` per request) and connection
-errors are retried with backoff; a 404 of the per-model endpoint means "not found" and is never followed by
-the legacy `/api/v1` surface (the official SDK's fallback returns another payload shape: the trap is refused,
-and any payload that is not the OpenAPI envelope is an error). Anonymous reads suffice; a token in env
-`MODELSCOPE_API_TOKEN` is sent as a Bearer header if set, and never stored or logged.
+errors are retried with backoff (`RETRY_POLICY`, by the channels' rule in `http_retry`); a 404 of the
+per-model endpoint means "not found" and is never followed by the legacy `/api/v1` surface (the official
+SDK's fallback returns another payload shape: the trap is refused, and any payload that is not the OpenAPI
+envelope is an error). Anonymous reads suffice; a token in env `MODELSCOPE_API_TOKEN` is sent as a Bearer
+header if set, and never stored or logged.
 
 Resumable: each owner's rows are staged under `<store>/channels/modelscope/staging/date=D/` and the
 checkpoint moves past the owner; a killed run started again resumes at the first owner not yet done and
@@ -24,7 +25,6 @@ gives the same snapshot. Published atomically through `Store.publish` (checksums
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import os
 import re
@@ -36,12 +36,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 
 from pipelines.channels import OBSERVATION_SCHEMA, OBSERVATION_SCHEMA_VERSION, channel_store
+from pipelines.channels.http_retry import (
+    RetriesExhausted,
+    RetryPolicy,
+    RetryStats,
+    bearer_session,
+    get_with_retries,
+)
 from pipelines.registry import Problem, Registry, table_rows
 from pipelines.runs import redact
 from pipelines.store import Store, write_bytes_atomic
@@ -59,9 +65,10 @@ SORT = "last_modified"
 MAX_PASSES = 4  # listings of one owner before its count is declared unprovable
 DEFAULT_MIN_INTERVAL = 0.5  # seconds between requests: at most 2 per second (limits are unpublished)
 MIN_INTERVAL_ENV = "MODELSCOPE_MIN_INTERVAL"
-MAX_RETRIES = 5  # per request, for 5xx, stalls and connection errors
-MAX_RATE_LIMITED = 30  # per request, for 429 (each waits for Retry-After)
-MAX_RETRY_AFTER = 120.0
+#: Per request: 5 retries (waits 1, 2, 4, 8, 16 s) for 5xx, stalls and connection errors; 30 waits for 429 on
+#: their own budget, each as long as Retry-After asks (at most 120 s).
+RETRY_POLICY = RetryPolicy(retries=5, rate_limit_waits=30, first_wait=1.0, max_wait=16.0,
+                           max_retry_after=120.0)
 TERMS_NOTE = (
     "ModelScope OpenAPI v1 (documented, anonymous reads); terms of service: the spec's termsOfService "
     "contact page, no scraping clause found. Download counts are ModelScope's, counting rule unpublished."
@@ -140,18 +147,13 @@ def load_namespaces(registry: Registry, path: Path = NAMESPACES_FILE) -> list[Na
 
 
 @dataclass
-class ClientStats:
-    """What a run cost and met: reported in the provenance and the run summary."""
+class ClientStats(RetryStats):
+    """What a run cost and met (the requests' retries and waits, then the crawl's own counts): reported in the
+    provenance and the run summary."""
 
-    requests: int = 0
     pages: int = 0
     details: int = 0
     details_not_found: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    rate_limit_waits: float = 0.0
-    server_errors: int = 0
-    timeouts: int = 0
     foreign_items: int = 0  # listed under another owner than asked (the `owner` match is not exact)
 
     @classmethod
@@ -184,58 +186,33 @@ class ModelScopeClient:
         self.min_interval = min_interval_setting() if min_interval is None else min_interval
         self.sleep = sleep
         self.stats = ClientStats()
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = "open-weights-tracker (modelscope channel; requests)"
-        token = os.environ.get(TOKEN_ENV)
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+        self._session = bearer_session("open-weights-tracker (modelscope channel; requests)",
+                                       os.environ.get(TOKEN_ENV))
         self._last_request = 0.0
 
     def close(self) -> None:
         self._session.close()
 
-    def _backoff(self, attempt: int) -> float:
-        return float(min(2 ** (attempt - 1), 16))
+    def _pace(self) -> None:
+        """Keep `min_interval` seconds between requests, retries included."""
+        wait = self._last_request + self.min_interval - time.monotonic()
+        if wait > 0:
+            self.sleep(wait)
+        self._last_request = time.monotonic()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The `data` of a successful OpenAPI response; None on 404 ResourceNotFound. Retries 429 (after
-        Retry-After), 5xx, stalls and connection errors; raises ModelScopeError when they persist."""
+        Retry-After), 5xx, stalls and connection errors (RETRY_POLICY); raises ModelScopeError when they
+        persist."""
         url = f"{self.endpoint}/openapi/v1/{path}"
-        failures = limited = 0
-        while True:
-            wait = self._last_request + self.min_interval - time.monotonic()
-            if wait > 0:
-                self.sleep(wait)
-            self._last_request = time.monotonic()
-            self.stats.requests += 1
-            try:
-                response = self._session.get(url, params=params, timeout=self.timeout, allow_redirects=False)
-            except requests.Timeout:
-                self.stats.timeouts += 1
-                problem = f"no answer within {self.timeout:g} s"
-            except requests.ConnectionError as error:
-                problem = f"connection failed: {type(error).__name__}"
-            else:
-                if response.status_code == 429:
-                    limited += 1
-                    self.stats.rate_limited += 1
-                    if limited > MAX_RATE_LIMITED:
-                        raise ModelScopeError(f"{url}: still rate limited (429) after {limited - 1} waits")
-                    delay = _retry_after(response.headers.get("Retry-After"), self._backoff(limited))
-                    self.stats.rate_limit_waits += delay
-                    self.stats.retries += 1
-                    self.sleep(delay)
-                    continue
-                if response.status_code >= 500:
-                    self.stats.server_errors += 1
-                    problem = f"HTTP {response.status_code}"
-                else:
-                    return self._data(url, response)
-            failures += 1
-            if failures > MAX_RETRIES:
-                raise ModelScopeError(f"{url}: {problem}, still after {MAX_RETRIES} retries")
-            self.stats.retries += 1
-            self.sleep(self._backoff(failures))
+        try:
+            return get_with_retries(
+                self._session, url, lambda response: self._data(url, response), params=params,
+                timeout=self.timeout, policy=RETRY_POLICY, stats=self.stats, sleep=self.sleep,
+                before_each=self._pace, allow_redirects=False,
+            )
+        except RetriesExhausted as error:
+            raise ModelScopeError(str(error)) from None
 
     @staticmethod
     def _data(url: str, response: requests.Response) -> dict[str, Any] | None:
@@ -277,23 +254,6 @@ class ModelScopeClient:
         if data is None:
             self.stats.details_not_found += 1
         return data
-
-
-def _retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), capped; `default` without one."""
-    if not value:
-        return default
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
 
 
 # --------------------------------------------------------------------------------------------------- listing
@@ -451,12 +411,7 @@ def take_modelscope_snapshot(
     (`<store>/channels/modelscope/`), resuming a killed run of the same date and endpoint."""
     started = time.monotonic()
     target = channel_store(store, CHANNEL)
-    target.staging_root.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(target.staging_root / f".date={date.isoformat()}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise ModelScopeError(f"another ModelScope run for {date} is in progress on {target.root}") from None
+    lock = target.lock_date(date, "ModelScope run")
     client = ModelScopeClient(endpoint, timeout=timeout, min_interval=min_interval, sleep=sleep)
     try:
         staging = target.staging_dir(date)

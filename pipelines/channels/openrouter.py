@@ -28,7 +28,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import random
 import shutil
 import sys
 import time
@@ -37,12 +36,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 
 from pipelines.channels import OBSERVATION_SCHEMA, channel_store
+from pipelines.channels.http_retry import (
+    RetriesExhausted,
+    RetryableAnswer,
+    RetryPolicy,
+    RetryStats,
+    bearer_session,
+    get_with_retries,
+)
 from pipelines.channels.openrouter_attribution import (
     CATALOGUE_SCHEMA,
     CITATION,
@@ -76,78 +82,39 @@ class OpenRouterError(RuntimeError):
 
 
 @dataclass
-class RequestStats:
-    """What a pull cost: requests sent, retries and why, seconds waited (recorded in the provenance)."""
-
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    server_errors: int = 0
-    network_errors: int = 0
-    waited_seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "waited_seconds": round(self.waited_seconds, 3)}
-
-
-@dataclass
 class Client:
-    """A small, tolerant client of the Data API: retries 429 (honouring `Retry-After`), 5xx and network
-    errors with capped exponential backoff; a refused key or a bad request fails at once with its reason."""
+    """A small, tolerant client of the Data API: retries 429 (honouring `Retry-After`), 5xx, network errors
+    and answers that are not JSON with capped, jittered exponential backoff (`retry_policy`); a refused key
+    or a bad request fails at once with its reason."""
 
     key: str
     endpoint: str = DEFAULT_ENDPOINT
     timeout: float = DEFAULT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
+    retries: int = DEFAULT_RETRIES  # per request, whatever the reason (429 included)
     backoff: float = 1.0  # seconds before the first retry, doubling, capped at _MAX_BACKOFF
     sleep: Callable[[float], None] = time.sleep
-    stats: RequestStats = field(default_factory=RequestStats)
+    stats: RetryStats = field(default_factory=RetryStats)
 
     def __post_init__(self) -> None:
         self.endpoint = self.endpoint.rstrip("/")
-        self._session = requests.Session()
-        self._session.headers.update(
-            {"Authorization": f"Bearer {self.key}", "User-Agent": "open-weights-tracker (channel openrouter)"}
-        )
+        self._session = bearer_session("open-weights-tracker (channel openrouter)", self.key)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """One budget of `retries` for every kind of failure; backoff jittered so parallel pulls spread."""
+        return RetryPolicy(retries=self.retries, first_wait=self.backoff, max_wait=_MAX_BACKOFF, jitter=True)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The JSON body of `GET endpoint+path`, after retries."""
-        url = self.endpoint + path
-        for attempt in range(self.retries + 1):
-            self.stats.requests += 1
-            wait: float | None = None
-            try:
-                response = self._session.get(url, params=params, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as error:
-                self.stats.network_errors += 1
-                problem = f"{type(error).__name__}: {error}"
-            else:
-                if response.status_code == 200:
-                    try:
-                        return response.json()
-                    except ValueError:
-                        self.stats.server_errors += 1
-                        problem = "the answer was not JSON"
-                elif response.status_code == 429:
-                    self.stats.rate_limited += 1
-                    wait = _retry_after(response)
-                    problem = "rate limited (429)"
-                elif response.status_code >= 500:
-                    self.stats.server_errors += 1
-                    problem = f"server error {response.status_code}"
-                else:
-                    raise OpenRouterError(_refusal(response, path))
-            if attempt == self.retries:
-                raise OpenRouterError(
-                    f"GET {path} failed after {attempt + 1} attempts: {problem}; nothing was published, "
-                    "run the same command again to resume"
-                )
-            if wait is None:
-                wait = min(_MAX_BACKOFF, self.backoff * 2**attempt) * random.uniform(0.5, 1.0)
-            self.stats.retries += 1
-            self.stats.waited_seconds += wait
-            self.sleep(wait)
-        raise AssertionError("unreachable")
+        try:
+            return get_with_retries(
+                self._session, self.endpoint + path, lambda response: _json(response, path), params=params,
+                timeout=self.timeout, policy=self.retry_policy, stats=self.stats, sleep=self.sleep,
+            )
+        except RetriesExhausted as error:
+            raise OpenRouterError(
+                f"{error}; nothing was published, run the same command again to resume"
+            ) from None
 
     def rankings(self, start: dt.date, end: dt.date) -> dict[str, Any]:
         """One window of `rankings-daily` as sent: `data` rows and the `meta` block."""
@@ -171,11 +138,14 @@ class Client:
                 return found
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _json(response: requests.Response, path: str) -> Any:
+    """The body of a 200; another status is a refusal (OpenRouterError), a 200 not in JSON is retried."""
+    if response.status_code != 200:
+        raise OpenRouterError(_refusal(response, path))
     try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
+        return response.json()
+    except ValueError:
+        raise RetryableAnswer("the answer was not JSON") from None
 
 
 def _refusal(response: requests.Response, path: str) -> str:
@@ -221,7 +191,7 @@ class PullResult:
     rows: int
     window: tuple[dt.date, dt.date] | None
     as_of: str | None
-    stats: RequestStats
+    stats: RetryStats
 
     def summary(self) -> str:
         if not self.published:
@@ -306,12 +276,7 @@ def pull(
 ) -> PullResult:
     """Pull the vintage of `date` into `store`'s OpenRouter channel (resuming a killed pull), publish it."""
     rankings, catalogue = channel_store(store, CHANNEL), catalogue_store(store)
-    rankings.staging_root.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(rankings.staging_root / f".date={date.isoformat()}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise OpenRouterError(f"another OpenRouter pull for {date} is in progress on {store.root}") from None
+    lock = rankings.lock_date(date, "OpenRouter pull")
     try:
         if rankings.has_snapshot(date) and not force:
             shutil.rmtree(rankings.staging_dir(date), ignore_errors=True)

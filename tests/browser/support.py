@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 from pipelines.demo import generate_demo_store
@@ -57,7 +58,17 @@ def store_end(today: dt.date | None = None) -> dt.date:
 
 
 def small_demo_store(root: Path) -> Store:
-    """A fresh synthetic store under `root` ending mid-month (deterministic for a given day)."""
-    store = Store(root)
-    generate_demo_store(store, models=DEMO_MODELS, days=DEMO_DAYS, end=store_end())
-    return store
+    """A fresh synthetic store under `root` ending mid-month (deterministic for a given day).
+
+    Five test modules each want one: it is generated once per test session and day, beside `root` (in the
+    session's pytest temp dir), and copied (3.5 s of CPU to generate, 0.3 s to copy; the store holds no path
+    of its own)."""
+    end = store_end()
+    template = root.parent / f"small-demo-store-template-{end.isoformat()}"
+    if not template.is_dir():
+        building = root.parent / f"{template.name}.building"
+        shutil.rmtree(building, ignore_errors=True)
+        generate_demo_store(Store(building), models=DEMO_MODELS, days=DEMO_DAYS, end=end)
+        building.rename(template)  # whole or not at all
+    shutil.copytree(template, root, dirs_exist_ok=True)
+    return Store(root)
