@@ -36,7 +36,6 @@ from functools import partial, reduce
 from pathlib import Path
 from typing import Any
 
-import filelock
 import httpx2
 import huggingface_hub
 import numpy as np
@@ -500,12 +499,7 @@ def take_snapshot(
 ) -> SnapshotResult:
     """Crawl `scope`, then publish it atomically as the snapshot of `date` (resuming a killed run)."""
     started = time.monotonic()
-    store.staging_root.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(store.staging_root / f".date={date.isoformat()}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise SnapshotError(f"another snapshot run for {date} is in progress on {store.root}") from None
+    lock = store.lock_date(date, "snapshot run")
     try:
         if store.has_snapshot(date) and not force and is_synthetic(store, date):
             raise SnapshotError(

@@ -16,7 +16,7 @@ import pytest
 from pipelines.hub import HubPageError
 from pipelines.schema import SNAPSHOT_SCHEMA
 from pipelines.snapshot import CHECKPOINT_FILE, Scope, SnapshotError, take_snapshot
-from pipelines.store import Store, sha256_file
+from pipelines.store import Store, StoreError, sha256_file
 from tests.fakehub import Fault, _base_models, make_model, make_models
 
 DATE = dt.date(2026, 11, 28)
@@ -208,6 +208,21 @@ def test_a_finished_date_is_left_alone_and_force_replaces_it_only_when_complete(
     snap(store, force=True)  # resumes the interrupted replacement and swaps it in
     rows = {r["model_id"]: r for r in snapshot_rows(store)}
     assert rows["Qwen/no-all-time"]["downloads_all_time"] == 777
+    assert store.dates() == [DATE]
+
+
+def test_a_second_run_of_the_same_date_is_refused_while_one_holds_it(hub, tmp_path):
+    """One writer per date (`Store.lock_date`, shared with the channels): a second run fails at once, without
+    a request to the Hub, and the first run's date is then taken normally."""
+    store = Store(tmp_path / "store")
+    held = store.lock_date(DATE, "test")
+    try:
+        with pytest.raises(StoreError, match=f"another snapshot run for {DATE} is in progress on "):
+            snap(store)
+    finally:
+        held.release()
+    assert hub.requests == [] and store.dates() == []
+    snap(store)
     assert store.dates() == [DATE]
 
 
