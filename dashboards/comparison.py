@@ -247,14 +247,15 @@ def leader_vs_next(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
         everyone = _ranked_everyone(warehouse, f, unproven, places)
         ranked = pd.concat([ranked[~ranked["period"].isin(unproven["period"])], everyone])
     # Organisations are ranked under their key (ties: by key, the registry name in lower case) and named
-    # after ranking, for the few rows kept only.
+    # after ranking, for the few rows kept only: candidates from their own groups (all of theirs, fewer rows).
+    groups = "ns_groups" if len(unproven) else "ns_top_groups"
     sql = f"""
         WITH ranked AS (
             SELECT unnest(?::DATE[]) AS period, unnest(?::VARCHAR[]) AS org_key,
                 unnest(?::BIGINT[]) AS downloads, unnest(?::BIGINT[]) AS rank
         ), named AS (
             SELECT {ORG_KEY_SQL} AS org_key, arg_min(coalesce(organization, namespace), grp) AS name
-            FROM ns_groups WHERE {ORG_KEY_SQL} IN (SELECT org_key FROM ranked) GROUP BY ALL
+            FROM {groups} WHERE {ORG_KEY_SQL} IN (SELECT org_key FROM ranked) GROUP BY ALL
         )
         SELECT period, if(rank = 1, 'leader', 'next') AS series,
             string_agg(name, '; ' ORDER BY rank) AS organisations, sum(downloads)::BIGINT AS downloads
