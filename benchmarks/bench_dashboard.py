@@ -208,8 +208,9 @@ def replay(server, bodies: dict[str, list[str]], repeat: int) -> tuple[dict[str,
     return per_page, baseline
 
 
-def chart_times(server, repeat: int) -> dict[tuple[str, str], list[float]]:
-    """Seconds to render each registered chart (query, figure, framing) in each of CHART_VIEWS."""
+def chart_times(server, repeat: int, only: re.Pattern | None = None) -> dict[tuple[str, str], list[float]]:
+    """Seconds to render each registered chart (query, figure, framing; `only` those it finds) in each of
+    CHART_VIEWS."""
     from dashboards.state import filters_from_mapping
 
     warehouse = state_of(server).warehouse
@@ -217,7 +218,7 @@ def chart_times(server, repeat: int) -> dict[tuple[str, str], list[float]]:
     with server.test_request_context("/"):  # a preset resolves against the served store
         for view_name, params in CHART_VIEWS.items():
             view = filters_from_mapping(params)
-            for chart_id in chart_ids():
+            for chart_id in [c for c in chart_ids() if only is None or only.search(c)]:
                 draw = lambda c=chart_id, v=view: render_chart(c, warehouse, v)  # noqa: E731
                 times[(chart_id, view_name)] = timed(draw, repeat)
     return times
@@ -236,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=3, help="browser loads per page (median reported)")
     parser.add_argument("--repeat", type=int, default=10, help="replays of each recorded callback request")
+    parser.add_argument("--pages", type=re.compile, default=None, metavar="REGEX",
+                        help="measure only the page URLs this regular expression finds (default: all)")
+    parser.add_argument("--charts", type=re.compile, default=None, metavar="REGEX",
+                        help="render only the chart ids this regular expression finds (default: all)")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -244,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     startup = time.perf_counter() - started
     warehouse = state_of(app.server).warehouse
     urls, notes = page_urls(warehouse)
+    urls = [url for url in urls if args.pages is None or args.pages.search(url)]
+    if not urls:
+        parser.error(f"--pages {args.pages.pattern!r} finds no page URL")
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -253,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         server.shutdown()
         thread.join(5)
     per_page, baseline = replay(app.server, bodies, args.repeat)
-    charts = chart_times(app.server, args.repeat)
+    charts = chart_times(app.server, args.repeat, args.charts)
     searches = {
         (text, page): timed(lambda t=text, p=page: warehouse.search_models(t, page=p), args.repeat)
         for text, page in SEARCHES

@@ -10,14 +10,15 @@ by any of its namespaces, case-insensitively.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from dashboards.filters import PARAM_NAMES, Filters, ParamProblem
 from dashboards.query import per_version
-from pipelines.definitions import SNAPSHOT_DAY_OFFSET
+from pipelines.definitions import SNAPSHOT_DAY_OFFSET, last_counted_day
 from pipelines.registry import SPECIAL_COUNTRIES
 from pipelines.warehouse import ORG_KEY_SQL
 
@@ -228,31 +229,168 @@ def organisation_derivatives(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
 def leader_vs_next(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
     """period, series ('leader' or 'next'), organisations (the leader's name; the next N's names in rank
     order, '; '-separated), downloads: per period, the organisation with the most downloads in the view and
-    the sum of ranks 2 to N+1 (N = `f.leader_next`; ties by the organisation's key: its name, lower case)."""
-    where, params = warehouse._where(f, dated=False)
-    source, source_params = _source(warehouse, f, "ns")
+    the sum of ranks 2 to N+1 (N = `f.leader_next`; ties by the organisation's key: its name, lower case).
+
+    Ranking every organisation of every period is seconds on a large store (a daily year is 14M
+    organisation-days), so periods are first ranked among the top-N candidates only (`ns_top_*`,
+    `org_top_cum`: the organisations with the most downloads in the store); that ranking is exact for a period
+    whose N+1-th candidate downloaded more than any other organisation can have (`ns_month_bound`, the most a
+    non-candidate downloaded in a month, summed over the months the period touches), as `top_organisations`
+    proves its top N. Only the other periods are ranked among every organisation."""
+    places = 1 + f.leader_next
+    spans = _period_spans(warehouse, f)
+    ranked = _ranked_candidates(warehouse, f, spans, places)
+    beating = ranked[ranked["downloads"] > ranked["period"].map(spans.set_index("period")["bound"])]
+    proven = beating.groupby("period").size().reindex(spans["period"], fill_value=0).to_numpy() >= places
+    unproven = spans[(spans["bound"].to_numpy() > 0) & ~proven]
+    if len(unproven):
+        everyone = _ranked_everyone(warehouse, f, unproven, places)
+        ranked = pd.concat([ranked[~ranked["period"].isin(unproven["period"])], everyone])
     # Organisations are ranked under their key (ties: by key, the registry name in lower case) and named
-    # after ranking, for the few rows kept only.
+    # after ranking, for the few rows kept only: candidates from their own groups (all of theirs, fewer rows).
+    groups = "ns_groups" if len(unproven) else "ns_top_groups"
+    sql = f"""
+        WITH ranked AS (
+            SELECT unnest(?::DATE[]) AS period, unnest(?::VARCHAR[]) AS org_key,
+                unnest(?::BIGINT[]) AS downloads, unnest(?::BIGINT[]) AS rank
+        ), named AS (
+            SELECT {ORG_KEY_SQL} AS org_key, arg_min(coalesce(organization, namespace), grp) AS name
+            FROM {groups} WHERE {ORG_KEY_SQL} IN (SELECT org_key FROM ranked) GROUP BY ALL
+        )
+        SELECT period, if(rank = 1, 'leader', 'next') AS series,
+            string_agg(name, '; ' ORDER BY rank) AS organisations, sum(downloads)::BIGINT AS downloads
+        FROM ranked JOIN named USING (org_key) GROUP BY ALL ORDER BY period, series
+    """
+    columns = [[value.date() for value in ranked["period"]]]
+    columns += [ranked[name].tolist() for name in ("org_key", "downloads", "rank")]
+    return warehouse._df(sql, columns)
+
+
+def _period_spans(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
+    """period, first, last, bound: each period of the view's dates, its first and last day within them, and
+    the most downloads any organisation outside the top-N candidates can have in it (the sum of
+    `ns_month_bound` over the months it touches, up to the last counted day: nobody has downloads after it;
+    a filtered view's downloads are fewer still)."""
+    start, end = warehouse._range(f)
+    held = last_counted_day(warehouse._range(Filters())[1])
+    return warehouse._df(
+        """
+        WITH days AS (
+            SELECT day::DATE AS day, date_trunc(?, day)::DATE AS period
+            FROM range(?::DATE, ?::DATE + INTERVAL 1 DAY, INTERVAL 1 DAY) t(day)
+        ), months AS (
+            SELECT DISTINCT period, date_trunc('month', day)::DATE AS month FROM days WHERE day <= ?
+        )
+        SELECT period, min(first) AS first, min(last) AS last, coalesce(sum(b.bound), 0)::BIGINT AS bound
+        FROM (SELECT period, min(day) AS first, max(day) AS last FROM days GROUP BY period)
+        LEFT JOIN months USING (period) LEFT JOIN ns_month_bound b USING (month)
+        GROUP BY period ORDER BY period
+        """,
+        [warehouse._period(f), start, end, held],
+    )
+
+
+@dataclass(frozen=True)
+class _CandidateTotals:
+    """The top-N candidates' running totals (`org_top_cum`), rows in the order of their key."""
+
+    org_keys: np.ndarray  # each row's organisation key (`ORG_KEY_SQL`), ascending
+    first_day: dt.date  # the day of the first column
+    cum: np.ndarray  # organisations x days: downloads before each day from `first_day`
+
+
+@per_version(maxsize=2)
+def _candidate_totals(warehouse: Warehouse) -> _CandidateTotals:
+    """`_CandidateTotals` of the current version, read once (a 2,000 x ~450 matrix)."""
+    rows = warehouse._df(
+        f"""
+        SELECT k.org_key, c.first_day, c.cum FROM org_top_cum c
+        JOIN (SELECT DISTINCT org AS grp, {ORG_KEY_SQL} AS org_key FROM ns_top_groups) k USING (grp)
+        ORDER BY k.org_key
+        """
+    )
+    if rows.empty:
+        return _CandidateTotals(np.array([], dtype=object), dt.date.min, np.zeros((0, 0), dtype="int64"))
+    return _CandidateTotals(
+        org_keys=rows["org_key"].to_numpy(),
+        first_day=rows["first_day"].iat[0].date(),
+        cum=np.stack(rows["cum"].to_numpy()).astype("int64"),
+    )
+
+
+def _ranked_candidates(warehouse: Warehouse, f: Filters, spans: pd.DataFrame, places: int) -> pd.DataFrame:
+    """period, org_key, downloads, rank: the `places` candidates with the most downloads (> 0) in each
+    period of `spans` (ties by key). A view of every model reads them off the candidates' running totals;
+    a filtered one sums the candidates' daily rows of the groups it keeps."""
+    totals = _candidate_totals(warehouse) if f.every_model else None
+    if totals is not None and len(spans) and len(totals.org_keys):
+        before = (spans["first"] - pd.Timestamp(totals.first_day)).dt.days.to_numpy()
+        after = (spans["last"] - pd.Timestamp(totals.first_day)).dt.days.to_numpy() + 1
+        if before.min() >= 0 and after.max() < totals.cum.shape[1]:
+            downloads = totals.cum[:, after] - totals.cum[:, before]  # organisations x periods
+            return _top_of_columns(downloads, totals.org_keys, spans["period"].to_numpy(), places)
+    where, params = warehouse._where(f, dated=False)
+    start, end = warehouse._range(f)
+    return warehouse._df(
+        f"""
+        WITH orgs AS (
+            SELECT grp, org, {ORG_KEY_SQL} AS org_key, dense_rank() OVER (ORDER BY {ORG_KEY_SQL}) AS ordinal
+            FROM ns_top_groups WHERE {where}
+        ), per AS (
+            SELECT date_trunc(?, n.day)::DATE AS period, o.org, sum(n.downloads)::BIGINT AS downloads
+            FROM ns_top_day n JOIN orgs o USING (grp) WHERE n.day >= ? AND n.day <= ?
+            GROUP BY ALL HAVING sum(n.downloads) > 0
+        )
+        SELECT p.period, k.org_key, p.downloads,
+            row_number() OVER (PARTITION BY p.period ORDER BY p.downloads DESC, k.ordinal) AS rank
+        FROM per p JOIN (SELECT DISTINCT org, org_key, ordinal FROM orgs) k USING (org)
+        QUALIFY rank <= ?
+        """,
+        [*params, warehouse._period(f), start, end, places],
+    )
+
+
+def _top_of_columns(
+    downloads: np.ndarray, keys: np.ndarray, periods: np.ndarray, places: int
+) -> pd.DataFrame:
+    """period, org_key, downloads, rank: the `places` rows with the most (positive) downloads in each column
+    of `downloads` (rows in key order, so ties go to the lower row). Only the entries reaching each column's
+    `places`-th value are sorted, not whole columns."""
+    if len(downloads) > places:
+        downloads_at_place = np.partition(downloads, len(downloads) - places, axis=0)[len(downloads) - places]
+    else:
+        downloads_at_place = np.zeros(downloads.shape[1], dtype=downloads.dtype)
+    rows, columns = np.nonzero((downloads >= downloads_at_place) & (downloads > 0))
+    values = downloads[rows, columns]
+    order = np.lexsort((rows, -values, columns))
+    rows, columns, values = rows[order], columns[order], values[order]
+    firsts = np.searchsorted(columns, columns)  # where each column's entries start
+    ranks = np.arange(len(columns)) - firsts + 1
+    kept = ranks <= places
+    return pd.DataFrame(
+        {"period": periods[columns[kept]], "org_key": keys[rows[kept]], "downloads": values[kept],
+         "rank": ranks[kept]}
+    )  # fmt: skip
+
+
+def _ranked_everyone(warehouse: Warehouse, f: Filters, spans: pd.DataFrame, places: int) -> pd.DataFrame:
+    """period, org_key, downloads, rank: the `places` organisations with the most downloads (> 0) in each
+    period of `spans`, ranked among every organisation (ties by key)."""
+    where, params = warehouse._where(f, dated=False)
+    view = replace(f, start=spans["first"].min().date(), end=spans["last"].max().date())
+    source, source_params = _source(warehouse, view, "ns")
     sql = f"""
         WITH per AS (
             SELECT date_trunc(?, n.day)::DATE AS period, g.org_key, sum(n.downloads)::BIGINT AS downloads
             FROM {source} n JOIN (SELECT grp, {ORG_KEY_SQL} AS org_key FROM ns_groups WHERE {where}) g
                 USING (grp)
             GROUP BY ALL HAVING sum(n.downloads) > 0
-        ), ranked AS (
-            SELECT * FROM (
-                SELECT *, row_number() OVER (PARTITION BY period ORDER BY downloads DESC, org_key) AS rank
-                FROM per
-            ) WHERE rank <= 1 + ?
-        ), named AS (
-            SELECT {ORG_KEY_SQL} AS org_key, arg_min(coalesce(organization, namespace), grp) AS name
-            FROM ns_groups WHERE {ORG_KEY_SQL} IN (SELECT org_key FROM ranked) GROUP BY ALL
         )
-        SELECT period, if(rank = 1, 'leader', 'next') AS series,
-            string_agg(name, '; ' ORDER BY rank) AS organisations, sum(downloads)::BIGINT AS downloads
-        FROM ranked JOIN named USING (org_key) GROUP BY ALL ORDER BY period, series
+        SELECT *, row_number() OVER (PARTITION BY period ORDER BY downloads DESC, org_key) AS rank
+        FROM per WHERE list_contains(?::DATE[], period) QUALIFY rank <= ?
     """
-    return warehouse._df(sql, [warehouse._period(f), *source_params, *params, f.leader_next])
+    periods = [value.date() for value in spans["period"]]
+    return warehouse._df(sql, [warehouse._period(f), *source_params, *params, periods, places])
 
 
 def window_share(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
