@@ -55,6 +55,7 @@ from pipelines.warehouse import (
     refresh_for_readers,
     warehouse_root,
 )
+from pipelines.warehouse.partitions import connect as connect_version
 from pipelines.warehouse.schema import (
     ANOMALIES,
     DIMS,
@@ -224,7 +225,7 @@ class Warehouse:
         failure: duckdb.Error | None = None
         for version in [latest, *(v for v in kept_versions(self.store) if v.path != latest.path)]:
             try:
-                con = duckdb.connect(str(version.tables), read_only=True)
+                con = connect_version(version.path)
                 # GLOBAL: every cursor (a connection of its own) starts in UTC.
                 con.execute("SET GLOBAL TimeZone = 'UTC'; SET enable_progress_bar = false")
                 con.execute(f"SELECT count(*) FROM {SNAPSHOTS}").fetchone()

@@ -9,7 +9,6 @@ import os
 import shutil
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -21,6 +20,7 @@ from pipelines.registry import load_registry
 from pipelines.store import Store
 from pipelines.warehouse import BuildLimits, Version, current_version, refresh
 from pipelines.warehouse.limits import SPILL_DIR, parse_memory_limit
+from pipelines.warehouse.partitions import connect as connect_version
 from pipelines.warehouse.schema import TABLES, WarehouseError
 from tests.attribution_data import write_registry
 from tests.snapshots import model, write_snapshot
@@ -42,13 +42,15 @@ def copy_of(store: Store, target: Path) -> Store:
 
 
 def table_rows(version: Version) -> dict[str, list[tuple]]:
-    """Every table of a version, rows sorted (physical order is not part of the result)."""
-    con = duckdb.connect(str(version.tables), read_only=True)
+    """Every table of a version as readers see it (Parquet partitions included), rows sorted (physical order
+    is not part of the result)."""
+    con = connect_version(version.path)
     try:
         names = [
             row[0]
             for row in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND table_schema = 'main'"
             ).fetchall()
         ]
         return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall() for name in names}

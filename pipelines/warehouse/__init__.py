@@ -5,14 +5,21 @@ Layout (one directory per version; readers follow a pointer, so they never see a
     <store>/warehouse/CURRENT                 {"version": "v000012"}, replaced atomically
     <store>/warehouse/v000012/manifest.json   dates and checksums built in, registry digest, sizes
     <store>/warehouse/v000012/facts/*.parquet one row per model and snapshot date (see FACT_COLUMNS)
-    <store>/warehouse/v000012/tables.duckdb   dims, meta, state, anomalies, snapshots, rollups
+    <store>/warehouse/v000012/parts/<table>/<YYYY-MM>.parquet
+                                              tables growing with history (rollups, top-N days, anomalies):
+                                              one zstd file per month of their date (`schema.PARTITIONED`)
+    <store>/warehouse/v000012/tables.duckdb   what the number of models bounds: dims, meta, state, groups,
+                                              snapshots, small lookups; the partitioned tables empty (types)
 
 Facts are immutable Parquet files sorted by (model key, date) and written with delta encoding + zstd, so a
 model-day costs a few bytes: the key and date runs are nearly free and the cumulative count of a model grows
-by small steps. A new version hard-links the previous facts files and adds one file per refresh; the small
-DuckDB file holding everything that depends on the registry is copied and updated. A reader opens that file
-read-only, so a refresh never blocks it, and an old version stays readable until it is pruned
-(`KEEP_VERSIONS`).
+by small steps. A new version hard-links the previous facts files and adds one file per refresh; it also
+hard-links every month file of the partitioned tables that it does not change and rewrites the months it does
+(normally the current one), and writes a fresh `tables.duckdb` from a work copy of the previous one, whose
+size follows the number of models, not the days (`partitions`). So an incremental refresh costs about the
+same after a month or years of history. A reader opens a version through `partitions.connect` (the tables
+under their usual names, views built at opening from the version's own directory), so a refresh never blocks
+it, and an old version stays readable until it is pruned (`KEEP_VERSIONS`).
 
 Series rules (text in `pipelines.definitions`: gap_rule, clamping_rule, first_seen_rule, missing_rule):
 per model, `inc` is the growth of the reported all-time count since the last reported value, clamped at 0,
@@ -23,7 +30,8 @@ days (`definitions.grouped_spread_sql`).
 Modules, one job each: `schema` (names of tables, columns, files), `versions` (current and kept versions, the
 pointer swap, pruning), `planning` (what a refresh must do), `build` (a refresh), `facts` (differencing),
 `dimensions` (attribution into `dims`), `rollups`, `top` (top-N tables), `ram` (the RAM reference),
-`maintenance` (compaction), `limits` (the build's memory budget), `cli`, `publish` (the warehouse published in
+`maintenance` (compaction), `limits` (the build's memory budget), `partitions` (the month-partitioned
+tables: a refresh's loading and writing, readers' connections), `cli`, `publish` (the warehouse published in
 an Iceberg store, fetched by replicas instead of a build; imported from there). This package re-exports the
 other modules' public names.
 """

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from pipelines.definitions import SNAPSHOT_DAY_OFFSET
 from pipelines.lineage import ParentCache
 from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
@@ -24,10 +25,11 @@ from pipelines.warehouse.dimensions import _refresh_dims
 from pipelines.warehouse.facts import _create_tables, _facts_for_batch, _facts_relation, _record_snapshots
 from pipelines.warehouse.limits import SPILL_DIR, BuildLimits, apply_limits
 from pipelines.warehouse.maintenance import _compact
+from pipelines.warehouse.partitions import export_tables, load_live, write_partitions
 from pipelines.warehouse.planning import _checked_snapshots, _inputs_key, _snapshot_checksums, plan
 from pipelines.warehouse.ram import _add_ram_reference, _rebuild_ram_reference
 from pipelines.warehouse.rollups import _add_rollups, _move_changed, _rebuild_rollups, _refresh_monthly
-from pipelines.warehouse.schema import POINTER, TABLES_FILE, WarehouseError
+from pipelines.warehouse.schema import ANOMALIES, PARTS_DIR, POINTER, TABLES_FILE, WarehouseError
 from pipelines.warehouse.versions import (
     Version,
     _next_name,
@@ -39,6 +41,9 @@ from pipelines.warehouse.versions import (
 
 log = logging.getLogger(__name__)
 
+#: The build's own DuckDB database, in the staging directory: a copy of the previous version's, worked in,
+#: then exported to a fresh `tables.duckdb` (without the partitioned tables' rows) and removed.
+WORK_FILE = ".work.duckdb"
 #: Snapshot rows processed per batch (bounds memory of the first build of a large store).
 BATCH_ROWS = 4_000_000
 
@@ -164,6 +169,7 @@ class _Builder:
         self.root = warehouse_root(store)
         self.path = self.root / _next_name(self.root)
         self.new_dates = 0
+        self.rewritten: dict[str, list[str]] = {}  # per partitioned table, the months this build wrote
         self.checked = _checked_snapshots(store)  # only snapshots that match their checksums are read
 
     def run(self, mode: str) -> Version:
@@ -178,11 +184,12 @@ class _Builder:
     def _build(self, mode: str, staging: Path) -> Version:
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "facts").mkdir(parents=True)
+        work = staging / WORK_FILE
         if self.previous is not None:
             for facts in self.previous.facts_files():
                 os.link(facts, staging / "facts" / facts.name)
-            shutil.copyfile(self.previous.tables, staging / TABLES_FILE)
-        con = duckdb.connect(str(staging / TABLES_FILE))
+            shutil.copyfile(self.previous.tables, work)  # bounded by the number of models (`partitions`)
+        con = duckdb.connect(str(work))
         try:
             con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
             apply_limits(con, self.limits, staging)
@@ -195,14 +202,13 @@ class _Builder:
             appended = self._append_facts(con, staging, new)
             _refresh_dims(con, self.registry, self.parents, only_changed=mode == "incremental")
             all_facts = _facts_relation(sorted((staging / "facts").glob("*.parquet")))
+            since = dt.date.min  # the first day whose rows this refresh may change
             if mode == "incremental":
+                since = self._first_changed_day(con, appended, built)
+                if self.previous is not None:
+                    load_live(con, self.previous.path, since)
                 previous_files = self.previous.facts_files() if self.previous else []
                 _move_changed(con, [staging / "facts" / f.name for f in previous_files])
-                since = con.execute(
-                    f"SELECT min(date - greatest(span, 1)::INTEGER + 1) FROM {_facts_relation(appended)}"
-                ).fetchall()[0][0]
-                if con.execute("SELECT count(*) FROM old_dims").fetchall()[0][0]:
-                    since = dt.date.min
                 _add_rollups(con, _facts_relation(appended))
                 _refresh_monthly(con, since)
                 if since == dt.date.min:  # sizes or release dates changed: the references change too
@@ -210,15 +216,21 @@ class _Builder:
                 else:
                     _add_ram_reference(con, _facts_relation(appended))
             else:
+                if self.previous is not None:  # rollups are rebuilt; the clamped drops are kept
+                    load_live(con, self.previous.path, since, (ANOMALIES,))
                 _rebuild_rollups(con, all_facts)
                 _rebuild_ram_reference(con, all_facts)
             # Only a build from scratch merges every facts file: a registry edit ("rollups") re-attributes
             # over the facts as they are (the same files, hard-linked), whatever their number.
             _compact(con, staging, everything=mode == "full")
-            con.execute("CHECKPOINT")
+            previous_path = self.previous.path if self.previous else None
+            self.rewritten = write_partitions(con, previous_path, staging, since)
+            export_tables(con, staging / TABLES_FILE)
             models = con.execute("SELECT count(*) FROM models").fetchall()[0][0]
         finally:
             con.close()
+        work.unlink(missing_ok=True)
+        work.with_name(work.name + ".wal").unlink(missing_ok=True)
         shutil.rmtree(staging / SPILL_DIR, ignore_errors=True)
         files = sorted((staging / "facts").glob("*.parquet"))
         fact_rows = sum(pq.read_metadata(f).num_rows for f in files)
@@ -232,12 +244,28 @@ class _Builder:
             "fact_rows": int(fact_rows),
             "fact_bytes": int(sum(f.stat().st_size for f in files)),
             "tables_bytes": (staging / TABLES_FILE).stat().st_size,
+            "parts_bytes": sum(f.stat().st_size for f in (staging / PARTS_DIR).rglob("*.parquet")),
         }
         write_json_atomic(staging / "manifest.json", manifest)
         os.rename(staging, self.path)
         write_json_atomic(self.root / POINTER, {"version": self.path.name})
         _prune(self.root, keep=self.path.name)
         return Version(self.path, manifest)
+
+    def _first_changed_day(
+        self, con: duckdb.DuckDBPyConnection, appended: Sequence[Path], built: set[str]
+    ) -> dt.date:
+        """The first day an incremental refresh changes rows of: the first day the new facts' growth is
+        spread over (a snapshot's growth ends the day before its date), but not after the last day built
+        (the monthly and running tables are contiguous); every day when a model's dimensions changed (its
+        whole history moves to its new groups)."""
+        if con.execute("SELECT count(*) FROM old_dims").fetchall()[0][0]:
+            return dt.date.min
+        first = con.execute(
+            f"SELECT min(date - greatest(span, 1)::INTEGER + 1) FROM {_facts_relation(appended)}"
+        ).fetchall()[0][0]
+        last_built = dt.date.fromisoformat(max(built)) if built else first
+        return min(first, last_built) - dt.timedelta(days=SNAPSHOT_DAY_OFFSET)
 
     def _append_facts(
         self, con: duckdb.DuckDBPyConnection, staging: Path, dates: Sequence[dt.date]

@@ -23,7 +23,8 @@ from pipelines.warehouse.versions import Version, current_version
 #: 10: the gap rule spreads each model's growth on its own (9 spread a group's sum); a snapshot's growth
 #: ends on the day before its date (day-label rule; 9 ended it on the date).
 #: 11: top organisations, concentration and candidates group namespaces by registry organisation.
-BUILD_VERSION = 11
+#: 12: tables growing with history are month-partitioned Parquet (`partitions`), no longer in tables.duckdb.
+BUILD_VERSION = 12
 
 
 def _snapshot_checksums(store: Store, dates: Iterable[dt.date]) -> dict[str, str]:

@@ -9,6 +9,8 @@ import pyarrow as pa
 WAREHOUSE_DIR = "warehouse"
 POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
+#: Folder of a version holding the partitioned tables (`partitions`): <PARTS_DIR>/<table>/<YYYY-MM>.parquet.
+PARTS_DIR = "parts"
 
 # Tables of `tables.duckdb`, by the module that writes them.
 # facts: one row per model (key, id, latest metadata, last state), the clamped drops, the snapshots built in.
@@ -33,6 +35,14 @@ TABLES = (
     NS_BEFORE, NS_INFO, NS_RANK, NS_MONTH_BOUND, NS_TOP_GROUPS, NS_TOP_BEFORE, NS_TOP_INFO, NS_TOP_DAY,
     ORG_TOP_GROUPS, ORG_TOP_BEFORE, ORG_TOP_INFO, ORG_TOP_DAY, ORG_TOP_CUM, ROLL_CUM, RAM_REFERENCE,
 )
+
+#: Tables whose rows grow with history, and the date column whose month partitions them: stored as one
+#: Parquet file per month (`partitions`), so a refresh rewrites only the months it changes.
+PARTITIONED = {
+    ROLL_DAY: "day", ROLL_SNAP: "date", ROLL_RELEASE: "month", ROLL_MONTH: "month",
+    NS_DAY: "day", NS_MONTH: "month", NS_BEFORE: "month", NS_TOP_BEFORE: "month", NS_TOP_DAY: "day",
+    ORG_TOP_BEFORE: "month", ORG_TOP_DAY: "day", ANOMALIES: "date",
+}  # fmt: skip
 
 #: Columns of a facts file (Parquet, sorted by key and date); types in FACT_SCHEMA.
 FACT_COLUMNS = ("key", "date", "cum", "inc", "span", "baseline", "d30", "flag")

@@ -82,9 +82,9 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
         WHERE b.month = (SELECT max(month) FROM ns_before) GROUP BY g.org_key
         """
     )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE ns_month_bound AS
+    # Months before the first one this refresh loaded (`partitions`) keep their bound: the candidates and
+    # those months' downloads are the same.
+    bounds = f"""
         SELECT month, max(downloads)::BIGINT AS bound
         FROM (
             SELECT m.month, {ORG_KEY_SQL} AS org_key, sum(m.downloads) AS downloads
@@ -93,8 +93,12 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
             GROUP BY ALL
         )
         GROUP BY month ORDER BY month
-        """
-    )
+    """
+    if keep:
+        con.execute("DELETE FROM ns_month_bound WHERE month >= (SELECT min(month) FROM ns_month)")
+        con.execute(f"INSERT INTO ns_month_bound {bounds}")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE ns_month_bound AS {bounds}")
     con.execute(
         f"CREATE OR REPLACE TABLE ns_top_groups AS "
         f"SELECT *, min(grp) OVER (PARTITION BY {ORG_KEY_SQL}) AS org FROM ns_groups "
@@ -137,14 +141,20 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
     # downloads before each day from `first_day` (the first snapshot's month) to the month after the last:
     # an unfiltered top-N is one scan of 2,000 rows with three list lookups each, no join, no aggregation.
     # `roll_cum(day, cum)`: every organisation's downloads before each day, for the share of the total.
+    # Both are computed from the first day loaded (`days`); with the candidates kept, the days before keep
+    # their values (the running total there is the previous value at that day).
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE days AS
         SELECT unnest(range(min(month), max(month) + INTERVAL 1 DAY, INTERVAL 1 DAY))::DATE AS day
-        FROM org_top_before;
-        CREATE OR REPLACE TABLE roll_cum AS
-        SELECT day, coalesce(sum(downloads) OVER (
-            ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::BIGINT AS cum
+        FROM org_top_before
+        """
+    )
+    first_day = con.execute("SELECT min(day) FROM days").fetchall()[0][0]
+    before = "(SELECT cum FROM roll_cum WHERE day = ?)" if keep else "?"
+    running_total = f"""
+        SELECT day, (coalesce({before}, 0) + coalesce(sum(downloads) OVER (
+            ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::BIGINT AS cum
         FROM (
             SELECT day, sum(downloads) AS downloads FROM (
                 SELECT day, downloads FROM roll_day UNION ALL SELECT day, 0 FROM days
@@ -152,11 +162,21 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
         )
         QUALIFY day >= (SELECT min(day) FROM days) AND day <= (SELECT max(day) FROM days)
         ORDER BY day
-        """
+    """
+    if keep:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE new_cum AS {running_total}", [first_day])
+        con.execute("DELETE FROM roll_cum WHERE day >= ?", [first_day])
+        con.execute("INSERT INTO roll_cum SELECT * FROM new_cum")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE roll_cum AS {running_total}", [None])
+    kept_prefix = (
+        "list_concat(coalesce(list_slice(o.cum, 1, (n.first_day - o.first_day)::INTEGER), []), n.cum)"
+        if keep
+        else "n.cum"
     )
     con.execute(
         """
-        CREATE OR REPLACE TABLE org_top_cum AS
+        CREATE OR REPLACE TEMP TABLE new_top_cum AS
         WITH daily AS (
             SELECT d.day, g.grp, coalesce(t.downloads, 0) AS downloads
             FROM days d CROSS JOIN org_top_groups g LEFT JOIN org_top_day t USING (day, grp)
@@ -167,9 +187,17 @@ def _refresh_candidates(con: duckdb.DuckDBPyConnection, since: dt.date | None) -
                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::BIGINT AS cum
             FROM daily d JOIN org_top_before b ON b.grp = d.grp AND b.month = date_trunc('month', d.day)
         )
-        SELECT r.grp, g.namespace, i.organization, i.country, i.downloads_all_time, i.n_models,
-            min(r.day) AS first_day, list(r.cum ORDER BY r.day) AS cum
-        FROM running r JOIN org_top_groups g USING (grp) JOIN org_top_info i USING (grp)
-        GROUP BY ALL ORDER BY r.grp
+        SELECT grp, min(day) AS first_day, list(cum ORDER BY day) AS cum FROM running GROUP BY grp
+        """
+    )
+    previous = "org_top_cum" if keep else "(SELECT NULL::INTEGER AS grp, NULL::DATE AS first_day, [] AS cum)"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE org_top_cum AS
+        SELECT n.grp, g.namespace, i.organization, i.country, i.downloads_all_time, i.n_models,
+            coalesce(o.first_day, n.first_day) AS first_day, {kept_prefix} AS cum
+        FROM new_top_cum n JOIN org_top_groups g USING (grp) JOIN org_top_info i USING (grp)
+        LEFT JOIN {previous} o USING (grp)
+        ORDER BY n.grp
         """
     )
