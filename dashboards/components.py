@@ -271,9 +271,10 @@ def table_after_charts(table_id: str, request: Mapping[str, str]) -> html.Div:
 
 
 def register_table_after_charts(
-    app: Dash, table_id: str, make_table: Callable[[dict[str, str]], dag.AgGrid]
+    app: Dash, table_id: str, make_table: Callable[[dict[str, str]], Any]
 ) -> None:
-    """Put `make_table(request)` in the place `table_after_charts` made, when its stores ask for it."""
+    """Put `make_table(request)` (a grid, or components around one) in the place `table_after_charts` made,
+    when its stores ask for it."""
 
     @app.callback(
         Output(f"{table_id}-slot", "children"),
@@ -281,7 +282,7 @@ def register_table_after_charts(
         State({"type": "table-request", "table": table_id}, "data"),
         prevent_initial_call=True,
     )
-    def fill_table(_wanted: Any, request: dict[str, str]) -> dag.AgGrid:
+    def fill_table(_wanted: Any, request: dict[str, str]) -> Any:
         return make_table(request)
 
 

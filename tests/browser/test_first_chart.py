@@ -59,3 +59,16 @@ def test_the_first_chart_follows_the_view_the_controls_show(app_page: Page) -> N
     for chart_id in PAGE_CHARTS["/"]:
         expect(chart(app_page, chart_id).locator(".chart-subtitle")).not_to_contain_text("no-such-task")
     expect(app_page).to_have_url(re.compile(r"/\?task=no-such-task$"))
+
+
+def test_the_leaderboard_comes_after_the_chart_with_the_search_the_url_asks_for(app_page: Page) -> None:
+    app_page.goto("/organisations?q=qwen")
+    wait_for_charts(app_page, PAGE_CHARTS["/organisations"])
+    search = app_page.locator("#organisations-search")
+    expect(search).to_have_value("qwen")
+    expect(app_page.locator("#organisations-count")).to_contain_text("match qwen")
+    rows = app_page.locator("#organisations-grid .ag-center-cols-container .ag-row")
+    expect(rows.first).to_contain_text("Alibaba Cloud (Qwen team)")
+    search.fill("meta llama")
+    expect(app_page).to_have_url(re.compile(r"/organisations\?q=meta(\+|%20)llama$"))
+    expect(app_page.locator("#organisations-count")).to_contain_text("match meta + llama")
