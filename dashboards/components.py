@@ -20,7 +20,7 @@ import dash_ag_grid as dag
 import flask
 import pandas as pd
 import plotly.graph_objects as go
-from dash import MATCH, Dash, Input, Output, Patch, State, ctx, dcc, html
+from dash import MATCH, ClientsideFunction, Dash, Input, Output, Patch, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboards import figures, numbers
@@ -102,8 +102,9 @@ def chart_card(
     view: Filters | None = None,
 ) -> html.Section:
     """A card for one chart. Given the `view`, it is drawn with the page (a page's first chart: one round trip
-    sooner, and not queued behind the others); otherwise `render_card` fills it once the view is known. Either
-    way `render_card` redraws it whenever the view changes."""
+    sooner, and not queued behind the others); otherwise `render_card` fills it once that first chart is drawn
+    (assets/after-first-chart.js: the browser draws one chart at a time, so the first comes sooner alone).
+    Either way `render_card` redraws it whenever the view changes."""
     key = card_key(chart_id, params)
     spec: dict[str, Any] = {"chart": chart_id, "params": dict(params or {})}
     shown: dict[str, Any] = {}
@@ -117,6 +118,7 @@ def chart_card(
     return html.Section(
         [
             dcc.Store(id=part("chart-spec"), data=spec),
+            dcc.Store(id=part("chart-wanted")),
             html.Div(
                 [
                     html.Div(
@@ -162,7 +164,7 @@ def chart_card(
         ],
         className="chart-card chart-card--wide" if wide else "chart-card",
         id=card_anchor(key),
-        **{"data-chart": chart_id},
+        **{"data-chart": chart_id, **({"data-with-page": "true"} if view is not None else {})},
     )
 
 
@@ -255,9 +257,10 @@ def data_grid(
 
 
 def table_after_charts(table_id: str, request: Mapping[str, str]) -> html.Div:
-    """A place for the table `table_id`, made once the browser is idle, that is after the page's charts are
-    drawn: a table's thousands of rows, and ag-grid's code, parsed and laid out first held the first chart
-    back by ~0.3 s. `request` is what the table's maker (`register_table_after_charts`) is given."""
+    """A place for the table `table_id`, made once the page's first chart is drawn and the browser is idle
+    (assets/after-first-chart.js): a table's thousands of rows, and ag-grid's code, parsed and laid out
+    first held the first chart back by ~0.3 s. `request` is what the table's maker
+    (`register_table_after_charts`) is given."""
     return html.Div(
         [
             html.Div(id=f"{table_id}-slot"),
@@ -268,9 +271,10 @@ def table_after_charts(table_id: str, request: Mapping[str, str]) -> html.Div:
 
 
 def register_table_after_charts(
-    app: Dash, table_id: str, make_table: Callable[[dict[str, str]], dag.AgGrid]
+    app: Dash, table_id: str, make_table: Callable[[dict[str, str]], Any]
 ) -> None:
-    """Put `make_table(request)` in the place `table_after_charts` made, when its stores ask for it."""
+    """Put `make_table(request)` (a grid, or components around one) in the place `table_after_charts` made,
+    when its stores ask for it."""
 
     @app.callback(
         Output(f"{table_id}-slot", "children"),
@@ -278,7 +282,7 @@ def register_table_after_charts(
         State({"type": "table-request", "table": table_id}, "data"),
         prevent_initial_call=True,
     )
-    def fill_table(_wanted: Any, request: dict[str, str]) -> dag.AgGrid:
+    def fill_table(_wanted: Any, request: dict[str, str]) -> Any:
         return make_table(request)
 
 
@@ -401,19 +405,22 @@ def missing_params(chart_id: str, params: Mapping[str, str]) -> list[str]:
 
 
 def register_callbacks(app: Dash) -> None:
-    """Fill each card when the view changes; flip between chart and table without a server round trip."""
+    """Fill each card once it is wanted (`chart_card`) and when the view changes; flip between chart and table
+    without a server round trip."""
 
     @app.callback(
         Output({"type": "chart-spec", "card": MATCH}, "data"),
         *(Output({"type": kind, "card": MATCH}, prop) for kind, prop in CARD_PARTS.values()),
         Input("filters", "data"),
+        Input({"type": "chart-wanted", "card": MATCH}, "data"),
         State({"type": "chart-spec", "card": MATCH}, "data"),
+        prevent_initial_call=True,
     )
-    def render_card(filter_params: dict | None, spec: dict) -> tuple:
+    def render_card(filter_params: dict | None, wanted: Any, spec: dict) -> tuple:
         filters = filters_from_mapping(filter_params or {})
         view = filters.to_params()
-        if spec.get("view") == view:
-            raise PreventUpdate  # drawn for this view already, with the page
+        if spec.get("view") == view or not wanted:
+            raise PreventUpdate  # drawn for this view already (with the page), or not wanted yet
         shown = card_contents(render(spec["chart"], filters, spec["params"]), filters, spec["params"])
         return ({**spec, "view": view}, *(shown[name] for name in CARD_PARTS))
 
@@ -443,14 +450,14 @@ def register_callbacks(app: Dash) -> None:
         )
 
     app.clientside_callback(
-        """
-        function(request) {
-            return new Promise(resolve => {
-                const ask = () => resolve(Date.now());
-                window.requestIdleCallback ? requestIdleCallback(ask, {timeout: 3000}) : setTimeout(ask, 300);
-            });
-        }
-        """,
+        ClientsideFunction("owt", "cardWanted"),
+        Output({"type": "chart-wanted", "card": MATCH}, "data"),
+        Input({"type": "chart-spec", "card": MATCH}, "data"),
+        State({"type": "chart-wanted", "card": MATCH}, "data"),
+    )
+
+    app.clientside_callback(
+        ClientsideFunction("owt", "tableWanted"),
         Output({"type": "table-wanted", "table": MATCH}, "data"),
         Input({"type": "table-request", "table": MATCH}, "data"),
     )

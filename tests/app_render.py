@@ -86,7 +86,7 @@ def values(array: Any) -> list[Any]:
 
 def render_card(client: FlaskClient, card: dict[str, Any], filter_params: dict[str, Any]) -> dict[str, Any]:
     """What the `render_card` callback sends back for one card in the view `filter_params` (property name of
-    each card part -> value), the request the browser makes when the view changes."""
+    each card part -> value), the request the browser makes when the view changes (the card wanted: drawn)."""
     spec = next(d for d in _dependencies(client) if '"type":"chart-spec"' in d["output"].replace(" ", "")
                 and d["inputs"][0]["id"] == "filters")
     key = card["key"]
@@ -97,7 +97,10 @@ def render_card(client: FlaskClient, card: dict[str, Any], filter_params: dict[s
     body = {
         "output": spec["output"],
         "outputs": outputs,
-        "inputs": [{"id": "filters", "property": "data", "value": filter_params}],
+        "inputs": [
+            {"id": "filters", "property": "data", "value": filter_params},
+            {"id": {"type": "chart-wanted", "card": key}, "property": "data", "value": 1},
+        ],
         "changedPropIds": ["filters.data"],
         "state": [
             {"id": {"type": "chart-spec", "card": key}, "property": "data",

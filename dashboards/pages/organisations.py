@@ -9,7 +9,13 @@ import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from dashboards.colors import display_name
-from dashboards.components import chart_card, data_grid, table_records
+from dashboards.components import (
+    chart_card,
+    data_grid,
+    register_table_after_charts,
+    table_after_charts,
+    table_records,
+)
 from dashboards.filters import Filters
 from dashboards.numbers import grid_formatter
 from dashboards.query import per_version
@@ -33,6 +39,7 @@ LEADERBOARD_SIZE = 500
 SEARCH_ROWS = 2_000
 EVERY_ORGANISATION = 10**7
 QUERY_PARAM = "q"
+LEADERBOARD_ID = "organisations-leaderboard"
 _NUMBER = grid_formatter("count")
 _PERCENT = grid_formatter("change")
 _SHARE = grid_formatter("share")
@@ -100,31 +107,36 @@ def layout(**url_values: str) -> html.Div:
                 className="chart-grid",
             ),
             html.Section(
-                [
-                    html.H2("Leaderboard"),
-                    html.P(id="organisations-growth-note", className="chart-subtitle"),
-                    dcc.Input(
-                        id="organisations-search",
-                        type="search",
-                        value=text,
-                        placeholder="Search organisations, e.g. qwen, deep seek...",
-                        debounce=0.3,
-                        maxLength=MAX_QUERY_CHARS,
-                        className="search-input",
-                    ),
-                    dcc.Store(id="organisations-url"),
-                    html.P(id="organisations-count", className="hint"),
-                    data_grid(
-                        "organisations-grid",
-                        height="640px",
-                        columnDefs=COLUMNS,
-                        columnSize="responsiveSizeToFit",
-                    ),
-                ],
+                [html.H2("Leaderboard"), table_after_charts(LEADERBOARD_ID, {QUERY_PARAM: text})],
                 className="panel",
             ),
         ]
     )
+
+
+def leaderboard(request: dict[str, str]) -> list[Any]:
+    """The leaderboard's search box and grid, made after the chart (`table_after_charts`); `fill_leaderboard`
+    fills the grid once it is there."""
+    return [
+        html.P(id="organisations-growth-note", className="chart-subtitle"),
+        dcc.Input(
+            id="organisations-search",
+            type="search",
+            value=request.get(QUERY_PARAM, ""),
+            placeholder="Search organisations, e.g. qwen, deep seek...",
+            debounce=0.3,
+            maxLength=MAX_QUERY_CHARS,
+            className="search-input",
+        ),
+        dcc.Store(id="organisations-url"),
+        html.P(id="organisations-count", className="hint"),
+        data_grid(
+            "organisations-grid",
+            height="640px",
+            columnDefs=COLUMNS,
+            columnSize="responsiveSizeToFit",
+        ),
+    ]
 
 
 def leaderboard_rows(frame: pd.DataFrame, search: str) -> list[dict]:
@@ -141,6 +153,8 @@ def leaderboard_rows(frame: pd.DataFrame, search: str) -> list[dict]:
 
 
 def register_callbacks(app: Dash) -> None:
+    register_table_after_charts(app, LEADERBOARD_ID, leaderboard)
+
     @app.callback(
         Output("organisations-grid", "rowData"),
         Output("organisations-growth-note", "children"),
