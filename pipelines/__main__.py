@@ -14,7 +14,10 @@ import sys
 #: command name -> (module implementing it, one-line help), in the order `--help` lists them. The help
 #: lines live here so that only the command being run is imported (imports cost a second: pandas, pyarrow).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "snapshot": ("pipelines.snapshot", "Take a dated snapshot of Hub download statistics into the store."),
+    "snapshot": (
+        "pipelines.snapshot_command",
+        "Take a dated snapshot of Hub download statistics into the store.",
+    ),
     "schedule": ("pipelines.schedule", "Run the pipelines unattended: daily snapshot, configured jobs."),
     "status": ("pipelines.status", "Show the store's health: last runs, coverage, gaps, size, freshness."),
     "verify": ("pipelines.verify", "Check every data file against its snapshot's recorded checksum."),

@@ -79,9 +79,14 @@ def run(args: argparse.Namespace) -> int:
     cache = ParentCache.of(store)
     resolved = ""
     if args.resolve_lineage:
+        try:
+            client = HubClient()
+        except ValueError as exc:  # a malformed OWT_HUB_RETRIES
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         snapshot = store.read_snapshot(date, columns=["model_id", "base_models", "downloads_30d"])
         with tqdm(total=args.max_lookups, desc="parent lookups", disable=not sys.stderr.isatty()) as bar:
-            fetch = hub_fetch(HubClient())
+            fetch = hub_fetch(client)
             report = resolve_lineage(snapshot, cache, fetch, args.max_lookups, progress=bar.update)
         resolved = (
             f"; looked up {report.fetched} parents ({report.not_found} not found, "

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import os
 import queue
 import sys
 import threading
@@ -79,6 +80,10 @@ FETCH_SWITCH_INTERVAL = 0.0005
 
 #: Examples of skipped items kept for provenance (enough to diagnose, small enough to read).
 MAX_SKIPPED_EXAMPLES = 5
+#: How many times one request is retried (huggingface_hub's `http_backoff`, waits 1, 2, 4, 8, 8 s): this
+#: environment variable, else the library's default of 5. Fewer retries give up sooner on a Hub that is down.
+RETRIES_ENV = "OWT_HUB_RETRIES"
+DEFAULT_RETRIES = 5
 
 
 class HubPageError(RuntimeError):
@@ -271,6 +276,16 @@ def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return urlunsplit(parts._replace(netloc=host)), credentials
 
 
+def _retries_setting() -> int:
+    """$OWT_HUB_RETRIES as a count of retries (DEFAULT_RETRIES when unset); a bad value says so."""
+    raw = os.environ.get(RETRIES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RETRIES
+    if not raw.isdigit():
+        raise ValueError(f"{RETRIES_ENV}={raw!r}: expected a whole number (default {DEFAULT_RETRIES})")
+    return int(raw)
+
+
 class HubClient:
     """Talks to one Hub endpoint through huggingface_hub's shared session, with a forced timeout."""
 
@@ -281,6 +296,7 @@ class HubClient:
         self.timeout = timeout
         self.stats = stats or HubStats()
         self._send_gate = _SendGate()
+        self.retries = _retries_setting()
         set_client_factory(self._client_factory)
 
     def _client_factory(self) -> httpx2.Client:
@@ -314,7 +330,12 @@ class HubClient:
         before = self.stats.requests
         try:
             response = http_backoff(
-                "GET", url, params=params, headers=headers or build_hf_headers(), auth=self._auth
+                "GET",
+                url,
+                params=params,
+                headers=headers or build_hf_headers(),
+                auth=self._auth,
+                max_retries=self.retries,
             )
             hf_raise_for_status(response)
             return response

@@ -29,18 +29,19 @@ import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx2
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
-from huggingface_hub.errors import RepositoryNotFoundError
 
-from pipelines.hub import HubClient
 from pipelines.store import Store
+
+if TYPE_CHECKING:  # the Hub client is imported by hub_fetch only: readers of the lineage (attribution, the
+    # channels' runs) do not pay for huggingface_hub's import
+    from pipelines.hub import HubClient
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +281,8 @@ Fetch = Callable[[str], Parents]
 def hub_fetch(client: HubClient) -> Fetch:
     """One model's parents via the project's Hub client (`model_info(expand=["baseModels"])`, retried on
     429, 5xx, timeouts and dropped connections)."""
+    import httpx2
+    from huggingface_hub.errors import RepositoryNotFoundError
 
     def fetch(model_id: str) -> Parents:
         try:

@@ -1,21 +1,5 @@
-"""Take a dated snapshot of Hub download statistics (one row per model) into the store.
-
-Scope (union, de-duplicated by model id):
-  1. every model of every namespace in the org registry (data/orgs.csv, plus --registry / OWT_REGISTRY);
-  2. the hub-wide top models by 30-day downloads, down to --min-downloads;
-  3. with --full, every model on the Hub (sorted by creation date, an immutable key, so the cursor is stable).
-
-The run streams pages into <store>/staging/date=D/ and checkpoints the next-page URL as it goes: if it is
-killed, running the same command again resumes where it stopped and produces the same rows. Readers see
-the snapshot only once it is complete (atomic rename to <store>/snapshots/date=D/). A date that already has a
-snapshot is left alone unless --force, which replaces it only once the new one is complete.
-
-Talks to HF_ENDPOINT (default https://huggingface.co) through huggingface_hub; uses HF_TOKEN when set (higher
-rate limits), never stores or logs it.
-
-With --channel modelscope: every model of the owners of data/modelscope_namespaces.csv through ModelScope's
-OpenAPI (MODELSCOPE_ENDPOINT, default https://modelscope.cn; optional MODELSCOPE_API_TOKEN), into
-<store>/channels/modelscope/, staged, resumable and published the same way (pipelines/channels/modelscope.py).
+"""Take a dated snapshot of Hub download statistics (one row per model) into the store: the Hub run of
+`python -m pipelines snapshot` (its scope, options and other channels: pipelines/snapshot_command.py).
 """
 
 from __future__ import annotations
@@ -60,18 +44,16 @@ from pipelines.lock import LockHeld
 from pipelines.registry import RegistryError, load_registry
 from pipelines.runs import Interrupted, record_run
 from pipelines.schema import SCHEMA_VERSION, SNAPSHOT_SCHEMA
+from pipelines.snapshot_command import DEFAULT_MIN_DOWNLOADS, DEFAULT_TIMEOUT
 from pipelines.store import (
     Store,
     StoreError,
-    date_argument,
     is_synthetic,
     parse_date,
     resolve_store,
     write_bytes_atomic,
 )
 
-DEFAULT_MIN_DOWNLOADS = 100
-DEFAULT_TIMEOUT = 60.0
 PAGE_SIZE = 1000  # the Hub's largest page
 ROWS_PER_FILE = 1_000_000  # published part files
 CHECKPOINT_FILE = "checkpoint.json"
@@ -543,51 +525,6 @@ def take_snapshot(
 # ------------------------------------------------------------------------------------------------------- CLI
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store dir or iceberg+ URL (default: env OWT_STORE, else data/store)")
-    parser.add_argument(
-        "--channel",
-        choices=("hf", "modelscope", "openrouter"),
-        default="hf",
-        help="where to count: hf (the Hub, default); modelscope (the owners of "
-        "data/modelscope_namespaces.csv, into <store>/channels/modelscope/; env MODELSCOPE_ENDPOINT); "
-        "openrouter (inference tokens into <store>/channels/openrouter/; needs OPENROUTER_API_KEY)",
-    )
-    parser.add_argument("--date", help="label of the snapshot, YYYY-MM-DD (default: today, UTC)")
-    parser.add_argument(
-        "--min-downloads",
-        type=int,
-        default=DEFAULT_MIN_DOWNLOADS,
-        help=f"hub-wide top models down to this many 30-day downloads (default {DEFAULT_MIN_DOWNLOADS})",
-    )
-    parser.add_argument(
-        "--full", action="store_true", help="also crawl every model on the Hub (slow: ~2,000 pages)"
-    )
-    parser.add_argument(
-        "--registry",
-        help="override file layered on data/orgs.csv, same columns (default: env OWT_REGISTRY, else none)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        help=f"seconds per request (default {DEFAULT_TIMEOUT:.0f})",
-    )
-    parser.add_argument(
-        "--quiet", action="store_true", help="no progress bar (the summary line is still printed)"
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="replace an existing snapshot of that date when done"
-    )
-    parser.add_argument(
-        "--backfill-from",
-        type=date_argument,
-        metavar="YYYY-MM-DD",
-        help="--channel openrouter: read every day from this date on (the dataset starts 2025-01-01) into "
-        "the vintage, not only the days since the last one",
-    )
-
-
 #: glibc's mallopt parameter for the size from which allocations are mmapped (and unmapped when freed).
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 128 * 1024  # glibc's default, kept fixed
@@ -607,22 +544,8 @@ def _allocate_flat() -> None:
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.channel == "modelscope":
-        from pipelines.channels import modelscope
-
-        if args.full or args.min_downloads != DEFAULT_MIN_DOWNLOADS:
-            print("error: --full and --min-downloads apply to the Hub only (--channel hf)", file=sys.stderr)
-            return 2
-        return modelscope.run(args)
-    if args.channel == "openrouter":
-        from pipelines.channels import openrouter
-
-        return openrouter.run(args)
-    if args.backfill_from:
-        print("error: --backfill-from is for --channel openrouter; the Hub's history: `pipelines backfill`",
-              file=sys.stderr)  # fmt: skip
-        return 2
+def run_hub(args: argparse.Namespace) -> int:
+    """`snapshot --channel hf` (options in pipelines/snapshot_command.py): one dated snapshot of the Hub."""
     _allocate_flat()
     try:
         date = parse_date(args.date) if args.date else dt.datetime.now(dt.UTC).date()

@@ -19,6 +19,7 @@ from huggingface_hub.utils._http import default_client_factory  # not re-exporte
 from tests.fakehub import FakeHub
 
 if TYPE_CHECKING:  # the app and the query layer are imported by the fixtures that need them
+    from dash import Dash
     from flask.testing import FlaskClient
 
     from dashboards.query import Warehouse
@@ -229,3 +230,24 @@ def client(store: Store) -> FlaskClient:
     from app import create_app
 
     return create_app(store).server.test_client()
+
+
+# ---- one small demo store and app for the modules that only read them -----------------------------------
+# test_app, test_embed and test_compare_app each built a copy of the small demo store, an app and its
+# warehouse (~3.5 s a module); they only read, so they share these.
+
+
+@pytest.fixture(scope="session")
+def shared_demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """The small demo store (tests/browser/support.py), read-only for every module that uses it."""
+    from tests.browser.support import small_demo_store
+
+    return small_demo_store(tmp_path_factory.mktemp("shared-demo-store"))
+
+
+@pytest.fixture(scope="session")
+def shared_demo_app(shared_demo_store: Store) -> Dash:
+    """The whole app over `shared_demo_store`; tests using it must not change its state."""
+    from app import create_app
+
+    return create_app(shared_demo_store)

@@ -17,6 +17,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -226,6 +227,25 @@ def start_redis(directory: Path, port: int | None = None) -> Redis:
     )
     _wait_for_port(port, "redis-server")
     return Redis(port, process.pid)
+
+
+#: Seconds a test's server gets to exit cleanly on SIGTERM before SIGKILL (gunicorn and Celery take seconds to
+#: shut down gracefully, more on a loaded machine; nothing a test checks depends on that shutdown).
+STOP_GRACE = 1.0
+
+
+def stop_process(process: subprocess.Popen, grace: float = STOP_GRACE) -> None:
+    """SIGTERM, up to `grace` seconds for a clean exit, then SIGKILL to its whole process group (so a gunicorn
+    worker does not outlive its arbiter): start `process` with start_new_session=True."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    with contextlib.suppress(ProcessLookupError):  # a child that outlived a clean exit of its parent
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def stop_pid(pid: int) -> None:

@@ -9,7 +9,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -32,15 +31,23 @@ from pipelines.definitions import MEASURES
 from pipelines.demo import generate_demo_store
 from pipelines.store import Store
 from tests.app_render import call, card_specs, components, render_card, render_page, texts, values
-from tests.browser.support import PAGE_CHARTS, small_demo_store
+from tests.browser.support import PAGE_CHARTS
+from tests.services import stop_process
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    return small_demo_store(tmp_path_factory.mktemp("app-store"))
+def store(shared_demo_store: Store) -> Store:
+    """The session's read-only demo store (tests/conftest.py): these tests only read it."""
+    return shared_demo_store
+
+
+@pytest.fixture(scope="module")
+def client(shared_demo_app) -> FlaskClient:
+    """A client of the session's demo app over `store`, instead of a second app of this module's own."""
+    return shared_demo_app.server.test_client()
 
 
 def test_gunicorn_serves_the_dashboard_compressed(store: Store) -> None:
@@ -64,12 +71,12 @@ def gunicorn(store: Store, env: dict[str, str] | None = None) -> Iterator[int]:
         env={**os.environ, "OWT_STORE": str(store.root), **(env or {})},
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, which stop_process ends as a whole
     )
     try:
         yield _listening_port(process)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        stop_process(process)
 
 
 def _listening_port(process: subprocess.Popen) -> int:

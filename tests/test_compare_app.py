@@ -9,19 +9,16 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from app import create_app
 from dashboards.filters import Filters
 from dashboards.state import control_values, filters_from_controls, parse_search, to_search
 from pipelines.published import PUBLISHED_FIGURES
-from pipelines.store import Store
 from tests.app_render import render_page, texts
-from tests.browser.support import small_demo_store
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
-    store: Store = small_demo_store(tmp_path_factory.mktemp("compare-app-store"))
-    return create_app(store).server.test_client()
+def client(shared_demo_app) -> FlaskClient:
+    """A client of the session's read-only demo app (tests/conftest.py): these tests only read it."""
+    return shared_demo_app.server.test_client()
 
 
 def test_the_new_view_fields_live_in_the_url_and_survive_a_control_change() -> None:

@@ -17,6 +17,7 @@ from dashboards import metrics
 from dashboards.filters import PERIODS
 from dashboards.query import concentration_sql
 from pipelines.periods import period_start
+from tests.duck_rows import insert_rows
 
 START = dt.date(2025, 12, 25)
 #: One connection for every example (opening one costs more than most examples' queries).
@@ -69,9 +70,10 @@ def test_concentration_sql_equals_ranking_every_organisation_in_python(view):
     rows, facts, period, where = view
     CON.execute("CREATE OR REPLACE TABLE ns_groups (grp INTEGER, namespace VARCHAR, organization VARCHAR, "
                 "first_party BOOLEAN)")  # fmt: skip
-    CON.executemany("INSERT INTO ns_groups VALUES (?, ?, ?, ?)", [(i, *row) for i, row in enumerate(rows)])
+    groups_rows = [(i, *row) for i, row in enumerate(rows)]
+    insert_rows(CON, "ns_groups", ("INTEGER", "VARCHAR", "VARCHAR", "BOOLEAN"), groups_rows)
     CON.execute("CREATE OR REPLACE TABLE ns_day (day DATE, grp INTEGER, downloads BIGINT)")
-    CON.executemany("INSERT INTO ns_day VALUES (?, ?, ?)", facts)
+    insert_rows(CON, "ns_day", ("DATE", "INTEGER", "BIGINT"), facts)
     got = CON.execute(concentration_sql("ns_day", where), [period]).fetchall()
     want = reference(rows, facts, period, where)
     assert [p for p, _, _ in got] == sorted(want)

@@ -11,17 +11,16 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import create_app
 from dashboards.charts import chart_ids, render_chart
 from dashboards.filters import Filters
 from dashboards.state import app_state
-from tests.browser.support import small_demo_store
 from tests.packages import package_metadata, package_table
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory):
-    return create_app(small_demo_store(tmp_path_factory.mktemp("embed-store")))
+def app(shared_demo_app):
+    """The session's read-only demo app (tests/conftest.py): these tests only read it."""
+    return shared_demo_app
 
 
 @pytest.fixture(scope="module")

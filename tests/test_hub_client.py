@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import httpx2
 import pyarrow as pa
@@ -109,6 +110,25 @@ def test_persistent_errors_surface_as_the_library_error_after_five_retries(hub, 
     with pytest.raises(HfHubHTTPError, match="500"):
         crawl(client, list_params(limit=10))
     assert client.stats.retries == 5
+
+
+def test_owt_hub_retries_sets_how_often_a_request_is_retried(hub, no_sleep, monkeypatch):
+    """OWT_HUB_RETRIES=2: a page failing three times ends the crawl after 1 + 2 tries
+    waiting 1 and 2 s (http_backoff doubles its 1 s base wait); the default would serve the fourth try."""
+    hub.inject("list", [Fault.status(500)] * 3, page=2)
+    monkeypatch.setenv("OWT_HUB_RETRIES", "2")
+    client = HubClient()
+    with pytest.raises(HfHubHTTPError, match="500"):
+        crawl(client, list_params(limit=10))
+    assert client.stats.retries == 2
+    assert no_sleep.waits == [1, 2]
+
+
+@pytest.mark.parametrize("value", ["many", "-1", "2.5"])
+def test_a_bad_owt_hub_retries_is_refused_with_the_variable_named(value, monkeypatch):
+    monkeypatch.setenv("OWT_HUB_RETRIES", value)
+    with pytest.raises(ValueError, match=f"OWT_HUB_RETRIES='{re.escape(value)}': expected a whole number"):
+        HubClient("http://127.0.0.1:9")
 
 
 @pytest.mark.parametrize("fault", [Fault.broken_json(), Fault.html()], ids=["broken-json", "html"])

@@ -24,6 +24,7 @@ from pipelines.registry import load_registry
 from pipelines.store import Store
 from pipelines.warehouse import refresh
 from tests.packages import package_table
+from tests.services import stop_process
 from tests.snapshots import model, write_snapshot
 from tests.test_app import PROJECT_DIR, gunicorn
 
@@ -76,14 +77,14 @@ def replicas(store: Store, redis_server) -> Iterator[tuple[int, int, str]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, which stop_process ends as a whole
     )
     try:
         _wait_until_ready(worker)
         with gunicorn(store, env) as port_a, gunicorn(store, env) as port_b:
             yield port_a, port_b, url
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop_process(worker)
 
 
 def _wait_until_ready(worker: subprocess.Popen) -> None:

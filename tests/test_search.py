@@ -28,6 +28,7 @@ from dashboards.search import (
 )
 from pipelines.store import Store
 from tests.app_render import call, components, render_page
+from tests.duck_rows import insert_rows
 from tests.snapshots import model, write_snapshot
 
 #: (id, 30-day downloads); all-time (the ranking key) = 11 x the 30-day count at the last snapshot.
@@ -108,8 +109,7 @@ def test_the_sql_condition_is_the_python_rule(
     terms = search_terms(query)
     condition, params = terms_condition(terms, "a", "b")
     duck.execute("CREATE OR REPLACE TEMP TABLE t (i INTEGER, a VARCHAR, b VARCHAR)")  # each example afresh
-    if names:
-        duck.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(names)])
+    insert_rows(duck, "t", ("INTEGER", "VARCHAR", "VARCHAR"), [(i, a, b) for i, (a, b) in enumerate(names)])
     rows = duck.execute(f"SELECT i FROM t WHERE {condition}", params).fetchall()
     in_sql = sorted(row[0] for row in rows)
     assert in_sql == [i for i, (a, b) in enumerate(names) if matches(terms, a, b)]

@@ -181,7 +181,8 @@ def test_a_password_in_the_endpoint_url_is_used_but_written_and_printed_nowhere(
     outputs.append(failed.stdout + failed.stderr)
     assert failed.returncode == 1 and "bad request from" in failed.stderr
     assert (store.staging_dir(dt.date(2026, 8, 2)) / "checkpoint.json").is_file(), "a checkpoint to search"
-    unreachable = {**env, "HF_ENDPOINT": f"http://owt-user:{PASSWORD}@127.0.0.1:9"}
+    # One retry (OWT_HUB_RETRIES) keeps the retry path and its log line, without the default 23 s of waits.
+    unreachable = {**env, "HF_ENDPOINT": f"http://owt-user:{PASSWORD}@127.0.0.1:9", "OWT_HUB_RETRIES": "1"}
     refused = run_cli("snapshot", "--store", str(store.root), "--date", "2026-08-03", env=unreachable)
     outputs.append(refused.stdout + refused.stderr)
     assert refused.returncode == 1

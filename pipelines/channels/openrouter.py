@@ -346,8 +346,8 @@ def pull(
 
 
 def run(args: argparse.Namespace) -> int:
-    """`snapshot --channel openrouter` (options in `pipelines.snapshot`): one vintage; skipped (exit 0) when
-    the scheduler runs it without a key."""
+    """`snapshot --channel openrouter` (options in `pipelines.snapshot_command`): one vintage; skipped
+    (exit 0) when the scheduler runs it without a key."""
     key = os.environ.get(API_KEY_ENV, "").strip()
     scheduled = os.environ.get(TRIGGER_ENV) == "schedule"
     try:
