@@ -147,11 +147,9 @@ def linked_store(source: Store, target: Path, days: int) -> Store:
     return Store(target)
 
 
-def rebuild(store: Store, memory_limit: str | None) -> dict[str, float]:
-    """Full rebuild in a fresh process: seconds and peak RSS (the process and its children, sampled)."""
-    command = [sys.executable, "-m", "pipelines", "warehouse", "--store", str(store.root), "--rebuild"]
-    if memory_limit:
-        command += ["--memory-limit", memory_limit]
+def measured(command: list[str]) -> tuple[float, float, str]:
+    """Run `command` in a fresh process: seconds, peak RSS in MB (the process and its children, sampled every
+    0.1 s) and its output; exits when it fails."""
     began = time.perf_counter()
     child = psutil.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = 0
@@ -165,15 +163,53 @@ def rebuild(store: Store, memory_limit: str | None) -> dict[str, float]:
     seconds = time.perf_counter() - began
     output = child.stdout.read().decode() if child.stdout else ""
     if child.returncode != 0:
-        raise SystemExit(f"rebuild of {store.root} failed ({child.returncode}):\n{output}")
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{output}")
+    return seconds, peak / 2**20, output
+
+
+def warehouse_command(store: Store, memory_limit: str | None, *options: str) -> list[str]:
+    command = [sys.executable, "-m", "pipelines", "warehouse", "--store", str(store.root), *options]
+    return command + (["--memory-limit", memory_limit] if memory_limit else [])
+
+
+def rebuild(store: Store, memory_limit: str | None) -> dict[str, float]:
+    """Full rebuild in a fresh process: seconds, peak RSS and the built version's bytes."""
+    seconds, peak_mb, _ = measured(warehouse_command(store, memory_limit, "--rebuild"))
     pointer = json.loads((store.root / "warehouse" / "CURRENT").read_text())["version"]
     manifest = json.loads((store.root / "warehouse" / pointer / "manifest.json").read_text())
     return {
         "seconds": seconds,
-        "peak_rss_mb": peak / 2**20,
+        "peak_rss_mb": peak_mb,
         "fact_bytes": manifest["fact_bytes"],
         "tables_bytes": manifest["tables_bytes"],
     }
+
+
+#: The registry edit: the synthetic stores' most common namespace (zipf's most drawn value, 1, picks the
+#: registry's second row) moves to another country and organisation, which changes the attribution of its
+#: models and of their descendants.
+EDITED_NAMESPACE = load_registry().to_frame()["namespace"].tolist()[1]
+
+
+def current_facts(store: Store) -> dict[str, int]:
+    """The current version's facts files: name -> inode (a hard link keeps it, a rewrite changes it)."""
+    pointer = json.loads((store.root / "warehouse" / "CURRENT").read_text())["version"]
+    return {f.name: f.stat().st_ino for f in (store.root / "warehouse" / pointer / "facts").glob("*.parquet")}
+
+
+def registry_edit(store: Store, memory_limit: str | None) -> dict[str, float]:
+    """Refresh after a registry edit (an override moving EDITED_NAMESPACE to another country): seconds, peak
+    RSS, and a check that it re-attributed over the same facts files (hard links of the rebuild's)."""
+    facts = current_facts(store)
+    header = (ROOT / "data" / "orgs.csv").read_text(encoding="utf-8").splitlines()[0]
+    override = store.root / "registry-edit.csv"
+    override.write_text(f"{header}\n{EDITED_NAMESPACE},Edited,JP,other,company,https://example.org,\n")
+    seconds, peak_mb, output = measured(warehouse_command(store, memory_limit, "--registry", str(override)))
+    if "warehouse: rollups" not in output:
+        raise SystemExit(f"a registry edit should re-attribute over the facts, got: {output}")
+    if current_facts(store) != facts:
+        raise SystemExit("the registry edit rewrote facts files")
+    return {"edit_seconds": seconds, "edit_peak_rss_mb": peak_mb}
 
 
 def main() -> int:
@@ -193,6 +229,11 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "owt-bench-rebuild",
                         help="where stores are generated and kept")  # fmt: skip
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--registry-edit",
+        action="store_true",
+        help="after each rebuild, also time the refresh after a registry edit (re-attributes, keeps facts)",
+    )
     args = parser.parse_args()
     sizes = [model_days(s) for s in (args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)).split(",")]
     per_day = {
@@ -213,6 +254,8 @@ def main() -> int:
             store = linked_store(source, args.work / f"{shape}-{models}-{n_days}d", n_days)
             rows = sum(int(store.provenance(d)["rows"]) for d in store.dates())
             measured = rebuild(store, args.memory_limit)
+            if args.registry_edit:
+                measured |= registry_edit(store, args.memory_limit)
             shape_of = {"shape": shape, "size": size, "models": models, "days": n_days, "model_days": rows}
             results.append({**shape_of, **measured})
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
@@ -231,6 +274,15 @@ def main() -> int:
                 f"| {r['peak_rss_mb']:.0f} MB | {r['peak_rss_mb'] / rows[0]['peak_rss_mb']:.2f}x "
                 f"| {r['seconds'] / (r['model_days'] / 1e6):.1f} | {r['fact_bytes'] / r['model_days']:.2f} "
                 f"| {r['tables_bytes'] / r['model_days']:.2f} | {total / r['model_days']:.2f} |"
+            )
+    if args.registry_edit:
+        print(f"\nregistry edit ({EDITED_NAMESPACE} moved): re-attribution over the same facts vs rebuild")
+        print("| shape | model-days | edit refresh | peak RSS | vs rebuild time |")
+        print("|---|---|---|---|---|")
+        for r in results:
+            print(
+                f"| {r['shape']} | {r['model_days'] / 1e6:.1f} M | {r['edit_seconds']:.0f} s "
+                f"| {r['edit_peak_rss_mb']:.0f} MB | {r['edit_seconds'] / r['seconds']:.2f}x |"
             )
     return 0
 

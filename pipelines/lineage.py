@@ -223,6 +223,11 @@ class ParentCache:
     def parents(self, model_ids: Collection[str]) -> dict[str, Parents]:
         return {m: self._entries[m][0] for m in model_ids if m in self._entries}
 
+    def first_parent_edges(self) -> dict[str, str]:
+        """Each looked-up model's first parent (models without one left out): the edges `trace_lineage`
+        follows beyond a snapshot, for walks done in SQL (the warehouse's lineage closures)."""
+        return {m: entry[0].models[0] for m, entry in self._entries.items() if entry[0].models}
+
     @property
     def digest(self) -> str:
         """sha256 of the answers (not of fetch times): part of the cache key of attributed tables."""
