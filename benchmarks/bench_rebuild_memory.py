@@ -10,7 +10,8 @@ generator: stable models growing at their own rate, 0.5% replaced by new ones ea
 another model, namespaces from the registry and made-up users); each size is a store whose snapshot folders
 are hard links to its first days. Each rebuild runs `python -m pipelines warehouse --rebuild` in a fresh
 process, whose RSS (with its children) is sampled every 0.1 s. Bytes per model-day come from the built
-version's manifest (facts files, tables.duckdb). Stores stay in --work for re-runs (generation is skipped).
+version's manifest (facts files, month partitions, tables.duckdb). Stores stay in --work for re-runs
+(generation is skipped).
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ def rebuild(store: Store, memory_limit: str | None) -> dict[str, float]:
         "peak_rss_mb": peak_mb,
         "fact_bytes": manifest["fact_bytes"],
         "tables_bytes": manifest["tables_bytes"],
+        "parts_bytes": manifest.get("parts_bytes", 0),  # month-partitioned history tables (build version 12)
     }
 
 
@@ -262,18 +264,19 @@ def main() -> int:
             shutil.rmtree(store.root)
     print(f"\nfull rebuilds, memory limit {args.memory_limit or 'default'}; {os.cpu_count()} cores")
     print("| shape | model-days | models/day x days | time | peak RSS | RSS vs smallest | s per M model-days "
-          "| B/model-day facts | tables | total |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| B/model-day facts | parts | tables | total |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for shape in shapes:
         rows = [r for r in results if r["shape"] == shape]
         for r in rows:
-            total = r["fact_bytes"] + r["tables_bytes"]
+            total = r["fact_bytes"] + r["parts_bytes"] + r["tables_bytes"]
             print(
                 f"| {shape} | {r['model_days'] / 1e6:.1f} M | {r['models']:,} x {r['days']} "
                 f"| {r['seconds']:.0f} s "
                 f"| {r['peak_rss_mb']:.0f} MB | {r['peak_rss_mb'] / rows[0]['peak_rss_mb']:.2f}x "
                 f"| {r['seconds'] / (r['model_days'] / 1e6):.1f} | {r['fact_bytes'] / r['model_days']:.2f} "
-                f"| {r['tables_bytes'] / r['model_days']:.2f} | {total / r['model_days']:.2f} |"
+                f"| {r['parts_bytes'] / r['model_days']:.2f} | {r['tables_bytes'] / r['model_days']:.2f} "
+                f"| {total / r['model_days']:.2f} |"
             )
     if args.registry_edit:
         print(f"\nregistry edit ({EDITED_NAMESPACE} moved): re-attribution over the same facts vs rebuild")
