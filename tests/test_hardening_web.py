@@ -176,7 +176,10 @@ def test_the_organisations_leaderboard_is_empty_for_dates_beside_the_snapshots(c
 def _card_body(client: FlaskClient, view: object, spec: object) -> dict:
     card = {"type": "chart-spec", "card": "top-organisations"}
     state = [{"id": card, "property": "data", "value": spec}]
-    inputs = [{"id": "filters", "property": "data", "value": view}]
+    inputs = [
+        {"id": "filters", "property": "data", "value": view},
+        {"id": {**card, "type": "chart-wanted"}, "property": "data", "value": 1},  # drawn: the card is wanted
+    ]
     body = _callback(client, '"type":"chart-title"', inputs, state)
     body["changedPropIds"] = ["filters.data"]
     return body

@@ -302,9 +302,11 @@ def test_channels_an_older_iceberg_store_kept_as_local_folders_are_committed_by_
     assert downloads(mirror) == {"Qwen/a": 7, "deepseek-ai/b": 11}
 
 
-def _modelscope_run(url: str, endpoint: str) -> None:
+def _modelscope_run(url: str, endpoint: str, force: bool = False) -> None:
     store = resolve_store(url)
-    take_modelscope_snapshot(store, DAY, KILL_OWNERS, endpoint=endpoint, timeout=5, min_interval=0)
+    take_modelscope_snapshot(
+        store, DAY, KILL_OWNERS, endpoint=endpoint, timeout=5, min_interval=0, force=force
+    )
 
 
 KILL_OWNERS = [Namespace(owner, owner, "test", "") for owner in
@@ -340,9 +342,12 @@ def test_a_kill_9_anywhere_in_a_channel_snapshot_leaves_no_partial_day(
 
         rng = random.Random(20261204)
         kills = 0
-        for _ in range(5):
+        for _ in range(8):
             written = data_files()
-            process = fork.Process(target=_modelscope_run, args=(sqlite_url, server.url))
+            # A run that finished before its kill (a fast moment of the machine) published the day: the next
+            # ones replace it (`force`), so their kills land in a replacement's commits instead.
+            args = (sqlite_url, server.url, held.has_snapshot(DAY))
+            process = fork.Process(target=_modelscope_run, args=args)
             process.start()
             while process.is_alive() and data_files() == written:
                 time.sleep(0.002)
@@ -352,9 +357,10 @@ def test_a_kill_9_anywhere_in_a_channel_snapshot_leaves_no_partial_day(
                 kills += 1
             process.join(60)
             nothing_partial()
-            if held.has_snapshot(DAY):
+            if kills >= 3:
                 break
-        process = fork.Process(target=_modelscope_run, args=(sqlite_url, server.url))  # a free run
+        args = (sqlite_url, server.url, held.has_snapshot(DAY))  # a free run, resuming the last killed one
+        process = fork.Process(target=_modelscope_run, args=args)
         process.start()
         process.join(120)
         assert process.exitcode == 0
