@@ -11,9 +11,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 dashboard: install
 	$(PY) app.py
 
+# Two workers, each taking whole test files (`--dist loadfile`: a file's fixtures, servers and stores stay in
+# one process): much of the suite waits on browsers, servers and subprocesses, so two overlap well on 2 cores.
 test: install-test
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 install: system-deps $(VENV)/.installed
 install-test: system-deps $(VENV)/.installed-test
