@@ -198,6 +198,15 @@ def s3_server() -> Iterator[object]:
         yield server
 
 
+@pytest.fixture
+def s3_env(s3_server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The moto server's AWS_* settings, set in this test's environment (and returned for subprocesses)."""
+    env = s3_server.env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """redis-server on 127.0.0.1, no persistence, for the whole session (skips only without the binary)."""

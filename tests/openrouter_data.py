@@ -56,3 +56,12 @@ def load(fake: FakeOpenRouter, first: dt.date, last: dt.date) -> None:
         day += dt.timedelta(days=1)
     fake.catalogue = [model_entry(GPT, None), *(model_entry(s, h) for s, h in HUB_IDS.items())]
     fake.catalogue += [model_entry(slug, None) for slug in FILLERS]
+
+
+def qwen_tokens_on_jan_20(rankings, vintage: dt.date) -> int:  # type: ignore[no-untyped-def]
+    """Qwen's tokens of 2026-01-20 as the vintage `vintage` of a rankings store reports them (the day a
+    second pull restates in the vintage tests)."""
+    frame = rankings.read_snapshot(vintage)
+    day = frame["observed_at"].dt.date == dt.date(2026, 1, 20)
+    row = frame[(frame["channel_model_id"] == QWEN) & day]
+    return int(row["value"].iloc[0])

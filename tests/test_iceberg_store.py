@@ -49,14 +49,6 @@ DAY = dt.date(2026, 3, 1)
 
 
 @pytest.fixture
-def s3_env(s3_server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = s3_server.env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
-
-
-@pytest.fixture
 def pg_url(postgres_server, s3_server, s3_env: dict[str, str], tmp_path: Path) -> str:
     """A store URL of its own (namespace and S3 prefix) in the session's PostgreSQL and moto S3."""
     name = f"t{uuid.uuid4().hex[:12]}"

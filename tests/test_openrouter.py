@@ -97,13 +97,8 @@ def test_backfill_then_daily_pull_give_the_hand_computed_shares(tmp_path, fake):
     assert catalogue_store(Store(store)).dates() == [D(2026, 2, 1), D(2026, 2, 2)]
 
     # both vintages keep their own figure for the restated day; the newest is the one used
-    def restated(vintage: dt.date) -> int:
-        frame = rankings.read_snapshot(vintage)
-        day = frame["observed_at"].dt.date == D(2026, 1, 20)
-        row = frame[(frame["channel_model_id"] == data.QWEN) & day]
-        return int(row["value"].iloc[0])
-
-    assert (restated(D(2026, 2, 1)), restated(D(2026, 2, 2))) == (400, 1400)
+    first, second = (data.qwen_tokens_on_jan_20(rankings, v) for v in (D(2026, 2, 1), D(2026, 2, 2)))
+    assert (first, second) == (400, 1400)
     days = token_days(Store(store), load_registry())
     day20 = days[days["day"] == D(2026, 1, 20)]
     assert set(day20["vintage"]) == {D(2026, 2, 2)}
