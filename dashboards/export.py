@@ -11,8 +11,7 @@ event-loop thread. Every static export holds `_EXPORT_LOCK`, which makes it safe
 callbacks and lets a crashed browser be replaced by the next caller. kaleido reloads its page (4.8 MB of
 plotly.js) after every render, two thirds of a warm export; `_WarmKaleido` reloads only every
 `RENDERS_PER_RELOAD` renders.
-MathJax is off because its CDN is not reachable offline (and would make every export seconds slower). See
-../shared/docs/dash-stack.md §2.
+MathJax is off because its CDN is not reachable offline (and would make every export seconds slower).
 """
 
 from __future__ import annotations

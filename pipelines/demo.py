@@ -82,8 +82,8 @@ _ORIGINAL_ORGS: tuple[tuple[str, str, float, str, str], ...] = (
 
 # Organisations whose demand swings over time: a multiplier of the demand for their models and for every
 # derivative of them, linear between the dates. Llama leads until its 2025 fade, Qwen from mid-2025 on and
-# DeepSeek jumps with R1, as public figures describe (../shared/docs/landscape.md: in Feb 2026 Qwen's
-# month beats the next eight organisations combined).
+# DeepSeek jumps with R1, as public figures describe (README, *Reproducing published figures*: in Feb 2026
+# Qwen's month beats the next eight organisations combined).
 _ORG_TRENDS: dict[str, tuple[tuple[str, float], ...]] = {
     "meta-llama": (("2024-01-01", 10.0), ("2025-03-01", 8.0), ("2025-10-01", 1.5), ("2026-06-01", 0.6)),
     "Qwen": (("2024-01-01", 1.0), ("2024-10-01", 1.5), ("2025-06-01", 6.0), ("2026-03-01", 12.0)),

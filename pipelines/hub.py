@@ -1,8 +1,8 @@
 """The project's Hub client: huggingface_hub, with the gaps a long crawl cannot live with closed.
 
 huggingface_hub 2.4 gives `list_models` no timeout, no way to resume (the cursor is hidden inside a
-generator), and one malformed item ends the whole iteration; `model_info` is not retried at all (see
-docs: ../shared/docs/hf-hub-api.md §1.5-1.7, §5). This module keeps the library for everything it does well
+generator), and one malformed item ends the whole iteration; `model_info` is not retried at all (the fake
+Hub of tests/fakehub.py reproduces each gap). This module keeps the library for everything it does well
 (shared session, `http_backoff` with RateLimit-aware waits, `hf_raise_for_status` and its error classes,
 token handling, `ModelInfo` parsing) and adds:
 

@@ -1,6 +1,7 @@
 """A faithful fake of the Hugging Face Hub model API, for tests and benchmarks (no internet needed).
 
-It follows `../shared/docs/hf-hub-api.md` §6: a real `ThreadingHTTPServer` on 127.0.0.1 (port 0), reached by
+It speaks the Hub's model API as the real client uses it (cursor pagination, absolute Link headers,
+`expand` projection, RateLimit headers): a real `ThreadingHTTPServer` on 127.0.0.1 (port 0), reached by
 the real `huggingface_hub` client through `HF_ENDPOINT` or `HfApi(endpoint=...)`.
 
 What it serves

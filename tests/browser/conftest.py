@@ -1,7 +1,7 @@
 """Browser test fixtures: Debian's chromium through Playwright, and the app served on a loopback port.
 
 One browser and one app (over one small synthetic store) serve the whole session; each test gets a fresh
-page whose console errors fail the test. See ../shared/docs/dash-stack.md §3.
+page whose console errors fail the test.
 """
 
 from __future__ import annotations
