@@ -433,11 +433,16 @@ class IcebergStore(Store):
             extra = {"mirrored_from": marker}
             copy_snapshot(self, mirror, date, replace=True, extra=extra, rows=self.part.rows)
         if self.part == HUB_PART:
-            from pipelines.channels import channel_parts
-
-            for part in channel_parts():
-                self.part_store(part).mirror()
+            self.mirror_channels()
         return mirror
+
+    def mirror_channels(self) -> None:
+        """Bring the channels' mirrors (`<local>/mirror/channels/<name>/`) up to date: what a reader that
+        mirrors no Hub snapshot (a stateless replica) still reads from files."""
+        from pipelines.channels import channel_parts
+
+        for part in channel_parts():
+            self.part_store(part).mirror()
 
     # ---------------------------------------------------------------------------------------- verify
 

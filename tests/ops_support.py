@@ -43,6 +43,27 @@ def snapshot_frame(store: Store, date: dt.date) -> pd.DataFrame:
     return store.read_snapshot(date).sort_values("model_id", ignore_index=True)
 
 
+def modelscope_rows(downloads: dict[str, int]) -> list[dict]:
+    """ModelScope observations (cumulative downloads of each model id), fetched 2026-12-01 03:00 UTC."""
+    fetched = dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
+    return [
+        {"channel": "modelscope", "channel_model_id": model, "metric": "downloads", "semantics": "cumulative",
+         "value": value, "observed_at": None, "fetched_at": fetched, "hub_model_id": None, "attributes": "{}"}
+        for model, value in downloads.items()
+    ]  # fmt: skip
+
+
+def publish_modelscope(store: Store, date: dt.date, downloads: dict[str, int]) -> None:
+    """Publish `modelscope_rows(downloads)` as the snapshot of `date` of a ModelScope channel store (a folder
+    or an Iceberg table), through `Store.publish` like a real run."""
+    from pipelines.channels import OBSERVATION_SCHEMA
+
+    with store.fresh_staging(date) as staged:
+        table = pa.Table.from_pylist(modelscope_rows(downloads), schema=OBSERVATION_SCHEMA)
+        pq.write_table(table, staged / "part-00000.parquet")
+        store.publish(staged, date, {"channel": "modelscope"})
+
+
 def publish_small_snapshot(store: Store, date: dt.date, n_models: int = 5, parts: int = 1) -> Path:
     """Publish a tiny, valid snapshot through `Store.publish` (no Hub needed), `parts` Parquet files."""
     staged = store.staging_dir(date)

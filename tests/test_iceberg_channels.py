@@ -44,7 +44,7 @@ from pipelines.verify import verify_store
 from tests import openrouter_data as data
 from tests.fakemodelscope import FakeModelScope, make_world, ms_model
 from tests.fakeopenrouter import FakeOpenRouter
-from tests.ops_support import run_cli
+from tests.ops_support import modelscope_rows, publish_modelscope, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 12, 1)
@@ -240,12 +240,7 @@ def test_a_changed_row_changes_the_channel_checksum() -> None:
     digest, one value changed another."""
     import pyarrow as pa
 
-    fetched = dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
-    rows = [
-        {"channel": "modelscope", "channel_model_id": model, "metric": "downloads", "semantics": "cumulative",
-         "value": value, "observed_at": None, "fetched_at": fetched, "hub_model_id": None, "attributes": "{}"}
-        for model, value in (("a/x", 1), ("b/y", 2))
-    ]  # fmt: skip
+    rows = modelscope_rows({"a/x": 1, "b/y": 2})
     table = pa.Table.from_pylist(rows, schema=OBSERVATION_ROWS.schema)
     digest = logical_checksum(table, OBSERVATION_ROWS)
     swapped = pa.Table.from_pylist(rows[::-1], schema=OBSERVATION_ROWS.schema)
@@ -260,22 +255,9 @@ def test_channels_an_older_iceberg_store_kept_as_local_folders_are_committed_by_
     """Before channels had tables, an Iceberg store kept them as folders in `<local>/channels/`, linked into
     its mirror. Moved aside and migrated (README, *Iceberg store*), they become commits, and the mirror holds
     the tables' copy instead of the link."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from pipelines.channels import OBSERVATION_SCHEMA
-
     local = tmp_path / "local"
     legacy = channel_store(Store(local), "modelscope")  # the folder layout those versions wrote
-    fetched = dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
-    rows = [
-        {"channel": "modelscope", "channel_model_id": model, "metric": "downloads", "semantics": "cumulative",
-         "value": value, "observed_at": None, "fetched_at": fetched, "hub_model_id": None, "attributes": "{}"}
-        for model, value in (("Qwen/a", 7), ("deepseek-ai/b", 11))
-    ]  # fmt: skip
-    with legacy.fresh_staging(DAY) as staged:
-        pq.write_table(pa.Table.from_pylist(rows, schema=OBSERVATION_SCHEMA), staged / "part-00000.parquet")
-        legacy.publish(staged, DAY, {"channel": "modelscope"})
+    publish_modelscope(legacy, DAY, {"Qwen/a": 7, "deepseek-ai/b": 11})
     (local / "mirror").mkdir()
     (local / "mirror" / "channels").symlink_to(local / "channels", target_is_directory=True)
     (tmp_path / "old").mkdir()

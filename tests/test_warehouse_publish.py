@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from dashboards.state import DATE_RANGE_ID, state_of
+from pipelines.channels import channel_store
 from pipelines.iceberg_store import IcebergStore
 from pipelines.maintain import maintain_published
 from pipelines.registry import load_registry
@@ -43,7 +44,7 @@ from pipelines.warehouse.publish import (
     upload,
     versions_table,
 )
-from tests.ops_support import run_cli
+from tests.ops_support import publish_modelscope, run_cli
 from tests.packages import package_table
 from tests.snapshots import model, write_snapshot
 from tests.test_app import gunicorn
@@ -260,14 +261,15 @@ def _served(port: int) -> tuple[tuple[str, dict[str, int]], tuple[str, str]]:
 
 
 def _snapshot_files(local: Path) -> list[Path]:
-    """Files of snapshots under a host's local directory: any Parquet file or provenance record outside the
-    warehouse cache, anything in a `snapshots` folder."""
+    """Files of Hub snapshots under a host's local directory: any Parquet file or provenance record outside
+    the warehouse cache and the channels' mirrors (small tables, mirrored by design), anything in a
+    `snapshots` folder."""
     return [
         path
         for path in local.rglob("*")
         if path.is_file()
         and ("snapshots" in path.parts or path.name == "provenance.json" or path.suffix == ".parquet")
-        and "warehouse" not in path.relative_to(local).parts
+        and not {"warehouse", "channels"} & set(path.relative_to(local).parts)
     ]
 
 
@@ -292,7 +294,8 @@ def test_a_replica_with_an_empty_directory_and_the_store_url_reads_the_published
     from app import create_app
 
     in_process = replica_url.replace("/replica", "/replica-in-process")
-    state = state_of(create_app(in_process).server)
+    app = create_app(in_process)
+    state = state_of(app.server)
     assert isinstance(state.store, StatelessReader)
     dates = [d.isoformat() for d in state.store.dates()]
     assert dates == _published_dates(store) == ["2025-02-01", "2025-03-01"]
@@ -304,6 +307,16 @@ def test_a_replica_with_an_empty_directory_and_the_store_url_reads_the_published
         {"model_id": "meta-llama/Llama-3.1-8B", "downloads_30d": 250},
     ]
     assert _snapshot_files(tmp_path / "replica-in-process") == []
+
+    # The channels' tables are mirrored beside it, and followed at every check, not only with a new version.
+    channel, follower = channel_store(store, "modelscope"), app.server.extensions[FOLLOWER_EXTENSION]
+    publish_modelscope(channel, dt.date(2025, 3, 2), {"Qwen/Qwen3-8B": 70})
+    assert follower.check() is None  # no new warehouse version...
+    assert channel_store(state.store, "modelscope").dates() == [dt.date(2025, 3, 2)]
+    publish_modelscope(channel, dt.date(2025, 3, 3), {"Qwen/Qwen3-8B": 90})
+    assert follower.check() is None
+    assert channel_store(state.store, "modelscope").dates() == [dt.date(2025, 3, 2), dt.date(2025, 3, 3)]
+    assert _snapshot_files(tmp_path / "replica-in-process") == []  # ...and still no Hub snapshot copied
 
     # Under gunicorn, from an empty local directory: by hand, CN = Qwen, US = Llama (30-day counts as
     # reported on the last snapshot); the date picker spans the published snapshots.

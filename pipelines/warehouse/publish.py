@@ -435,7 +435,11 @@ class Follower:
         threading.Thread(target=self._loop, name="owt-warehouse-follower", daemon=True).start()
 
     def check(self) -> Fetched | None:
-        """Fetch the current published version when it is not the local one; None when nothing changed."""
+        """Fetch the current published version when it is not the local one; None when nothing changed.
+        A stateless reader's channel mirrors are brought up to date at every check: a channel's commits do not
+        wait for the next warehouse version."""
+        if isinstance(self.local, StatelessReader):
+            self.store.mirror_channels()
         latest = current_published(self.store)
         if latest is None:
             return None
@@ -576,10 +580,7 @@ def reader_store(store: Store) -> Store:
     from pipelines.store import readable_store
 
     if isinstance(store, IcebergStore) and current_published(store) is not None:
-        from pipelines.channels import channel_parts
-
-        for part in channel_parts():  # the channels' snapshots are small: mirrored beside the reader
-            store.part_store(part).mirror()
+        store.mirror_channels()  # the channels' snapshots are small: mirrored beside the reader
         return StatelessReader(store.root / "mirror", source=store)
     return readable_store(store)
 
