@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,11 +96,15 @@ class Catalogue:
         self.parent[gone] = self._parents(len(gone))
 
     def table(self, day: dt.date) -> pa.Table:
-        names = np.char.add(np.char.add(self.namespace.astype(str), "/model-"), self.ids.astype(str))
-        parent_names = np.where(self.parent >= 0, names[np.maximum(self.parent, 0)], "")
+        """The day's rows, built with Arrow kernels (a Python loop over 2.3 M models took 9 s a day)."""
+        names = pc.binary_join_element_wise(
+            pa.array(self.namespace), "/model-", pc.cast(pa.array(self.ids), pa.string()), ""
+        )
         derived = self.parent >= 0
+        parent_names = names.take(pa.array(self.parent[derived]))
+        offsets = np.concatenate([[0], np.cumsum(derived)]).astype(np.int32)
+        base_models = pa.ListArray.from_arrays(pa.array(offsets), parent_names)
         created = np.datetime64(FIRST_DAY - dt.timedelta(days=700)) + self.created.astype("timedelta64[D]")
-        base_models = pa.array([[p] if d else [] for p, d in zip(parent_names, derived, strict=True)])
         return pa.table(
             {
                 "model_id": names,
