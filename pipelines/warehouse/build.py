@@ -21,6 +21,7 @@ from pipelines.definitions import SNAPSHOT_DAY_OFFSET
 from pipelines.lineage import ParentCache
 from pipelines.registry import Registry, load_registry
 from pipelines.store import Store, write_json_atomic
+from pipelines.warehouse.corrections import correct_candidates, fold_due, move_changed, organisations_moved
 from pipelines.warehouse.dimensions import _refresh_dims
 from pipelines.warehouse.facts import _create_tables, _facts_for_batch, _facts_relation, _record_snapshots
 from pipelines.warehouse.limits import SPILL_DIR, BuildLimits, apply_limits
@@ -28,7 +29,7 @@ from pipelines.warehouse.maintenance import _compact
 from pipelines.warehouse.partitions import export_tables, load_live, write_partitions
 from pipelines.warehouse.planning import _checked_snapshots, _inputs_key, _snapshot_checksums, plan
 from pipelines.warehouse.ram import _add_ram_reference, _rebuild_ram_reference
-from pipelines.warehouse.rollups import _add_rollups, _move_changed, _rebuild_rollups, _refresh_monthly
+from pipelines.warehouse.rollups import _add_rollups, _rebuild_rollups, _refresh_monthly
 from pipelines.warehouse.schema import ANOMALIES, PARTS_DIR, POINTER, TABLES_FILE, WarehouseError
 from pipelines.warehouse.versions import (
     Version,
@@ -204,14 +205,21 @@ class _Builder:
             all_facts = _facts_relation(sorted((staging / "facts").glob("*.parquet")))
             since = dt.date.min  # the first day whose rows this refresh may change
             if mode == "incremental":
+                previous = self.previous
+                assert previous is not None, "plan() asks for an incremental refresh of a built version"
                 since = self._first_changed_day(con, appended, built)
-                if self.previous is not None:
-                    load_live(con, self.previous.path, since)
-                previous_files = self.previous.facts_files() if self.previous else []
-                _move_changed(con, [staging / "facts" / f.name for f in previous_files])
+                moved = con.execute("SELECT count(*) FROM old_dims").fetchall()[0][0] > 0
+                if moved:  # whole months from here on are recomputed; older ones are corrected by deltas
+                    whole = fold_due(previous.path) or organisations_moved(con)
+                    since = dt.date.min if whole else since.replace(day=1)
+                load_live(con, previous.path, since)
+                facts_before = [staging / "facts" / f.name for f in previous.facts_files()]
+                move_changed(con, facts_before, since)
                 _add_rollups(con, _facts_relation(appended))
                 _refresh_monthly(con, since)
-                if since == dt.date.min:  # sizes or release dates changed: the references change too
+                if moved and since > dt.date.min:
+                    correct_candidates(con)
+                if since == dt.date.min or _references_moved(con):  # sizes or release dates changed
                     _rebuild_ram_reference(con, all_facts)
                 else:
                     _add_ram_reference(con, _facts_relation(appended))
@@ -224,7 +232,7 @@ class _Builder:
             # over the facts as they are (the same files, hard-linked), whatever their number.
             _compact(con, staging, everything=mode == "full")
             previous_path = self.previous.path if self.previous else None
-            self.rewritten = write_partitions(con, previous_path, staging, since)
+            self.rewritten = write_partitions(con, previous_path, staging, since, self.path.name)
             export_tables(con, staging / TABLES_FILE)
             models = con.execute("SELECT count(*) FROM models").fetchall()[0][0]
         finally:
@@ -257,10 +265,8 @@ class _Builder:
     ) -> dt.date:
         """The first day an incremental refresh changes rows of: the first day the new facts' growth is
         spread over (a snapshot's growth ends the day before its date), but not after the last day built
-        (the monthly and running tables are contiguous); every day when a model's dimensions changed (its
-        whole history moves to its new groups)."""
-        if con.execute("SELECT count(*) FROM old_dims").fetchall()[0][0]:
-            return dt.date.min
+        (the monthly and running tables are contiguous). Models whose dimensions changed move rows of any
+        day: `corrections` moves those before it."""
         first = con.execute(
             f"SELECT min(date - greatest(span, 1)::INTEGER + 1) FROM {_facts_relation(appended)}"
         ).fetchall()[0][0]
@@ -296,3 +302,14 @@ class _Builder:
             written.append(target)
         con.execute("RESET preserve_insertion_order")
         return written
+
+
+def _references_moved(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a model whose dimensions changed changed size class or release date: the RAM reference's
+    top counts cannot be taken out by differences, so it is rebuilt from the facts."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM old_dims o JOIN dims d USING (key) "
+            "WHERE o.size_class IS DISTINCT FROM d.size_class OR o.created IS DISTINCT FROM d.created"
+        ).fetchall()[0][0]
+    )

@@ -94,7 +94,9 @@ def _refresh_dims(
         con.unregister("dims_frame")
     for table in ("dims_targets", "dims_chunk", "lineage_edges", "cached_edges", "atom_ids"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    grouping = ", ".join(dict.fromkeys((*ROLLUP_DIMS, *NAMESPACE_DIMS)))
+    # What rollup rows are keyed by: a model whose values change moves its past rows (`corrections`); the
+    # release date keys the rollup by release month and, with the size class, the RAM reference.
+    grouping = ", ".join(dict.fromkeys((*ROLLUP_DIMS, *NAMESPACE_DIMS, "created")))
     if exists:
         con.execute(
             f"""

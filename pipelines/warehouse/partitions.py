@@ -7,6 +7,11 @@ gives its columns' types. A refresh loads into its work database only the months
 month of the earliest day it touches on: normally the current month), rewrites those months' files and
 hard-links every other one from the previous version, so its cost does not grow with the length of history.
 
+When models change groups, their past rows move too; the months before the refresh's first loaded one are
+then corrected by one delta file per table and refresh, `parts/<table>/delta-<version>.parquet`: signed rows
+that readers sum with the month files' (`corrections`). A refresh that loads a month also loads the deltas'
+rows of that month, which its rewrite of the month then holds, and keeps of each delta only its older rows.
+
 Readers open a version with `connect`: an in-memory DuckDB database that attaches `tables.duckdb` read-only
 and names every table of the version as a view (the Parquet files for partitioned tables), built at opening
 from the version's own directory, so nothing stored names a path and a renamed directory stays readable.
@@ -28,13 +33,35 @@ STORED = "stored"
 _COPY_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 6, ROW_GROUP_SIZE 131072"
 
 
+#: Name of a delta file: DELTA_PREFIX + the name of the version whose refresh wrote it.
+DELTA_PREFIX = "delta-"
+
+
 def partition_files(version: Path, table: str) -> list[Path]:
-    """The month files of `table` in a version directory, oldest first."""
-    return sorted((version / PARTS_DIR / table).glob("*.parquet"))
+    """The files of `table` in a version: month files oldest first, then delta files oldest first."""
+    return sorted((version / PARTS_DIR / table).glob("*.parquet"), key=lambda f: (is_delta(f), f.name))
+
+
+def is_delta(path: Path) -> bool:
+    """Whether a partition file holds corrections (signed rows of any months) rather than one month's rows."""
+    return path.name.startswith(DELTA_PREFIX)
+
+
+def delta_files(version: Path, table: str) -> list[Path]:
+    """The delta files of `table` in a version directory, oldest first."""
+    return [f for f in partition_files(version, table) if is_delta(f)]
 
 
 def _month(path: Path) -> dt.date:
     return dt.date.fromisoformat(path.stem + "-01")
+
+
+def _before(con: duckdb.DuckDBPyConnection, file: Path, column: str, first: dt.date) -> bool:
+    """Whether every row of a partition file is dated before `first` (a month file by its name)."""
+    if not is_delta(file):
+        return _month(file) < first
+    newest = con.execute(f"SELECT max({column}) FROM {parquet_relation([file])}").fetchall()[0][0]
+    return newest is None or newest < first
 
 
 def _literal(path: Path) -> str:
@@ -53,29 +80,46 @@ def load_live(
     tables: tuple[str, ...] = tuple(PARTITIONED),
 ) -> None:
     """Put the previous version's rows of `tables` from the month of `since` on into the work database's
-    (empty) tables of the same names: the rows a refresh may change."""
+    (empty) tables of the same names: the rows a refresh may change (the delta files' rows of those months
+    included)."""
     first = since.replace(day=1)
     for table in tables:
-        files = [f for f in partition_files(previous, table) if _month(f) >= first]
-        if files:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {parquet_relation(files)}")
+        months = [f for f in partition_files(previous, table) if not is_delta(f) and _month(f) >= first]
+        if months:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {parquet_relation(months)}")
+        if deltas := delta_files(previous, table):
+            column = PARTITIONED[table]
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM {parquet_relation(deltas)} WHERE {column} >= ?",
+                [first],
+            )
 
 
 def write_partitions(
-    con: duckdb.DuckDBPyConnection, previous: Path | None, staging: Path, since: dt.date
+    con: duckdb.DuckDBPyConnection, previous: Path | None, staging: Path, since: dt.date, version: str
 ) -> dict[str, list[str]]:
     """Write the work database's rows of every partitioned table, one file per month, into `staging`, and
     hard-link the previous version's months before the month of `since` (which the refresh did not load, so
-    its tables hold no row of them). Returns, per table, the months written (for tests and the manifest)."""
+    its tables hold no row of them). The previous version's delta files are hard-linked too, or rewritten
+    without their rows of the months loaded; the temp table `delta_<table>`, when the refresh made one
+    (`corrections`), becomes the delta file of `version`. Returns, per table, the months written (for tests
+    and the manifest)."""
     first = since.replace(day=1)
     written: dict[str, list[str]] = {}
+    temporary = "SELECT table_name FROM duckdb_tables() WHERE temporary"
+    temp = {name for (name,) in con.execute(temporary).fetchall()}
+    kept_files = previous is not None and since > dt.date.min
     for table, column in PARTITIONED.items():
         folder = staging / PARTS_DIR / table
         folder.mkdir(parents=True, exist_ok=True)
-        if previous is not None:
-            for kept in partition_files(previous, table):
-                if _month(kept) < first:
-                    os.link(kept, folder / kept.name)
+        for kept in partition_files(previous, table) if kept_files else []:
+            if _before(con, kept, column, first):
+                os.link(kept, folder / kept.name)
+            elif is_delta(kept):  # rows of loaded months are in the work tables now: keep the older ones
+                older = f"SELECT * FROM {parquet_relation([kept])} WHERE {column} < ?"
+                _copy(con, older, [first], folder / kept.name)
+        if f"delta_{table}" in temp:
+            _copy(con, f"SELECT * FROM delta_{table}", [], folder / f"{DELTA_PREFIX}{version}.parquet")
         months = con.execute(
             f"SELECT DISTINCT date_trunc('month', {column})::DATE FROM {table} ORDER BY 1"
         ).fetchall()
@@ -83,16 +127,19 @@ def write_partitions(
         for (month,) in months:
             if month < first:
                 raise AssertionError(f"{table}: the refresh changed {month:%Y-%m}, a month it did not load")
-            target = folder / f"{month:%Y-%m}.parquet"
-            tmp = target.with_name(f".{target.name}.tmp")
-            con.execute(
-                f"COPY (SELECT * FROM {table} WHERE {column} >= ? AND {column} < ? ORDER BY ALL) "
-                f"TO {_literal(tmp)} ({_COPY_OPTIONS})",
-                [month, next_month(month)],
-            )
-            tmp.replace(target)
+            rows = f"SELECT * FROM {table} WHERE {column} >= ? AND {column} < ?"
+            _copy(con, rows, [month, next_month(month)], folder / f"{month:%Y-%m}.parquet")
             written[table].append(f"{month:%Y-%m}")
     return written
+
+
+def _copy(con: duckdb.DuckDBPyConnection, rows: str, params: list, target: Path) -> None:
+    """Write the rows of a query, sorted, to `target` (through a temporary name); nothing when it has none."""
+    if not con.execute(f"SELECT count(*) FROM ({rows})", params).fetchall()[0][0]:
+        return
+    tmp = target.with_name(f".{target.name}.tmp")
+    con.execute(f"COPY ({rows} ORDER BY ALL) TO {_literal(tmp)} ({_COPY_OPTIONS})", params)
+    tmp.replace(target)
 
 
 def export_tables(con: duckdb.DuckDBPyConnection, target: Path) -> None:

@@ -1,16 +1,13 @@
 """Rollups: facts spread over days (the gap rule) and grouped by the dimensions, daily and monthly; added to
-incrementally, taken out and put back when a model's dimensions change."""
+incrementally (models whose dimensions change are moved by `corrections`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from pathlib import Path
 
 import duckdb
 
 from pipelines.definitions import SNAPSHOT_DAY_OFFSET, grouped_spread_sql
-from pipelines.warehouse.facts import _facts_relation
 from pipelines.warehouse.schema import FLAG_CLAMPED, FLAG_MISSING, ROLLUP_DIMS
 from pipelines.warehouse.top import _refresh_organisations
 
@@ -81,19 +78,6 @@ def _add_rollups(con: duckdb.DuckDBPyConnection, facts: str, dims_table: str = "
     """Append rows for these facts; a (day, group) may then have several rows (queries sum them)."""
     for name, query in _rollup_queries(facts, dims_table, sign).items():
         con.execute(f"INSERT INTO {name} {query}")
-
-
-def _move_changed(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
-    """Models whose dimensions changed take their past downloads to their new groups: their earlier
-    contributions are taken out under the old dimensions (`old_dims`) and added under the new ones."""
-    if not files:
-        return
-    facts = f"(SELECT * FROM {_facts_relation(files)} WHERE key IN (SELECT key FROM old_dims))"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE moved_dims AS SELECT * FROM dims SEMI JOIN old_dims USING (key)"
-    )
-    _add_rollups(con, facts, "old_dims", -1)
-    _add_rollups(con, facts, "moved_dims", 1)
 
 
 #: Monthly copies of the daily rollups (whole months of a view read these: 30x fewer rows).

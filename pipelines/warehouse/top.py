@@ -39,8 +39,8 @@ def _refresh_organisations(con: duckdb.DuckDBPyConnection, since: dt.date | None
             INSERT INTO ns_before
             SELECT ?::DATE, g.grp, (coalesce(p.downloads, 0) + coalesce(m.downloads, 0))::BIGINT
             FROM ns_groups g
-            LEFT JOIN (SELECT grp, downloads FROM ns_before
-                       WHERE month = ?::DATE - INTERVAL 1 MONTH) p USING (grp)
+            LEFT JOIN (SELECT grp, sum(downloads) AS downloads FROM ns_before
+                       WHERE month = ?::DATE - INTERVAL 1 MONTH GROUP BY grp) p USING (grp)
             LEFT JOIN (SELECT grp, sum(downloads) AS downloads FROM ns_month
                        WHERE month = ?::DATE - INTERVAL 1 MONTH GROUP BY grp) m USING (grp)
             """,
