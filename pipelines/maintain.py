@@ -166,11 +166,11 @@ def maintain_published(
     now: dt.datetime | None = None,
 ) -> list[Maintained]:
     """Maintain the published warehouse's tables of `store`, those it has (none before a first publish)."""
-    from pipelines.warehouse.publish import FACTS_TABLE, OBJECTS_DIR, VERSIONS_TABLE
+    from pipelines.warehouse.publish import FACTS_TABLE, MODELS_TABLE, OBJECTS_DIR, VERSIONS_TABLE
 
     now = now or dt.datetime.now(dt.UTC)
     done = []
-    for name, spare in ((VERSIONS_TABLE, OBJECTS_DIR), (FACTS_TABLE, None)):
+    for name, spare in ((VERSIONS_TABLE, OBJECTS_DIR), (FACTS_TABLE, None), (MODELS_TABLE, None)):
         if store.catalog.table_exists(store._identifier(name)):
             table = store.catalog.load_table(store._identifier(name))
             done.append(maintain_table(table, now, keep_days, orphan_hours, spare=spare))

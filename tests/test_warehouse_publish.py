@@ -31,8 +31,10 @@ from pipelines.warehouse import WarehouseError, current_version, refresh, refres
 from pipelines.warehouse.publish import (
     FACTS_TABLE,
     FOLLOWER_EXTENSION,
+    MODELS_TABLE,
     OBJECTS_DIR,
     POLL_ENV,
+    VERSION_PROPERTY,
     VERSIONS_TABLE,
     Follower,
     StatelessReader,
@@ -185,10 +187,28 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     engine = duckdb.connect()
     facts_table = store.catalog.load_table(f"{store.location.namespace}.{FACTS_TABLE}")
     engine.register("facts", facts_table.scan().to_arrow())
+    models_table = store.catalog.load_table(f"{store.location.namespace}.{MODELS_TABLE}")
+    engine.register("models", models_table.scan().to_arrow())
     rows, last_cum = engine.execute(
         "SELECT count(*), sum(cum) FILTER (WHERE date = DATE '2025-03-01') FROM facts"
-    ).fetchone()  # type: ignore[misc]
+    ).fetchall()[0]
     assert (rows, last_cum) == (8, 4500)
+    # Joined on `key` with `warehouse_models` (the attributed dimensions), with names and countries.
+    assert engine.execute(
+        "SELECT m.model_id, m.publisher_country, f.cum FROM facts f JOIN models m USING (key) "
+        "WHERE f.date = DATE '2025-03-01' ORDER BY ALL"
+    ).fetchall() == [("Qwen/Qwen3-8B", "CN", 3000), ("meta-llama/Llama-3.1-8B", "US", 1500)]
+    # Time travel reaches the kept versions, and only those (older commits' files are pruned): by hand,
+    # v000002 ends on 2025-02-01 with Qwen 2,000 + Llama 1,000.
+    for table in (facts_table, models_table):
+        table.refresh()
+        commits = {s.summary.get(VERSION_PROPERTY): s.snapshot_id for s in table.metadata.snapshots}
+        assert set(commits) == {"v000002", "v000003"}, table.name()
+    commits = {s.summary.get(VERSION_PROPERTY): s.snapshot_id for s in facts_table.metadata.snapshots}
+    engine.register("earlier", facts_table.scan(snapshot_id=commits["v000002"]).to_arrow())
+    assert engine.execute(
+        "SELECT max(date), sum(cum) FILTER (WHERE date = DATE '2025-02-01') FROM earlier"
+    ).fetchall() == [(dt.date(2025, 2, 1), 3000)]
     # `status` names the version replicas serve: 4 snapshots (Dec, Jan, Feb, Mar), 2 versions kept.
     assert "published    warehouse v000003 (4 snapshots, " in _status(store)
     assert "2 version(s) kept: replicas fetch it" in _status(store)
@@ -355,8 +375,13 @@ def test_maintain_expires_the_published_warehouse_commits_and_keeps_every_publis
         write_snapshot(store, dt.date(2025, month, 1), _month(100 * month, 50 * month))
         refresh(readable_store(store), load_registry())
         publish(store, readable_store(store))
-    tables = {name: _table(store, name) for name in (VERSIONS_TABLE, FACTS_TABLE)}
-    assert all(len(table.metadata.snapshots) >= 3 for table in tables.values())  # one per publish, at least
+    tables = {name: _table(store, name) for name in (VERSIONS_TABLE, FACTS_TABLE, MODELS_TABLE)}
+    # The versions table has a commit per publish at least; the facts and models tables only those of the
+    # kept versions.
+    assert len(tables[VERSIONS_TABLE].metadata.snapshots) >= 3
+    for name in (FACTS_TABLE, MODELS_TABLE):
+        versions = {s.summary.get(VERSION_PROPERTY) for s in tables[name].metadata.snapshots}
+        assert versions == {"v000002", "v000003"}, name
 
     # The weekly job: with no retention, only the current commit of each table is left.
     done = run_cli("maintain", "--store", scheduler_url, "--keep-days", "0", timeout=180)

@@ -62,6 +62,11 @@ VERSIONS_TABLE = "warehouse_versions"
 #: The facts of the current published version as an Iceberg table, for other engines (files registered in
 #: place: the same objects the versions list).
 FACTS_TABLE = "warehouse_facts"
+#: The attributed dimensions of every model of the current published version (its `dims`), for other engines
+#: to join `warehouse_facts` on `key`: model names, publisher and lineage countries, organisation, size...
+MODELS_TABLE = "warehouse_models"
+#: The snapshot property naming the published version a commit of the tables above holds.
+VERSION_PROPERTY = "owt.warehouse-version"
 OBJECTS_DIR = "objects"
 #: This host's copy of each cached version's published file list: `<warehouse>/published/<version>.json`.
 INDEX_DIR = "published"
@@ -266,8 +271,9 @@ def commit(store: IcebergStore, published: Published) -> None:
     with _replacing(), table.transaction() as tx:
         if dropped:
             tx.delete(In("seq", [p.seq for p in dropped]))
-        tx.append(row, snapshot_properties={"owt.warehouse-version": published.version})
+        tx.append(row, snapshot_properties={VERSION_PROPERTY: published.version})
     register_facts(store, published)
+    _drop_unkept_commits(_facts_table(store), [p.version for p in [*kept, published]])
     in_use = {entry["sha256"] for p in [*kept, published] for entry in p.files}
     for sha in {entry["sha256"] for p in dropped for entry in p.files} - in_use:
         table.io.delete(_object_uri(table, sha))
@@ -283,10 +289,12 @@ def publish(store: IcebergStore, local: Store) -> Published | None:
     if latest is not None and latest.version == version.path.name:
         # a publish stopped after its version's commit finishes here
         register_facts(store, latest)
+        register_models(store, version)
         _remember(root, latest)
         return latest
     published = upload(store, version)
     commit(store, published)
+    register_models(store, version)
     _remember(root, published)
     log.info(
         "warehouse: published %s (%d files, %d bytes)",
@@ -306,26 +314,71 @@ def _remember(root: Path, published: Published) -> None:
     _forget_pruned(root)
 
 
+def _facts_table(store: IcebergStore) -> Table:
+    from pipelines.warehouse.schema import FACT_SCHEMA
+
+    return store._table(FACTS_TABLE, FACT_SCHEMA, partitioned=False)
+
+
+def _holds(table: Table, version: str) -> bool:
+    current = table.current_snapshot()
+    return current is not None and (current.summary or {}).get(VERSION_PROPERTY) == version
+
+
 def register_facts(store: IcebergStore, published: Published) -> None:
     """Make `<namespace>.warehouse_facts` hold exactly the facts files of `published` (one commit: the old
     files out, these in, registered where they are with PyIceberg's add_files), so other engines can query the
-    facts (columns: pipelines.warehouse.schema.FACT_SCHEMA; `key` joins the model keys of the version's
-    tables.duckdb). Does nothing when it holds them already."""
+    facts (columns: pipelines.warehouse.schema.FACT_SCHEMA; `key` joins `warehouse_models`). Does nothing when
+    it holds them already."""
     from pyiceberg.expressions import AlwaysTrue
 
     from pipelines.iceberg_store import _replacing
-    from pipelines.warehouse.schema import FACT_SCHEMA
 
-    facts = store._table(FACTS_TABLE, FACT_SCHEMA, partitioned=False)
-    current = facts.current_snapshot()
-    if current is not None and (current.summary or {}).get("owt.warehouse-version") == published.version:
+    facts = _facts_table(store)
+    if _holds(facts, published.version):
         return
     objects = versions_table(store)
     uris = [_object_uri(objects, e["sha256"]) for e in published.files if e["path"].startswith("facts/")]
     with _replacing(), facts.transaction() as tx:
         tx.delete(AlwaysTrue())  # whole files only: never a rewrite
-        properties = {"owt.warehouse-version": published.version}
+        properties = {VERSION_PROPERTY: published.version}
         tx.add_files(uris, snapshot_properties=properties, check_duplicate_files=False)
+
+
+def register_models(store: IcebergStore, version: Version) -> None:
+    """Make `<namespace>.warehouse_models` hold the attributed dimensions of every model of `version` (its
+    `dims`: key, model_id, namespace, organization, publisher and lineage countries, size class, task...),
+    one overwrite per published version, and keep only the commits of the versions kept. Does nothing when
+    it holds them already."""
+    import duckdb
+
+    from pipelines.iceberg_store import _replacing
+    from pipelines.warehouse.schema import DIMS
+
+    con = duckdb.connect(str(version.tables), read_only=True)
+    try:
+        rows = con.sql(f"SELECT * FROM {DIMS} ORDER BY key").to_arrow_table()
+    finally:
+        con.close()
+    models = store._table(MODELS_TABLE, rows.schema, partitioned=False)
+    if not _holds(models, version.path.name):
+        with _replacing(), models.transaction() as tx:
+            tx.overwrite(rows, snapshot_properties={VERSION_PROPERTY: version.path.name})
+    _drop_unkept_commits(models, [p.version for p in published_versions(store)])
+
+
+def _drop_unkept_commits(table: Table, kept: list[str]) -> None:
+    """Expire the commits of `table` that hold no kept version (nor are its current one): time travel on it
+    reaches exactly the kept versions, whose files are all still in the store."""
+    current = table.current_snapshot()
+    dropped = [
+        snapshot.snapshot_id
+        for snapshot in table.metadata.snapshots
+        if (snapshot.summary or {}).get(VERSION_PROPERTY) not in kept
+        and (current is None or snapshot.snapshot_id != current.snapshot_id)
+    ]
+    if dropped:
+        table.maintenance.expire_snapshots().by_ids(dropped).commit()
 
 
 # ---------------------------------------------------------------------------------------------- fetching
