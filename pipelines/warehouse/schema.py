@@ -9,7 +9,8 @@ import pyarrow as pa
 WAREHOUSE_DIR = "warehouse"
 POINTER = "CURRENT"
 TABLES_FILE = "tables.duckdb"
-#: Folder of a version holding the partitioned tables (`partitions`): <PARTS_DIR>/<table>/<YYYY-MM>.parquet.
+#: Folder of a version holding the partitioned tables (`partitions`): <PARTS_DIR>/<table>/<YYYY-MM>.parquet,
+#: and delta files `delta-<version>.parquet` beside them (`corrections`).
 PARTS_DIR = "parts"
 
 # Tables of `tables.duckdb`, by the module that writes them.
