@@ -25,6 +25,13 @@ REGISTRY_ROWS = (
 )
 
 
+#: Registry rows of the two organisations most warehouse tests need.
+QWEN_META_ROWS = (
+    "Qwen,Alibaba Cloud (Qwen team),CN,china,company,https://qwenlm.github.io,",
+    "meta-llama,Meta,US,us,company,https://ai.meta.com,",
+)
+
+
 def write_registry(path: Path, rows: tuple[str, ...] | list[str] = REGISTRY_ROWS) -> Path:
     """A registry file with the standard header and `rows` (CSV lines)."""
     path.write_text("\n".join([REGISTRY_HEADER, *rows]) + "\n", encoding="utf-8")

@@ -18,6 +18,8 @@ from pipelines.schema import COLUMNS, SNAPSHOT_SCHEMA
 from pipelines.store import Store
 
 _CREATED = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+#: Creation time of `counts` rows: a model older than any snapshot of the tests.
+OLD = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def model(
@@ -50,6 +52,14 @@ def model(
         "hub_id": None,
     }
     row.update(columns)
+    return row
+
+
+def counts(model_id: str, all_time: int | None, **columns: Any) -> dict[str, Any]:
+    """A snapshot row of an old model with this all-time count (None: the Hub returned none), 10 downloads in
+    30 days; `columns` as `model` takes them (parents=..., pipeline_tag=...)."""
+    row = model(model_id, downloads=10, created_at=OLD, **columns)
+    row["downloads_all_time"] = all_time
     return row
 
 

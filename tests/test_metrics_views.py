@@ -13,7 +13,7 @@ from dashboards.query import open_warehouse
 from pipelines.registry import load_registry
 from pipelines.store import Store
 from pipelines.warehouse import refresh
-from tests.attribution_data import write_registry
+from tests.attribution_data import QWEN_META_ROWS, write_registry
 from tests.snapshots import model, write_snapshot
 
 
@@ -23,11 +23,7 @@ def at(day: dt.date) -> dt.datetime:
 
 @pytest.fixture
 def registry(tmp_path: Path):
-    rows = (
-        "Qwen,Alibaba Cloud (Qwen team),CN,china,company,https://qwenlm.github.io,",
-        "meta-llama,Meta,US,us,company,https://ai.meta.com,",
-    )
-    return load_registry(write_registry(tmp_path / "orgs.csv", rows), override=None)
+    return load_registry(write_registry(tmp_path / "orgs.csv", QWEN_META_ROWS), override=None)
 
 
 def row(model_id: str, all_time: int, created: dt.date, **columns) -> dict:

@@ -16,11 +16,10 @@ from pipelines.definitions import spread
 from pipelines.registry import load_registry
 from pipelines.store import Store
 from pipelines.warehouse import KEEP_VERSIONS, current_version, plan, refresh
-from tests.attribution_data import write_registry
-from tests.snapshots import model, write_snapshot
+from tests.attribution_data import QWEN_META_ROWS, write_registry
+from tests.snapshots import counts, model, write_snapshot
 
 D1 = dt.date(2025, 3, 1)
-OLD = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def day(n: int) -> dt.date:
@@ -28,20 +27,9 @@ def day(n: int) -> dt.date:
     return D1 + dt.timedelta(days=n - 1)
 
 
-def counts(model_id: str, all_time: int | None, **columns) -> dict:
-    """A snapshot row of an old model with this all-time count (None: the Hub returned none)."""
-    row = model(model_id, downloads=10, created_at=OLD, **columns)
-    row["downloads_all_time"] = all_time
-    return row
-
-
 @pytest.fixture
 def registry(tmp_path: Path):
-    rows = (
-        "Qwen,Alibaba Cloud (Qwen team),CN,china,company,https://qwenlm.github.io,",
-        "meta-llama,Meta,US,us,company,https://ai.meta.com,",
-        "mistralai,Mistral AI,FR,eu,company,https://mistral.ai,",
-    )
+    rows = (*QWEN_META_ROWS, "mistralai,Mistral AI,FR,eu,company,https://mistral.ai,")
     return load_registry(write_registry(tmp_path / "orgs.csv", rows), override=None)
 
 

@@ -20,26 +20,14 @@ from pipelines.store import Store
 from pipelines.warehouse import corrections, current_version, refresh, top
 from pipelines.warehouse.partitions import connect, delta_files, partition_files
 from pipelines.warehouse.schema import ORG_KEY_SQL, PARTITIONED
-from tests.attribution_data import write_registry
-from tests.snapshots import model, write_snapshot
+from tests.attribution_data import QWEN_META_ROWS, write_registry
+from tests.snapshots import counts, write_snapshot
 from tests.test_warehouse_partitions import answers
-
-OLD = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-
-
-def counts(model_id: str, all_time: int, parents: tuple[str, ...] = (), **columns) -> dict:
-    row = model(model_id, downloads=10, created_at=OLD, parents=parents, **columns)
-    row["downloads_all_time"] = all_time
-    return row
 
 
 @pytest.fixture
 def registry(tmp_path: Path):
-    rows = (
-        "Qwen,Alibaba Cloud (Qwen team),CN,china,company,https://qwenlm.github.io,",
-        "meta-llama,Meta,US,us,company,https://ai.meta.com,",
-    )
-    return load_registry(write_registry(tmp_path / "orgs.csv", rows), override=None)
+    return load_registry(write_registry(tmp_path / "orgs.csv", QWEN_META_ROWS), override=None)
 
 
 def files_of(version: Path) -> dict[str, dict[str, int]]:
@@ -60,7 +48,7 @@ def test_a_new_base_model_moves_past_months_through_delta_files(tmp_path, regist
     rows = lambda n, parents, task="text-generation": [  # noqa: E731
         counts("Qwen/Qwen3-8B", 1000 * n),
         counts("meta-llama/Llama-3-8B", 1000 * n),
-        counts("someone/ft", 100 * n, parents, pipeline_tag=task),
+        counts("someone/ft", 100 * n, parents=parents, pipeline_tag=task),
     ]
     for n, month in enumerate((dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1))):
         write_snapshot(store, month, rows(n + 1, ("meta-llama/Llama-3-8B",)))
@@ -119,7 +107,7 @@ def test_a_model_changing_organisation_rewrites_every_month_and_leaves_no_delta(
     store = Store(tmp_path / "store")
     rows = lambda n, author: [  # noqa: E731
         counts("Qwen/Qwen3-8B", 1000 * n),
-        counts("someone/ft", 100 * n, ("Qwen/Qwen3-8B",), author=author),
+        counts("someone/ft", 100 * n, parents=("Qwen/Qwen3-8B",), author=author),
     ]
     for n, month in enumerate((dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1))):
         write_snapshot(store, month, rows(n + 1, "someone"))

@@ -21,25 +21,13 @@ from pipelines.store import Store
 from pipelines.warehouse import current_version, refresh
 from pipelines.warehouse.partitions import STORED, connect, partition_files
 from pipelines.warehouse.schema import PARTITIONED, PARTS_DIR
-from tests.attribution_data import write_registry
-from tests.snapshots import model, write_snapshot
-
-OLD = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-
-
-def counts(model_id: str, all_time: int) -> dict:
-    row = model(model_id, downloads=10, created_at=OLD)
-    row["downloads_all_time"] = all_time
-    return row
+from tests.attribution_data import QWEN_META_ROWS, write_registry
+from tests.snapshots import counts, write_snapshot
 
 
 @pytest.fixture
 def registry(tmp_path: Path):
-    rows = (
-        "Qwen,Alibaba Cloud (Qwen team),CN,china,company,https://qwenlm.github.io,",
-        "meta-llama,Meta,US,us,company,https://ai.meta.com,",
-    )
-    return load_registry(write_registry(tmp_path / "orgs.csv", rows), override=None)
+    return load_registry(write_registry(tmp_path / "orgs.csv", QWEN_META_ROWS), override=None)
 
 
 def monthly(warehouse: Warehouse) -> dict[tuple[str, str], int]:
