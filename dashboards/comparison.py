@@ -418,13 +418,13 @@ def window_share(warehouse: Warehouse, f: Filters) -> pd.DataFrame:
         SELECT {group} AS country, sum(downloads)::BIGINT AS downloads,
             coalesce(sum(downloads) FILTER (WHERE NOT list_contains(?::VARCHAR[], {column})), 0)::BIGINT
                 AS known
-        FROM {source} WHERE {where} GROUP BY ALL
+        FROM {source} WHERE {where} GROUP BY ALL HAVING sum(downloads) <> 0 OR sum(baseline) <> 0
         """,
         [*warehouse._group_params(f), list(SPECIAL_COUNTRIES), *source_params, *params],
     )
     models = warehouse._df(
         f"SELECT {group} AS country, sum(models)::BIGINT AS models FROM roll_snap WHERE {where} AND date = ? "
-        "GROUP BY ALL",
+        "GROUP BY ALL HAVING sum(models) <> 0",
         [*warehouse._group_params(f), *params, warehouse._last_date(holding)],
     )
     columns = ["country", "downloads", "share", "models", "coverage"]

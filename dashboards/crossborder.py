@@ -148,7 +148,7 @@ def rollup_cell_downloads(warehouse: Warehouse, f: Filters) -> pd.DataFrame | No
         SELECT coalesce(publisher_country, '{UNATTRIBUTED_ORG}') AS publisher_country,
             coalesce(lineage_country, '{UNATTRIBUTED_ORG}') AS lineage_country,
             sum(downloads)::BIGINT AS downloads
-        FROM roll_day WHERE {where} GROUP BY ALL
+        FROM roll_day WHERE {where} GROUP BY ALL HAVING sum(downloads) <> 0 OR sum(baseline) <> 0
     """
     return warehouse.read(sql, params)
 

@@ -396,6 +396,7 @@ class Warehouse:
                 SELECT day, {self._group(self._country(f))} AS country,
                     sum(downloads + baseline)::BIGINT AS added
                 FROM {ROLL_DAY} WHERE {where} AND day <= coalesce(?::DATE, DATE '9999-12-31') GROUP BY ALL
+                HAVING sum(downloads + baseline) <> 0  -- a group a model left sums to 0 (`corrections`)
             ), running AS (
                 SELECT day, country, sum(added) OVER (PARTITION BY country ORDER BY day)::BIGINT AS total
                 FROM daily
@@ -418,7 +419,7 @@ class Warehouse:
         where, params = self._where(f, "date")
         sql = f"""
             SELECT date, {self._group(self._country(f))} AS country, sum(d30)::BIGINT AS downloads_30d
-            FROM {ROLL_SNAP} WHERE {where} GROUP BY ALL ORDER BY date, country
+            FROM {ROLL_SNAP} WHERE {where} GROUP BY ALL HAVING sum(models) <> 0 ORDER BY date, country
         """
         return self._df(sql, [*self._group_params(f), *params])
 
@@ -985,7 +986,7 @@ class Warehouse:
         """Pipeline tags present, most downloaded first (for the task filter)."""
         frame = self._df(
             f"SELECT task FROM {ROLL_DAY} WHERE task IS NOT NULL GROUP BY task "
-            "ORDER BY sum(downloads) DESC, task"
+            "HAVING sum(downloads) <> 0 OR sum(baseline) <> 0 ORDER BY sum(downloads) DESC, task"
         )
         return frame["task"].tolist()
 

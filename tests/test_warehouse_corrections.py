@@ -12,6 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from dashboards.comparison import window_share
+from dashboards.crossborder import rollup_cell_downloads
 from dashboards.filters import Filters
 from dashboards.query import Warehouse
 from pipelines.demo import generate_demo_store
@@ -45,19 +47,21 @@ def lineage_by_month(store: Store) -> dict[tuple[str, str], int]:
 
 def test_a_new_base_model_moves_past_months_through_delta_files(tmp_path, registry):
     store = Store(tmp_path / "store")
-    rows = lambda n, parents, task="text-generation": [  # noqa: E731
+    rows = lambda n, parents, task="summarization": [  # noqa: E731
         counts("Qwen/Qwen3-8B", 1000 * n),
         counts("meta-llama/Llama-3-8B", 1000 * n),
         counts("someone/ft", 100 * n, parents=parents, pipeline_tag=task),
     ]
+    # At first someone/ft derives from a model of an organisation the registry does not know.
     for n, month in enumerate((dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1))):
-        write_snapshot(store, month, rows(n + 1, ("meta-llama/Llama-3-8B",)))
-    write_snapshot(store, dt.date(2026, 2, 1), rows(4, ("meta-llama/Llama-3-8B",)))
+        write_snapshot(store, month, rows(n + 1, ("mistralai/Mistral-7B",)))
+    write_snapshot(store, dt.date(2026, 2, 1), rows(4, ("mistralai/Mistral-7B",)))
     refresh(store, registry)
     before = current_version(store)
     # someone/ft now declares a Qwen base (its past downloads count for China) and another task (which
-    # moves it to another group of its organisation, `ns_groups`). The refresh loads January on (the new
-    # snapshot's growth is Feb 1's, and the month before the last day built is recomputed too).
+    # moves it to another group of its organisation, `ns_groups`, and leaves `summarization` with no model).
+    # The refresh loads January on (the new snapshot's growth is Feb 1's, and the month before the last day
+    # built is recomputed too).
     write_snapshot(store, dt.date(2026, 2, 2), rows(5, ("Qwen/Qwen3-8B",), "image-text-to-text"))
     assert refresh(store, registry).mode == "incremental"
     after = current_version(store)
@@ -87,17 +91,34 @@ def test_a_new_base_model_moves_past_months_through_delta_files(tmp_path, regist
     # January's running totals are in the rewritten January file.
     assert before_december == [(3, -100), (4, 100)]
     # Hand computation (a snapshot's growth ends the day before its date). Each month: Qwen 1000 (CN), Llama
-    # 1000 (US), ft 100 (now CN, was US); February 1: the same.
+    # 1000 (US), ft 100 (now CN; no lineage country before); February 1: the same.
     assert lineage_by_month(store) == {
         ("2025-11", "CN"): 1100, ("2025-11", "US"): 1000,
         ("2025-12", "CN"): 1100, ("2025-12", "US"): 1000,
         ("2026-01", "CN"): 1100, ("2026-01", "US"): 1000,
         ("2026-02", "CN"): 1100, ("2026-02", "US"): 1000,
     }  # fmt: skip
-    incremental = answers(Warehouse(store), dt.date(2026, 2, 2))
+    # The task a model left: its month files' rows and the delta's sum to zero, which no reader shows.
+    assert Warehouse(store).tasks() == ["text-generation", "image-text-to-text"]
+    incremental = emptied_group_answers(Warehouse(store))
     refresh(store, registry, rebuild=True)
-    for left, right in zip(incremental, answers(Warehouse(store), dt.date(2026, 2, 2)), strict=True):
+    for left, right in zip(incremental, emptied_group_answers(Warehouse(store)), strict=True):
         pd.testing.assert_frame_equal(left.reset_index(drop=True), right.reset_index(drop=True))
+
+
+def emptied_group_answers(warehouse: Warehouse) -> list[pd.DataFrame]:
+    """What the dashboard asks, over the store, for the task no model has any more, and by lineage country
+    (ft left its only other)."""
+    left = Filters(task="summarization")
+    return [
+        *answers(warehouse, dt.date(2026, 2, 2)),
+        pd.DataFrame({"task": warehouse.tasks()}),
+        warehouse.downloads_30d_by_country(left),
+        warehouse.cumulative_by_country(left),
+        window_share(warehouse, Filters(attribution="lineage")),
+        window_share(warehouse, Filters(attribution="lineage", end=dt.date(2025, 12, 15))),  # models of Dec 1
+        rollup_cell_downloads(warehouse, left),
+    ]
 
 
 

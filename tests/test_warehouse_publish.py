@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from dashboards.state import DATE_RANGE_ID, state_of
@@ -156,6 +157,8 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     store, replica = resolve_store(scheduler_url), resolve_store(replica_url)
     follower = Follower(replica, readable_store(replica), interval=3600)
     write_snapshot(store, dt.date(2024, 12, 1), _month(50, 20))
+    # A models table of an older layout (fewer columns): the first publish makes it anew.
+    store._table(MODELS_TABLE, pa.schema([("key", pa.int32()), ("model_id", pa.string())]), partitioned=False)
     assert "published    no warehouse yet: replicas build their own" in _status(store)
     fetches = []
     for month in range(1, 4):
@@ -202,8 +205,8 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     # v000002 ends on 2025-02-01 with Qwen 2,000 + Llama 1,000.
     for table in (facts_table, models_table):
         table.refresh()
-        commits = {s.summary.get(VERSION_PROPERTY): s.snapshot_id for s in table.metadata.snapshots}
-        assert set(commits) == {"v000002", "v000003"}, table.name()
+        tagged = [s.summary.get(VERSION_PROPERTY) for s in table.metadata.snapshots]
+        assert sorted(tagged) == ["v000002", "v000003"], table.name()  # one commit each, holding rows
     commits = {s.summary.get(VERSION_PROPERTY): s.snapshot_id for s in facts_table.metadata.snapshots}
     engine.register("earlier", facts_table.scan(snapshot_id=commits["v000002"]).to_arrow())
     assert engine.execute(
@@ -380,8 +383,8 @@ def test_maintain_expires_the_published_warehouse_commits_and_keeps_every_publis
     # kept versions.
     assert len(tables[VERSIONS_TABLE].metadata.snapshots) >= 3
     for name in (FACTS_TABLE, MODELS_TABLE):
-        versions = {s.summary.get(VERSION_PROPERTY) for s in tables[name].metadata.snapshots}
-        assert versions == {"v000002", "v000003"}, name
+        versions = [s.summary.get(VERSION_PROPERTY) for s in tables[name].metadata.snapshots]
+        assert sorted(versions) == ["v000002", "v000003"], name
 
     # The weekly job: with no retention, only the current commit of each table is left.
     done = run_cli("maintain", "--store", scheduler_url, "--keep-days", "0", timeout=180)

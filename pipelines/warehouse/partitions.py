@@ -9,8 +9,10 @@ hard-links every other one from the previous version, so its cost does not grow 
 
 When models change groups, their past rows move too; the months before the refresh's first loaded one are
 then corrected by one delta file per table and refresh, `parts/<table>/delta-<version>.parquet`: signed rows
-that readers sum with the month files' (`corrections`). A refresh that loads a month also loads the deltas'
-rows of that month, which its rewrite of the month then holds, and keeps of each delta only its older rows.
+that readers sum with the month files' (`corrections`); a group a model left then sums to zero, and readers
+that list groups leave out those whose sums are all zero (no rebuild holds such a group). A refresh that
+loads a month also loads the deltas' rows of that month, which its rewrite of the month then holds, and keeps
+of each delta only its older rows.
 
 Readers open a version with `connect`: an in-memory DuckDB database that attaches `tables.duckdb` read-only
 and names every table of the version as a view (the Parquet files for partitioned tables), built at opening

@@ -348,9 +348,10 @@ def register_facts(store: IcebergStore, published: Published) -> None:
 def register_models(store: IcebergStore, version: Version) -> None:
     """Make `<namespace>.warehouse_models` hold the attributed dimensions of every model of `version` (its
     `dims`: key, model_id, namespace, organization, publisher and lineage countries, size class, task...),
-    one overwrite per published version, and keep only the commits of the versions kept. Does nothing when
-    it holds them already."""
+    replaced per published version (a table anew when the dims' columns changed), and keep only the commits
+    of the versions kept. Does nothing when it holds them already."""
     import duckdb
+    from pyiceberg.expressions import AlwaysTrue
 
     from pipelines.iceberg_store import _replacing
     from pipelines.warehouse.schema import DIMS
@@ -361,9 +362,13 @@ def register_models(store: IcebergStore, version: Version) -> None:
     finally:
         con.close()
     models = store._table(MODELS_TABLE, rows.schema, partitioned=False)
+    if models.schema().column_names != rows.schema.names:  # the dims changed columns: a table anew
+        store.catalog.drop_table(store._identifier(MODELS_TABLE))
+        models = store._table(MODELS_TABLE, rows.schema, partitioned=False)
     if not _holds(models, version.path.name):
         with _replacing(), models.transaction() as tx:
-            tx.overwrite(rows, snapshot_properties={VERSION_PROPERTY: version.path.name})
+            tx.delete(AlwaysTrue())  # untagged: only the commit holding the rows names the version
+            tx.append(rows, snapshot_properties={VERSION_PROPERTY: version.path.name})
     _drop_unkept_commits(models, [p.version for p in published_versions(store)])
 
 
