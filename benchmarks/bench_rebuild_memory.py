@@ -129,11 +129,12 @@ class Catalogue:
 def generate(store: Store, models: int, days: int, seed: int) -> None:
     """`days` daily snapshots of `models` models from FIRST_DAY (dates already there are kept)."""
     catalogue = Catalogue(models, seed)
+    existing = set(store.dates())  # listed once: a re-run steps through a thousand days
     for n in range(days):
         date = FIRST_DAY + dt.timedelta(days=n)
         if n:
             catalogue.step()
-        if date in store.dates():
+        if date in existing:
             continue
         staged = store.staging_dir(date)
         staged.mkdir(parents=True, exist_ok=True)
