@@ -195,7 +195,7 @@ def test_differencing_and_spreading_in_sql_equal_the_python_rules_even_across_ba
             [list(models), [m["country"] for m in models.values()], [m["created"] for m in models.values()],
              [int(i.split("/")[0][3:]) for i in models]],
         )  # fmt: skip
-        queries = _rollup_queries(facts)
+        queries = _rollup_queries(con, facts)
         by_country = con.execute(
             f"SELECT day, publisher_country, sum(downloads)::BIGINT FROM ({queries['roll_day']}) "
             "GROUP BY ALL HAVING sum(downloads) <> 0"

@@ -22,7 +22,7 @@ import duckdb
 
 from pipelines.warehouse.facts import _facts_relation
 from pipelines.warehouse.partitions import delta_files
-from pipelines.warehouse.rollups import _MONTHLY, _rollup_queries
+from pipelines.warehouse.rollups import _MONTHLY, _drop_grouped, _rollup_queries
 from pipelines.warehouse.schema import (
     NS_BEFORE,
     NS_DAY,
@@ -62,7 +62,8 @@ def move_changed(con: duckdb.DuckDBPyConnection, files: Sequence[Path], first: d
     con.execute(
         "CREATE OR REPLACE TEMP TABLE moved_dims AS SELECT * FROM dims SEMI JOIN old_dims USING (key)"
     )
-    taken_out, put_back = _rollup_queries(facts, "old_dims", -1), _rollup_queries(facts, "moved_dims", 1)
+    taken_out = _rollup_queries(con, facts, "old_dims", -1)
+    put_back = _rollup_queries(con, facts, "moved_dims", 1)
     for table, summed in SUMMED.items():
         sums = ", ".join(f"sum({c}) AS {c}" for c in summed)
         nonzero = " OR ".join(f"sum({c}) <> 0" for c in summed)
@@ -71,6 +72,8 @@ def move_changed(con: duckdb.DuckDBPyConnection, files: Sequence[Path], first: d
             f"FROM ({taken_out[table]} UNION ALL BY NAME {put_back[table]}) GROUP BY ALL HAVING {nonzero}"
         )
         _split(con, "moved", table, first)
+    _drop_grouped(con, "old_dims")
+    _drop_grouped(con, "moved_dims")
     if first == dt.date.min:
         return
     for monthly, (daily, keys, sums) in _MONTHLY.items():
