@@ -145,6 +145,12 @@ def test_the_command_takes_the_budget_from_its_option_else_the_environment(
     assert not list((store.root / "warehouse").glob(".v*"))
     assert main(["warehouse", "--store", str(store.root), "--memory-limit", "128MB", "--threads", "1"]) == 0
     assert "warehouse: full" in capsys.readouterr().out
+    # A budget too small for the build: it says which setting to raise, and keeps the version built.
+    assert main(["warehouse", "--store", str(store.root), "--rebuild", "--memory-limit", "4MB"]) == 1
+    error = capsys.readouterr().err
+    assert "OutOfMemoryException" in error and "--memory-limit or $OWT_MEMORY_LIMIT; it had 4MB" in error
+    assert "free some space" not in error and current_version(store) is not None
+    assert not list((store.root / "warehouse").glob(".v*"))
     monkeypatch.setenv("OWT_THREADS", "two")
     assert main(["warehouse", "--store", str(store.root), "--rebuild"]) == 2
     assert "$OWT_THREADS 'two': expected a whole number of threads" in capsys.readouterr().err

@@ -89,9 +89,16 @@ def run(args: Any) -> int:
         print(f"warehouse: {error}", file=sys.stderr)
         return 2
     except (OSError, duckdb.Error) as error:  # a full disk: DuckDB says so in its own exception classes
+        if isinstance(error, duckdb.OutOfMemoryException):
+            remedy = (
+                f"give the build more memory (--memory-limit or ${MEMORY_LIMIT_ENV}; it had "
+                f"{limits.memory_limit}) or fewer threads (--threads or ${THREADS_ENV})"
+            )
+        else:
+            remedy = "free some space"
         print(
             f"error: building the warehouse failed ({type(error).__name__}: {error}); the current version is "
-            "kept and nothing half-built is left: free some space and run the same command again",
+            f"kept and nothing half-built is left: {remedy} and run the same command again",
             file=sys.stderr,
         )
         return 1
