@@ -213,8 +213,9 @@ class _Builder:
                     whole = fold_due(previous.path) or organisations_moved(con)
                     since = dt.date.min if whole else since.replace(day=1)
                 load_live(con, previous.path, since)
-                facts_before = [staging / "facts" / f.name for f in previous.facts_files()]
-                move_changed(con, facts_before, since)
+                if moved:
+                    facts_before = [staging / "facts" / f.name for f in previous.facts_files()]
+                    move_changed(con, facts_before, since)
                 _add_rollups(con, _facts_relation(appended))
                 _refresh_monthly(con, since)
                 if moved and since > dt.date.min:
