@@ -261,12 +261,18 @@ def main() -> int:
         for size, n_days in zip(sizes, days, strict=True):
             store = linked_store(source, args.work / f"{shape}-{models}-{n_days}d", n_days)
             rows = sum(int(store.provenance(d)["rows"]) for d in store.dates())
-            measured = rebuild(store, args.memory_limit)
-            if args.registry_edit:
-                measured |= registry_edit(store, args.memory_limit)
             shape_of = {"shape": shape, "size": size, "models": models, "days": n_days, "model_days": rows}
+            measured = rebuild(store, args.memory_limit)
+            print(json.dumps({**shape_of, **measured}), file=sys.stderr, flush=True)  # kept if the edit fails
+            if args.registry_edit:
+                try:
+                    measured |= registry_edit(store, args.memory_limit)
+                except SystemExit as failure:  # reported in the table, the other sizes still run
+                    lines = str(failure).splitlines()
+                    error = next((line for line in lines if line.startswith("error:")), lines[0])[:160]
+                    print(error, file=sys.stderr, flush=True)
+                    measured = {**measured, "edit_error": error}
             results.append({**shape_of, **measured})
-            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
             shutil.rmtree(store.root)
     print(f"\nfull rebuilds, memory limit {args.memory_limit or 'default'}; {os.cpu_count()} cores")
     print("| shape | model-days | models/day x days | time | peak RSS | RSS vs smallest | s per M model-days "
@@ -289,8 +295,12 @@ def main() -> int:
         print("| shape | model-days | edit refresh | peak RSS | vs rebuild time |")
         print("|---|---|---|---|---|")
         for r in results:
+            head = f"| {r['shape']} | {r['model_days'] / 1e6:.1f} M "
+            if "edit_error" in r:
+                print(f"{head}| failed: {r['edit_error']} | | |")
+                continue
             print(
-                f"| {r['shape']} | {r['model_days'] / 1e6:.1f} M | {r['edit_seconds']:.0f} s "
+                f"{head}| {r['edit_seconds']:.0f} s "
                 f"| {r['edit_peak_rss_mb']:.0f} MB | {r['edit_seconds'] / r['seconds']:.2f}x |"
             )
     return 0
