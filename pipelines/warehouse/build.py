@@ -225,6 +225,9 @@ class _Builder:
                 else:
                     _add_ram_reference(con, _facts_relation(appended))
             else:
+                # Rollups are rebuilt: the moved models' old dimensions (every model a registry edit moves)
+                # would only take memory from them.
+                con.execute("DROP TABLE IF EXISTS old_dims")
                 if self.previous is not None:  # rollups are rebuilt; the clamped drops are kept
                     load_live(con, self.previous.path, since, (ANOMALIES,))
                 _rebuild_rollups(con, all_facts)
