@@ -119,8 +119,9 @@ def write_partitions(
                 os.link(kept, folder / kept.name)
             elif is_delta(kept):  # rows of loaded months are in the work tables now: keep the older ones
                 older = f"SELECT * FROM {parquet_relation([kept])} WHERE {column} < ?"
-                _copy(con, older, [first], folder / kept.name)
-        if f"delta_{table}" in temp:
+                if _has_rows(con, older, [first]):
+                    _copy(con, older, [first], folder / kept.name)
+        if f"delta_{table}" in temp and _has_rows(con, f"SELECT * FROM delta_{table}", []):
             _copy(con, f"SELECT * FROM delta_{table}", [], folder / f"{DELTA_PREFIX}{version}.parquet")
         months = con.execute(
             f"SELECT DISTINCT date_trunc('month', {column})::DATE FROM {table} ORDER BY 1"
@@ -135,10 +136,12 @@ def write_partitions(
     return written
 
 
+def _has_rows(con: duckdb.DuckDBPyConnection, rows: str, params: list) -> bool:
+    return bool(con.execute(f"SELECT EXISTS ({rows})", params).fetchall()[0][0])
+
+
 def _copy(con: duckdb.DuckDBPyConnection, rows: str, params: list, target: Path) -> None:
-    """Write the rows of a query, sorted, to `target` (through a temporary name); nothing when it has none."""
-    if not con.execute(f"SELECT count(*) FROM ({rows})", params).fetchall()[0][0]:
-        return
+    """Write the rows of a query, sorted, to `target` (through a temporary name)."""
     tmp = target.with_name(f".{target.name}.tmp")
     con.execute(f"COPY ({rows} ORDER BY ALL) TO {_literal(tmp)} ({_COPY_OPTIONS})", params)
     tmp.replace(target)

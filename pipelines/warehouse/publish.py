@@ -356,6 +356,13 @@ def register_models(store: IcebergStore, version: Version) -> None:
     from pipelines.iceberg_store import _replacing
     from pipelines.warehouse.schema import DIMS
 
+    identifier = store._identifier(MODELS_TABLE)
+    kept = [p.version for p in published_versions(store)]
+    if store.catalog.table_exists(identifier):
+        models = store.catalog.load_table(identifier)
+        if _holds(models, version.path.name):  # a publish resumed after this step: no need to read the dims
+            _drop_unkept_commits(models, kept)
+            return
     con = duckdb.connect(str(version.tables), read_only=True)
     try:
         rows = con.sql(f"SELECT * FROM {DIMS} ORDER BY key").to_arrow_table()
@@ -363,13 +370,12 @@ def register_models(store: IcebergStore, version: Version) -> None:
         con.close()
     models = store._table(MODELS_TABLE, rows.schema, partitioned=False)
     if models.schema().column_names != rows.schema.names:  # the dims changed columns: a table anew
-        store.catalog.drop_table(store._identifier(MODELS_TABLE))
+        store.catalog.drop_table(identifier)
         models = store._table(MODELS_TABLE, rows.schema, partitioned=False)
-    if not _holds(models, version.path.name):
-        with _replacing(), models.transaction() as tx:
-            tx.delete(AlwaysTrue())  # untagged: only the commit holding the rows names the version
-            tx.append(rows, snapshot_properties={VERSION_PROPERTY: version.path.name})
-    _drop_unkept_commits(models, [p.version for p in published_versions(store)])
+    with _replacing(), models.transaction() as tx:
+        tx.delete(AlwaysTrue())  # untagged: only the commit holding the rows names the version
+        tx.append(rows, snapshot_properties={VERSION_PROPERTY: version.path.name})
+    _drop_unkept_commits(models, kept)
 
 
 def _drop_unkept_commits(table: Table, kept: list[str]) -> None:
