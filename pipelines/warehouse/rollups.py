@@ -18,12 +18,24 @@ def _rollup_queries(
     """SQL of each rollup's rows from a facts relation (all facts, or just the new ones), grouped by the
     dimensions in `dims_table`; sign -1 gives rows that take a contribution back out.
 
-    The facts grouped by gap and dimensions are first stored in temp tables (`grouped_*_<dims_table>`, until
-    `_drop_grouped`) that the queries read. As one query (group, spread, regroup, sort), a rebuild of 1,000
-    days of 300,000 models ran out of DuckDB's 2 GB budget; of 100 days, out of 250 MB, where the stored
-    steps fit."""
-    dims = ", ".join(f"d.{c}" for c in ROLLUP_DIMS)
+    Rows are grouped by a cell number (one per combination of ROLLUP_DIMS in `dims_table`) and only the
+    results take the cells' columns: eight text columns per grouped row filled DuckDB's 2 GB budget in a
+    registry edit of 1,000 days of 300,000 models. The facts grouped by gap and cell are stored first in
+    temp tables (until `_drop_grouped`) that the queries read: as one query (group, spread, regroup, sort), a
+    rebuild of that store ran out of memory too."""
+    cells, keys = f"rollup_cells_{dims_table}", f"rollup_keys_{dims_table}"
     plain = ", ".join(ROLLUP_DIMS)
+    named = ", ".join(f"c.{column}" for column in ROLLUP_DIMS)
+    same_cell = " AND ".join(f"c.{column} IS NOT DISTINCT FROM d.{column}" for column in ROLLUP_DIMS)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {cells} AS "
+        f"SELECT (row_number() OVER ())::INTEGER AS cell, * FROM (SELECT DISTINCT {plain} FROM {dims_table})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {keys} AS "
+        f"SELECT d.key, c.cell, date_trunc('month', d.created)::DATE AS release_month, d.grp "
+        f"FROM {dims_table} d JOIN {cells} c ON {same_cell}"
+    )
     # The gap rule spreads each model's growth on its own (definitions.spread); models of a group that share
     # a gap and the remainder of their growth by its length are spread together, which gives the same days.
     spread = f"""
@@ -31,45 +43,44 @@ def _rollup_queries(
             {grouped_spread_sql("i", "inc", "models", "remainder", "span")} * {sign} AS downloads
         FROM (SELECT *, unnest(range(1, span + 1)) AS i FROM {{grouped}})
     """
-    gap = "f.date, f.span::BIGINT AS span, f.inc % f.span AS remainder"
-    growth = "count(*)::BIGINT AS models, sum(f.inc)::BIGINT AS inc"
-    grouped_main = f"""
-        SELECT {gap}, {dims}, {growth}
-        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
-    """
-    grouped_release = f"""
-        SELECT {gap}, {dims}, date_trunc('month', d.created)::DATE AS release_month, {growth}
-        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
-    """
-    grouped_ns = f"""
-        SELECT {gap}, d.grp, {growth}
-        FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.inc > 0 GROUP BY ALL
-    """
     grouped = {}
-    for kind, query in (("main", grouped_main), ("release", grouped_release), ("ns", grouped_ns)):
+    for kind, columns in (("main", "k.cell"), ("release", "k.cell, k.release_month"), ("ns", "k.grp")):
         grouped[kind] = f"grouped_{kind}_{dims_table}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {grouped[kind]} AS {query}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {grouped[kind]} AS "
+            f"SELECT f.date, f.span::BIGINT AS span, f.inc % f.span AS remainder, {columns}, "
+            f"count(*)::BIGINT AS models, sum(f.inc)::BIGINT AS inc "
+            f"FROM {facts} f JOIN {keys} k USING (key) WHERE f.inc > 0 GROUP BY ALL"
+        )
     return {
         "roll_day": f"""
-            SELECT day, {plain}, sum(downloads)::BIGINT AS downloads, sum(baseline)::BIGINT AS baseline FROM (
-                SELECT day, {plain}, downloads, 0 AS baseline
-                FROM ({spread.format(cols=plain, grouped=grouped["main"])})
-                UNION ALL
-                SELECT f.date - {SNAPSHOT_DAY_OFFSET:d} AS day, {dims}, 0 AS downloads, f.baseline * {sign}
-                FROM {facts} f JOIN {dims_table} d USING (key) WHERE f.baseline > 0
-            ) GROUP BY ALL
+            SELECT r.day, {named}, r.downloads, r.baseline FROM (
+                SELECT day, cell, sum(downloads)::BIGINT AS downloads, sum(baseline)::BIGINT AS baseline
+                FROM (
+                    SELECT day, cell, downloads, 0 AS baseline
+                    FROM ({spread.format(cols="cell", grouped=grouped["main"])})
+                    UNION ALL
+                    SELECT f.date - {SNAPSHOT_DAY_OFFSET:d} AS day, k.cell, 0 AS downloads,
+                        f.baseline * {sign} AS baseline
+                    FROM {facts} f JOIN {keys} k USING (key) WHERE f.baseline > 0
+                ) GROUP BY ALL
+            ) r JOIN {cells} c USING (cell)
         """,
         "roll_snap": f"""
-            SELECT f.date, {dims}, (sum(f.d30) * {sign})::BIGINT AS d30,
-                (count(*) * {sign})::INTEGER AS models,
-                (count(*) FILTER (WHERE f.flag = {FLAG_CLAMPED}) * {sign})::INTEGER AS clamped,
-                (count(*) FILTER (WHERE f.flag = {FLAG_MISSING}) * {sign})::INTEGER AS missing
-            FROM {facts} f JOIN {dims_table} d USING (key) GROUP BY ALL
+            SELECT r.date, {named}, r.d30, r.models, r.clamped, r.missing FROM (
+                SELECT f.date, k.cell, (sum(f.d30) * {sign})::BIGINT AS d30,
+                    (count(*) * {sign})::INTEGER AS models,
+                    (count(*) FILTER (WHERE f.flag = {FLAG_CLAMPED}) * {sign})::INTEGER AS clamped,
+                    (count(*) FILTER (WHERE f.flag = {FLAG_MISSING}) * {sign})::INTEGER AS missing
+                FROM {facts} f JOIN {keys} k USING (key) GROUP BY ALL
+            ) r JOIN {cells} c USING (cell)
         """,
         "roll_release": f"""
-            SELECT date_trunc('month', day)::DATE AS month, {plain}, release_month,
-                sum(downloads)::BIGINT AS downloads
-            FROM ({spread.format(cols=plain + ", release_month", grouped=grouped["release"])}) GROUP BY ALL
+            SELECT r.month, {named}, r.release_month, r.downloads FROM (
+                SELECT date_trunc('month', day)::DATE AS month, cell, release_month,
+                    sum(downloads)::BIGINT AS downloads
+                FROM ({spread.format(cols="cell, release_month", grouped=grouped["release"])}) GROUP BY ALL
+            ) r JOIN {cells} c USING (cell)
         """,
         "ns_day": f"""
             SELECT day, grp, sum(downloads)::BIGINT AS downloads
@@ -80,8 +91,8 @@ def _rollup_queries(
 
 def _drop_grouped(con: duckdb.DuckDBPyConnection, dims_table: str = "dims") -> None:
     """Drop the temp tables `_rollup_queries` stored for `dims_table`."""
-    for kind in ("main", "release", "ns"):
-        con.execute(f"DROP TABLE IF EXISTS grouped_{kind}_{dims_table}")
+    for table in ("grouped_main", "grouped_release", "grouped_ns", "rollup_keys", "rollup_cells"):
+        con.execute(f"DROP TABLE IF EXISTS {table}_{dims_table}")
 
 
 def _rebuild_rollups(con: duckdb.DuckDBPyConnection, facts: str) -> None:
