@@ -11,6 +11,8 @@ import itertools
 import json
 import logging
 import re
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -38,16 +40,19 @@ from pipelines.warehouse.publish import (
     VERSION_PROPERTY,
     VERSIONS_TABLE,
     Follower,
+    PublishError,
     StatelessReader,
     commit,
     current_published,
+    describe_version,
     publish,
     published_versions,
     reader_store,
     upload,
     versions_table,
 )
-from tests.ops_support import publish_modelscope, run_cli
+from tests.attribution_data import write_registry
+from tests.ops_support import PROJECT_ROOT, publish_modelscope, run_cli
 from tests.packages import package_table
 from tests.snapshots import model, write_snapshot
 from tests.test_app import gunicorn
@@ -424,3 +429,96 @@ def test_maintain_expires_the_published_warehouse_commits_and_keeps_every_publis
     last = table[table["date"] == table["date"].max()].set_index("country")["downloads_30d"].to_dict()
     assert (table["date"].max(), last) == ("2025-03-01", {"CN": 300, "US": 150})  # by hand: month 3
     assert _snapshot_files(tmp_path / "exporter") == []
+
+
+def _numbers(version_path: Path) -> dict[str, int]:
+    """The last snapshot's 30-day downloads per publisher country, read from a version's own tables."""
+    con = duckdb.connect(str(version_path / "tables.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT d.publisher_country, sum(s.last_d30)::BIGINT FROM state s JOIN dims d USING (key) "
+            "GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
+
+
+def test_of_two_hosts_publishing_at_once_one_commits_and_the_other_fails_then_continues_its_version(
+    urls: tuple[str, str], s3_server, tmp_path: Path
+) -> None:
+    """Two publishers (a second scheduler host by mistake, or an operator's manual run beside the
+    scheduler): the one that commits second fails with a clear error and publishes nothing; its next run
+    fetches the winner's version instead of forking the published history."""
+    first_url, second_url = urls
+    store, second = resolve_store(first_url), resolve_store(second_url)
+    write_snapshot(store, dt.date(2025, 2, 1), _month(300, 200))
+    assert run_cli("warehouse", "--store", first_url, timeout=180).returncode == 0
+    done = run_cli("warehouse", "--store", second_url, timeout=180)  # fetches v000001, builds nothing
+    assert done.returncode == 0, done.stderr
+    assert "version v000001 is the one published" in done.stdout
+
+    # A new snapshot. Both hosts build their v000002; the second with a registry moving Qwen to Japan, so
+    # the two builds differ in their numbers.
+    write_snapshot(store, dt.date(2025, 3, 1), _month(400, 250))
+    moved = write_registry(tmp_path / "moved.csv", ["Qwen,Alibaba,JP,other,company,https://example.org,"])
+    mine, theirs = readable_store(store), readable_store(second)
+    refresh(mine, load_registry())
+    refresh(theirs, load_registry(override=moved))
+    winner, loser = current_version(mine), current_version(theirs)
+    assert winner is not None and loser is not None
+    assert winner.path.name == loser.path.name == "v000002"
+    # By hand: Qwen 400 (CN, or JP in the second build), Llama 250 (US).
+    assert _numbers(loser.path) == {"JP": 400, "US": 250}
+
+    pending = upload(store, loser)  # the second host uploads first ...
+    assert publish(store, mine) is not None  # ... the first commits first ...
+    with pytest.raises(PublishError, match="another host published v000002 while this one was publishing"):
+        commit(store, pending)  # ... and the second's commit is refused
+    with pytest.raises(PublishError, match="was built by another host"):
+        publish(store, theirs)  # nor does it pass for the published one
+    assert [(p.seq, p.version) for p in published_versions(store)] == [(1, "v000001"), (2, "v000002")]
+    assert current_published(store).files == describe_version(winner)  # type: ignore[union-attr]
+    assert {e["sha256"] for p in published_versions(store) for e in p.files} <= _objects(s3_server, store)
+
+    # The second host's next run (its usual registry) fetches the winner's v000002 over its own and
+    # continues from there; every host then reads the winner's numbers.
+    done = run_cli("warehouse", "--store", second_url, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "version v000002 is the one published" in done.stdout
+    fetched = current_version(theirs)
+    assert fetched is not None and describe_version(fetched) == describe_version(winner)
+    assert _numbers(fetched.path) == {"CN": 400, "US": 250}
+
+
+def test_two_warehouse_commands_racing_on_one_store_leave_one_whole_published_version(
+    urls: tuple[str, str], s3_server
+) -> None:
+    """Two `warehouse` commands started at the same moment on two hosts (real processes, whatever order
+    their steps interleave in): one version is published, whole; a command that lost says so and its rerun
+    ends on the published version."""
+    first_url, second_url = urls
+    store = resolve_store(first_url)
+    write_snapshot(store, dt.date(2025, 2, 1), _month(300, 200))
+    assert run_cli("warehouse", "--store", first_url, timeout=180).returncode == 0
+    write_snapshot(store, dt.date(2025, 3, 1), _month(400, 250))
+    command = [sys.executable, "-m", "pipelines", "warehouse", "--store"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    racing = [subprocess.Popen([*command, url], cwd=PROJECT_ROOT, **pipes) for url in (first_url, second_url)]
+    outputs = [p.communicate(timeout=300) for p in racing]
+    outcomes = [(p.returncode, out, err) for p, (out, err) in zip(racing, outputs, strict=True)]
+    published = [out for code, out, _ in outcomes if code == 0 and "v000002 is the one published" in out]
+    assert published, outcomes
+    for url, (code, _, err) in zip((first_url, second_url), outcomes, strict=True):
+        if code != 0:  # lost the race: told so, and nothing of its build is visible
+            lost = r"another host published|built by another host|not older than this host"
+            assert re.search(lost, err), err
+            rerun = run_cli("warehouse", "--store", url, timeout=180)
+            assert rerun.returncode == 0, rerun.stderr
+    latest = current_published(store)
+    assert latest is not None and [p.version for p in published_versions(store)] == ["v000001", "v000002"]
+    assert {e["sha256"] for e in latest.files} <= _objects(s3_server, store)
+    for url in (first_url, second_url):
+        local = current_version(readable_store(resolve_store(url)))
+        assert local is not None and describe_version(local) == latest.files
+        assert _numbers(local.path) == {"CN": 400, "US": 250}  # by hand: Qwen 400, Llama 250

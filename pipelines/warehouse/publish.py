@@ -19,7 +19,13 @@ Publishing uploads every file first and commits the row last: the commit is the 
 version whole or not at all, and a publish interrupted before its commit leaves readers on the version before
 (its uploaded objects are reused by the next publish or deleted when no kept version lists them). The commit
 also drops rows beyond `KEEP_VERSIONS` (the newest kept, like local versions); objects that only dropped
-versions used are deleted after it, never one a kept version lists. One publisher per store (the scheduler).
+versions used are deleted after it, never one a kept version lists.
+
+One publisher per store is the design (the scheduler), but two hosts publishing at once lose nothing: a
+commit is made only on top of the version its upload started from (checked, and enforced by Iceberg's
+optimistic commit), so of two racing publishes one commits and the other fails with a PublishError saying
+so; its next run fetches the winner's version (a local build of the same name that is not the published one
+is replaced) and builds on it.
 
 A fetch downloads only the files the local cache lacks: a file whose SHA-256 a cached version already has is
 hard-linked from it (`<warehouse>/published/<version>.json` keeps each cached version's file list), every
@@ -250,12 +256,15 @@ def upload(store: IcebergStore, version: Version) -> Published:
 def commit(store: IcebergStore, published: Published) -> None:
     """The second half: one Iceberg commit adds the version's row (the pointer readers follow) and drops the
     rows beyond KEEP_VERSIONS; then the objects only dropped versions listed are deleted."""
+    from pyiceberg.exceptions import CommitFailedException
     from pyiceberg.expressions import In
 
     from pipelines.iceberg_store import _replacing
 
-    table = versions_table(store)
+    table = versions_table(store)  # loaded before the check: a commit after it fails Iceberg's own check
     before = published_versions(store)
+    if before and before[-1].seq >= published.seq:
+        raise _lost_race(published, before[-1].version)
     kept = before[-(versions.KEEP_VERSIONS - 1) :] if versions.KEEP_VERSIONS > 1 else []
     dropped = [p for p in before if p not in kept]
     body = json.dumps({"files": published.files, "manifest": published.manifest}, sort_keys=True)
@@ -268,10 +277,14 @@ def commit(store: IcebergStore, published: Published) -> None:
         },
         schema=_SCHEMA,
     )
-    with _replacing(), table.transaction() as tx:
-        if dropped:
-            tx.delete(In("seq", [p.seq for p in dropped]))
-        tx.append(row, snapshot_properties={VERSION_PROPERTY: published.version})
+    try:
+        with _replacing(), table.transaction() as tx:
+            if dropped:
+                tx.delete(In("seq", [p.seq for p in dropped]))
+            tx.append(row, snapshot_properties={VERSION_PROPERTY: published.version})
+    except CommitFailedException as error:
+        latest = current_published(store)
+        raise _lost_race(published, latest.version if latest else "another version") from error
     register_facts(store, published)
     _drop_unkept_commits(_facts_table(store), [p.version for p in [*kept, published]])
     in_use = {entry["sha256"] for p in [*kept, published] for entry in p.files}
@@ -287,6 +300,12 @@ def publish(store: IcebergStore, local: Store) -> Published | None:
     root = warehouse_root(local)
     latest = current_published(store)
     if latest is not None and latest.version == version.path.name:
+        if not _is_local_copy(root, version, latest):
+            raise PublishError(
+                f"the store's published {latest.version} was built by another host, not this one's "
+                f"{version.path.name}: run the same command again (it fetches the published version first "
+                "and builds on it)"
+            )
         # a publish stopped after its version's commit finishes here
         register_facts(store, latest)
         register_models(store, version)
@@ -303,6 +322,22 @@ def publish(store: IcebergStore, local: Store) -> Published | None:
         published.bytes,
     )
     return published
+
+
+def _lost_race(published: Published, winner: str) -> PublishError:
+    return PublishError(
+        f"another host published {winner} while this one was publishing {published.version}: nothing of "
+        f"this publish is visible to readers; run the same command again (it fetches {winner} and builds "
+        "on it)"
+    )
+
+
+def _is_local_copy(root: Path, version: Version, published: Published) -> bool:
+    """Whether the local `version` holds exactly the files of `published` (this host published or fetched
+    it), not another host's build of the same name."""
+    if _read_index(root, version.path.name) == published.index():
+        return True
+    return describe_version(version) == published.files
 
 
 def _remember(root: Path, published: Published) -> None:
@@ -462,12 +497,17 @@ def _download(table: Table, entry: dict[str, Any], path: Path) -> None:
 
 
 def catch_up(store: IcebergStore, local: Store) -> Fetched | None:
-    """Before a build on the publishing host: fetch the published version when this host has none or an
-    older one (a new or reinstalled scheduler host), so the build continues it instead of starting over."""
+    """Before a build on the publishing host: fetch the published version when this host has none, an older
+    one (a new or reinstalled scheduler host) or its own build of the same name (it lost a publishing race),
+    so the build continues the published history instead of starting over or forking it."""
     latest = current_published(store)
     name = current_name(local)
-    if latest is None or (name is not None and name >= latest.version):
-        return None
+    if latest is None or (name is not None and name > latest.version):
+        return None  # nothing published, or built here since and not published yet
+    current = current_version(local)
+    root = warehouse_root(local)
+    if current is not None and name == latest.version and _is_local_copy(root, current, latest):
+        return None  # the published one already (another build of that name is fetched over)
     fetched = fetch(store, local)
     if fetched is not None:
         log.info(fetched.line())
