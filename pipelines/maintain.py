@@ -16,11 +16,12 @@ For each table of the store (snapshots and provenance, and each channel's pair, 
 The provenance table (one small row per day, appended as one small file per day) is also rewritten as one
 file before the expiry.
 
-The published warehouse's tables (`warehouse_versions`, `warehouse_facts`: pipelines/warehouse/publish.py),
-where the store has them, get the same properties, expiry and orphan removal, except that the published
-files under `warehouse_versions/objects/` are never orphans: the versions' rows list them, not Iceberg's
-metadata, and the publish deletes those no kept version lists (`warehouse_facts` registers the same files in
-place, so its expiry removes no data file either).
+The published warehouse's tables (`warehouse_versions`, `warehouse_facts` and `warehouse_models`:
+pipelines/warehouse/publish.py), where the store has them, get the same properties, expiry and orphan removal,
+except that the published files under `warehouse_versions/objects/` are never orphans: the versions' rows list
+them, not Iceberg's metadata, and the publish deletes those no kept version lists (`warehouse_facts` registers
+the same files in place, so its expiry removes no data file either); and that the commits of the kept versions
+in `warehouse_facts` and `warehouse_models` are tagged by the publish, which expiry never removes.
 
 A store folder has nothing to maintain: the command says so and exits 0.
 """

@@ -42,6 +42,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable
@@ -73,6 +74,8 @@ FACTS_TABLE = "warehouse_facts"
 MODELS_TABLE = "warehouse_models"
 #: The snapshot property naming the published version a commit of the tables above holds.
 VERSION_PROPERTY = "owt.warehouse-version"
+#: Tags this module names after published versions (and removes when the version is no longer kept).
+_VERSION_TAG = re.compile(r"v\d{6,}")
 OBJECTS_DIR = "objects"
 #: This host's copy of each cached version's published file list: `<warehouse>/published/<version>.json`.
 INDEX_DIR = "published"
@@ -370,14 +373,14 @@ def register_facts(store: IcebergStore, published: Published) -> None:
     from pipelines.iceberg_store import _replacing
 
     facts = _facts_table(store)
-    if _holds(facts, published.version):
-        return
-    objects = versions_table(store)
-    uris = [_object_uri(objects, e["sha256"]) for e in published.files if e["path"].startswith("facts/")]
-    with _replacing(), facts.transaction() as tx:
-        tx.delete(AlwaysTrue())  # whole files only: never a rewrite
-        properties = {VERSION_PROPERTY: published.version}
-        tx.add_files(uris, snapshot_properties=properties, check_duplicate_files=False)
+    if not _holds(facts, published.version):
+        objects = versions_table(store)
+        uris = [_object_uri(objects, e["sha256"]) for e in published.files if e["path"].startswith("facts/")]
+        with _replacing(), facts.transaction() as tx:
+            tx.delete(AlwaysTrue())  # whole files only: never a rewrite
+            properties = {VERSION_PROPERTY: published.version}
+            tx.add_files(uris, snapshot_properties=properties, check_duplicate_files=False)
+    _tag_current(facts, published.version)
 
 
 def register_models(store: IcebergStore, version: Version) -> None:
@@ -396,6 +399,7 @@ def register_models(store: IcebergStore, version: Version) -> None:
     if store.catalog.table_exists(identifier):
         models = store.catalog.load_table(identifier)
         if _holds(models, version.path.name):  # a publish resumed after this step: no need to read the dims
+            _tag_current(models, version.path.name)
             _drop_unkept_commits(models, kept)
             return
     con = duckdb.connect(str(version.tables), read_only=True)
@@ -410,18 +414,46 @@ def register_models(store: IcebergStore, version: Version) -> None:
     with _replacing(), models.transaction() as tx:
         tx.delete(AlwaysTrue())  # untagged: only the commit holding the rows names the version
         tx.append(rows, snapshot_properties={VERSION_PROPERTY: version.path.name})
+    _tag_current(models, version.path.name)
     _drop_unkept_commits(models, kept)
 
 
-def _drop_unkept_commits(table: Table, kept: list[str]) -> None:
-    """Expire the commits of `table` that hold no kept version (nor are its current one): time travel on it
-    reaches exactly the kept versions, whose files are all still in the store."""
+def _tag_current(table: Table, version: str) -> None:
+    """Name the table's current commit after the published version it holds (an Iceberg tag): other engines
+    time travel by it (`FOR VERSION AS OF 'v000002'`), and no expiry (`maintain`'s included) removes a tagged
+    commit, however long publishing stops."""
     current = table.current_snapshot()
+    if current is None:
+        return
+    ref = table.metadata.refs.get(version)
+    if ref is not None and ref.snapshot_id != current.snapshot_id:  # a name reused: the table was made anew
+        table.manage_snapshots().remove_tag(version).commit()
+    if ref is None or ref.snapshot_id != current.snapshot_id:
+        table.manage_snapshots().create_tag(current.snapshot_id, version).commit()
+
+
+def _drop_unkept_commits(table: Table, kept: list[str]) -> None:
+    """Remove the version tags of versions no longer kept and expire the commits of `table` that hold no
+    kept version (nor are its current one, nor tagged by someone else): time travel on it reaches exactly the
+    kept versions, whose files are all still in the store."""
+    from pyiceberg.table.refs import SnapshotRefType
+
+    stale = [
+        name
+        for name, ref in table.metadata.refs.items()
+        if ref.snapshot_ref_type == SnapshotRefType.TAG and _VERSION_TAG.fullmatch(name) and name not in kept
+    ]
+    if stale:
+        manage = table.manage_snapshots()
+        for name in stale:
+            manage = manage.remove_tag(name)
+        manage.commit()
+    protected = {ref.snapshot_id for ref in table.metadata.refs.values()}  # the current one among them
     dropped = [
         snapshot.snapshot_id
         for snapshot in table.metadata.snapshots
         if (snapshot.summary or {}).get(VERSION_PROPERTY) not in kept
-        and (current is None or snapshot.snapshot_id != current.snapshot_id)
+        and snapshot.snapshot_id not in protected
     ]
     if dropped:
         table.maintenance.expire_snapshots().by_ids(dropped).commit()
