@@ -177,6 +177,11 @@ class _Browser:
 
 
 _browser: _Browser | None = None
+#: Under load, a fresh browser's page sometimes answers every render with this JavaScript error (kaleido
+#: addressed the page before its script ran; seen in about one start in three on a loaded 2-core machine): a
+#: tiny render checks each new browser, and one that fails so is replaced, up to _START_ATTEMPTS times.
+_PAGE_NOT_READY = "kaleido_scopes is not defined"
+_START_ATTEMPTS = 3
 
 
 def _start_browser() -> _Browser:
@@ -193,7 +198,17 @@ def _start_browser() -> _Browser:
             f"no Chrome/Chromium for image export (found {path!r}); install it with "
             "`apt-get install chromium`, or set BROWSER_PATH to a Chrome/Chromium binary"
         )
-    _browser = _Browser()
+    for attempt in range(1, _START_ATTEMPTS + 1):
+        browser = _Browser()
+        try:
+            browser.render({"data": [], "layout": {}}, {"format": "svg", "width": 10, "height": 10})
+        except Exception as error:
+            browser.close()
+            if _PAGE_NOT_READY not in str(error) or attempt == _START_ATTEMPTS:
+                raise ExportError(f"the export browser started but cannot render: {error}") from error
+            continue
+        _browser = browser
+        break
     return _browser
 
 
