@@ -45,7 +45,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +76,8 @@ MODELS_TABLE = "warehouse_models"
 VERSION_PROPERTY = "owt.warehouse-version"
 #: Tags this module names after published versions (and removes when the version is no longer kept).
 _VERSION_TAG = re.compile(r"v\d{6,}")
+#: Tries of a registration step whose commit another host's same step got in before.
+_REGISTER_ATTEMPTS = 3
 OBJECTS_DIR = "objects"
 #: This host's copy of each cached version's published file list: `<warehouse>/published/<version>.json`.
 INDEX_DIR = "published"
@@ -289,7 +291,6 @@ def commit(store: IcebergStore, published: Published) -> None:
         latest = current_published(store)
         raise _lost_race(published, latest.version if latest else "another version") from error
     register_facts(store, published)
-    _drop_unkept_commits(_facts_table(store), [p.version for p in [*kept, published]])
     in_use = {entry["sha256"] for p in [*kept, published] for entry in p.files}
     for sha in {entry["sha256"] for p in dropped for entry in p.files} - in_use:
         table.io.delete(_object_uri(table, sha))
@@ -363,6 +364,25 @@ def _holds(table: Table, version: str) -> bool:
     return current is not None and (current.summary or {}).get(VERSION_PROPERTY) == version
 
 
+def _retried_on_conflict(step: Callable[..., None]) -> Callable[..., None]:
+    """Run a registration step again when its commit is refused: another host may be doing the same step at
+    the same moment (the publisher registering its version while a host that fetched it resumes), and the
+    steps are idempotent, so the second try finds the work done or does it on the fresh table."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    @functools.wraps(step)
+    def retried(*args: Any) -> None:
+        for attempt in range(1, _REGISTER_ATTEMPTS + 1):
+            try:
+                return step(*args)
+            except CommitFailedException:
+                if attempt == _REGISTER_ATTEMPTS:
+                    raise
+
+    return retried
+
+
+@_retried_on_conflict
 def register_facts(store: IcebergStore, published: Published) -> None:
     """Make `<namespace>.warehouse_facts` hold exactly the facts files of `published` (one commit: the old
     files out, these in, registered where they are with PyIceberg's add_files), so other engines can query the
@@ -381,8 +401,10 @@ def register_facts(store: IcebergStore, published: Published) -> None:
             properties = {VERSION_PROPERTY: published.version}
             tx.add_files(uris, snapshot_properties=properties, check_duplicate_files=False)
     _tag_current(facts, published.version)
+    _drop_unkept_commits(facts, [p.version for p in published_versions(store)])
 
 
+@_retried_on_conflict
 def register_models(store: IcebergStore, version: Version) -> None:
     """Make `<namespace>.warehouse_models` hold the attributed dimensions of every model of `version` (its
     `dims`: key, model_id, namespace, organization, publisher and lineage countries, size class, task...),
