@@ -205,7 +205,7 @@ def _start_browser() -> _Browser:
         except Exception as error:
             browser.close()
             if _PAGE_NOT_READY not in str(error) or attempt == _START_ATTEMPTS:
-                raise ExportError(f"the export browser started but cannot render: {error}") from error
+                raise  # as a failed render: `_image` tries once more with a fresh browser
             continue
         _browser = browser
         break
