@@ -367,15 +367,16 @@ def _holds(table: Table, version: str) -> bool:
 def _retried_on_conflict(step: Callable[..., None]) -> Callable[..., None]:
     """Run a registration step again when its commit is refused: another host may be doing the same step at
     the same moment (the publisher registering its version while a host that fetched it resumes), and the
-    steps are idempotent, so the second try finds the work done or does it on the fresh table."""
-    from pyiceberg.exceptions import CommitFailedException
+    steps are idempotent, so the second try finds the work done or does it on the fresh table (PyIceberg's own
+    retry of an expiry whose commits the other host expired first ends in a ValidationException)."""
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
 
     @functools.wraps(step)
     def retried(*args: Any) -> None:
         for attempt in range(1, _REGISTER_ATTEMPTS + 1):
             try:
                 return step(*args)
-            except CommitFailedException:
+            except (CommitFailedException, ValidationException):
                 if attempt == _REGISTER_ATTEMPTS:
                     raise
 
