@@ -32,6 +32,7 @@ from pipelines.status import collect, render
 from pipelines.store import Store, readable_store, resolve_store, sha256_file
 from pipelines.warehouse import WarehouseError, current_version, refresh, refresh_for_readers, warehouse_root
 from pipelines.warehouse.publish import (
+    COMMIT_RETRIES_PROPERTY,
     FACTS_TABLE,
     FOLLOWER_EXTENSION,
     MODELS_TABLE,
@@ -453,6 +454,21 @@ def _numbers(version_path: Path) -> dict[str, int]:
     return dict(rows)
 
 
+def _two_builds_of_the_next_version(store: IcebergStore, second: IcebergStore, tmp_path: Path) -> tuple:
+    """A new snapshot (Mar 1: Qwen 400, Llama 250), and both hosts (each on v000001) build their v000002;
+    the second with a registry moving Qwen to Japan, so the two builds differ in their numbers. Returns
+    both hosts' local stores and builds."""
+    write_snapshot(store, dt.date(2025, 3, 1), _month(400, 250))
+    mine, theirs = readable_store(store), readable_store(second)
+    moved = write_registry(tmp_path / "moved.csv", ["Qwen,Alibaba,JP,other,company,https://example.org,"])
+    refresh(mine, load_registry())
+    refresh(theirs, load_registry(override=moved))
+    winner, loser = current_version(mine), current_version(theirs)
+    assert winner is not None and loser is not None
+    assert winner.path.name == loser.path.name == "v000002"
+    return mine, theirs, winner, loser
+
+
 def test_of_two_hosts_publishing_at_once_one_commits_and_the_other_fails_then_continues_its_version(
     urls: tuple[str, str], s3_server, tmp_path: Path
 ) -> None:
@@ -467,16 +483,7 @@ def test_of_two_hosts_publishing_at_once_one_commits_and_the_other_fails_then_co
     assert done.returncode == 0, done.stderr
     assert "version v000001 is the one published" in done.stdout
 
-    # A new snapshot. Both hosts build their v000002; the second with a registry moving Qwen to Japan, so
-    # the two builds differ in their numbers.
-    write_snapshot(store, dt.date(2025, 3, 1), _month(400, 250))
-    moved = write_registry(tmp_path / "moved.csv", ["Qwen,Alibaba,JP,other,company,https://example.org,"])
-    mine, theirs = readable_store(store), readable_store(second)
-    refresh(mine, load_registry())
-    refresh(theirs, load_registry(override=moved))
-    winner, loser = current_version(mine), current_version(theirs)
-    assert winner is not None and loser is not None
-    assert winner.path.name == loser.path.name == "v000002"
+    mine, theirs, winner, loser = _two_builds_of_the_next_version(store, second, tmp_path)
     # By hand: Qwen 400 (CN, or JP in the second build), Llama 250 (US).
     assert _numbers(loser.path) == {"JP": 400, "US": 250}
 
@@ -498,6 +505,45 @@ def test_of_two_hosts_publishing_at_once_one_commits_and_the_other_fails_then_co
     fetched = current_version(theirs)
     assert fetched is not None and describe_version(fetched) == describe_version(winner)
     assert _numbers(fetched.path) == {"CN": 400, "US": 250}
+
+
+def test_a_commit_refused_because_another_host_published_after_its_check_is_not_retried(
+    urls: tuple[str, str], s3_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrowest window: the second host checks the published versions (v000001 only), the first host
+    publishes its v000002, then the second host's commit reaches the catalog. The catalog refuses it, and
+    nothing may commit it again (PyIceberg 0.12 retries refused commits by itself): one row per version, the
+    winner's files in the facts table, the loser told so."""
+    import pipelines.warehouse.publish as publishing
+
+    first_url, second_url = urls
+    store, second = resolve_store(first_url), resolve_store(second_url)
+    write_snapshot(store, dt.date(2025, 2, 1), _month(300, 200))
+    assert run_cli("warehouse", "--store", first_url, timeout=180).returncode == 0
+    assert run_cli("warehouse", "--store", second_url, timeout=180).returncode == 0  # fetches v000001
+    mine, _, winner, loser = _two_builds_of_the_next_version(store, second, tmp_path)
+    pending = upload(store, loser)
+
+    checked = publishing.published_versions
+
+    def check_then_lose(checked_store: IcebergStore) -> list:
+        found = checked(checked_store)
+        monkeypatch.setattr(publishing, "published_versions", checked)  # once: the winner's publish is plain
+        assert publish(store, mine) is not None  # the first host commits between the check and the commit
+        return found
+
+    monkeypatch.setattr(publishing, "published_versions", check_then_lose)
+    with pytest.raises(PublishError, match="another host published v000002 while this one was publishing"):
+        commit(store, pending)
+    for name in (VERSIONS_TABLE, FACTS_TABLE, MODELS_TABLE):  # what makes it so, for every engine
+        assert store.catalog.load_table(store._identifier(name)).properties[COMMIT_RETRIES_PROPERTY] == "0"
+    assert [(p.seq, p.version) for p in published_versions(store)] == [(1, "v000001"), (2, "v000002")]
+    assert current_published(store).files == describe_version(winner)  # type: ignore[union-attr]
+    models = store.catalog.load_table(store._identifier(MODELS_TABLE)).scan().to_arrow().to_pylist()
+    assert {m["model_id"]: m["publisher_country"] for m in models} == {  # the winner's registry, not Japan
+        "Qwen/Qwen3-8B": "CN",
+        "meta-llama/Llama-3.1-8B": "US",
+    }
 
 
 def test_two_warehouse_commands_racing_on_one_store_leave_one_whole_published_version(

@@ -23,9 +23,11 @@ versions used are deleted after it, never one a kept version lists.
 
 One publisher per store is the design (the scheduler), but two hosts publishing at once lose nothing: a
 commit is made only on top of the version its upload started from (checked, and enforced by Iceberg's
-optimistic commit), so of two racing publishes one commits and the other fails with a PublishError saying
-so; its next run fetches the winner's version (a local build of the same name that is not the published one
-is replaced) and builds on it.
+optimistic commit, which must not be retried: the three tables here set `commit.retry.num-retries` to 0,
+since PyIceberg 0.12 and other engines otherwise commit a refused change again on the newer table), so of two
+racing publishes one commits and the other fails with a PublishError saying so; its next run fetches the
+winner's version (a local build of the same name that is not the published one is replaced) and builds on
+it. Registering a version in the facts and models tables is skipped once a newer version is published.
 
 A fetch downloads only the files the local cache lacks: a file whose SHA-256 a cached version already has is
 hard-linked from it (`<warehouse>/published/<version>.json` keeps each cached version's file list), every
@@ -78,6 +80,9 @@ VERSION_PROPERTY = "owt.warehouse-version"
 _VERSION_TAG = re.compile(r"v\d{6,}")
 #: Tries of a registration step whose commit another host's same step got in before.
 _REGISTER_ATTEMPTS = 3
+#: The Iceberg table property (honoured by PyIceberg >= 0.12, Spark, Trino...) of how often a commit the
+#: catalog refused is retried on the newer table: never, for the tables here (see the module docstring).
+COMMIT_RETRIES_PROPERTY = "commit.retry.num-retries"
 OBJECTS_DIR = "objects"
 #: This host's copy of each cached version's published file list: `<warehouse>/published/<version>.json`.
 INDEX_DIR = "published"
@@ -250,9 +255,10 @@ def upload(store: IcebergStore, version: Version) -> Published:
         target = table.io.new_input(uri)
         if target.exists() and len(target) == int(entry["bytes"]):
             continue  # the same bytes, published before
-        with open(version.path / entry["path"], "rb") as source, table.io.new_output(uri).create(
-            overwrite=True
-        ) as out:
+        with (
+            open(version.path / entry["path"], "rb") as source,
+            table.io.new_output(uri).create(overwrite=True) as out,
+        ):
             shutil.copyfileobj(source, out, _CHUNK)
     seq = latest.seq + 1 if latest is not None else 1
     return Published(seq, version.path.name, files, version.manifest)
@@ -266,8 +272,8 @@ def commit(store: IcebergStore, published: Published) -> None:
 
     from pipelines.iceberg_store import _replacing
 
-    table = versions_table(store)  # loaded before the check: a commit after it fails Iceberg's own check
-    before = published_versions(store)
+    table = _refused_commits_not_retried(versions_table(store))  # loaded before the check: a commit after
+    before = published_versions(store)  # it is refused by the catalog
     if before and before[-1].seq >= published.seq:
         raise _lost_race(published, before[-1].version)
     kept = before[-(versions.KEEP_VERSIONS - 1) :] if versions.KEEP_VERSIONS > 1 else []
@@ -353,6 +359,31 @@ def _remember(root: Path, published: Published) -> None:
     _forget_pruned(root)
 
 
+def _refused_commits_not_retried(table: Table) -> Table:
+    """`table`, with its commits made compare-and-swaps: a commit the catalog refuses (another host committed
+    since `table` was loaded) fails instead of being committed again on top of the other host's change (set
+    once per table, in a commit of its own; another host setting it at the same moment is fine)."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    attempts = 0
+    while table.properties.get(COMMIT_RETRIES_PROPERTY) != "0":
+        attempts += 1
+        try:
+            table = table.transaction().set_properties({COMMIT_RETRIES_PROPERTY: "0"}).commit_transaction()
+        except CommitFailedException:
+            if attempts == _REGISTER_ATTEMPTS:
+                raise
+            table.refresh()
+    return table
+
+
+def _is_published_last(store: IcebergStore, version: str) -> bool:
+    """Whether `version` is still the current published one (read after loading the table to register it
+    in: a newer version published after that makes the registration's commit fail, and its retry skip)."""
+    latest = current_published(store)
+    return latest is not None and latest.version == version
+
+
 def _facts_table(store: IcebergStore) -> Table:
     from pipelines.warehouse.schema import FACT_SCHEMA
 
@@ -388,12 +419,14 @@ def register_facts(store: IcebergStore, published: Published) -> None:
     """Make `<namespace>.warehouse_facts` hold exactly the facts files of `published` (one commit: the old
     files out, these in, registered where they are with PyIceberg's add_files), so other engines can query the
     facts (columns: pipelines.warehouse.schema.FACT_SCHEMA; `key` joins `warehouse_models`). Does nothing when
-    it holds them already."""
+    it holds them already, or when a newer version is published."""
     from pyiceberg.expressions import AlwaysTrue
 
     from pipelines.iceberg_store import _replacing
 
-    facts = _facts_table(store)
+    facts = _refused_commits_not_retried(_facts_table(store))
+    if not _is_published_last(store, published.version):  # the newer version's publisher registers it
+        return
     if not _holds(facts, published.version):
         objects = versions_table(store)
         uris = [_object_uri(objects, e["sha256"]) for e in published.files if e["path"].startswith("facts/")]
@@ -410,7 +443,7 @@ def register_models(store: IcebergStore, version: Version) -> None:
     """Make `<namespace>.warehouse_models` hold the attributed dimensions of every model of `version` (its
     `dims`: key, model_id, namespace, organization, publisher and lineage countries, size class, task...),
     replaced per published version (a table anew when the dims' columns changed), and keep only the commits
-    of the versions kept. Does nothing when it holds them already."""
+    of the versions kept. Does nothing when it holds them already, or when a newer version is published."""
     import duckdb
     from pyiceberg.expressions import AlwaysTrue
 
@@ -418,13 +451,16 @@ def register_models(store: IcebergStore, version: Version) -> None:
     from pipelines.warehouse.schema import DIMS
 
     identifier = store._identifier(MODELS_TABLE)
-    kept = [p.version for p in published_versions(store)]
+    models = None
     if store.catalog.table_exists(identifier):
-        models = store.catalog.load_table(identifier)
-        if _holds(models, version.path.name):  # a publish resumed after this step: no need to read the dims
-            _tag_current(models, version.path.name)
-            _drop_unkept_commits(models, kept)
-            return
+        models = _refused_commits_not_retried(store.catalog.load_table(identifier))
+    kept = [p.version for p in published_versions(store)]
+    if not kept or kept[-1] != version.path.name:  # the newer version's publisher registers it
+        return
+    if models is not None and _holds(models, version.path.name):  # a publish resumed after this step: no
+        _tag_current(models, version.path.name)  # need to read the dims
+        _drop_unkept_commits(models, kept)
+        return
     con = duckdb.connect(str(version.tables), read_only=True)
     try:
         rows = con.sql(f"SELECT * FROM {DIMS} ORDER BY key").to_arrow_table()
@@ -434,6 +470,7 @@ def register_models(store: IcebergStore, version: Version) -> None:
     if models.schema().column_names != rows.schema.names:  # the dims changed columns: a table anew
         store.catalog.drop_table(identifier)
         models = store._table(MODELS_TABLE, rows.schema, partitioned=False)
+    models = _refused_commits_not_retried(models)
     with _replacing(), models.transaction() as tx:
         tx.delete(AlwaysTrue())  # untagged: only the commit holding the rows names the version
         tx.append(rows, snapshot_properties={VERSION_PROPERTY: version.path.name})
@@ -479,7 +516,22 @@ def _drop_unkept_commits(table: Table, kept: list[str]) -> None:
         and snapshot.snapshot_id not in protected
     ]
     if dropped:
-        table.maintenance.expire_snapshots().by_ids(dropped).commit()
+        _expire(table, dropped)
+
+
+def _expire(table: Table, snapshot_ids: list[int]) -> None:
+    """Expire these commits of `table`. Another host dropping the same commits may have expired some first:
+    PyIceberg then refuses the whole expiry with a ValueError naming a missing commit, which is a conflict
+    like any other (CommitFailedException: the registration step runs again on the fresh table)."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    try:
+        table.maintenance.expire_snapshots().by_ids(snapshot_ids).commit()
+    except ValueError as error:
+        table.refresh()
+        if all(table.metadata.snapshot_by_id(snapshot_id) is not None for snapshot_id in snapshot_ids):
+            raise
+        raise CommitFailedException(f"another host expired some of these commits first ({error})") from error
 
 
 # ---------------------------------------------------------------------------------------------- fetching
@@ -723,8 +775,13 @@ def _snapshot_summaries(tables: str) -> dict[dt.date, dict[str, Any]]:
     finally:
         con.close()
     return {
-        date: {**json.loads(summary), "date": date.isoformat(), "rows": n, "synthetic": synthetic,
-               "source": json.loads(source)}
+        date: {
+            **json.loads(summary),
+            "date": date.isoformat(),
+            "rows": n,
+            "synthetic": synthetic,
+            "source": json.loads(source),
+        }
         for date, n, synthetic, source, summary in rows
     }
 
