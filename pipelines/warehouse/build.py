@@ -3,6 +3,7 @@ top-N tables, RAM reference, compaction), then swaps the pointer."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -10,7 +11,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -60,6 +61,7 @@ class RefreshReport:
     seconds: float
     reason: str
     quarantined: dict[str, str] = dataclasses.field(default_factory=dict)  # date -> why it was left out
+    steps: dict[str, float] = dataclasses.field(default_factory=dict)  # build step -> seconds, in order
 
 
 def refresh(
@@ -108,6 +110,7 @@ def refresh(
         time.perf_counter() - began,
         reason,
         version.manifest["quarantined"],
+        builder.steps,
     )
 
 
@@ -171,6 +174,7 @@ class _Builder:
         self.path = self.root / _next_name(self.root)
         self.new_dates = 0
         self.rewritten: dict[str, list[str]] = {}  # per partitioned table, the months this build wrote
+        self.steps: dict[str, float] = {}
         self.checked = _checked_snapshots(store)  # only snapshots that match their checksums are read
 
     def run(self, mode: str) -> Version:
@@ -181,6 +185,16 @@ class _Builder:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+    @contextlib.contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        """Time one step of the build, and with `progress` say on stderr when it ends: a rebuild of years of
+        history takes an hour, and its output then tells where it is and where the time went."""
+        began = time.perf_counter()
+        yield
+        self.steps[name] = round(time.perf_counter() - began, 1)
+        if self.progress:
+            print(f"warehouse: {name} done in {self.steps[name]:.1f} s", file=sys.stderr, flush=True)
 
     def _build(self, mode: str, staging: Path) -> Version:
         shutil.rmtree(staging, ignore_errors=True)
@@ -199,45 +213,21 @@ class _Builder:
             built = set(self.previous.manifest["snapshots"]) if self.previous else set()
             new = [d for d in self.checked.dates if d.isoformat() not in built]
             self.new_dates = len(new)
-            _record_snapshots(con, self.store, new)
-            appended = self._append_facts(con, staging, new)
-            _refresh_dims(con, self.registry, self.parents, only_changed=mode == "incremental")
-            all_facts = _facts_relation(sorted((staging / "facts").glob("*.parquet")))
-            since = dt.date.min  # the first day whose rows this refresh may change
-            if mode == "incremental":
-                previous = self.previous
-                assert previous is not None, "plan() asks for an incremental refresh of a built version"
-                since = self._first_changed_day(con, appended, built)
-                moved = con.execute("SELECT count(*) FROM old_dims").fetchall()[0][0] > 0
-                if moved:  # whole months from here on are recomputed; older ones are corrected by deltas
-                    whole = fold_due(previous.path) or organisations_moved(con)
-                    since = dt.date.min if whole else since.replace(day=1)
-                load_live(con, previous.path, since)
-                if moved:
-                    facts_before = [staging / "facts" / f.name for f in previous.facts_files()]
-                    move_changed(con, facts_before, since)
-                _add_rollups(con, _facts_relation(appended))
-                _refresh_monthly(con, since)
-                if moved and since > dt.date.min:
-                    correct_candidates(con)
-                if since == dt.date.min or _references_moved(con):  # sizes or release dates changed
-                    _rebuild_ram_reference(con, all_facts)
-                else:
-                    _add_ram_reference(con, _facts_relation(appended))
-            else:
-                # Rollups are rebuilt: the moved models' old dimensions (every model a registry edit moves)
-                # would only take memory from them.
-                con.execute("DROP TABLE IF EXISTS old_dims")
-                if self.previous is not None:  # rollups are rebuilt; the clamped drops are kept
-                    load_live(con, self.previous.path, since, (ANOMALIES,))
-                _rebuild_rollups(con, all_facts)
-                _rebuild_ram_reference(con, all_facts)
+            with self._step(f"facts of {len(new)} new snapshot(s)"):
+                _record_snapshots(con, self.store, new)
+                appended = self._append_facts(con, staging, new)
+            with self._step("dimensions"):
+                _refresh_dims(con, self.registry, self.parents, only_changed=mode == "incremental")
+            with self._step("rollups"):
+                since = self._rollups(con, mode, staging, appended, built)
             # Only a build from scratch merges every facts file: a registry edit ("rollups") re-attributes
             # over the facts as they are (the same files, hard-linked), whatever their number.
-            _compact(con, staging, everything=mode == "full")
-            previous_path = self.previous.path if self.previous else None
-            self.rewritten = write_partitions(con, previous_path, staging, since, self.path.name)
-            export_tables(con, staging / TABLES_FILE)
+            with self._step("compaction"):
+                _compact(con, staging, everything=mode == "full")
+            with self._step("tables written"):
+                previous_path = self.previous.path if self.previous else None
+                self.rewritten = write_partitions(con, previous_path, staging, since, self.path.name)
+                export_tables(con, staging / TABLES_FILE)
             models = con.execute("SELECT count(*) FROM models").fetchall()[0][0]
         finally:
             con.close()
@@ -263,6 +253,43 @@ class _Builder:
         write_json_atomic(self.root / POINTER, {"version": self.path.name})
         _prune(self.root, keep=self.path.name)
         return Version(self.path, manifest)
+
+    def _rollups(
+        self, con: duckdb.DuckDBPyConnection, mode: str, staging: Path, appended: list[Path], built: set[str]
+    ) -> dt.date:
+        """Bring the rollups and the RAM reference up to date with the facts: the new ones added (deltas
+        correcting moved models), or everything rebuilt. Returns the first day whose rows may have changed."""
+        all_facts = _facts_relation(sorted((staging / "facts").glob("*.parquet")))
+        since = dt.date.min  # the first day whose rows this refresh may change
+        if mode == "incremental":
+            previous = self.previous
+            assert previous is not None, "plan() asks for an incremental refresh of a built version"
+            since = self._first_changed_day(con, appended, built)
+            moved = con.execute("SELECT count(*) FROM old_dims").fetchall()[0][0] > 0
+            if moved:  # whole months from here on are recomputed; older ones are corrected by deltas
+                whole = fold_due(previous.path) or organisations_moved(con)
+                since = dt.date.min if whole else since.replace(day=1)
+            load_live(con, previous.path, since)
+            if moved:
+                facts_before = [staging / "facts" / f.name for f in previous.facts_files()]
+                move_changed(con, facts_before, since)
+            _add_rollups(con, _facts_relation(appended))
+            _refresh_monthly(con, since)
+            if moved and since > dt.date.min:
+                correct_candidates(con)
+            if since == dt.date.min or _references_moved(con):  # sizes or release dates changed
+                _rebuild_ram_reference(con, all_facts)
+            else:
+                _add_ram_reference(con, _facts_relation(appended))
+        else:
+            # Rollups are rebuilt: the moved models' old dimensions (every model a registry edit moves)
+            # would only take memory from them.
+            con.execute("DROP TABLE IF EXISTS old_dims")
+            if self.previous is not None:  # rollups are rebuilt; the clamped drops are kept
+                load_live(con, self.previous.path, since, (ANOMALIES,))
+            _rebuild_rollups(con, all_facts)
+            _rebuild_ram_reference(con, all_facts)
+        return since
 
     def _first_changed_day(
         self, con: duckdb.DuckDBPyConnection, appended: Sequence[Path], built: set[str]
