@@ -78,7 +78,7 @@ def refresh(
     New snapshots after the latest built date are appended (incremental); a registry or lineage change
     recomputes dimensions and rollups from the existing facts, whose files stay as they are; anything else (a
     backfilled older date, a replaced snapshot, new build rules) rebuilds from the snapshots. DuckDB works
-    within `limits` (default: `BuildLimits.resolve()`, $OWT_MEMORY_LIMIT or 2 GB), spilling to disk beyond.
+    within `limits` (default: `BuildLimits.resolve()`, $OWT_MEMORY_LIMIT or 1 GB), spilling to disk beyond.
     """
     began = time.perf_counter()
     limits = limits if limits is not None else BuildLimits.resolve()
