@@ -353,6 +353,8 @@ class IcebergStore(Store):
     ) -> Path:
         """Commit the complete snapshot in `staged` as the rows of `date`: one atomic Iceberg commit (the
         date's old rows out, the new files in), then its provenance row. `staged` is consumed."""
+        from pyiceberg.exceptions import CommitFailedException, ValidationException
+
         if self.has_snapshot(date) and not replace:
             raise StoreError(f"a snapshot for {date.isoformat()} already exists (use --force to replace it)")
         parts = sorted(staged.glob("*.parquet"))
@@ -371,10 +373,20 @@ class IcebergStore(Store):
             "owt.source-kind": str((record.get("source") or {}).get("kind")),
             "owt.provenance-sha256": hashlib.sha256(text.encode()).hexdigest(),
         }
-        with _replacing(), table.transaction() as tx:
-            tx.delete(_date_filter(date))
-            uris = [entry["name"] for entry in record["files"]]  # new uuid names: no duplicate check needed
-            tx.add_files(uris, snapshot_properties=summary, check_duplicate_files=False)
+        try:
+            with _replacing(), table.transaction() as tx:
+                tx.delete(_date_filter(date))
+                uris = [entry["name"] for entry in record["files"]]  # new uuid names: no duplicate check
+                tx.add_files(uris, snapshot_properties=summary, check_duplicate_files=False)
+        except (CommitFailedException, ValidationException) as error:
+            # Another run's commit of other dates is merged by PyIceberg's own retry; of this date, or
+            # commits that kept coming, it is refused: this run's rows never become visible.
+            raise StoreError(
+                f"the snapshot of {date.isoformat()} was not committed: another run committed to the store "
+                f"at the same moment ({type(error).__name__}: {error}); the store keeps what that run "
+                f"committed, and this run's staged files stay in {staged}: see `status`, then run again "
+                "(with --force to replace a snapshot of this date)"
+            ) from error
         snapshot = self.data_table().current_snapshot()
         assert snapshot is not None  # just committed
         row = pa.table(

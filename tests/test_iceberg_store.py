@@ -323,6 +323,41 @@ def test_maintenance_expires_commits_and_removes_only_orphans(sqlite_url: str, t
     assert store.data_table().properties["commit.manifest-merge.enabled"] == "true"
 
 
+def test_two_runs_committing_at_once_merge_other_dates_and_refuse_a_second_snapshot_of_a_date(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two hosts' snapshot runs on one store: the second run's commit reaches the catalog just after the
+    first run's (each run checked the store before). Of another date, both commits stand (PyIceberg merges
+    them); of the same date, the second is refused with a clear error: a written snapshot is never silently
+    replaced without --force, and the refused run keeps its staged files."""
+    first = resolve_store(sqlite_url)
+    second = resolve_store(sqlite_url.replace(f"local={tmp_path}/local", f"local={tmp_path}/second"))
+    publish_small_snapshot(first, DAY - dt.timedelta(days=1), n_models=2)  # the tables exist
+    loaded = IcebergStore.data_table
+
+    def another_run_commits_first(date: dt.date, n_models: int) -> None:
+        def load_then_lose(store: IcebergStore):  # type: ignore[no-untyped-def]
+            table = loaded(store)
+            if store is second:
+                monkeypatch.setattr(IcebergStore, "data_table", loaded)  # once
+                publish_small_snapshot(first, date, n_models=n_models)
+            return table
+
+        monkeypatch.setattr(IcebergStore, "data_table", load_then_lose)
+
+    another_run_commits_first(DAY + dt.timedelta(days=1), n_models=4)
+    publish_small_snapshot(second, DAY, n_models=3)
+    assert first.dates() == [DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)]
+    assert [len(snapshot_frame(first, day)) for day in first.dates()] == [2, 3, 4]
+
+    another_run_commits_first(DAY + dt.timedelta(days=2), n_models=5)
+    with pytest.raises(StoreError, match="was not committed: another run committed to the store at the same"):
+        publish_small_snapshot(second, DAY + dt.timedelta(days=2), n_models=6)
+    assert len(snapshot_frame(first, DAY + dt.timedelta(days=2))) == 5  # the first run's, kept
+    assert list(second.staging_dir(DAY + dt.timedelta(days=2)).glob("*.parquet"))  # nothing of it lost
+    assert first.verify().problems == []
+
+
 # ------------------------------------------------------------------------------------------ interop
 
 
