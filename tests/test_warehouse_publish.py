@@ -252,6 +252,29 @@ def _status(store: IcebergStore) -> str:
     return render(collect(store, dt.timedelta(days=2), 0))
 
 
+def test_commits_another_host_expired_first_are_a_conflict_to_run_again(tmp_path: Path) -> None:
+    """Two hosts dropping the same unkept commits: the second one's expiry finds some gone (PyIceberg refuses
+    it with a ValueError), which is a conflict like a refused commit, so the registration step runs again on
+    the fresh table and finds nothing left to do."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    from pipelines.warehouse.publish import _expire
+
+    store = resolve_store(f"iceberg+sqlite:///{tmp_path}/c.db?warehouse={tmp_path}/wh&local={tmp_path}/local")
+    assert isinstance(store, IcebergStore)
+    table = store._table("expiring", pa.schema([("n", pa.int64())]), partitioned=False)
+    for n in range(3):
+        table.append(pa.table({"n": [n]}))
+    mine, theirs = (store.catalog.load_table(store._identifier("expiring")) for _ in range(2))
+    *old, current = [snapshot.snapshot_id for snapshot in mine.metadata.snapshots]
+    _expire(theirs, old)  # the other host first
+    with pytest.raises(CommitFailedException, match="another host expired some of these commits first"):
+        _expire(mine, old)
+    mine.refresh()
+    assert [snapshot.snapshot_id for snapshot in mine.metadata.snapshots] == [current]
+    assert mine.scan().to_arrow().num_rows == 3  # the rows are the current commit's, untouched
+
+
 def test_the_scheduler_builds_and_publishes_the_warehouse_of_an_iceberg_store_only(tmp_path: Path) -> None:
     from pipelines.schedule import DEFAULT_CRON, Job, load_jobs, with_warehouse
 
