@@ -177,23 +177,31 @@ def _create_bucket(server: S3) -> None:
     server.client().create_bucket(Bucket=server.bucket)  # boto3: s3fs's mkdir sends a bad location
 
 
+def start_moto() -> tuple[S3, subprocess.Popen]:
+    """A moto S3 server in its own process on loopback, with bucket `owt-test` (its own process: its request
+    handling does not share the interpreter of the tests and clients that call it)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    _wait_for_port(port, "moto")
+    s3 = S3(f"http://127.0.0.1:{port}")
+    _create_bucket(s3)
+    return s3, process
+
+
 @contextlib.contextmanager
 def moto_s3() -> Iterator[S3]:
-    """An in-process moto S3 server (a thread) on loopback, with bucket `owt-test`."""
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    """A moto S3 server (start_moto) for as long as the context lasts."""
+    s3, process = start_moto()
     try:
-        s3 = S3(f"http://127.0.0.1:{port}")
-        _create_bucket(s3)
         yield s3
     finally:
-        server.stop()
+        process.terminate()
+        process.wait(timeout=30)
 
 
 # ------------------------------------------------------------------------------------------------ Redis
@@ -283,16 +291,7 @@ def _start_all(directory: Path) -> None:
     pg_directory = postgres_directory()
     (directory / "pgdir").write_text(str(pg_directory))
     pg = start_postgres(pg_directory)
-    moto_port = free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    _wait_for_port(moto_port, "moto")
-    s3 = S3(f"http://127.0.0.1:{moto_port}")
-    _create_bucket(s3)
+    s3, moto = start_moto()
     cache = start_redis(directory / "redis")
     (directory / "pids").write_text(f"{moto.pid}\n{cache.pid}\n")
     env = {
