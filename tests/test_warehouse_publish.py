@@ -49,6 +49,7 @@ from pipelines.warehouse.publish import (
     publish,
     published_versions,
     reader_store,
+    register_facts,
     upload,
     versions_table,
 )
@@ -186,6 +187,11 @@ def test_only_new_files_are_fetched_and_old_versions_are_pruned_in_the_store(
     assert [p.version for p in kept] == ["v000002", "v000003"]
     in_use = {entry["sha256"] for p in kept for entry in p.files}
     assert _objects(s3_server, store) == in_use
+    # A registration that comes late (a host resuming v000002's publish after v000003's) leaves the facts
+    # table on the newest version.
+    register_facts(store, kept[0])
+    facts_now = store.catalog.load_table(f"{store.location.namespace}.{FACTS_TABLE}").current_snapshot()
+    assert facts_now is not None and facts_now.summary.get(VERSION_PROPERTY) == "v000003"
     # The replica's cache is pruned like a build's (KEEP_VERSIONS, plus its file lists of those only).
     cache = warehouse_root(readable_store(replica))
     assert sorted(p.name for p in cache.glob("v0*")) == ["v000002", "v000003"]

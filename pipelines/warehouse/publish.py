@@ -377,11 +377,12 @@ def _refused_commits_not_retried(table: Table) -> Table:
     return table
 
 
-def _is_published_last(store: IcebergStore, version: str) -> bool:
-    """Whether `version` is still the current published one (read after loading the table to register it
-    in: a newer version published after that makes the registration's commit fail, and its retry skip)."""
-    latest = current_published(store)
-    return latest is not None and latest.version == version
+def _kept_if_newest(store: IcebergStore, version: str) -> list[str] | None:
+    """The names of the published versions kept, if `version` is the newest of them, else None: a newer
+    version's publisher registers that one. Read after loading the table to register in, so that a version
+    published after this read makes the registration's commit fail, and its retry skip."""
+    kept = [p.version for p in published_versions(store)]
+    return kept if kept and kept[-1] == version else None
 
 
 def _facts_table(store: IcebergStore) -> Table:
@@ -425,7 +426,8 @@ def register_facts(store: IcebergStore, published: Published) -> None:
     from pipelines.iceberg_store import _replacing
 
     facts = _refused_commits_not_retried(_facts_table(store))
-    if not _is_published_last(store, published.version):  # the newer version's publisher registers it
+    kept = _kept_if_newest(store, published.version)
+    if kept is None:
         return
     if not _holds(facts, published.version):
         objects = versions_table(store)
@@ -435,7 +437,7 @@ def register_facts(store: IcebergStore, published: Published) -> None:
             properties = {VERSION_PROPERTY: published.version}
             tx.add_files(uris, snapshot_properties=properties, check_duplicate_files=False)
     _tag_current(facts, published.version)
-    _drop_unkept_commits(facts, [p.version for p in published_versions(store)])
+    _drop_unkept_commits(facts, kept)
 
 
 @_retried_on_conflict
@@ -454,8 +456,8 @@ def register_models(store: IcebergStore, version: Version) -> None:
     models = None
     if store.catalog.table_exists(identifier):
         models = _refused_commits_not_retried(store.catalog.load_table(identifier))
-    kept = [p.version for p in published_versions(store)]
-    if not kept or kept[-1] != version.path.name:  # the newer version's publisher registers it
+    kept = _kept_if_newest(store, version.path.name)
+    if kept is None:
         return
     if models is not None and _holds(models, version.path.name):  # a publish resumed after this step: no
         _tag_current(models, version.path.name)  # need to read the dims
