@@ -177,15 +177,16 @@ def _create_bucket(server: S3) -> None:
     server.client().create_bucket(Bucket=server.bucket)  # boto3: s3fs's mkdir sends a bad location
 
 
-def start_moto() -> tuple[S3, subprocess.Popen]:
+def start_moto(*, detached: bool = False) -> tuple[S3, subprocess.Popen]:
     """A moto S3 server in its own process on loopback, with bucket `owt-test` (its own process: its request
-    handling does not share the interpreter of the tests and clients that call it)."""
+    handling does not share the interpreter of the tests and clients that call it); `detached`: in a session
+    of its own, to outlive the command that started it."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        start_new_session=detached,
     )
     _wait_for_port(port, "moto")
     s3 = S3(f"http://127.0.0.1:{port}")
@@ -291,7 +292,7 @@ def _start_all(directory: Path) -> None:
     pg_directory = postgres_directory()
     (directory / "pgdir").write_text(str(pg_directory))
     pg = start_postgres(pg_directory)
-    s3, moto = start_moto()
+    s3, moto = start_moto(detached=True)
     cache = start_redis(directory / "redis")
     (directory / "pids").write_text(f"{moto.pid}\n{cache.pid}\n")
     env = {
