@@ -260,8 +260,8 @@ def _status(store: IcebergStore) -> str:
 
 def test_commits_another_host_expired_first_are_a_conflict_to_run_again(tmp_path: Path) -> None:
     """Two hosts dropping the same unkept commits: the second one's expiry finds some gone (PyIceberg refuses
-    it with a ValueError), which is a conflict like a refused commit, so the registration step runs again on
-    the fresh table and finds nothing left to do."""
+    it with a ValueError), which is turned into a conflict like a refused commit (on which the registration
+    step runs again), leaving the table on its current commit."""
     from pyiceberg.exceptions import CommitFailedException
 
     from pipelines.warehouse.publish import _expire
@@ -542,7 +542,7 @@ def test_a_commit_refused_because_another_host_published_after_its_check_is_not_
     """The narrowest window: the second host checks the published versions (v000001 only), the first host
     publishes its v000002, then the second host's commit reaches the catalog. The catalog refuses it, and
     nothing may commit it again (PyIceberg 0.12 retries refused commits by itself): one row per version, the
-    winner's files in the facts table, the loser told so."""
+    winner's files and its attribution in the models table, the loser told so."""
     import pipelines.warehouse.publish as publishing
 
     first_url, second_url = urls
